@@ -1,0 +1,39 @@
+# LienHiep — the commands a developer needs. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test test-unit bench docs clean compose-check
+
+# Install exactly what uv.lock pins (uv itself comes from PyPI if missing).
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	uv sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m deploy.local
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/bus.py
+
+# Regenerate the generated documents (the tests check they are current).
+docs: install
+	$(PY) -m shared.contracts > docs/asyncapi.json
+
+compose-check:
+	docker-compose config --quiet
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""The four LienHiep services: membership, events, notifications, gateway."""

@@ -1,0 +1,1 @@
+"""Events: seminars, trainings and conferences, with registration that never overbooks."""

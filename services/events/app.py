@@ -1,0 +1,32 @@
+"""Events wiring: reading this file tells what the service does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from services.events import api, store
+from services.events.handlers import EventHandlers
+from shared.http import make_app
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+
+SERVICE = "events"
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = make_app(max_body_bytes=settings.max_body_bytes, identity_secret=settings.internal_identity_secret)
+    api.setup_routes(app)
+
+    async def runtime(app: web.Application) -> AsyncIterator[None]:
+        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt:
+            app[api.STORE] = store.EventStore(rt.db)
+            handlers = EventHandlers(store.MemberProjection(rt.db))
+            rt.bus.subscribe("member_projection", ["member.approved", "member.updated", "member.erased"],
+                             handlers.on_member_changed)
+            await rt.start()
+            yield
+
+    app.cleanup_ctx.append(runtime)
+    return app

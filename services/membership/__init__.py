@@ -1,0 +1,1 @@
+"""Membership: the federation's organisations, members and membership terms."""

@@ -1,0 +1,1 @@
+"""Notifications: email and SMS that reach members once, in their language."""

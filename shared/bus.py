@@ -1,0 +1,374 @@
+"""The event bus over RabbitMQ (aio-pika).
+
+Topology, for a service `notifications` with a handler `welcome_email`:
+
+    exchange  lienhiep.events (topic, durable)  --member.approved-->  notifications.welcome_email
+    notifications.welcome_email.retry.<i>  delay queues: TTL, then dead-lettered back to the work queue
+    notifications.welcome_email.dead       parking queue after the last attempt (staff replay it)
+
+Guarantees:
+- publish waits for the broker's confirm; an unroutable message raises `Unroutable`
+  (nobody would have received it), so the outbox keeps it and tries again later;
+- a message is acknowledged only after its handler returned (its effect is stored),
+  or after it was safely re-published to a delay or parking queue;
+- a handler that raises is retried with growing delay, and parked after
+  `max_attempts`; a message that can never succeed (invalid, `PermanentError`) is
+  parked at once, so a poison message never blocks a queue;
+- with an inbox, an event id already processed by a handler is acknowledged
+  without running the handler again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustExchange,
+    AbstractRobustQueue,
+)
+from aiormq.exceptions import PublishError
+from pydantic import ValidationError
+
+from shared.contracts import Envelope, EventData, UnknownEventType, parse_data
+from shared.logging import bind_context, clear_context, get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[Envelope, EventData], Awaitable[None]]
+ATTEMPT_HEADER = "x-attempt"
+ERROR_HEADER = "x-last-error"
+
+
+class Unroutable(Exception):
+    """The broker had no queue for the event's routing key."""
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying can never help: the message is parked at once."""
+
+
+class Inbox(Protocol):
+    async def seen(self, consumer: str, event_id: str) -> bool: ...
+
+    async def record(self, consumer: str, event_id: str) -> None: ...
+
+
+@dataclass
+class Subscription:
+    name: str
+    event_types: Sequence[str]
+    handler: Handler
+    queue_name: str
+    queue: AbstractRobustQueue | None = None
+    consumer_tag: str | None = None
+    handled: int = 0
+    retried: int = 0
+    parked: int = 0
+
+    @property
+    def dead_queue_name(self) -> str:
+        return f"{self.queue_name}.dead"
+
+    def retry_queue_name(self, index: int) -> str:
+        return f"{self.queue_name}.retry.{index}"
+
+
+@dataclass
+class _Inflight:
+    count: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class EventBus:
+    """One robust connection per process; publish events and consume them."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        exchange: str,
+        service: str,
+        queue_prefix: str = "",
+        prefetch: int = 32,
+        max_attempts: int = 6,
+        retry_delays: Sequence[float] = (1, 5, 30, 120, 600),
+        inbox: Inbox | None = None,
+    ) -> None:
+        if not retry_delays:
+            raise ValueError("retry_delays must name at least one delay")
+        self.url = url
+        self.exchange_name = exchange
+        self.service = service
+        self.queue_prefix = queue_prefix
+        self.prefetch = prefetch
+        self.max_attempts = max_attempts
+        self.retry_delays = list(retry_delays)
+        self.inbox = inbox
+        self.subscriptions: list[Subscription] = []
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
+        self._consume_channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractRobustExchange | None = None
+        self._inflight = _Inflight()
+        self._inflight.idle.set()
+        self._closing = False
+
+    # --- set-up -----------------------------------------------------------------
+
+    def subscribe(self, name: str, event_types: Sequence[str], handler: Handler) -> Subscription:
+        """Register `handler` for `event_types`, with its own durable queue
+        `<prefix><service>.<name>`. Call before `start`."""
+        if self._connection is not None:
+            raise RuntimeError("subscribe before the bus starts")
+        queue_name = f"{self.queue_prefix}{self.service}.{name}"
+        sub = Subscription(name=name, event_types=list(event_types), handler=handler, queue_name=queue_name)
+        self.subscriptions.append(sub)
+        return sub
+
+    async def start(self) -> None:
+        """Connect, declare the exchange and every subscription's queues, start consuming."""
+        self._connection = await aio_pika.connect_robust(
+            self.url, client_properties={"connection_name": f"lienhiep-{self.service}"}
+        )
+        self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self._publish_channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        if not self.subscriptions:
+            return
+        self._consume_channel = await self._connection.channel()
+        await self._consume_channel.set_qos(prefetch_count=self.prefetch)
+        for sub in self.subscriptions:
+            await self._declare(sub)
+        for sub in self.subscriptions:
+            sub.consumer_tag = await sub.queue.consume(self._consumer_for(sub))  # type: ignore[union-attr]
+        log.info("bus.started", queues=[s.queue_name for s in self.subscriptions])
+
+    async def _declare(self, sub: Subscription) -> None:
+        channel = self._consume_channel
+        assert channel is not None
+        exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        sub.queue = await channel.declare_queue(sub.queue_name, durable=True)
+        for event_type in sub.event_types:
+            await sub.queue.bind(exchange, routing_key=event_type)
+        for index, delay in enumerate(self.retry_delays):
+            await channel.declare_queue(
+                sub.retry_queue_name(index),
+                durable=True,
+                arguments={
+                    "x-message-ttl": int(delay * 1000),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": sub.queue_name,
+                },
+            )
+        await channel.declare_queue(sub.dead_queue_name, durable=True)
+
+    # --- publishing ---------------------------------------------------------------
+
+    async def publish(self, envelope: Envelope) -> None:
+        """Publish and wait for the broker's confirm. Raises `Unroutable` when no
+        queue is bound for the event type, and AMQP errors when the broker refused."""
+        if self._exchange is None:
+            raise RuntimeError("bus not started")
+        try:
+            await self._exchange.publish(_message(envelope), routing_key=envelope.type, mandatory=True)
+        except PublishError as exc:
+            raise Unroutable(envelope.type) from exc
+
+    async def _send_to_queue(self, queue_name: str, message: AbstractIncomingMessage, headers: dict[str, Any]) -> None:
+        assert self._publish_channel is not None
+        forwarded = aio_pika.Message(
+            body=message.body,
+            headers={**(message.headers or {}), **headers},
+            content_type=message.content_type,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            type=message.type,
+            timestamp=message.timestamp,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._publish_channel.default_exchange.publish(forwarded, routing_key=queue_name, mandatory=True)
+
+    # --- consuming ----------------------------------------------------------------
+
+    def _consumer_for(self, sub: Subscription) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            self._inflight.count += 1
+            self._inflight.idle.clear()
+            try:
+                await self._handle(sub, message)
+            except Exception:
+                # The broker connection failed while settling the message: it was not
+                # acknowledged, so the broker delivers it again.
+                log.exception("bus.settle_failed", queue=sub.queue_name)
+                if not message.channel.is_closed:
+                    await message.nack(requeue=True)
+            finally:
+                clear_context()
+                self._inflight.count -= 1
+                if self._inflight.count == 0:
+                    self._inflight.idle.set()
+
+        return on_message
+
+    async def _handle(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        try:
+            envelope = Envelope.model_validate_json(message.body)
+            data = parse_data(envelope)
+        except (ValidationError, UnknownEventType) as exc:
+            await self._park(sub, message, f"invalid event: {_short(exc)}")
+            return
+        bind_context(correlation_id=envelope.correlation_id)
+        consumer = sub.queue_name
+        started = time.perf_counter()
+        try:
+            if self.inbox is not None and await self.inbox.seen(consumer, envelope.id):
+                log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)
+                await message.ack()
+                return
+            await sub.handler(envelope, data)
+            if self.inbox is not None:
+                await self.inbox.record(consumer, envelope.id)
+        except PermanentError as exc:
+            await self._park(sub, message, _short(exc))
+            return
+        except Exception as exc:
+            if attempt >= self.max_attempts:
+                log.exception("bus.handler_failed", queue=consumer, event_type=envelope.type, attempt=attempt)
+                await self._park(sub, message, _short(exc))
+            else:
+                log.warning("bus.handler_failed_will_retry", queue=consumer, event_type=envelope.type,
+                            attempt=attempt, error=_short(exc))
+                await self._retry(sub, message, attempt, exc)
+            return
+        sub.handled += 1
+        await message.ack()
+        log.debug("bus.handled", queue=consumer, event_type=envelope.type,
+                  ms=round((time.perf_counter() - started) * 1000, 2))
+
+    async def _retry(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int, exc: Exception) -> None:
+        index = min(attempt - 1, len(self.retry_delays) - 1)
+        await self._send_to_queue(
+            sub.retry_queue_name(index), message, {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: _short(exc)}
+        )
+        sub.retried += 1
+        await message.ack()
+
+    async def _park(self, sub: Subscription, message: AbstractIncomingMessage, reason: str) -> None:
+        await self._send_to_queue(sub.dead_queue_name, message, {ERROR_HEADER: reason})
+        sub.parked += 1
+        await message.ack()
+        log.error("bus.parked", queue=sub.queue_name, reason=reason, message_id=message.message_id)
+
+    # --- dead letters -------------------------------------------------------------
+
+    def subscription(self, name: str) -> Subscription:
+        for sub in self.subscriptions:
+            if sub.name == name:
+                return sub
+        raise KeyError(name)
+
+    async def dead_letters(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Parked messages of one handler, oldest first; they stay parked."""
+        sub = self.subscription(name)
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            queue = await channel.declare_queue(sub.dead_queue_name, durable=True, passive=True)
+            found: list[dict[str, Any]] = []
+            held: list[AbstractIncomingMessage] = []
+            while len(found) < limit:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                held.append(message)
+                found.append({
+                    "message_id": message.message_id,
+                    "type": message.type,
+                    "attempts": (message.headers or {}).get(ATTEMPT_HEADER, 1),
+                    "last_error": (message.headers or {}).get(ERROR_HEADER),
+                })
+            for message in held:
+                await message.nack(requeue=True)
+            return found
+        finally:
+            await channel.close()
+
+    async def replay_dead(self, name: str, limit: int = 1000) -> int:
+        """Move parked messages of one handler back to its work queue, attempts reset."""
+        sub = self.subscription(name)
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        moved = 0
+        try:
+            queue = await channel.declare_queue(sub.dead_queue_name, durable=True, passive=True)
+            while moved < limit:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                await self._send_to_queue(sub.queue_name, message, {ATTEMPT_HEADER: 1})
+                await message.ack()
+                moved += 1
+        finally:
+            await channel.close()
+        return moved
+
+    # --- health and shutdown ------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, str]:
+        """Is the broker connected and is every consumer attached?"""
+        conn = self._connection
+        if conn is None or conn.is_closed or not conn.connected.is_set():
+            return False, "broker not connected"
+        if self._closing:
+            return False, "shutting down"
+        for sub in self.subscriptions:
+            if sub.queue is None or sub.consumer_tag is None or self._consume_channel is None or self._consume_channel.is_closed:
+                return False, f"consumer {sub.queue_name} not attached"
+        return True, "ok"
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stop taking messages, let in-flight handlers finish, then disconnect."""
+        if self._connection is None or self._closing:
+            return
+        self._closing = True
+        for sub in self.subscriptions:
+            if sub.queue is not None and sub.consumer_tag is not None:
+                try:
+                    await sub.queue.cancel(sub.consumer_tag)
+                except Exception:  # the connection may already be gone
+                    log.warning("bus.cancel_failed", queue=sub.queue_name)
+        try:
+            await asyncio.wait_for(self._inflight.idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("bus.close_timeout", inflight=self._inflight.count)
+        await self._connection.close()
+        log.info("bus.closed")
+
+
+def _message(envelope: Envelope) -> aio_pika.Message:
+    return aio_pika.Message(
+        body=envelope.model_dump_json().encode(),
+        content_type="application/json",
+        message_id=envelope.id,
+        correlation_id=envelope.correlation_id,
+        type=envelope.type,
+        timestamp=envelope.occurred_at,
+        app_id=envelope.producer,
+        headers={ATTEMPT_HEADER: 1},
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."

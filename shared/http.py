@@ -1,0 +1,274 @@
+"""aiohttp helpers every service and the gateway share.
+
+- `problem` / `ProblemError`: RFC 9457 problem+json for every error; validation
+  errors list each field at fault.
+- `DomainError`: base of the errors domain code raises; the error middleware maps
+  each to problem+json once, from its `status` and `code`.
+- middlewares: `X-Request-ID` in and out (bound to every log line), errors,
+  internal identity check, access log.
+- `parse_json` / `parse_query`: typed input with pydantic (`extra="forbid"`), so an
+  operator payload such as `{"$ne": null}` never reaches MongoDB.
+- `add_health_routes`: `/healthz` (alive) and `/readyz` (dependencies reachable).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from shared import identity as identity_mod
+from shared.logging import bind_context, clear_context, get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_BASE = "https://lienhiep.vn/problems/"
+REQUEST_ID = "X-Request-ID"
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+IDENTITY_KEY = web.AppKey("identity_secret", str)
+ReadyCheck = Callable[[], Awaitable[tuple[bool, str]]]
+READY_CHECKS = web.AppKey("ready_checks", dict)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """Base of domain errors. Subclasses set `status`, `code` and a default title."""
+
+    status: int = 400
+    code: str = "domain-error"
+    title: str = "Request refused"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem+json body."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status, self.code, self.title, self.detail, self.extra = status, code, title, detail, extra
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None,
+            headers: Mapping[str, str] | None = None, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return web.Response(
+        status=status,
+        text=json.dumps(body, ensure_ascii=False, default=_json_default),
+        content_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def validation_problem(exc: ValidationError, location: str = "body") -> ProblemError:
+    errors = [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or location,
+            "in": location,
+            "message": err["msg"],
+            "code": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    return ProblemError(422, "validation-error", "Invalid input",
+                        f"{len(errors)} field(s) are invalid", errors=errors)
+
+
+# --- JSON ------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps(data, ensure_ascii=False, default=_json_default),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def parse_json(request: web.Request, model: type[M]) -> M:
+    """The request body validated as `model`; 400 for bad JSON, 422 for bad fields."""
+    if request.content_type not in ("application/json", "application/merge-patch+json"):
+        raise ProblemError(415, "unsupported-media-type", "Send JSON",
+                           "Content-Type must be application/json")
+    try:
+        raw = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ProblemError(400, "malformed-json", "Malformed JSON", "The body is not valid JSON") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    """Query parameters validated as `model` (a repeated key becomes a list)."""
+    raw: dict[str, Any] = {}
+    for key in request.query.keys():
+        values = request.query.getall(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc, "query") from None
+
+
+# --- middlewares ------------------------------------------------------------------
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler):
+    """Take or make the request id, log the request, return the id."""
+    request_id = _clean_request_id(request.headers.get(REQUEST_ID))
+    request["request_id"] = request_id
+    clear_context()
+    bind_context(request_id=request_id, correlation_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers[REQUEST_ID] = request_id
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        exc.headers[REQUEST_ID] = request_id
+        raise
+    finally:
+        if request.path not in PUBLIC_PATHS:
+            log.info("http.request", method=request.method, path=request.path, status=status,
+                     ms=round((time.perf_counter() - started) * 1000, 2))
+        clear_context()
+
+
+def _clean_request_id(value: str | None) -> str:
+    # Accept a caller's id only if it is short and printable: it goes into logs and events.
+    if value and len(value) <= 128 and all(c.isalnum() or c in "-_.:" for c in value):
+        return value
+    return uuid.uuid4().hex
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """Every error leaves as problem+json; no stack trace or internal detail leaks."""
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    except DomainError as exc:
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return problem(413, "payload-too-large", "Request body too large",
+                       f"The body may be at most {exc.max_size} bytes", max_bytes=exc.max_size)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        extra: dict[str, Any] = {}
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            extra["allowed"] = sorted(exc.allowed_methods)
+        return problem(exc.status, _slug(exc.reason), exc.reason, None,
+                       headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"}, **extra)
+    except Exception:
+        log.exception("http.unhandled_error", path=request.path)
+        return problem(500, "internal-error", "Internal error",
+                       "Something went wrong on our side; the request id helps us find it",
+                       request_id=request.get("request_id"))
+
+
+def _slug(text: str) -> str:
+    return "-".join(text.lower().split())
+
+
+def identity_middleware(secret: str):
+    """Refuse any request without a valid identity signed by the gateway."""
+
+    @web.middleware
+    async def check_identity(request: web.Request, handler):
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        token = request.headers.get(identity_mod.HEADER)
+        if not token:
+            raise ProblemError(401, "unauthenticated", "Not authenticated",
+                               "Internal services answer only requests forwarded by the gateway")
+        try:
+            request["identity"] = identity_mod.verify(token, secret)
+        except identity_mod.InvalidIdentity as exc:
+            raise ProblemError(401, "unauthenticated", "Not authenticated", str(exc)) from None
+        return await handler(request)
+
+    return check_identity
+
+
+def current_identity(request: web.Request) -> identity_mod.Identity:
+    return request["identity"]
+
+
+# --- app factory pieces ---------------------------------------------------------
+
+
+def make_app(*, max_body_bytes: int, identity_secret: str | None) -> web.Application:
+    """An application with the shared middlewares; `identity_secret=None` for the gateway."""
+    middlewares = [request_context_middleware, error_middleware]
+    if identity_secret is not None:
+        middlewares.append(identity_middleware(identity_secret))
+    app = web.Application(middlewares=middlewares, client_max_size=max_body_bytes)
+    app[READY_CHECKS] = {}
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    return app
+
+
+def add_ready_check(app: web.Application, name: str, check: ReadyCheck) -> None:
+    app[READY_CHECKS][name] = check
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "alive"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    results: dict[str, dict[str, Any]] = {}
+    ready = True
+    for name, check in request.app[READY_CHECKS].items():
+        try:
+            ok, detail = await check()
+        except Exception as exc:
+            ok, detail = False, type(exc).__name__
+        results[name] = {"ok": ok, "detail": detail}
+        ready = ready and ok
+    return json_response({"status": "ready" if ready else "not ready", "checks": results},
+                         status=200 if ready else 503)

@@ -1,0 +1,85 @@
+"""MongoDB access through PyMongo's asyncio API (`AsyncMongoClient`).
+
+Motor, the driver our user named, reached end of life on 2026-05-14; PyMongo's
+asyncio API is its successor by the same maintainers: the same API shape, native
+asyncio instead of a thread pool.
+
+Indexes are declared in code next to each store (`IndexSpec`) and created at
+start-up. Duplicate-key errors are turned into domain errors with `duplicate_key`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: list[tuple[str, int]]
+    unique: bool = False
+    sparse: bool = False
+    name: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def index_name(self) -> str:
+        return self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
+
+
+def connect(url: str) -> AsyncMongoClient:
+    """A client that returns timezone-aware datetimes (everything is stored in UTC)."""
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+
+
+async def ensure_indexes(db: AsyncDatabase, specs: Iterable[IndexSpec]) -> None:
+    """Create the declared indexes (idempotent: an existing index is left as it is)."""
+    for spec in specs:
+        await db[spec.collection].create_index(
+            spec.keys, unique=spec.unique, sparse=spec.sparse, name=spec.index_name, **spec.options
+        )
+
+
+async def ping(db: AsyncDatabase) -> bool:
+    try:
+        await db.command("ping")
+        return True
+    except Exception:
+        return False
+
+
+# MongoDB: "... index: email_1 dup key: { email: ... }"; nx-27017: "... index 'idx_members_email'"
+_INDEX_IN_MESSAGE = re.compile(r"index:?\s+'?([\w.$-]+)'?")
+
+
+def duplicate_key(exc: DuplicateKeyError) -> str:
+    """The field (or index) a duplicate-key error is about, e.g. `email` or `_id`.
+
+    Real MongoDB reports `keyPattern`; nx-27017 names its SQLite index
+    (`idx_<collection>_<field>`), so both are understood.
+    """
+    details = exc.details or {}
+    pattern = details.get("keyPattern")
+    if pattern:
+        return ",".join(pattern)
+    match = _INDEX_IN_MESSAGE.search(str(details.get("errmsg") or exc))
+    if not match:
+        return "_id"
+    index = match.group(1)
+    for suffix in ("_1", "_-1"):
+        index = index.removesuffix(suffix)
+    if index.startswith("idx_"):
+        # nx-27017 names indexes idx_<collection>_<fields>: keep the fields part.
+        index = index.split("_", 2)[-1] if index.count("_") >= 2 else index
+    return index or "_id"

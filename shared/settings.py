@@ -1,0 +1,87 @@
+"""Settings from environment variables, one table for the whole platform.
+
+Every service reads the same `Settings`; each uses the part it needs. The README's
+variables table is generated from this class (`python -m shared.settings`), so the
+two never drift apart.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    mongo_url: str = Field(
+        "mongodb://127.0.0.1:27017",
+        description="MongoDB URL. `make run` and the tests start the embedded store when it is unset.",
+    )
+    mongo_db_prefix: str = Field("lienhiep", description="Prefix of each service's database name (`<prefix>_membership`).")
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ URL (vhost included).")
+    bus_exchange: str = Field("lienhiep.events", description="Durable topic exchange every event goes through.")
+    bus_queue_prefix: str = Field("", description="Prefix of every queue name; lets test runs share a broker.")
+    bus_prefetch: int = Field(32, ge=1, le=1000, description="Unacknowledged messages a consumer holds at once.")
+    bus_max_attempts: int = Field(6, ge=1, description="Attempts before a failing message is parked in the dead-letter queue.")
+    bus_retry_delays: str = Field(
+        "1,5,30,120,600",
+        description="Seconds to wait before each retry, comma-separated; the last repeats.",
+    )
+    outbox_poll_seconds: float = Field(1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about.")
+
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for email. `make run` starts a local catcher when unset.")
+    smtp_port: int = Field(1025, description="SMTP port.")
+    smtp_from: str = Field("LienHiep <no-reply@lienhiep.local>", description="From address of every email.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str = Field("", description="SMTP login user (empty: no login).")
+    smtp_password: str = Field("", description="SMTP login password.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP timeout.")
+
+    gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
+    gateway_port: int = Field(8080, description="Gateway port: the public front door.")
+    membership_port: int = Field(8081, description="Membership service port (internal).")
+    events_port: int = Field(8082, description="Events service port (internal).")
+    notifications_port: int = Field(8083, description="Notifications service port (internal).")
+    service_host: str = Field("127.0.0.1", description="Address the internal services listen on.")
+    membership_url: str = Field("", description="Membership base URL for the gateway (default: service_host and membership_port).")
+    events_url: str = Field("", description="Events base URL for the gateway (default from events_port).")
+    notifications_url: str = Field("", description="Notifications base URL for the gateway (default from notifications_port).")
+
+    internal_identity_secret: str = Field(
+        "dev-only-internal-secret-change-me",
+        description="HMAC key the gateway signs forwarded identities with; services refuse requests without a valid one.",
+    )
+    max_body_bytes: int = Field(1_048_576, description="Largest request body a service accepts (413 above).")
+    log_level: str = Field("INFO", description="Log level.")
+    federation_name: str = Field("Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh", description="The federation's name in Vietnamese, as messages sign it.")
+    federation_name_en: str = Field("the Provincial Union of Science and Technology Associations", description="The federation's name in English.")
+    public_base_url: str = Field("http://127.0.0.1:8080", description="Base of links put in emails.")
+
+    def upstream(self, service: str) -> str:
+        """Base URL of an internal service, as the gateway calls it."""
+        explicit = getattr(self, f"{service}_url")
+        if explicit:
+            return explicit.rstrip("/")
+        return f"http://{self.service_host}:{getattr(self, f'{service}_port')}"
+
+    def database(self, service: str) -> str:
+        return f"{self.mongo_db_prefix}_{service}"
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [float(x) for x in self.bus_retry_delays.split(",") if x.strip()]
+
+
+def variables_table() -> str:
+    """The Markdown table of every variable, for the README."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        rows.append(f"| `{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(variables_table())
