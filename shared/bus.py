@@ -15,7 +15,8 @@ Guarantees:
   `max_attempts`; a message that can never succeed (invalid, `PermanentError`) is
   parked at once, so a poison message never blocks a queue;
 - with an inbox, an event id already processed by a handler is acknowledged
-  without running the handler again.
+  without running the handler again, and two copies of one event racing in two
+  workers run the handler once (see inbox.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import aio_pika
 from aio_pika.abc import (
@@ -56,9 +57,15 @@ class PermanentError(Exception):
 
 
 class Inbox(Protocol):
-    async def seen(self, consumer: str, event_id: str) -> bool: ...
+    async def claim(self, consumer: str, event_id: str) -> Literal["claimed", "done", "busy"]: ...
 
-    async def record(self, consumer: str, event_id: str) -> None: ...
+    async def complete(self, consumer: str, event_id: str) -> None: ...
+
+    async def release(self, consumer: str, event_id: str) -> None: ...
+
+
+class EventInProgress(Exception):
+    """Another worker is processing a copy of this event right now."""
 
 
 @dataclass
@@ -230,36 +237,62 @@ class EventBus:
         bind_context(correlation_id=envelope.correlation_id)
         consumer = sub.queue_name
         started = time.perf_counter()
+        claimed = False
         try:
-            if self.inbox is not None and await self.inbox.seen(consumer, envelope.id):
-                log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)
-                await message.ack()
-                return
-            await sub.handler(envelope, data)
             if self.inbox is not None:
-                await self.inbox.record(consumer, envelope.id)
-        except PermanentError as exc:
-            await self._park(sub, message, _short(exc))
-            return
-        except Exception as exc:
-            if attempt >= self.max_attempts:
-                log.exception("bus.handler_failed", queue=consumer, event_type=envelope.type, attempt=attempt)
-                await self._park(sub, message, _short(exc))
-            else:
-                log.warning("bus.handler_failed_will_retry", queue=consumer, event_type=envelope.type,
-                            attempt=attempt, error=_short(exc))
-                await self._retry(sub, message, attempt, exc)
+                claim = await self.inbox.claim(consumer, envelope.id)
+                if claim == "done":
+                    log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)
+                    await message.ack()
+                    return
+                if claim == "busy":
+                    raise EventInProgress(envelope.id)
+                claimed = True
+            await sub.handler(envelope, data)
+            if claimed:
+                await self.inbox.complete(consumer, envelope.id)  # type: ignore[union-attr]
+        except BaseException as exc:
+            if claimed:
+                await self._release(consumer, envelope.id)
+            if not isinstance(exc, Exception):
+                raise
+            await self._after_failure(sub, message, envelope, attempt, exc)
             return
         sub.handled += 1
         await message.ack()
         log.debug("bus.handled", queue=consumer, event_type=envelope.type,
                   ms=round((time.perf_counter() - started) * 1000, 2))
 
-    async def _retry(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int, exc: Exception) -> None:
+    async def _release(self, consumer: str, event_id: str) -> None:
+        try:
+            await self.inbox.release(consumer, event_id)  # type: ignore[union-attr]
+        except Exception:  # the claim's lease expires on its own
+            log.warning("bus.release_failed", queue=consumer, event_id=event_id)
+
+    async def _after_failure(self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope,
+                             attempt: int, exc: Exception) -> None:
+        consumer = sub.queue_name
+        if isinstance(exc, PermanentError):
+            await self._park(sub, message, _short(exc))
+        elif isinstance(exc, EventInProgress):
+            # Not a failure: wait for the other worker, without using up an attempt.
+            await self._retry(sub, message, attempt, exc, next_attempt=attempt)
+        elif attempt >= self.max_attempts:
+            log.error("bus.handler_failed", queue=consumer, event_type=envelope.type, attempt=attempt,
+                      error=_short(exc), exc_info=exc)
+            await self._park(sub, message, _short(exc))
+        else:
+            log.warning("bus.handler_failed_will_retry", queue=consumer, event_type=envelope.type,
+                        attempt=attempt, error=_short(exc))
+            await self._retry(sub, message, attempt, exc)
+
+    async def _retry(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int, exc: Exception,
+                     next_attempt: int | None = None) -> None:
         index = min(attempt - 1, len(self.retry_delays) - 1)
-        await self._send_to_queue(
-            sub.retry_queue_name(index), message, {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: _short(exc)}
-        )
+        await self._send_to_queue(sub.retry_queue_name(index), message, {
+            ATTEMPT_HEADER: attempt + 1 if next_attempt is None else next_attempt,
+            ERROR_HEADER: _short(exc),
+        })
         sub.retried += 1
         await message.ack()
 

@@ -31,9 +31,11 @@ log = get_logger(__name__)
 PROBLEM_BASE = "https://lienhiep.vn/problems/"
 REQUEST_ID = "X-Request-ID"
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-IDENTITY_KEY = web.AppKey("identity_secret", str)
 ReadyCheck = Callable[[], Awaitable[tuple[bool, str]]]
 READY_CHECKS = web.AppKey("ready_checks", dict)
+MAX_BODY = web.AppKey("max_body_bytes", int)
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
+IDENTITY_KEY = web.RequestKey("identity", identity_mod.Identity)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -154,7 +156,7 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 async def request_context_middleware(request: web.Request, handler):
     """Take or make the request id, log the request, return the id."""
     request_id = _clean_request_id(request.headers.get(REQUEST_ID))
-    request["request_id"] = request_id
+    request[REQUEST_ID_KEY] = request_id
     clear_context()
     bind_context(request_id=request_id, correlation_id=request_id)
     started = time.perf_counter()
@@ -191,9 +193,10 @@ async def error_middleware(request: web.Request, handler):
         return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
     except DomainError as exc:
         return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_BODY]
         return problem(413, "payload-too-large", "Request body too large",
-                       f"The body may be at most {exc.max_size} bytes", max_bytes=exc.max_size)
+                       f"The body may be at most {limit} bytes", max_bytes=limit)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -206,7 +209,7 @@ async def error_middleware(request: web.Request, handler):
         log.exception("http.unhandled_error", path=request.path)
         return problem(500, "internal-error", "Internal error",
                        "Something went wrong on our side; the request id helps us find it",
-                       request_id=request.get("request_id"))
+                       request_id=request.get(REQUEST_ID_KEY))
 
 
 def _slug(text: str) -> str:
@@ -225,7 +228,7 @@ def identity_middleware(secret: str):
             raise ProblemError(401, "unauthenticated", "Not authenticated",
                                "Internal services answer only requests forwarded by the gateway")
         try:
-            request["identity"] = identity_mod.verify(token, secret)
+            request[IDENTITY_KEY] = identity_mod.verify(token, secret)
         except identity_mod.InvalidIdentity as exc:
             raise ProblemError(401, "unauthenticated", "Not authenticated", str(exc)) from None
         return await handler(request)
@@ -234,7 +237,12 @@ def identity_middleware(secret: str):
 
 
 def current_identity(request: web.Request) -> identity_mod.Identity:
-    return request["identity"]
+    return request[IDENTITY_KEY]
+
+
+def request_id(request: web.Request) -> str:
+    """The request's id, also the correlation id of the events it causes."""
+    return request[REQUEST_ID_KEY]
 
 
 # --- app factory pieces ---------------------------------------------------------
@@ -247,6 +255,7 @@ def make_app(*, max_body_bytes: int, identity_secret: str | None) -> web.Applica
         middlewares.append(identity_middleware(identity_secret))
     app = web.Application(middlewares=middlewares, client_max_size=max_body_bytes)
     app[READY_CHECKS] = {}
+    app[MAX_BODY] = max_body_bytes
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     return app

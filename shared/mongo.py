@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,3 +84,35 @@ def duplicate_key(exc: DuplicateKeyError) -> str:
         # nx-27017 names indexes idx_<collection>_<fields>: keep the fields part.
         index = index.split("_", 2)[-1] if index.count("_") >= 2 else index
     return index or "_id"
+
+
+def epoch(moment: datetime | None = None, *, plus_seconds: float = 0.0) -> float:
+    """A machine timestamp (seconds since 1970) for leases and due times.
+
+    Fields that are compared in range queries after updates hold numbers, not
+    datetimes: nx-27017 compares a datetime written by an update as text, to the
+    second only, and not at all inside count_documents. Numbers compare alike on
+    every store.
+    """
+    return (moment or datetime.now(timezone.utc)).timestamp() + plus_seconds
+
+
+# nx-27017 hands back a datetime written by an update (`$set`) as text such as
+# "2026-11-27 09:29:57.104000"; real MongoDB hands back a datetime.
+_NX_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+
+
+def from_store(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with every timestamp as an aware UTC datetime, whichever
+    store wrote it. Nested documents are restored too."""
+    return {key: _restore(value) for key, value in doc.items()}
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, str) and _NX_DATETIME.match(value):
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    if isinstance(value, dict):
+        return from_store(value)
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    return value

@@ -1,9 +1,12 @@
 """The transactional outbox.
 
 A state change and the events it causes are stored in ONE write to ONE document:
-the events ride along in the document's `_outbox` array (`with_events` for an
-insert, `push_events` for an update). No multi-document transaction is needed, so
-this works on a standalone MongoDB and on the embedded store alike.
+the events ride along in the document's `_outbox` map, event id → envelope JSON
+(`with_events` for an insert, `push_events` for an update). No multi-document
+transaction is needed, so this works on a standalone MongoDB and on the embedded
+store alike. (A map with `$set`/`$unset` of one key, not an array with
+`$push`/`$pull`: nx-27017 turns pushed sub-documents into strings and its
+conditional `$pull` removes too much; see tests/integration/test_store_shapes.py.)
 
 `OutboxRelay` publishes pending events with publisher confirms and then removes
 them from their document. It runs until none are pending; it is woken right after
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo import UpdateOne
@@ -25,7 +27,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from shared.bus import EventBus
 from shared.contracts import Envelope
 from shared.logging import get_logger
-from shared.mongo import IndexSpec
+from shared.mongo import IndexSpec, epoch
 
 log = get_logger(__name__)
 
@@ -46,10 +48,10 @@ def with_events(document: dict[str, Any], *events: Envelope) -> dict[str, Any]:
     """The document to insert, carrying `events` for the relay."""
     return {
         **document,
-        EVENTS: [e.model_dump() for e in events],
+        EVENTS: {e.id: e.model_dump_json() for e in events},
         PENDING: bool(events),
         REVISION: 1,
-        DUE: datetime.now(timezone.utc),
+        DUE: epoch(),
     }
 
 
@@ -58,8 +60,9 @@ def push_events(update: dict[str, Any], *events: Envelope) -> dict[str, Any]:
     if not events:
         return update
     merged = {op: dict(fields) for op, fields in update.items()}
-    merged.setdefault("$push", {})[EVENTS] = {"$each": [e.model_dump() for e in events]}
-    merged.setdefault("$set", {}).update({PENDING: True, DUE: datetime.now(timezone.utc)})
+    fields = merged.setdefault("$set", {})
+    fields.update({f"{EVENTS}.{e.id}": e.model_dump_json() for e in events})
+    fields.update({PENDING: True, DUE: epoch()})
     merged.setdefault("$inc", {})[REVISION] = 1
     return merged
 
@@ -136,7 +139,7 @@ class OutboxRelay:
         return total
 
     async def _drain_batch(self, collection: AsyncCollection) -> tuple[int, int]:
-        now = datetime.now(timezone.utc)
+        now = epoch()
         docs = await collection.find(
             {PENDING: True, DUE: {"$lte": now}}, {EVENTS: 1, REVISION: 1, TRIES: 1}
         ).limit(self.batch).to_list()
@@ -147,27 +150,29 @@ class OutboxRelay:
         sent = 0
         for doc, (published, failed) in zip(docs, results):
             sent += len(published)
-            pull = {"$pull": {EVENTS: {"id": {"$in": published}}}}
+            remove = {"$unset": {f"{EVENTS}.{event_id}": "" for event_id in published}} if published else {}
             if failed:
                 tries = int(doc.get(TRIES) or 0) + 1
                 backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries)
                 ops.append(UpdateOne({"_id": doc["_id"]}, {
-                    **(pull if published else {}),
-                    "$set": {DUE: now + timedelta(seconds=backoff), TRIES: tries},
+                    **remove,
+                    "$set": {DUE: now + backoff, TRIES: tries},
                 }))
             else:
-                # Clear the pending flag only if no event was added meanwhile.
+                # Clear the pending flag only if no event was added meanwhile;
+                # otherwise just remove what was sent and leave the rest pending.
                 ops.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)},
-                                     {**pull, "$set": {PENDING: False, TRIES: 0}}))
-                ops.append(UpdateOne({"_id": doc["_id"]}, pull))
+                                     {**remove, "$set": {PENDING: False, TRIES: 0}}))
+                if published:
+                    ops.append(UpdateOne({"_id": doc["_id"]}, remove))
         await collection.bulk_write(ops, ordered=True)
         return sent, len(docs)
 
     async def _publish_document(self, doc: dict[str, Any]) -> tuple[list[str], bool]:
         """Publish a document's events in order; stop at the first failure."""
         published: list[str] = []
-        for raw in doc.get(EVENTS) or []:
-            envelope = Envelope.model_validate(raw)
+        envelopes = [Envelope.model_validate_json(raw) for raw in (doc.get(EVENTS) or {}).values()]
+        for envelope in sorted(envelopes, key=lambda e: e.occurred_at):
             try:
                 await self.bus.publish(envelope)
             except Exception as exc:

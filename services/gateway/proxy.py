@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from shared import identity
-from shared.http import REQUEST_ID, problem
+from shared.http import REQUEST_ID, problem, request_id
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -67,7 +67,7 @@ class Upstreams:
     async def forward(self, request: web.Request, service: str, path: str, who: identity.Identity) -> web.StreamResponse:
         assert self.session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_FROM_CALLER}
-        headers[REQUEST_ID] = request["request_id"]
+        headers[REQUEST_ID] = request_id(request)
         headers[identity.HEADER] = identity.sign(who, self.settings.internal_identity_secret)
         url = f"{self.base[service]}{path}"
         try:
@@ -79,7 +79,7 @@ class Upstreams:
                 for name, value in upstream.headers.items():
                     if name.lower() not in HOP_BY_HOP:
                         response.headers[name] = value
-                response.headers[REQUEST_ID] = request["request_id"]
+                response.headers[REQUEST_ID] = request_id(request)
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_chunked(64 * 1024):
                     await response.write(chunk)

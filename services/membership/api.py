@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.membership.members import MemberIn
 from services.membership.store import MemberStore
-from shared.http import current_identity, json_response, parse_json, parse_query
+from shared.http import current_identity, json_response, parse_json, parse_query, request_id
 
 STORE = web.AppKey("member_store", MemberStore)
 
@@ -21,7 +21,7 @@ class Page(BaseModel):
 async def create_member(request: web.Request) -> web.Response:
     member = await parse_json(request, MemberIn)
     created = await request.app[STORE].create_active(
-        member, by=current_identity(request).sub, correlation_id=request["request_id"]
+        member, by=current_identity(request).sub, correlation_id=request_id(request)
     )
     return json_response(created, status=201, headers={"Location": f"/api/v1/members/{created['id']}"})
 

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from services.membership.members import DuplicateMember, MemberIn, fold
 from shared.contracts import Envelope, MemberApproved, new_event
 from shared.http import NotFound
-from shared.mongo import IndexSpec, duplicate_key
+from shared.mongo import IndexSpec, duplicate_key, from_store
 from shared.outbox import OutboxRelay, strip_outbox, with_events
 
 MEMBERS = "members"
@@ -73,7 +73,7 @@ class MemberStore:
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    out = strip_outbox(doc)
+    out = from_store(strip_outbox(doc))
     out["id"] = out.pop("_id")
     out.pop("name_key", None)
     return {k: v for k, v in out.items() if v is not None}

@@ -7,7 +7,8 @@ or a refused connection is transient (`EmailDeferred`) and is retried by the bus
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+import hashlib
+from email.utils import formataddr
 
 import aiosmtplib
 
@@ -23,6 +24,10 @@ class EmailRejected(Exception):
     """The mail server refused the message for good (5xx)."""
 
 
+def delivery_message_id(delivery_key: str) -> str:
+    return hashlib.sha256(delivery_key.encode()).hexdigest()[:32]
+
+
 class SmtpSender:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -34,8 +39,7 @@ class SmtpSender:
         message["To"] = formataddr((to_name, to))
         message["Subject"] = rendered.subject
         # A stable Message-ID per delivery lets mail systems drop a duplicate.
-        message["Message-ID"] = make_msgid(idstring=delivery_key.replace(":", "."), domain="lienhiep.local")
-        message["X-LienHiep-Delivery"] = delivery_key
+        message["Message-ID"] = f"<{delivery_message_id(delivery_key)}@lienhiep.local>"
         for name, value in (headers or {}).items():
             message[name] = value
         message.set_content(rendered.text, charset="utf-8")

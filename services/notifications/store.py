@@ -8,7 +8,7 @@ replica expires and the send is tried again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.contracts import MemberContact
-from shared.mongo import IndexSpec
+from shared.mongo import IndexSpec, epoch, from_store
 
 CONTACTS = "contacts"
 DELIVERIES = "deliveries"
@@ -25,7 +25,7 @@ INDEXES = [
     IndexSpec(DELIVERIES, [("source_event_id", 1)]),
     IndexSpec(DELIVERIES, [("status", 1), ("created_at", -1)]),
 ]
-LEASE = timedelta(seconds=60)
+LEASE_SECONDS = 60.0
 
 
 class DeliveryInProgress(Exception):
@@ -70,14 +70,15 @@ class DeliveryStore:
         try:
             await self.deliveries.insert_one({
                 "_id": key, **record, "status": "sending", "attempts": 1,
-                "lease_until": now + LEASE, "created_at": now, "updated_at": now,
+                "lease_until": epoch(now, plus_seconds=LEASE_SECONDS), "created_at": now, "updated_at": now,
             })
             return True
         except DuplicateKeyError:
             pass
         reclaimed = await self.deliveries.find_one_and_update(
-            {"_id": key, "status": {"$in": ["sending", "deferred"]}, "lease_until": {"$lt": now}},
-            {"$set": {"status": "sending", "lease_until": now + LEASE, "updated_at": now}, "$inc": {"attempts": 1}},
+            {"_id": key, "status": {"$in": ["sending", "deferred"]}, "lease_until": {"$lt": epoch(now)}},
+            {"$set": {"status": "sending", "lease_until": epoch(now, plus_seconds=LEASE_SECONDS), "updated_at": now},
+             "$inc": {"attempts": 1}},
             return_document=ReturnDocument.AFTER,
         )
         if reclaimed is not None:
@@ -103,7 +104,8 @@ class DeliveryStore:
         """Give the lease back at once so the retry can claim it."""
         now = datetime.now(timezone.utc)
         await self.deliveries.update_one(
-            {"_id": key}, {"$set": {"status": "deferred", "last_error": reason, "lease_until": now, "updated_at": now}}
+            {"_id": key}, {"$set": {"status": "deferred", "last_error": reason, "lease_until": epoch(now),
+                                    "updated_at": now}}
         )
 
     async def list(self, *, member_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
@@ -113,4 +115,4 @@ class DeliveryStore:
         if status:
             query["status"] = status
         cursor = self.deliveries.find(query, {"lease_until": 0}).sort("created_at", -1).limit(limit)
-        return [{"key": d.pop("_id"), **d} async for d in cursor]
+        return [{"key": d.pop("_id"), **from_store(d)} async for d in cursor]

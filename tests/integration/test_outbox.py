@@ -1,0 +1,122 @@
+"""The outbox against the real broker and the embedded store: nothing lost."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared.bus import EventBus
+from shared.contracts import MemberApproved, MemberUpdated, new_event
+from shared.inbox import MongoInbox
+from shared.mongo import ensure_indexes, epoch
+from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
+from tests.integration.test_bus import make_bus
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def approved(member_id: str):
+    return new_event(MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
+                     producer="membership")
+
+
+async def consumer(settings, db, received: list[str]) -> EventBus:
+    async def handler(envelope, data):
+        received.append(envelope.id)
+
+    bus = make_bus(settings, "listener", inbox=MongoInbox(db))
+    bus.subscribe("all", ["member.approved", "member.updated"], handler)
+    await bus.start()
+    return bus
+
+
+async def test_events_written_while_the_relay_was_down_are_sent_when_it_starts(settings, db):
+    members = db["members"]
+    await ensure_indexes(db, outbox_indexes("members"))
+    events = {}
+    for _ in range(5):  # written with no relay running, as if the service crashed right after
+        member_id = str(uuid.uuid4())
+        events[member_id] = approved(member_id)
+        await members.insert_one(with_events({"_id": member_id, "name": "x"}, events[member_id]))
+    received: list[str] = []
+    listener = await consumer(settings, db, received)
+    producer = make_bus(settings, "membership")
+    await producer.start()
+    relay = OutboxRelay(producer, [members], poll_seconds=0.1)
+    relay.start()
+    try:
+        await eventually(lambda: _async(len(received) >= 5), what="all five delivered")
+        assert sorted(received) == sorted(e.id for e in events.values())
+        await eventually(lambda: _none_pending(members), what="nothing pending")
+        doc = await members.find_one({"_id": next(iter(events))})
+        assert doc[EVENTS] == {} and not doc[PENDING]
+    finally:
+        await relay.stop()
+        await producer.close()
+        await listener.close()
+
+
+async def test_an_update_adds_events_in_the_same_write_and_they_go_out_in_order(settings, db):
+    members = db["members"]
+    await ensure_indexes(db, outbox_indexes("members"))
+    member_id = str(uuid.uuid4())
+    first = approved(member_id)
+    await members.insert_one(with_events({"_id": member_id, "name": "x"}, first))
+    update = new_event(MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
+                       producer="membership")
+    await members.update_one({"_id": member_id}, push_events({"$set": {"name": "y"}}, update))
+    doc = await members.find_one({"_id": member_id})
+    assert doc["name"] == "y" and set(doc[EVENTS]) == {first.id, update.id}
+
+    received: list[str] = []
+    listener = await consumer(settings, db, received)
+    producer = make_bus(settings, "membership")
+    await producer.start()
+    relay = OutboxRelay(producer, [members])
+    try:
+        assert await relay.drain() == 2
+        await eventually(lambda: _async(len(received) == 2), what="both delivered")
+        assert received == [first.id, update.id]
+        assert await relay.drain() == 0
+    finally:
+        await producer.close()
+        await listener.close()
+
+
+async def test_events_stay_pending_while_the_broker_cannot_take_them(settings, db):
+    members = db["members"]
+    await ensure_indexes(db, outbox_indexes("members"))
+    member_id = str(uuid.uuid4())
+    event = approved(member_id)
+    await members.insert_one(with_events({"_id": member_id}, event))
+    producer = make_bus(settings, "membership")
+    await producer.start()
+    relay = OutboxRelay(producer, [members])
+    try:
+        # No queue is bound yet: the broker cannot route it, so it must stay.
+        assert await relay.drain() == 0
+        doc = await members.find_one({"_id": member_id})
+        assert doc[PENDING] and event.id in doc[EVENTS]
+        assert doc["_outbox_tries"] == 1
+
+        assert await relay.drain() == 0, "backing off: not tried again at once"
+
+        received: list[str] = []
+        listener = await consumer(settings, db, received)
+        # Make it due now, as the back-off would after a while.
+        await members.update_one({"_id": member_id}, {"$set": {DUE: epoch()}})
+        assert await relay.drain() == 1
+        await eventually(lambda: _async(received == [event.id]), what="delivered once routable")
+        await listener.close()
+    finally:
+        await producer.close()
+
+
+async def _none_pending(collection) -> bool:
+    return await collection.count_documents({PENDING: True}) == 0
+
+
+async def _async(value):
+    return value

@@ -1,0 +1,100 @@
+"""Every query shape the services rely on, run against the store in use.
+
+The embedded store (nx-27017) is not MongoDB: these tests pin down the shapes we
+use, so a quirk shows up here and not in production. Known quirks, which the code
+works around: a sub-document pushed into an array comes back as a JSON string and
+a conditional `$pull` removes too much (so the outbox uses a map, not an array);
+an `_id` inside a compound index is refused; a datetime written by `$set` comes
+back as text (restored by `shared.mongo.from_store`), compares to the second only
+and not at all in count_documents (so leases and due times are epoch numbers,
+`shared.mongo.epoch`); a bool written by `$set` comes back as 1/0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+
+async def test_unique_sparse_indexes_refuse_duplicates_but_allow_missing_values(db):
+    await ensure_indexes(db, [IndexSpec("people", [("email", 1)], unique=True, sparse=True)])
+    await db.people.insert_one({"_id": "a", "email": "a@x.vn"})
+    await db.people.insert_one({"_id": "b"})
+    await db.people.insert_one({"_id": "c"})
+    with pytest.raises(DuplicateKeyError) as err:
+        await db.people.insert_one({"_id": "d", "email": "a@x.vn"})
+    assert duplicate_key(err.value) == "email"
+    with pytest.raises(DuplicateKeyError) as err:
+        await db.people.insert_one({"_id": "a"})
+    assert duplicate_key(err.value) == "_id"
+
+
+async def test_an_atomic_lease_is_taken_by_exactly_one_claimant(db):
+    await db.jobs.insert_one({"_id": "j", "lease_until": epoch(NOW, plus_seconds=-1)})
+    claims = []
+    for worker in ("w1", "w2"):
+        claims.append(await db.jobs.find_one_and_update(
+            {"_id": "j", "lease_until": {"$lt": epoch(NOW)}},
+            {"$set": {"lease_until": epoch(NOW, plus_seconds=60), "owner": worker}},
+            return_document=ReturnDocument.AFTER,
+        ))
+    assert claims[0]["owner"] == "w1" and claims[1] is None
+
+
+async def test_conditional_upsert_keeps_the_newest_copy(db):
+    async def apply(version_time, name):
+        try:
+            await db.contacts.update_one(
+                {"_id": "m", "$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]},
+                {"$set": {"name": name, "as_of": version_time}}, upsert=True)
+        except DuplicateKeyError:
+            pass
+
+    await apply(NOW, "new")
+    await apply(NOW - timedelta(minutes=5), "old")  # arrives late
+    assert (await db.contacts.find_one({"_id": "m"}))["name"] == "new"
+    await apply(NOW + timedelta(minutes=5), "newer")
+    assert (await db.contacts.find_one({"_id": "m"}))["name"] == "newer"
+
+
+async def test_map_keys_are_set_and_unset_one_by_one(db):
+    await db.docs.insert_one({"_id": 1, "m": {"a": "1"}, "flag": True, "at": NOW})
+    await db.docs.update_one({"_id": 1}, {"$set": {"m.b": "2", "m.c": "3", "flag": True}, "$inc": {"rev": 1}})
+    await db.docs.update_one({"_id": 1}, {"$unset": {"m.a": "", "m.c": ""}})
+    doc = await db.docs.find_one({"_id": 1})
+    assert doc["m"] == {"b": "2"} and doc["rev"] == 1
+    assert [d["_id"] async for d in db.docs.find({"flag": True, "at": {"$lte": NOW}})] == [1]
+    await db.docs.update_one({"_id": 1}, {"$set": {"flag": False}})
+    assert await db.docs.count_documents({"flag": True}) == 0
+
+
+async def test_timestamps_written_by_updates_read_back_as_datetimes(db):
+    await db.docs.insert_one({"_id": 2})
+    await db.docs.update_one({"_id": 2}, {"$set": {"sent_at": NOW}})
+    doc = from_store(await db.docs.find_one({"_id": 2}))
+    assert doc["sent_at"] == NOW
+
+
+async def test_epoch_numbers_compare_exactly_after_updates(db):
+    await db.leases.insert_one({"_id": "l"})
+    await db.leases.update_one({"_id": "l"}, {"$set": {"until": epoch(NOW, plus_seconds=0.25)}})
+    assert await db.leases.count_documents({"until": {"$lt": epoch(NOW, plus_seconds=0.5)}}) == 1
+    assert await db.leases.count_documents({"until": {"$lt": epoch(NOW, plus_seconds=0.1)}}) == 0
+
+
+async def test_sorted_paging_filters_and_arrays_of_strings(db):
+    await db.items.insert_many([{"_id": f"i{i}", "n": i % 3, "tags": ["x", f"t{i}"]} for i in range(10)])
+    page = [d["_id"] async for d in db.items.find({"_id": {"$gt": "i3"}}).sort("_id", 1).limit(3)]
+    assert page == ["i4", "i5", "i6"]
+    assert [d["_id"] async for d in db.items.find({"tags": "t7"})] == ["i7"]
+    assert await db.items.count_documents({"n": {"$in": [0, 2]}}) == 7
+    grouped = [d async for d in await db.items.aggregate([{"$group": {"_id": "$n", "count": {"$sum": 1}}}])]
+    assert sorted((g["_id"], g["count"]) for g in grouped) == [(0, 4), (1, 3), (2, 3)]
