@@ -146,7 +146,9 @@ class OutboxRelay:
         if not docs:
             return 0, 0
         results = await asyncio.gather(*(self._publish_document(doc) for doc in docs))
-        ops: list[UpdateOne] = []
+        cleared: list[UpdateOne] = []  # every event sent: clear the flag, unless events were added meanwhile
+        fallback: list[UpdateOne] = []  # ... in which case only remove what was sent
+        retry_later: list[UpdateOne] = []
         sent = 0
         for doc, (published, failed) in zip(docs, results):
             sent += len(published)
@@ -154,18 +156,18 @@ class OutboxRelay:
             if failed:
                 tries = int(doc.get(TRIES) or 0) + 1
                 backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries)
-                ops.append(UpdateOne({"_id": doc["_id"]}, {
-                    **remove,
-                    "$set": {DUE: now + backoff, TRIES: tries},
-                }))
+                retry_later.append(UpdateOne({"_id": doc["_id"]}, {**remove, "$set": {DUE: now + backoff, TRIES: tries}}))
             else:
-                # Clear the pending flag only if no event was added meanwhile;
-                # otherwise just remove what was sent and leave the rest pending.
-                ops.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)},
-                                     {**remove, "$set": {PENDING: False, TRIES: 0}}))
+                cleared.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)},
+                                          {**remove, "$set": {PENDING: False, TRIES: 0}}))
                 if published:
-                    ops.append(UpdateOne({"_id": doc["_id"]}, remove))
-        await collection.bulk_write(ops, ordered=True)
+                    fallback.append(UpdateOne({"_id": doc["_id"]}, remove))
+        if retry_later:
+            await collection.bulk_write(retry_later, ordered=False)
+        if cleared:
+            result = await collection.bulk_write(cleared, ordered=False)
+            if result.matched_count < len(cleared) and fallback:
+                await collection.bulk_write(fallback, ordered=False)  # $unset twice is harmless
         return sent, len(docs)
 
     async def _publish_document(self, doc: dict[str, Any]) -> tuple[list[str], bool]:

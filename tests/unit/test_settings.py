@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from shared.settings import Settings, variables_table
 
 
@@ -17,5 +19,5 @@ def test_defaults_and_the_readme_table_agree():
     table = variables_table()
     for name in ("MONGO_URL", "AMQP_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "GATEWAY_PORT", "MEMBERSHIP_PORT"):
         assert f"`{name}`" in table
-    readme = (__import__("pathlib").Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert table in readme, "README's variables table is stale: paste `python -m shared.settings`"

@@ -1,0 +1,104 @@
+"""The whole platform as real processes: a member created through the gateway
+gets a Vietnamese welcome email over SMTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import aiohttp
+import pytest
+
+from deploy.local.embedded_store import free_port
+from deploy.local.services import ServiceProcesses
+from tests.smtp_server import SmtpServer
+from tests.support import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "MONGO_URL": mongo_url,
+        "MONGO_DB_PREFIX": f"e2e{run}",
+        "AMQP_URL": amqp_url,
+        "BUS_EXCHANGE": f"lienhiep.events.{run}",
+        "BUS_QUEUE_PREFIX": f"{run}.",
+        "BUS_RETRY_DELAYS": "0.2,0.5",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "GATEWAY_PORT": str(free_port()),
+        "MEMBERSHIP_PORT": str(free_port()),
+        "EVENTS_PORT": str(free_port()),
+        "NOTIFICATIONS_PORT": str(free_port()),
+        "INTERNAL_IDENTITY_SECRET": f"e2e-{run}",
+        "LOG_LEVEL": "INFO",
+    }
+    processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("logs"))
+    processes.start()
+    try:
+        processes.wait_ready(timeout=60)
+        yield processes
+    finally:
+        processes.stop()
+
+
+async def test_a_member_created_through_the_gateway_is_welcomed_by_email(platform, smtp):
+    gateway = platform.url("gateway")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{gateway}/api/v1/members", headers={"X-Request-ID": "e2e-req-1"}, json={
+            "full_name": "Đỗ Quang Huy", "email": "huy.do@example.vn", "phone": "0903 123 456",
+        }) as resp:
+            assert resp.status == 201, await resp.text()
+            assert resp.headers["X-Request-ID"] == "e2e-req-1"
+            member = await resp.json()
+
+        mails = await eventually(lambda: _async(smtp.recorder.to("huy.do@example.vn")), timeout=30,
+                                 what="welcome email")
+        assert str(mails[0]["Subject"]).startswith("Chào mừng Đỗ Quang Huy")
+
+        async def sent():
+            async with http.get(f"{gateway}/api/v1/notifications/deliveries",
+                                params={"member_id": member["id"]}) as resp:
+                items = (await resp.json())["items"]
+                return [d for d in items if d["status"] == "sent"]
+
+        deliveries = await eventually(sent, timeout=10, what="delivery recorded")
+        assert deliveries[0]["template"] == "welcome"
+
+
+async def test_services_cannot_be_called_around_the_gateway(platform):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{platform.url('membership')}/members", json={"full_name": "X"}) as resp:
+            assert resp.status == 401
+            assert resp.headers["Content-Type"].startswith("application/problem+json")
+
+
+async def test_a_down_service_answers_503_not_a_hang(platform):
+    platform.stop("events")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{platform.url('gateway')}/api/v1/events",
+                            timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            assert resp.status == 503
+            body = await resp.json(content_type=None)
+            assert body["type"].endswith("/upstream-unavailable")
+        async with http.get(f"{platform.url('gateway')}/readyz") as resp:
+            assert resp.status == 503
+
+
+async def test_logs_carry_ids_and_no_personal_data(platform):
+    logs = "".join(p.read_text(encoding="utf-8") for p in platform.log_folder.glob("*.log"))
+    assert "e2e-req-1" in logs  # the request id travelled into every service's lines
+    for secret in ("huy.do@example.vn", "0903 123 456", "+84903123456", "Bearer "):
+        assert secret not in logs
+
+
+async def _async(value):
+    return value
