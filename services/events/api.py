@@ -6,9 +6,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events.store import EventStore
-from shared.http import json_response, parse_query
+from shared.api import Api
+from shared.http import json_response
 
 STORE = web.AppKey("event_store", EventStore)
+routes = Api("events")
 
 
 class Page(BaseModel):
@@ -16,10 +18,11 @@ class Page(BaseModel):
     limit: int = Field(50, ge=1, le=200)
 
 
-async def list_events(request: web.Request) -> web.Response:
-    page = parse_query(request, Page)
-    return json_response({"items": await request.app[STORE].list(page.limit)})
+class EventList(BaseModel):
+    items: list[dict]
 
 
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/events", list_events)
+@routes.route("GET", "/events", summary="Published events, soonest first", query=Page, response=EventList,
+           scope="events:read")
+async def list_events(request: web.Request, query: Page) -> web.Response:
+    return json_response({"items": await request.app[STORE].list(query.limit)})

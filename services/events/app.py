@@ -17,7 +17,7 @@ SERVICE = "events"
 
 def create_app(settings: Settings) -> web.Application:
     app = make_app(max_body_bytes=settings.max_body_bytes, identity_secret=settings.internal_identity_secret)
-    api.setup_routes(app)
+    api.routes.setup(app)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt:

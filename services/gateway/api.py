@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.gateway.openapi import openapi_document
 from services.gateway.proxy import ROUTES, Upstreams
 from shared.contracts import asyncapi_document
 from shared.http import NotFound, json_response
@@ -27,6 +28,11 @@ async def asyncapi(request: web.Request) -> web.Response:
     return json_response(asyncapi_document())
 
 
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document())
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/asyncapi.json", asyncapi)
+    app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_route("*", "/api/v1/{tail:.+}", proxy)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 import phonenumbers
@@ -87,3 +87,21 @@ class MemberIn(BaseModel):
             return normalise_phone(value)
         except InvalidPhone as exc:
             raise ValueError(str(exc)) from None
+
+
+class Member(BaseModel):
+    """A member as the API shows it."""
+
+    id: str
+    full_name: str
+    email: str | None = None
+    phone: str | None = None
+    date_of_birth: date | None = None
+    gender: Literal["male", "female", "other"] | None = None
+    language: Literal["vi", "en"] = "vi"
+    consents: Consents = Consents()
+    organization_ids: list[str] = []
+    status: str
+    created_at: datetime
+    created_by: str
+    updated_at: datetime

@@ -1,16 +1,11 @@
-"""Event envelope and event contracts: the single source of truth for every
-producer and consumer, and for the AsyncAPI document.
-
-An event type is a routing key (`member.approved`). Each type has one pydantic
-model for its `data`, registered with `@contract`. Producers build envelopes with
-`new_event`; consumers get `data` validated against the same model.
-"""
+"""The envelope every event travels in, the registry of contracts, and the
+AsyncAPI document generated from them."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,82 +87,6 @@ def parse_data(envelope: Envelope) -> EventData:
     return model.model_validate(envelope.data)
 
 
-# --- shared pieces ---------------------------------------------------------------
-
-Language = Literal["vi", "en"]
-
-
-class Consents(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    email: bool = True
-    sms: bool = False
-
-
-class MemberContact(EventData):
-    """What other services need to reach a member and keep their projections."""
-
-    member_id: str
-    full_name: str
-    email: str | None = None
-    phone: str | None = Field(None, description="E.164, e.g. +84912345678")
-    language: Language = "vi"
-    consents: Consents = Consents()
-    organization_ids: list[str] = []
-    status: str
-    date_of_birth: date | None = None
-
-
-# --- membership --------------------------------------------------------------------
-
-
-@contract("member.applied")
-class MemberApplied(MemberContact):
-    """A person applied to join; staff of the association should review it."""
-
-
-@contract("member.approved")
-class MemberApproved(MemberContact):
-    """A member became active: welcome them."""
-
-
-@contract("member.updated")
-class MemberUpdated(MemberContact):
-    """A member's profile, contact data, consents or status changed."""
-
-
-@contract("member.erased")
-class MemberErased(EventData):
-    """A member's personal data was erased: remove every copy of it."""
-
-    member_id: str
-
-
-# --- notifications -----------------------------------------------------------------
-
-
-@contract("notification.delivered")
-class NotificationDelivered(EventData):
-    """A message was handed to its channel (SMTP accepted it, the SMS provider took it)."""
-
-    delivery_key: str
-    channel: Literal["email", "sms"]
-    template: str
-    member_id: str | None = None
-    source_event_id: str
-
-
-@contract("notification.failed")
-class NotificationFailed(EventData):
-    """A message could not be delivered and will not be retried."""
-
-    delivery_key: str
-    channel: Literal["email", "sms"]
-    template: str
-    member_id: str | None = None
-    source_event_id: str
-    reason: str
-
-
 # --- AsyncAPI --------------------------------------------------------------------------
 
 
@@ -231,9 +150,3 @@ def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schema.pop("$defs", {}))
     return schema
-
-
-if __name__ == "__main__":
-    import json
-
-    print(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False))

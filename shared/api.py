@@ -1,0 +1,193 @@
+"""Declaring a service's HTTP endpoints once: validation, authorisation, OpenAPI.
+
+Each service lists its endpoints in an `Api`:
+
+    api = Api("membership")
+
+    @api.route("POST", "/members", summary="Enter a member", body=MemberIn, response=Member,
+               status=201, scope="members:write")
+    async def create_member(request, body: MemberIn): ...
+
+The route wrapper validates the body and query against the declared pydantic
+models (422 problem+json naming each field) and passes them to the handler as
+`body=` and `query=`; it refuses callers without the right (403). The gateway
+assembles the public OpenAPI document from the same declarations
+(`openapi_paths`), so the document and the validation cannot drift apart.
+
+Who may call (the identity the gateway signed, see identity.py):
+- role `admin`: every endpoint;
+- role `manager`: every endpoint that is not `admin_only`; the handler limits
+  them to their own organisation's subtree (object-level checks live with the data);
+- a partner key: endpoints whose `scope` is among the key's scopes, never `admin_only`;
+- anyone (the gateway forwards `anonymous`): endpoints marked `public`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from shared.http import ProblemError, current_identity, parse_json, parse_query
+from shared.identity import Identity
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    scope: str | None = None
+    admin_only: bool = False
+    public: bool = False
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    # Non-JSON bodies (imports) and answers (exports, images): media type → schema.
+    request_media: dict[str, Any] = field(default_factory=dict)
+    response_media: dict[str, Any] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+
+
+def allowed(endpoint: Endpoint, who: Identity) -> bool:
+    """Function-level authorisation: may `who` call `endpoint` at all?"""
+    if endpoint.public:
+        return True
+    if who.sub == ANONYMOUS:
+        return False
+    if "admin" in who.roles:
+        return True
+    if endpoint.admin_only:
+        return False
+    if "manager" in who.roles:
+        return True
+    return endpoint.scope is not None and endpoint.scope in who.scopes
+
+
+class Api:
+    def __init__(self, service: str, tag: str | None = None) -> None:
+        self.service = service
+        self.tag = tag or service
+        self.endpoints: list[Endpoint] = []
+
+    def route(self, method: str, path: str, *, summary: str, **meta: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method.upper(), path, handler, summary, **meta))
+            return handler
+
+        return register
+
+    def setup(self, app: web.Application) -> None:
+        for endpoint in self.endpoints:
+            app.router.add_route(endpoint.method, endpoint.path, _guarded(endpoint))
+
+    def openapi_paths(self, prefix: str = "/api/v1") -> tuple[dict[str, Any], dict[str, Any]]:
+        """OpenAPI 3.1 path items and component schemas for these endpoints."""
+        paths: dict[str, Any] = {}
+        schemas: dict[str, Any] = {}
+        for ep in self.endpoints:
+            operation: dict[str, Any] = {
+                "operationId": f"{self.service}_{ep.handler.__name__}",
+                "summary": ep.summary,
+                "tags": list(ep.tags or (self.tag,)),
+                "responses": _responses(ep, schemas),
+            }
+            if ep.description:
+                operation["description"] = ep.description
+            params = [_path_param(name) for name in _path_names(ep.path)]
+            if ep.query is not None:
+                params.extend(_query_params(ep.query, schemas))
+            if params:
+                operation["parameters"] = params
+            if ep.body is not None or ep.request_media:
+                content = {"application/json": {"schema": _schema_ref(ep.body, schemas)}} if ep.body else {}
+                content.update({media: {"schema": schema} for media, schema in ep.request_media.items()})
+                operation["requestBody"] = {"required": True, "content": content}
+            if ep.public:
+                operation["security"] = []
+            elif ep.scope or ep.admin_only:
+                operation["x-required-scope"] = "admin" if ep.admin_only else ep.scope
+            paths.setdefault(prefix + ep.path, {})[ep.method.lower()] = operation
+        return paths, schemas
+
+
+def _guarded(endpoint: Endpoint) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if not allowed(endpoint, current_identity(request)):
+            raise ProblemError(403, "forbidden", "Forbidden", "Your credentials do not allow this request",
+                               required=("admin" if endpoint.admin_only else endpoint.scope))
+        kwargs: dict[str, Any] = {}
+        if endpoint.query is not None:
+            kwargs["query"] = parse_query(request, endpoint.query)
+        if endpoint.body is not None:
+            kwargs["body"] = await parse_json(request, endpoint.body)
+        return await endpoint.handler(request, **kwargs)
+
+    handle.__name__ = endpoint.handler.__name__
+    return handle
+
+
+# --- OpenAPI pieces -----------------------------------------------------------------
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+              409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid input",
+              429: "Too many requests", 503: "Service unavailable"}
+
+
+def _responses(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "OK" if ep.status < 300 else "Done"}
+    content: dict[str, Any] = {}
+    if ep.response is not None:
+        content["application/json"] = {"schema": _schema_ref(ep.response, schemas)}
+    content.update({media: {"schema": schema} for media, schema in ep.response_media.items()})
+    if content:
+        ok["content"] = content
+    responses: dict[str, Any] = {str(ep.status): ok}
+    codes = set(ep.errors) | {429, 503}
+    if not ep.public:
+        codes |= {401, 403}
+    if ep.body is not None or ep.query is not None or _path_names(ep.path):
+        codes |= {400, 422}
+    if ep.body is not None:
+        codes |= {413, 415}
+    for code in sorted(codes):
+        responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"),
+                                "content": {"application/problem+json": {"schema": PROBLEM}}}
+    return responses
+
+
+def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _query_params(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop,
+         **({"description": prop["description"]} if "description" in prop else {})}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 128}}

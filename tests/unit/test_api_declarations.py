@@ -1,0 +1,37 @@
+import pytest
+from openapi_spec_validator import validate
+
+from services.gateway.openapi import SERVICE_APIS, openapi_document
+from shared.api import Endpoint, allowed
+from shared.identity import Identity
+
+
+async def _noop(request):
+    return None
+
+
+def endpoint(**meta) -> Endpoint:
+    return Endpoint("GET", "/x", _noop, "x", **meta)
+
+
+@pytest.mark.parametrize("who, meta, ok", [
+    (Identity(sub="staff:a", roles=("admin",)), {"admin_only": True}, True),
+    (Identity(sub="staff:m", roles=("manager",)), {"scope": "members:write"}, True),
+    (Identity(sub="staff:m", roles=("manager",)), {"admin_only": True}, False),
+    (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:read"}, True),
+    (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:write"}, False),
+    (Identity(sub="key:p", scopes=("members:read",)), {}, False),
+    (Identity(sub="key:p", scopes=("admin",)), {"admin_only": True}, False),
+    (Identity(sub="anonymous"), {"scope": "events:read"}, False),
+    (Identity(sub="anonymous"), {"public": True}, True),
+])
+def test_who_may_call_what(who, meta, ok):
+    assert allowed(endpoint(**meta), who) is ok
+
+
+def test_the_public_openapi_document_is_valid_and_covers_every_endpoint():
+    doc = openapi_document()
+    validate(doc)
+    for api in SERVICE_APIS.values():
+        for ep in api.endpoints:
+            assert ep.method.lower() in doc["paths"][f"/api/v1{ep.path}"], ep.path
