@@ -31,6 +31,7 @@ bench: install
 # Regenerate the generated documents (the tests check they are current).
 docs: install
 	$(PY) -m shared.contracts > docs/asyncapi.json
+	$(PY) -m shared.settings --rewrite README.md
 
 compose-check:
 	docker-compose config --quiet
