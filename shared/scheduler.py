@@ -1,0 +1,149 @@
+"""Scheduled work that fires exactly once, however many replicas run.
+
+A due item is one document: `_id` a deterministic key (so scheduling twice is
+harmless), `due` and `lease_until` as epoch numbers, `state` pending → done (or
+cancelled), and a `payload`. Every replica runs a `Scheduler` loop that claims due
+items with one atomic find-and-modify (a lease with an owner token), runs the job,
+and marks the item done *in the same write as the events the job announces*
+(the item's collection is an outbox collection). Only the lease holder can finish
+an item, so a replica that lost its lease writes nothing; a replica that died
+mid-job leaves a lease that expires, and the item is claimed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from shared.contracts import Envelope
+from shared.logging import get_logger
+from shared.mongo import IndexSpec, epoch
+from shared.outbox import OutboxRelay, push_events
+
+log = get_logger(__name__)
+
+Job = Callable[[dict[str, Any]], Awaitable[Sequence[Envelope]]]
+
+
+def due_item_indexes(collection: str) -> list[IndexSpec]:
+    return [IndexSpec(collection, [("state", 1), ("due", 1)], name=f"due_{collection}")]
+
+
+def _as_epoch(when: datetime | float) -> float:
+    return epoch(when) if isinstance(when, datetime) else float(when)
+
+
+class DueItems:
+    """The items of one kind of scheduled work, in one collection."""
+
+    def __init__(self, collection: AsyncCollection, relay: OutboxRelay | None = None,
+                 lease_seconds: float = 60.0) -> None:
+        self.collection = collection
+        self.relay = relay
+        self.lease_seconds = lease_seconds
+
+    async def schedule(self, key: str, due: datetime | float, payload: dict[str, Any]) -> bool:
+        """Add an item; False if one with this key exists already (then it is left as it is)."""
+        try:
+            await self.collection.insert_one({
+                "_id": key, "state": "pending", "due": _as_epoch(due), "lease_until": 0.0,
+                "payload": payload, "created_at": datetime.now(timezone.utc),
+            })
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def reschedule(self, key: str, due: datetime | float) -> bool:
+        """Move a pending item to a new time."""
+        result = await self.collection.update_one({"_id": key, "state": "pending"}, {"$set": {"due": _as_epoch(due)}})
+        return result.matched_count == 1
+
+    async def cancel(self, key: str) -> bool:
+        result = await self.collection.update_one({"_id": key, "state": "pending"}, {"$set": {"state": "cancelled"}})
+        return result.matched_count == 1
+
+    async def claim(self, now: float | None = None) -> dict[str, Any] | None:
+        """Take one due item for `lease_seconds`, or None if nothing is due."""
+        now = epoch() if now is None else now
+        return await self.collection.find_one_and_update(
+            {"state": "pending", "due": {"$lte": now}, "lease_until": {"$lt": now}},
+            {"$set": {"lease_until": now + self.lease_seconds, "lease_owner": uuid.uuid4().hex},
+             "$inc": {"attempts": 1}},
+            sort=[("due", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def finish(self, item: dict[str, Any], events: Sequence[Envelope] = ()) -> bool:
+        """Mark a claimed item done and store its events, in one write; False if the lease was lost."""
+        update = push_events({"$set": {"state": "done", "done_at": datetime.now(timezone.utc)}}, *events)
+        result = await self.collection.update_one(
+            {"_id": item["_id"], "state": "pending", "lease_owner": item["lease_owner"]}, update
+        )
+        if result.modified_count == 1 and events and self.relay is not None:
+            self.relay.notify()
+        return result.modified_count == 1
+
+    async def release(self, item: dict[str, Any], retry_in: float) -> None:
+        """Give a claimed item back, to be tried again in `retry_in` seconds."""
+        await self.collection.update_one(
+            {"_id": item["_id"], "state": "pending", "lease_owner": item["lease_owner"]},
+            {"$set": {"lease_until": 0.0, "due": epoch(plus_seconds=retry_in)}},
+        )
+
+
+class Scheduler:
+    """Runs due items of one kind: claim, run the job, finish (with its events)."""
+
+    def __init__(self, items: DueItems, job: Job, *, name: str, poll_seconds: float = 1.0,
+                 retry_seconds: float = 30.0) -> None:
+        self.items = items
+        self.job = job
+        self.name = name
+        self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=f"scheduler-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def run_due(self) -> int:
+        """Run every item due now; returns how many this replica finished."""
+        finished = 0
+        while (item := await self.items.claim()) is not None:
+            try:
+                events = await self.job(item)
+            except Exception:
+                log.exception("scheduler.job_failed", scheduler=self.name, item=item["_id"])
+                await self.items.release(item, self.retry_seconds)
+                continue
+            if await self.items.finish(item, events):
+                finished += 1
+            else:
+                log.warning("scheduler.lease_lost", scheduler=self.name, item=item["_id"])
+        return finished
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler.loop_failed", scheduler=self.name)
+            await asyncio.sleep(self.poll_seconds)
