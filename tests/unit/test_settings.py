@@ -20,4 +20,4 @@ def test_defaults_and_the_readme_table_agree():
     for name in ("MONGO_URL", "AMQP_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "GATEWAY_PORT", "MEMBERSHIP_PORT"):
         assert f"`{name}`" in table
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert table in readme, "README's variables table is stale: paste `python -m shared.settings`"
+    assert table in readme, "README's variables table is stale: run `make docs`"
