@@ -57,6 +57,11 @@ class Endpoint:
     request_media: dict[str, Any] = field(default_factory=dict)
     response_media: dict[str, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    # Largest request body the gateway lets through (413 above); None: the gateway's
+    # default (large for endpoints that take files in `request_media`, small otherwise).
+    max_body_bytes: int | None = None
+    # Seconds the gateway waits for the service before answering 504; None: its default.
+    timeout_seconds: float | None = None
 
 
 def allowed(endpoint: Endpoint, who: Identity) -> bool:
@@ -115,10 +120,17 @@ class Api:
                 operation["requestBody"] = {"required": True, "content": content}
             if ep.public:
                 operation["security"] = []
-            elif ep.scope or ep.admin_only:
-                operation["x-required-scope"] = "admin" if ep.admin_only else ep.scope
+            else:
+                operation["security"] = [{"bearerAuth": []}, {"apiKey": []}]
+                if ep.scope or ep.admin_only:
+                    operation["x-required-scope"] = "admin" if ep.admin_only else ep.scope
             paths.setdefault(prefix + ep.path, {})[ep.method.lower()] = operation
         return paths, schemas
+
+
+def guarded(endpoint: Endpoint) -> Handler:
+    """The endpoint's handler behind the authorisation check and input validation."""
+    return _guarded(endpoint)
 
 
 def _guarded(endpoint: Endpoint) -> Handler:
@@ -141,7 +153,7 @@ def _guarded(endpoint: Endpoint) -> Handler:
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-              409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid input",
+              405: "Method not allowed", 409: "Conflict", 410: "Gone", 423: "Locked", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid input",
               429: "Too many requests", 503: "Service unavailable"}
 
 

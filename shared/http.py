@@ -9,6 +9,9 @@
 - `parse_json` / `parse_query`: typed input with pydantic (`extra="forbid"`), so an
   operator payload such as `{"$ne": null}` never reaches MongoDB.
 - `add_health_routes`: `/healthz` (alive) and `/readyz` (dependencies reachable).
+- `/metrics`: Prometheus text for every service (requests by route template,
+  method and status; latency histograms; whatever else the process registers,
+  such as the bus consumers' outcomes and the gateway's upstream errors).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, disable_created_metrics, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from shared import identity as identity_mod
@@ -36,6 +40,16 @@ READY_CHECKS = web.AppKey("ready_checks", dict)
 MAX_BODY = web.AppKey("max_body_bytes", int)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 IDENTITY_KEY = web.RequestKey("identity", identity_mod.Identity)
+# The route template a request matched, for metrics (the gateway sets it for the
+# public path it matched, since its own aiohttp route is a catch-all).
+ROUTE_KEY = web.RequestKey("route_template", str)
+
+disable_created_metrics()  # no `_created` series: half the scrape for nothing
+HTTP_REQUESTS = Counter("lienhiep_http_requests", "HTTP requests answered, by route template and status",
+                        ["method", "route", "status"])
+HTTP_LATENCY = Histogram("lienhiep_http_request_duration_seconds", "Time to answer an HTTP request",
+                         ["method", "route"],
+                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -171,10 +185,25 @@ async def request_context_middleware(request: web.Request, handler):
         exc.headers[REQUEST_ID] = request_id
         raise
     finally:
+        elapsed = time.perf_counter() - started
         if request.path not in PUBLIC_PATHS:
             log.info("http.request", method=request.method, path=request.path, status=status,
-                     ms=round((time.perf_counter() - started) * 1000, 2))
+                     ms=round(elapsed * 1000, 2))
+        route = _route_template(request)
+        HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+        HTTP_LATENCY.labels(request.method, route).observe(elapsed)
         clear_context()
+
+
+def _route_template(request: web.Request) -> str:
+    explicit = request.get(ROUTE_KEY)
+    if explicit:
+        return explicit
+    match = request.match_info
+    if match is None or match.http_exception is not None:
+        return "unmatched"
+    resource = match.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 def _clean_request_id(value: str | None) -> str:
@@ -258,6 +287,7 @@ def make_app(*, max_body_bytes: int, identity_secret: str | None) -> web.Applica
     app[MAX_BODY] = max_body_bytes
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
     return app
 
 
@@ -267,6 +297,11 @@ def add_ready_check(app: web.Application, name: str, check: ReadyCheck) -> None:
 
 async def _healthz(request: web.Request) -> web.Response:
     return json_response({"status": "alive"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _readyz(request: web.Request) -> web.Response:

@@ -12,9 +12,12 @@ Each service's `app.py` tells its start-up and shutdown as one story:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 
 from aiohttp import web
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import EventBus
@@ -27,6 +30,25 @@ from shared.outbox import OutboxRelay, outbox_indexes
 from shared.settings import Settings
 
 log = get_logger(__name__)
+
+_LIVE_BUSES: "weakref.WeakSet[EventBus]" = weakref.WeakSet()
+
+
+class BusMetrics:
+    """Prometheus view of every consumer's outcomes (handled, retried, parked), read
+    from the live buses' subscriptions when `/metrics` is scraped."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("lienhiep_bus_messages", "Messages each consumer handled, retried or parked",
+                                     labels=["service", "consumer", "outcome"])
+        for bus in list(_LIVE_BUSES):
+            for sub in bus.subscriptions:
+                for outcome in ("handled", "retried", "parked"):
+                    family.add_metric([bus.service, sub.name, outcome], getattr(sub, outcome))
+        yield family
+
+
+REGISTRY.register(BusMetrics())
 
 
 class ServiceRuntime:
@@ -67,6 +89,7 @@ class ServiceRuntime:
             retry_delays=s.retry_delays,
             inbox=MongoInbox(self.db),
         )
+        _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(
             self.bus, [self.db[name] for name in self.outbox_collections], poll_seconds=s.outbox_poll_seconds
         )
@@ -85,6 +108,7 @@ class ServiceRuntime:
     async def __aexit__(self, *exc_info) -> None:
         await self.relay.stop()
         await self.bus.close()
+        _LIVE_BUSES.discard(self.bus)
         if self.client is not None:
             await self.client.close()
         log.info("service.stopped", service=self.service)

@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     # --- notifications ----------------------------------------------------------
 
     # --- gateway ----------------------------------------------------------------
+    lienhiep_bootstrap_admin_password: str = Field(
+        "", description="Password of the `admin` staff account created on first start when no account exists "
+                        "(empty: a generated one is printed once to the gateway's output).")
+    gateway_token_ttl_seconds: int = Field(900, ge=60, le=86_400, description="Lifetime of a staff login token.")
+    gateway_rate_per_second: float = Field(20.0, gt=0, description="Requests per second each API key, staff login and client address may make (token bucket refill).")
+    gateway_rate_burst: int = Field(100, ge=1, description="Requests a caller may make at once before the rate limit applies (bucket size).")
+    gateway_login_rate_per_minute: float = Field(10.0, gt=0, description="Login attempts per minute from one client address.")
+    gateway_login_burst: int = Field(5, ge=1, description="Login attempts one client address may make at once.")
+    gateway_lockout_attempts: int = Field(5, ge=1, description="Failed logins in a row that lock a staff account.")
+    gateway_lockout_seconds: int = Field(900, ge=1, description="How long a locked staff account stays locked.")
+    gateway_cors_origins: str = Field("", description="Browser origins allowed to call the API (comma-separated; empty: none).")
+    gateway_body_bytes: int = Field(262_144, ge=1024, description="Largest JSON request body the gateway lets through (413 above).")
+    gateway_import_body_bytes: int = Field(52_428_800, ge=1024, description="Largest file upload (imports) the gateway streams through (413 above).")
+    gateway_upstream_timeout_seconds: float = Field(10.0, gt=0, description="How long the gateway waits for a service before answering 504.")
+    gateway_import_timeout_seconds: float = Field(300.0, gt=0, description="How long the gateway waits for a service on file uploads and downloads.")
+    gateway_breaker_failures: int = Field(5, ge=1, description="Failures in a row after which the gateway stops calling a service for a while (503 at once).")
+    gateway_breaker_reset_seconds: float = Field(10.0, gt=0, description="How long an open circuit stays open before one trial request.")
+    gateway_trusted_proxies: str = Field("", description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).")
 
     def upstream(self, service: str) -> str:
         """Base URL of an internal service, as the gateway calls it."""

@@ -7,15 +7,19 @@ from functools import lru_cache
 from typing import Any
 
 from services.events.api import routes as events_routes
+from services.gateway.api import routes as gateway_routes
 from services.membership.api import routes as membership_routes
 from services.notifications.api import routes as notifications_routes
 from shared.api import Api
 
+# The services behind the gateway: each one's declared endpoints are its public routes.
 SERVICE_APIS: dict[str, Api] = {
     "membership": membership_routes,
     "events": events_routes,
     "notifications": notifications_routes,
 }
+# Everything that answers under /api/v1: the services' endpoints and the gateway's own.
+PUBLIC_APIS: dict[str, Api] = {**SERVICE_APIS, "gateway": gateway_routes}
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -31,13 +35,18 @@ PROBLEM_SCHEMA = {
             "code": {"type": "string"}}}},
     },
 }
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "A partner API key (`lh_…`) or a staff token from POST /api/v1/auth/login (`lhs.…`)"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "A partner API key"},
+}
 
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
-    for api in SERVICE_APIS.values():
+    for api in PUBLIC_APIS.values():
         service_paths, service_schemas = api.openapi_paths()
         for path, item in service_paths.items():
             paths.setdefault(path, {}).update(item)
@@ -48,9 +57,11 @@ def openapi_document() -> dict[str, Any]:
             "title": "LienHiep API",
             "version": "1.0.0",
             "description": "The public API of LienHiep: organisations, members, events and registrations, "
-                           "notifications. Errors are RFC 9457 problem+json.",
+                           "notifications, staff logins and partner keys. Errors are RFC 9457 problem+json. "
+                           "Every answer carries X-Request-ID and RateLimit headers.",
         },
         "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}, {"apiKey": []}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas},
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
     }
