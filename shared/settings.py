@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     public_base_url: str = Field("http://127.0.0.1:8080", description="Base of links put in emails.")
 
     # --- membership -------------------------------------------------------------
+    membership_term_years: int = Field(1, ge=1, le=10, description="Length of a membership term, in years.")
+    membership_import_max_bytes: int = Field(
+        64 * 1_048_576, description="Largest member or organisation file an import accepts (413 above).")
+    membership_import_batch_rows: int = Field(
+        1000, ge=1, le=10_000, description="Rows a member import reads, checks and writes at a time.")
+    membership_expiry_sweep_seconds: float = Field(
+        3600.0, gt=0, description="How often membership expiry notices and lapses are looked for.")
+    membership_scheduler_poll_seconds: float = Field(
+        15.0, gt=0, description="How often each replica looks for due membership work.")
 
     # --- events -----------------------------------------------------------------
 

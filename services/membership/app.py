@@ -1,29 +1,79 @@
-"""Membership wiring: reading this file tells what the service does."""
+"""Membership wiring: reading this file tells what the service does.
+
+- HTTP: organisations (tree, imports), members (search, lifecycle, imports and
+  exports, personal data), see api.py.
+- Publishes through the outbox of `organizations` and `members`: organization.*,
+  member.*, membership.*; consumes nothing.
+- Scheduled: an expiry sweep (membership.expiring 30 and 7 days before a term
+  ends, membership.lapsed after it), claimed by one replica at a time through
+  due items, and each notice written once by a conditional update of the member.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
 
 from aiohttp import web
 
 from services.membership import api, store
+from services.membership.imports import MemberImports
 from shared.http import make_app
+from shared.mongo import epoch
+from shared.scheduler import DueItems, Scheduler
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
 SERVICE = "membership"
+SCHEDULER = web.AppKey("membership_scheduler", Scheduler)
+
+
+def sweep_key(moment: float, every: float) -> str:
+    """The deterministic key of the sweep due in the slot containing `moment`."""
+    return f"expiry-sweep:{int(moment // every)}"
+
+
+def expiry_job(members: store.MemberStore, items: DueItems, every: float):
+    async def job(item: dict[str, Any]) -> list:
+        await members.expiry_sweep()
+        # The next sweep: scheduling it twice (two replicas) is harmless, the key is the slot.
+        slot_start = (int(item["due"] // every) + 1) * every
+        await items.schedule(sweep_key(slot_start, every), slot_start, {"kind": "expiry-sweep"})
+        return []
+
+    return job
 
 
 def create_app(settings: Settings) -> web.Application:
     app = make_app(max_body_bytes=settings.max_body_bytes, identity_secret=settings.internal_identity_secret)
     api.routes.setup(app)
+    app[api.SETTINGS] = settings
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, outbox=[store.MEMBERS], app=app) as rt:
-            app[api.STORE] = store.MemberStore(rt.db, rt.relay)
-            # Membership publishes; it consumes nothing yet.
+        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES,
+                                  outbox=[store.ORGS, store.MEMBERS, store.SCHEDULE], app=app) as rt:
+            orgs = store.OrganizationStore(rt.db, rt.relay)
+            members = store.MemberStore(rt.db, rt.relay, term_years=settings.membership_term_years)
+            imports = MemberImports(rt.db, rt.relay, orgs, batch_size=settings.membership_import_batch_rows,
+                                    term_years=settings.membership_term_years)
+            app[api.ORGS], app[api.MEMBERS], app[api.IMPORTS] = orgs, members, imports
+            # Membership publishes; it consumes nothing.
             await rt.start()
-            yield
+            every = settings.membership_expiry_sweep_seconds
+            items = DueItems(rt.db[store.SCHEDULE], rt.relay)
+            now = epoch()
+            await items.schedule(sweep_key(now, every), now, {"kind": "expiry-sweep",
+                                                              "at": datetime.now(timezone.utc).isoformat()})
+            scheduler = Scheduler(items, expiry_job(members, items, every), name="membership-expiry",
+                                  poll_seconds=settings.membership_scheduler_poll_seconds)
+            app[SCHEDULER] = scheduler
+            scheduler.start()
+            try:
+                yield
+            finally:
+                await scheduler.stop()
+                await imports.stop()
 
     app.cleanup_ctx.append(runtime)
     return app
