@@ -30,6 +30,9 @@ class EventSummary(BaseModel):
     venue: str | None = None
     online_url: str | None = None
     organizer_id: str | None = None
+    organizer_name: str | None = None
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Zone the times are shown in")
+    url: str | None = Field(None, description="Calendar (.ics) link of the event")
 
 
 class Registrant(BaseModel):
@@ -99,6 +102,7 @@ class RegistrationPromoted(RegistrationEvent):
     ticket_code: str
     qr_url: str | None = None
     cancel_url: str | None = None
+    calendar_url: str | None = None
 
 
 @contract("registration.cancelled")
@@ -114,6 +118,8 @@ class EventReminderDue(RegistrationEvent):
 
     reminder: str = Field(description="Which reminder, e.g. '24h' or '2h'")
     ticket_code: str | None = None
+    qr_url: str | None = None
+    cancel_url: str | None = None
 
 
 @contract("attendance.checked_in")

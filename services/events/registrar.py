@@ -1,0 +1,363 @@
+"""Registration, the waiting list, the door and certificates: the registrar.
+
+Seats move only through the seat ledger's atomic updates (store.SeatLedger). A
+registration document is written once, in its final state (confirmed with a ticket,
+or waitlisted with its place in the queue) together with the event announcing it
+(outbox). Unique keys on the registration refuse a second one for the same person and
+replay an Idempotency-Key; if such a key refuses a write, the seat just taken is
+given back. A cancelled seat goes to the head of the waiting list at once: `fill`
+moves a free seat to the waiting list (one atomic update) and then flips exactly one
+waitlisted registration (another conditional update), so racing cancellations and
+several replicas promote one person per seat.
+
+Known window: a process killed between taking a seat and writing the registration
+leaves that seat counted as taken until staff recount (documented in the README).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.events.announcements import Links, registrant, summary
+from services.events.catalogue import text
+from services.events.clock import local_text, now_utc, to_text
+from services.events.programme import (ACTIVE, EventFinished, RegistrationNotOpen, current_session,
+                                       ensure_registration_open)
+from services.events.registrants import (HOLDER_FIELDS, DuplicateRegistration, RegistrationIn, UnknownMember,
+                                         check_audience, holder_keys, idempotency_key, new_certificate_code,
+                                         new_ticket_code, normalise_code)
+from services.events.store import EVENTS, REGISTRATIONS, MemberProjection, OrganizationProjection, SeatLedger
+from shared.contracts import (AttendanceCheckedIn, CertificateIssued, RegistrationCancelled, RegistrationConfirmed,
+                              RegistrationPromoted, RegistrationWaitlisted, new_event)
+from shared.http import Conflict, DomainError, NotFound
+from shared.logging import get_logger
+from shared.mongo import duplicate_key, epoch
+from shared.outbox import OutboxRelay, push_events, with_events
+
+log = get_logger(__name__)
+PRODUCER = "events"
+
+
+class AlreadyCancelled(Conflict):
+    code, title = "registration-already-cancelled", "The registration is already cancelled"
+
+
+class AlreadyCheckedIn(Conflict):
+    code, title = "already-checked-in", "Already checked in"
+
+
+class NotCheckable(Conflict):
+    code, title = "ticket-not-valid", "This ticket cannot be checked in"
+
+
+class UnknownSession(DomainError):
+    status, code, title = 422, "unknown-session", "No such session"
+
+
+class NotATraining(Conflict):
+    code, title = "not-a-training", "Certificates are issued for completed trainings only"
+
+
+class Registrar:
+    def __init__(self, db: AsyncDatabase, relay: OutboxRelay, links: Links, members: MemberProjection,
+                 orgs: OrganizationProjection) -> None:
+        self.events = db[EVENTS]
+        self.regs = db[REGISTRATIONS]
+        self.ledger = SeatLedger(db)
+        self.relay = relay
+        self.links = links
+        self.members = members
+        self.orgs = orgs
+
+    async def event(self, event_id: str) -> dict[str, Any]:
+        doc = await self.events.find_one({"_id": event_id})
+        if doc is None:
+            raise NotFound("No event with this id", event_id=event_id)
+        return doc
+
+    async def registration(self, registration_id: str) -> dict[str, Any]:
+        doc = await self.regs.find_one({"_id": registration_id})
+        if doc is None:
+            raise NotFound("No registration with this id", registration_id=registration_id)
+        return doc
+
+    # --- registering -----------------------------------------------------------------
+
+    async def register(self, event_id: str, body: RegistrationIn, *, caller: str, idempotency: str | None,
+                       correlation_id: str | None) -> tuple[dict[str, Any], bool]:
+        """Confirm or waitlist one person; returns (answer, replayed)."""
+        idem = idempotency_key(event_id, caller, idempotency) if idempotency else None
+        if idem and (replay := await self._replay(idem)) is not None:
+            return replay, True
+        event = await self.event(event_id)
+        ensure_registration_open(event, epoch())
+        person = await self._person(event, body)
+        keys = holder_keys(event_id, member_id=person.get("member_id"), email=person.get("email"),
+                           phone=person.get("phone"))
+        try:
+            await self._refuse_duplicate(keys)
+        except DuplicateRegistration:
+            if idem and (replay := await self._replay(idem)) is not None:
+                return replay, True  # the same request, racing its own retry
+            raise
+
+        counters = None
+        if event.get("seats_free", 0) > 0 and event.get("waiting", 0) == 0:
+            counters = await self.ledger.take_seat(event_id)
+        confirmed = counters is not None
+        if not confirmed:
+            counters = await self.ledger.join_waitlist(event_id)
+            if counters is None:
+                raise RegistrationNotOpen(text("not_open.status", status="closed"), reason="status")
+
+        now = now_utc()
+        doc: dict[str, Any] = {"_id": uuid.uuid4().hex, "event_id": event_id, **keys, **person,
+                               "created_at": to_text(now), "created_epoch": epoch(now), "registered_by": caller}
+        if idem:
+            doc["idempotency"] = idem
+        about = summary(event, self.links)
+        if confirmed:
+            doc.update(status="confirmed", ticket_code=new_ticket_code(), confirmed_at=to_text(now))
+            announcement = RegistrationConfirmed(
+                event=about, registrant=registrant(doc), ticket_code=doc["ticket_code"],
+                qr_url=self.links.qr(doc["ticket_code"]), cancel_url=self.links.cancel(doc["_id"]),
+                calendar_url=self.links.calendar_for(doc))
+        else:
+            doc.update(status="waitlisted", wait_seq=counters["waitlist_seq"])
+            announcement = RegistrationWaitlisted(event=about, registrant=registrant(doc),
+                                                  position=counters["waiting"], cancel_url=self.links.cancel(doc["_id"]))
+        doc["first_answer"] = self.view(doc, position=None if confirmed else counters["waiting"])
+        envelope = new_event(announcement, producer=PRODUCER, correlation_id=correlation_id)
+        try:
+            await self.regs.insert_one(with_events(doc, envelope))
+        except DuplicateKeyError as exc:
+            await self._give_back(event_id, confirmed, correlation_id)
+            log.info("registration.duplicate_refused", event_id=event_id, key=duplicate_key(exc))
+            if idem and (replay := await self._replay(idem)) is not None:
+                return replay, True  # whichever unique key fired, a retry with the same key gets the first answer
+            await self._refuse_duplicate(keys)
+            raise DuplicateRegistration("This person is already registered for this event") from None
+        self.relay.notify()
+        if not confirmed:
+            # Waitlisted while a seat was free (others were waiting): make sure the seat moves.
+            latest = await self.ledger.counters(event_id)
+            if latest and latest.get("seats_free", 0) > 0 and latest.get("waiting", 0) > 0:
+                await self.fill(event_id, correlation_id)
+        return doc["first_answer"], False
+
+    async def _replay(self, idem: str) -> dict[str, Any] | None:
+        first = await self.regs.find_one({"idempotency": idem}, {"first_answer": 1})
+        return first["first_answer"] if first is not None else None
+
+    async def _person(self, event: dict[str, Any], body: RegistrationIn) -> dict[str, Any]:
+        audience = event.get("audience") or {"kind": "public"}
+        if body.guest is not None:
+            check_audience(audience, None, guest=True)
+            return {"kind": "guest", **body.guest.model_dump(exclude_none=True)}
+        member = await self.members.get(body.member_id or "")
+        if member is None or member.get("status") == "erased":
+            raise UnknownMember("No member with this id is known to the events service yet",
+                                member_id=body.member_id)
+        if audience.get("kind") == "organizations":
+            tree: set[str] = set()
+            for org_id in member.get("organization_ids") or []:
+                tree.update(await self.orgs.ancestors(org_id))
+            member = {**member, "organization_tree": sorted(tree)}
+        check_audience(audience, member, guest=False)
+        return {"kind": "member", "member_id": member["_id"], "full_name": member.get("full_name") or "",
+                **{k: member[k] for k in ("email", "phone", "language") if member.get(k)}}
+
+    async def _refuse_duplicate(self, keys: dict[str, str]) -> None:
+        for field, value in keys.items():
+            existing = await self.regs.find_one({field: value}, {"status": 1})
+            if existing is not None:
+                raise DuplicateRegistration(
+                    "This person is already registered for this event", field=field.removeprefix("holder_"),
+                    registration_id=existing["_id"], registration_status=existing["status"])
+
+    async def _give_back(self, event_id: str, confirmed: bool, correlation_id: str | None) -> None:
+        if confirmed:
+            await self.ledger.give_back_seat(event_id)
+            await self.fill(event_id, correlation_id)
+        else:
+            await self.ledger.leave_waitlist(event_id)
+
+    # --- the waiting list ---------------------------------------------------------------
+
+    async def fill(self, event_id: str, correlation_id: str | None) -> list[str]:
+        """Give every free seat to the head of the waiting list; returns who was promoted."""
+        promoted: list[str] = []
+        event: dict[str, Any] | None = None
+        while True:
+            if await self.ledger.seat_for_waitlisted(event_id) is None:
+                return promoted
+            head = await self.regs.find_one({"event_id": event_id, "status": "waitlisted"}, sort=[("wait_seq", 1)])
+            if head is not None:
+                event = event or await self.event(event_id)
+                if await self._promote(head, event, correlation_id):
+                    promoted.append(head["_id"])
+                    continue
+                await self.ledger.undo_seat_for_waitlisted(event_id)  # they left or moved meanwhile: next
+                continue
+            await self.ledger.undo_seat_for_waitlisted(event_id)
+            # Someone counted as waiting has not written their registration yet; they fill when they do.
+            if await self.regs.find_one({"event_id": event_id, "status": "waitlisted"}, {"_id": 1}) is None:
+                return promoted
+
+    async def _promote(self, reg: dict[str, Any], event: dict[str, Any], correlation_id: str | None) -> bool:
+        now = now_utc()
+        code = new_ticket_code()
+        envelope = new_event(RegistrationPromoted(
+            event=summary(event, self.links), registrant=registrant(reg), ticket_code=code, qr_url=self.links.qr(code),
+            cancel_url=self.links.cancel(reg["_id"]), calendar_url=self.links.calendar_for(reg)),
+            producer=PRODUCER, correlation_id=correlation_id)
+        done = await self.regs.find_one_and_update(
+            {"_id": reg["_id"], "status": "waitlisted"},
+            push_events({"$set": {"status": "confirmed", "ticket_code": code, "confirmed_at": to_text(now),
+                                  "promoted_at": to_text(now)}}, envelope),
+            projection={"_id": 1})
+        if done is not None:
+            self.relay.notify()
+            log.info("registration.promoted", event_id=event["_id"], registration_id=reg["_id"])
+        return done is not None
+
+    async def position(self, reg: dict[str, Any]) -> int | None:
+        if reg.get("status") != "waitlisted":
+            return None
+        ahead = await self.regs.count_documents({"event_id": reg["event_id"], "status": "waitlisted",
+                                                 "wait_seq": {"$lt": reg["wait_seq"]}})
+        return ahead + 1
+
+    # --- cancelling --------------------------------------------------------------------
+
+    async def cancel(self, registration_id: str, *, by: str, correlation_id: str | None) -> dict[str, Any]:
+        """Cancel once; a confirmed seat goes to the waiting list's head at once."""
+        for _ in range(5):
+            reg = await self.registration(registration_id)
+            if reg["status"] == "cancelled":
+                raise AlreadyCancelled(f"Cancelled at {local_text(reg['cancelled_at'])}",
+                                       cancelled_at=reg.get("cancelled_at"), registration_id=registration_id)
+            event = await self.event(reg["event_id"])
+            if event["status"] not in ACTIVE and event["status"] != "draft":
+                raise EventFinished(f"The event is {event['status']}", status=event["status"])
+            now = now_utc()
+            envelope = new_event(RegistrationCancelled(event=summary(event, self.links), registrant=registrant(reg),
+                                                       cancelled_by=by), producer=PRODUCER,
+                                 correlation_id=correlation_id)
+            done = await self.regs.find_one_and_update(
+                {"_id": registration_id, "status": reg["status"]},
+                push_events({"$set": {"status": "cancelled", "cancelled_at": to_text(now), "cancelled_by": by,
+                                      "status_before_cancel": reg["status"]},
+                             "$unset": {f: "" for f in HOLDER_FIELDS}}, envelope),
+                return_document=ReturnDocument.AFTER)
+            if done is None:
+                continue  # promoted or cancelled meanwhile: look again
+            self.relay.notify()
+            if reg["status"] == "confirmed":
+                await self.ledger.give_back_seat(reg["event_id"])
+                await self.fill(reg["event_id"], correlation_id)
+            else:
+                await self.ledger.leave_waitlist(reg["event_id"])
+            return self.view(done)
+        raise Conflict("The registration kept changing; try again")
+
+    # --- at the door ---------------------------------------------------------------------
+
+    async def check_in(self, code: str, session_id: str | None, *, by: str,
+                       correlation_id: str | None) -> dict[str, Any]:
+        ticket = normalise_code(code)
+        reg = await self.regs.find_one({"ticket_code": ticket})
+        if reg is None:
+            raise NotFound("No ticket with this code", ticket_code=ticket)
+        event = await self.event(reg["event_id"])
+        now = now_utc()
+        sid = session_id or current_session(event, epoch(now))
+        if sid not in (event.get("sessions") or {}):
+            raise UnknownSession(f"The event has no session {sid}", session_id=sid,
+                                 sessions=sorted(event.get("sessions") or {}))
+        self._checkable(reg, sid)
+        envelope = new_event(AttendanceCheckedIn(event=summary(event, self.links), registrant=registrant(reg),
+                                                 ticket_code=ticket, session_id=sid, checked_in_at=now),
+                             producer=PRODUCER, correlation_id=correlation_id)
+        done = await self.regs.find_one_and_update(
+            {"_id": reg["_id"], "status": "confirmed", f"checkins.{sid}": {"$exists": False}},
+            push_events({"$set": {f"checkins.{sid}": to_text(now), "attended": 1, f"checked_in_by.{sid}": by}},
+                        envelope),
+            return_document=ReturnDocument.AFTER)
+        if done is None:
+            self._checkable(await self.registration(reg["_id"]), sid)
+            raise Conflict("The ticket changed meanwhile; scan again")
+        self.relay.notify()
+        return {"registration": self.view(done), "session_id": sid, "checked_in_at": to_text(now),
+                "checked_in_at_local": local_text(now)}
+
+    @staticmethod
+    def _checkable(reg: dict[str, Any], sid: str) -> None:
+        if reg["status"] != "confirmed":
+            raise NotCheckable(text("not_confirmed", status=reg["status"]), registration_status=reg["status"])
+        when = (reg.get("checkins") or {}).get(sid)
+        if when:
+            raise AlreadyCheckedIn(text("already_checked_in", when=local_text(when)), checked_in_at=when,
+                                   session_id=sid, full_name=reg.get("full_name"))
+
+    # --- certificates -------------------------------------------------------------------
+
+    async def issue_certificates(self, event_id: str, correlation_id: str | None) -> dict[str, int]:
+        """A certificate for every member who attended a completed training (once each)."""
+        event = await self.event(event_id)
+        if event["kind"] != "training" or event["status"] != "completed":
+            raise NotATraining(f"The event is a {event['kind']} and {event['status']}", kind=event["kind"],
+                               status=event["status"])
+        hours = float(event.get("training_hours") or round((event["last_end"] - event["first_start"]) / 3600, 1))
+        issued = already = 0
+        async for reg in self.regs.find({"event_id": event_id, "status": "confirmed"}):
+            if not reg.get("member_id") or not reg.get("attended"):
+                continue
+            if reg.get("certificate_code"):
+                already += 1
+                continue
+            code = new_certificate_code()
+            now = now_utc()
+            envelope = new_event(CertificateIssued(
+                event=summary(event, self.links), registrant=registrant(reg), certificate_code=code, hours=hours,
+                verify_url=self.links.verify(code), pdf_url=self.links.certificate_pdf(code)),
+                producer=PRODUCER, correlation_id=correlation_id)
+            done = await self.regs.update_one(
+                {"_id": reg["_id"], "certificate_code": {"$exists": False}},
+                push_events({"$set": {"certificate_code": code, "certificate_hours": hours,
+                                      "certificate_issued_at": to_text(now)}}, envelope))
+            if done.modified_count:
+                issued += 1
+            else:
+                already += 1
+        if issued:
+            self.relay.notify()
+        return {"issued": issued, "already_issued": already}
+
+    async def certificate(self, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        reg = await self.regs.find_one({"certificate_code": normalise_code(code)})
+        if reg is None:
+            raise NotFound("No certificate with this code", certificate_code=code)
+        return reg, await self.event(reg["event_id"])
+
+    # --- views --------------------------------------------------------------------------
+
+    def view(self, reg: dict[str, Any], position: int | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": reg["_id"], "event_id": reg["event_id"], "status": reg["status"], "kind": reg.get("kind"),
+            "member_id": reg.get("member_id"), "full_name": reg.get("full_name"), "email": reg.get("email"),
+            "phone": reg.get("phone"), "language": reg.get("language") or "vi", "created_at": reg.get("created_at"),
+            "ticket_code": reg.get("ticket_code"), "position": position,
+            "checkins": reg.get("checkins") or {}, "cancelled_at": reg.get("cancelled_at"),
+            "cancelled_by": reg.get("cancelled_by"), "certificate_code": reg.get("certificate_code"),
+        }
+        if reg.get("ticket_code") and reg["status"] == "confirmed":
+            out["qr_url"] = self.links.qr(reg["ticket_code"])
+        if reg["status"] != "cancelled":
+            out["cancel_url"] = self.links.cancel(reg["_id"])
+        return out
