@@ -1,74 +1,75 @@
-"""Notifications event consumers. Each is idempotent: the bus's inbox skips an
-event a handler already processed, and every send is keyed by its delivery key."""
+"""Notifications event consumers. Thin: each keeps a projection or hands the event's
+recipients to the planner. The bus's inbox gives one run per event id; the
+delivery keys make even a second run (after a lease expired) plan nothing new."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
-from services.notifications.rendering import Renderer
-from services.notifications.store import ContactStore, DeliveryStore
-from shared.contracts import Envelope, EventData, MemberContact, MemberErased
+from jinja2 import TemplateError
+
+from services.notifications.catalogue import ROUTES, recipients
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.planner import Planner, TemplateMissing
+from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore
+from shared.bus import PermanentError
+from shared.contracts import (Envelope, EventData, MemberContact, MemberErased, OrganizationChanged,
+                              RegistrationCancelled, RegistrationEvent)
 from shared.logging import get_logger
-from shared.settings import Settings
 
 log = get_logger(__name__)
-
-
-def delivery_key(event_id: str, recipient: str, channel: str, template: str) -> str:
-    return f"{event_id}:{recipient}:{channel}:{template}"
+ACTIVE_REGISTRATION = ("registration.confirmed", "registration.promoted")
 
 
 @dataclass
 class NotificationHandlers:
-    settings: Settings
     contacts: ContactStore
+    directory: DirectoryStore
     deliveries: DeliveryStore
-    renderer: Renderer
-    smtp: SmtpSender
+    planner: Planner
+    dispatcher: Dispatcher
 
     async def on_member_contact(self, envelope: Envelope, data: EventData) -> None:
-        """member.* → keep the contact projection current, so sending never asks membership."""
+        """member.* and membership.* → keep the contact projection current, so sending never asks membership."""
         if isinstance(data, MemberErased):
             await self.contacts.erase(data.member_id)
-        else:
-            assert isinstance(data, MemberContact)
-            await self.contacts.upsert(data, envelope.occurred_at)
-
-    async def on_member_approved(self, envelope: Envelope, data: EventData) -> None:
-        """member.approved → a welcome email in the member's language."""
+            await self.directory.erase_member(data.member_id)
+            await self.deliveries.erase_member(data.member_id)
+            log.info("notify.member_erased", member_id=data.member_id)
+            return
         assert isinstance(data, MemberContact)
-        if not data.email or not data.consents.email:
-            log.info("notify.welcome_skipped", member_id=data.member_id, reason="no email or no consent")
-            return
-        await self.send_email(envelope, data, "welcome")
+        if envelope.type == "member.applied":
+            return  # an applicant is not a member yet: nothing to keep
+        expertise = envelope.data.get("expertise")  # an optional field membership may send
+        extra = {"expertise": [str(x).strip().lower() for x in expertise]} if isinstance(expertise, list) else {}
+        await self.contacts.upsert(data, envelope.occurred_at, extra)
 
-    async def send_email(self, envelope: Envelope, member: MemberContact, template: str) -> None:
-        assert member.email is not None
-        key = delivery_key(envelope.id, member.member_id, "email", template)
-        claimed = await self.deliveries.claim(key, {
-            "channel": "email", "template": template, "member_id": member.member_id,
-            "source_event_id": envelope.id, "source_event_type": envelope.type,
-            "language": member.language,
-        })
-        if not claimed:
-            log.info("notify.already_delivered", delivery_key=key)
+    async def on_directory(self, envelope: Envelope, data: EventData) -> None:
+        """organization.* and registration.* → the projections campaign segments are chosen from."""
+        if isinstance(data, OrganizationChanged):
+            await self.directory.upsert_organization(data.organization_id, {
+                "parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status})
             return
-        context = {
-            "full_name": member.full_name,
-            "federation": self.settings.federation_name,
-            "federation_en": self.settings.federation_name_en,
-        }
-        rendered = self.renderer.email(template, member.language, context)
-        message = self.smtp.build(to=member.email, to_name=member.full_name, rendered=rendered, delivery_key=key)
-        try:
-            await self.smtp.send(message)
-        except EmailRejected as exc:
-            await self.deliveries.mark_failed(key, str(exc))
-            log.warning("notify.email_rejected", delivery_key=key, reason=str(exc))
-            return
-        except EmailDeferred as exc:
-            await self.deliveries.mark_deferred(key, str(exc))
-            raise
-        await self.deliveries.mark_sent(key)
-        log.info("notify.email_sent", delivery_key=key, template=template)
+        assert isinstance(data, RegistrationEvent)
+        r = data.registrant
+        status = "active" if envelope.type in ACTIVE_REGISTRATION else (
+            "cancelled" if isinstance(data, RegistrationCancelled) else "waitlisted")
+        await self.directory.upsert_registration(r.registration_id, {
+            "event_id": data.event.event_id, "member_id": r.member_id, "full_name": r.full_name, "email": r.email,
+            "phone": r.phone, "language": r.language, "status": status})
+
+    async def on_notify(self, envelope: Envelope, data: EventData) -> None:
+        """Any routed event → the deliveries its routing table entry asks for."""
+        planned = 0
+        for route in ROUTES.get(envelope.type, []):
+            people = recipients(route, data, envelope.data)
+            try:
+                planned += len(await self.planner.plan(route, people, source_id=envelope.id,
+                                                       source_type=envelope.type))
+            except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:
+                # A template that cannot render this event will not render it on retry
+                # either: park the event; staff fix the template and replay it.
+                raise PermanentError(f"cannot render {route.notification}: {type(exc).__name__}: {exc}") from None
+        if planned:
+            self.dispatcher.wake()
+        log.info("notify.planned", event_type=envelope.type, deliveries=planned)

@@ -1,19 +1,48 @@
 """Rendering notifications from Jinja2 templates, per notification, channel and language.
 
-Templates live in `templates/<notification>/<channel>.<language>.<part>`; Vietnamese
-is the default and the fallback when a language has no template.
+The defaults ship in `templates/<notification>/<channel>.<language>.<part>`; staff
+may replace any of them over the API (templates.py keeps the versions). An email
+has a subject, a plain-text part and an HTML part; when a template has no HTML part
+of its own, the HTML is the text set in the shared layout (`templates/_layout.html`).
+An SMS has one text part. Vietnamese is the default and the fallback language.
+
+Templates run in Jinja2's sandbox with strict undefined variables: staff edit them,
+and a misspelt variable is caught when the template is saved (`check`), not when a
+member should have received the message.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from services.notifications import sms_text
+from services.notifications.rules import announcement_sms
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_LANGUAGE = "vi"
+LANGUAGES = ("vi", "en")
+PARTS = {"email": ("subject", "text", "html"), "sms": ("text",)}
+REQUIRED_PARTS = {"email": ("subject", "text"), "sms": ("text",)}
+_FILE_PART = {"subject": "subject.txt", "text": "txt", "html": "html"}
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    notification: str
+    channel: str
+    language: str
+    parts: dict[str, str]
+    version: int = 0  # 0: the default that ships with the service; -1: a draft
+
+    @property
+    def key(self) -> str:
+        return f"{self.notification}:{self.channel}:{self.language}"
 
 
 @dataclass(frozen=True)
@@ -23,26 +52,134 @@ class RenderedEmail:
     html: str
 
 
+@dataclass(frozen=True)
+class RenderedSms:
+    text: str
+    size: sms_text.SmsSize
+
+
+@dataclass
+class TemplateProblem(Exception):
+    part: str
+    message: str
+    line: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_sources(directory: Path = TEMPLATE_DIR) -> dict[str, TemplateSource]:
+    """Every template that ships with the service, by key."""
+    found: dict[str, TemplateSource] = {}
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        for channel, parts in PARTS.items():
+            for language in LANGUAGES:
+                texts = {}
+                for part in parts:
+                    file = folder / f"{channel}.{language}.{_FILE_PART[part] if channel == 'email' else 'txt'}"
+                    if file.exists():
+                        texts[part] = file.read_text(encoding="utf-8")
+                if texts:
+                    source = TemplateSource(folder.name, channel, language, texts)
+                    found[source.key] = source
+    return found
+
+
 class Renderer:
     def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
-        loader = jinja2.FileSystemLoader(str(directory))
-        self._text = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=True)
-        self._html = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True)
+        self.defaults = default_sources(directory)
+        common = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        self._text = SandboxedEnvironment(autoescape=False, **common)
+        self._html = SandboxedEnvironment(autoescape=True, **common)
+        self._layout = self._html.from_string((directory / "_layout.html").read_text(encoding="utf-8"))
+        self._compiled: dict[tuple[str, int, str], jinja2.Template] = {}
 
-    def email(self, notification: str, language: str, context: dict[str, Any]) -> RenderedEmail:
-        lang = language if self._exists(f"{notification}/email.{language}.txt") else DEFAULT_LANGUAGE
-        base = f"{notification}/email.{lang}"
-        subject = self._text.get_template(f"{base}.subject.txt").render(context)
-        return RenderedEmail(
-            subject=" ".join(subject.split()),
-            text=self._text.get_template(f"{base}.txt").render(context),
-            html=self._html.get_template(f"{base}.html").render(context),
-        )
+    def default(self, notification: str, channel: str, language: str) -> TemplateSource | None:
+        return (self.defaults.get(f"{notification}:{channel}:{language}")
+                or self.defaults.get(f"{notification}:{channel}:{DEFAULT_LANGUAGE}"))
 
-    def _exists(self, name: str) -> bool:
-        try:
-            self._text.get_template(name)
-            return True
-        except jinja2.TemplateNotFound:
-            return False
+    # --- rendering ----------------------------------------------------------------
+
+    def email(self, notification: str | TemplateSource, language: str = DEFAULT_LANGUAGE,
+              context: dict[str, Any] | None = None) -> RenderedEmail:
+        source = notification if isinstance(notification, TemplateSource) else self._source(notification, "email",
+                                                                                               language)
+        context = {"language": source.language, "has_qr": False, **(context or {})}
+        subject = " ".join(self._template(source, "subject").render(context).split())
+        text = self._template(source, "text").render(context)
+        if "html" in source.parts:
+            body_html = self._template(source, "html").render(context)
+        else:
+            paragraphs = [p.strip().split("\n") for p in text.strip().split("\n\n") if p.strip()]
+            body_html = self._layout.render({**context, "subject": subject, "paragraphs": paragraphs})
+        return RenderedEmail(subject=subject, text=text, html=body_html)
+
+    def sms(self, notification: str | TemplateSource, language: str = DEFAULT_LANGUAGE,
+            context: dict[str, Any] | None = None, *, unicode: bool = False,
+            announcement: tuple[str, str] | None = None) -> RenderedSms:
+        """The SMS as sent: tidy, without diacritics unless `unicode`, and for
+        announcements (`(tag, opt_out)`) with the required tag and opt-out text."""
+        source = notification if isinstance(notification, TemplateSource) else self._source(notification, "sms",
+                                                                                               language)
+        text = self._template(source, "text").render({"language": source.language, **(context or {})})
+        if announcement is not None:
+            text = announcement_sms(" ".join(text.split()), tag=announcement[0], opt_out=announcement[1])
+        text = sms_text.prepare(text, unicode=unicode)
+        return RenderedSms(text=text, size=sms_text.measure(text))
+
+    def _source(self, notification: str, channel: str, language: str) -> TemplateSource:
+        source = self.default(notification, channel, language)
+        if source is None:
+            raise LookupError(f"no {channel} template for {notification}")
+        return source
+
+    def _template(self, source: TemplateSource, part: str) -> jinja2.Template:
+        key = (source.key, source.version, part)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            env = self._html if part == "html" else self._text
+            compiled = env.from_string(source.parts[part])
+            if source.version < 0:  # a draft being previewed: not worth keeping
+                return compiled
+            if len(self._compiled) > 2000:
+                self._compiled.clear()
+            self._compiled[key] = compiled
+        return compiled
+
+    # --- checking a template before it is saved ---------------------------------------
+
+    def check(self, source: TemplateSource, sample: dict[str, Any], *, max_segments: int, unicode: bool,
+              announcement: tuple[str, str] | None = None) -> list[TemplateProblem]:
+        """Everything wrong with `source`: syntax errors, unknown variables, missing
+        parts, an SMS longer than `max_segments` with the sample data."""
+        problems: list[TemplateProblem] = []
+        allowed = PARTS[source.channel]
+        for part in source.parts:
+            if part not in allowed:
+                problems.append(TemplateProblem(part, f"a {source.channel} template has no part '{part}'"))
+        for part in REQUIRED_PARTS[source.channel]:
+            if not source.parts.get(part, "").strip():
+                problems.append(TemplateProblem(part, "this part is required"))
+        if problems:
+            return problems
+        for part in source.parts:
+            env = self._html if part == "html" else self._text
+            try:
+                env.from_string(source.parts[part]).render(sample)
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(TemplateProblem(part, f"syntax error: {exc.message}", exc.lineno))
+            except jinja2.UndefinedError as exc:
+                problems.append(TemplateProblem(part, f"unknown variable: {exc.message}"))
+            except jinja2.TemplateError as exc:
+                problems.append(TemplateProblem(part, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # e.g. a filter applied to the wrong type
+                problems.append(TemplateProblem(part, f"cannot render with sample data: {type(exc).__name__}: "
+                                                      f"{html.escape(str(exc))}"))
+        if problems or source.channel != "sms":
+            return problems
+        rendered = self.sms(source, source.language, sample, unicode=unicode, announcement=announcement)
+        if rendered.size.segments > max_segments:
+            problems.append(TemplateProblem(
+                "text", f"renders to {rendered.size.segments} SMS segments with the sample data; "
+                        f"the limit is {max_segments}",
+                extra={"segments": rendered.size.segments, "encoding": rendered.size.encoding,
+                       "max_segments": max_segments}))
+        return problems

@@ -25,7 +25,8 @@ def smtp():
 
 @pytest.fixture
 async def service(aiohttp_client, settings, smtp):
-    settings = settings.model_copy(update={"smtp_port": smtp.port})
+    settings = settings.model_copy(update={"smtp_port": smtp.port, "notify_retry_seconds": "0.2",
+                                           "notify_poll_seconds": 0.05})
     client = await aiohttp_client(create_app(settings))
     publisher = make_bus(settings, "membership")
     await publisher.start()
@@ -80,6 +81,13 @@ async def test_a_hard_bounce_is_recorded_as_failed_and_not_retried(service, smtp
     await publisher.publish(event)
     items = await eventually(lambda: _with_status(client, staff, event, "failed"), what="failed delivery")
     assert "550" in items[0]["last_error"] and items[0]["attempts"] == 1
+    suppressed = await client.get("/notifications/suppressions", headers=staff)
+    assert [s["address"] for s in (await suppressed.json())["items"]] == ["gone@example.vn"]
+    again = approved("gone@example.vn")  # nothing more goes to a bounced address
+    await publisher.publish(again)
+    skipped = await eventually(lambda: _with_status(client, staff, again, "skipped"), what="suppressed")
+    assert skipped[0]["reason"] == "suppressed"
+    assert smtp.recorder.to("gone@example.vn") == []
 
 
 async def test_a_temporary_failure_is_retried_until_it_goes_through(service, smtp):
@@ -87,25 +95,31 @@ async def test_a_temporary_failure_is_retried_until_it_goes_through(service, smt
     smtp.recorder.answers["busy@example.vn"] = "451 4.3.0 Try again later"
     event = approved("busy@example.vn")
     await publisher.publish(event)
-    await eventually(lambda: _with_status(client, staff, event, "deferred"), what="deferred delivery")
+    await eventually(lambda: _retrying(client, staff, event), what="delivery waiting for a retry")
     del smtp.recorder.answers["busy@example.vn"]
     items = await eventually(lambda: _sent(client, staff, event), what="sent after retry")
     assert items[0]["attempts"] >= 2
     assert len(smtp.recorder.to("busy@example.vn")) == 1
 
 
-async def test_no_email_without_an_address_or_consent(service, smtp, settings, inbox):
+async def test_no_email_without_an_address_or_consent_and_the_log_says_why(service, smtp, settings, inbox):
     client, publisher, staff = service
-    for event in (approved("quiet@example.vn", consent=False), approved(None)):
+    for event, reason in ((approved("quiet@example.vn", consent=False), "no-consent"), (approved(None), "no-address")):
         await publisher.publish(event)
-        key = f"{settings.bus_queue_prefix}notifications.welcome_email:{event.id}"
+        key = f"{settings.bus_queue_prefix}notifications.deliveries:{event.id}"
         await eventually(lambda: inbox.find_one({"_id": key, "status": "done"}), what="event handled")
-        assert await deliveries(client, staff) == []
+        items = await deliveries(client, staff, event_id=event.id)
+        assert [(d["status"], d["reason"]) for d in items] == [("skipped", reason)]
     assert smtp.recorder.messages == []
 
 
 async def _with_status(client, staff, event, status):
     items = [d for d in await deliveries(client, staff, status=status) if d["source_event_id"] == event.id]
+    return items
+
+
+async def _retrying(client, staff, event):
+    items = [d for d in await deliveries(client, staff, event_id=event.id) if d["last_error"]]
     return items
 
 

@@ -1,5 +1,9 @@
+import email
+import email.policy
+
+from services.notifications.catalogue import NOTIFICATIONS, sample_context
 from services.notifications.email import SmtpSender, delivery_message_id
-from services.notifications.rendering import Renderer
+from services.notifications.rendering import LANGUAGES, Renderer, TemplateSource
 from shared.settings import Settings
 
 CONTEXT = {"full_name": "Nguyễn Văn <An>", "federation": "Liên hiệp Hội", "federation_en": "the Union"}
@@ -17,6 +21,49 @@ def test_english_and_fallback_for_unknown_languages():
     assert "Chào mừng" in Renderer().email("welcome", "fr", CONTEXT).subject
 
 
+def test_every_notification_has_vietnamese_and_english_templates_that_render_with_sample_data():
+    renderer = Renderer()
+    for notification in NOTIFICATIONS:
+        for language in LANGUAGES:
+            source = renderer.defaults[f"{notification}:email:{language}"]
+            problems = renderer.check(source, sample_context(notification, language), max_segments=1, unicode=False)
+            assert problems == [], (notification, language, problems)
+            if notification == "member_applied":
+                continue  # staff are written to by email only
+            sms = renderer.defaults.get(f"{notification}:sms:{language}")
+            assert sms is not None, (notification, language)
+            assert renderer.check(sms, sample_context(notification, language), max_segments=1, unicode=False) == []
+
+
+def test_a_text_only_template_gets_an_escaped_html_part_with_links():
+    html = Renderer().email("registration_confirmed", "vi", {**sample_context("x"), "full_name": "A <b>"}).html
+    assert "A &lt;b&gt;" in html and '<a href="https://lienhiep.example.vn/c/abc"' in html
+    assert 'src="cid:qr"' in html
+
+
+def test_template_errors_are_caught_with_the_part_and_line():
+    renderer = Renderer()
+    bad = TemplateSource("welcome", "email", "vi", {"subject": "Chào {{ full_name }", "text": "x\n{{ nosuch }}"}, -1)
+    problems = {p.part: p for p in renderer.check(bad, sample_context("welcome"), max_segments=3, unicode=False)}
+    assert "syntax error" in problems["subject"].message and problems["subject"].line == 1
+    assert "nosuch" in problems["text"].message
+    missing = TemplateSource("welcome", "email", "vi", {"text": "x"}, -1)
+    assert [p.part for p in renderer.check(missing, {}, max_segments=3, unicode=False)] == ["subject"]
+
+
+def test_the_sandbox_refuses_reaching_into_python():
+    renderer = Renderer()
+    evil = TemplateSource("welcome", "sms", "vi", {"text": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}, -1)
+    assert renderer.check(evil, sample_context("welcome"), max_segments=3, unicode=False)
+
+
+def test_an_sms_template_longer_than_its_limit_is_refused():
+    renderer = Renderer()
+    long = TemplateSource("welcome", "sms", "vi", {"text": "Kính gửi {{ full_name }}. " * 14}, -1)
+    problems = renderer.check(long, sample_context("welcome"), max_segments=2, unicode=False)
+    assert problems[0].part == "text" and problems[0].extra["segments"] == 3
+
+
 def test_the_email_has_utf8_subject_and_alternative_parts():
     sender = SmtpSender(Settings())
     msg = sender.build(to="an@example.com", to_name="Nguyễn Văn An", rendered=Renderer().email("welcome", "vi", CONTEXT),
@@ -25,3 +72,13 @@ def test_the_email_has_utf8_subject_and_alternative_parts():
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert str(msg["Subject"]).startswith("Chào mừng")
     assert msg["Message-ID"] == f"<{delivery_message_id('e1:m1:email:welcome')}@lienhiep.local>"
+
+
+def test_a_long_vietnamese_subject_keeps_its_spaces_on_the_wire():
+    subject = "Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng, Hội Tin học tỉnh, chi hội Khoa học Công nghệ"
+    rendered = Renderer().email("welcome", "vi", CONTEXT)
+    sender = SmtpSender(Settings())
+    msg = sender.build(to="an@example.com", to_name="Nguyễn Văn An",
+                       rendered=type(rendered)(subject, rendered.text, rendered.html), delivery_key="k")
+    parsed = email.message_from_bytes(sender.wire_bytes(msg), policy=email.policy.default)
+    assert parsed["Subject"] == subject

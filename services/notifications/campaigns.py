@@ -1,0 +1,207 @@
+"""Campaigns: an announcement to a segment, planned in the background.
+
+A campaign is planned page by page (500 recipients, in `_id` order); after each page
+its cursor is stored. The planning replica holds a lease on the campaign, renewed
+with every page, so after a crash or restart another replica (or the same one)
+takes it over and continues from the cursor. A page planned twice inserts nothing
+new (deterministic delivery keys), so nothing is sent twice. Pausing moves the
+campaign's queued deliveries aside; resuming puts them back; cancelling drops them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notifications.catalogue import ANNOUNCEMENT, Recipient, pseudonym
+from services.notifications.planner import Planner
+from services.notifications.store import DirectoryStore
+from shared.logging import get_logger
+from shared.mongo import epoch, from_store
+
+log = get_logger(__name__)
+CAMPAIGNS = "campaigns"
+PAGE = 500
+LEASE_SECONDS = 30.0
+
+
+class CampaignStore:
+    def __init__(self, db: AsyncDatabase, lease_seconds: float = LEASE_SECONDS) -> None:
+        self.lease_seconds = lease_seconds
+        self.campaigns = db[CAMPAIGNS]
+        self.deliveries = db["deliveries"]
+        self.contacts = db["contacts"]
+        self.registrations = db["registrations"]
+
+    async def create(self, fields: dict[str, Any], author: str) -> dict[str, Any]:
+        now = datetime.now(timezone.utc)
+        doc = {"_id": str(uuid.uuid4()), **fields, "status": "running", "cursor": "", "planned": 0,
+               "planning_done": "no", "lease_until": 0.0, "created_by": author, "created_at": now, "updated_at": now}
+        await self.campaigns.insert_one(doc)
+        return doc
+
+    async def get(self, campaign_id: str) -> dict[str, Any] | None:
+        return await self.campaigns.find_one({"_id": campaign_id})
+
+    async def list(self, limit: int) -> list[dict[str, Any]]:
+        return [d async for d in self.campaigns.find({}).sort("created_at", -1).limit(limit)]
+
+    async def progress(self, campaign_id: str) -> dict[str, int]:
+        counts = {"planned": 0, "queued": 0, "sending": 0, "sent": 0, "delivered": 0, "skipped": 0, "failed": 0,
+                  "dead": 0, "paused": 0, "cancelled": 0, "undelivered": 0}
+        async for row in self.deliveries.aggregate([
+                {"$match": {"campaign_id": campaign_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+            counts[row["_id"]] = counts.get(row["_id"], 0) + int(row["n"])
+        counts["planned"] = sum(v for k, v in counts.items() if k != "planned")
+        return counts
+
+    async def set_status(self, campaign_id: str, status: str, allowed_from: tuple[str, ...]) -> dict[str, Any] | None:
+        doc = await self.campaigns.find_one_and_update(
+            {"_id": campaign_id, "status": {"$in": list(allowed_from)}},
+            {"$set": {"status": status, "updated_at": datetime.now(timezone.utc)}},
+            return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            await self.sweep(campaign_id, status)
+        return doc
+
+    async def sweep(self, campaign_id: str, status: str) -> None:
+        """Bring the campaign's unsent deliveries in line with its status."""
+        if status == "paused":
+            await self.deliveries.update_many({"campaign_id": campaign_id, "status": "queued"},
+                                              {"$set": {"status": "paused"}})
+        elif status == "running":
+            await self.deliveries.update_many({"campaign_id": campaign_id, "status": "paused"},
+                                              {"$set": {"status": "queued", "due": epoch()}})
+        elif status == "cancelled":
+            await self.deliveries.update_many({"campaign_id": campaign_id, "status": {"$in": ["queued", "paused"]}},
+                                              {"$set": {"status": "cancelled"}})
+
+    async def take(self, owner: str) -> dict[str, Any] | None:
+        """Lease a running campaign that still has recipients to plan."""
+        now = epoch()
+        return await self.campaigns.find_one_and_update(
+            {"status": "running", "planning_done": "no", "lease_until": {"$lt": now}},
+            {"$set": {"lease_until": now + self.lease_seconds, "owner": owner}},
+            return_document=ReturnDocument.AFTER)
+
+    async def advance(self, campaign_id: str, owner: str, cursor: str, added: int, done: bool) -> dict[str, Any] | None:
+        """Store progress while still holding the lease; None: lost it or the campaign stopped."""
+        return await self.campaigns.find_one_and_update(
+            {"_id": campaign_id, "owner": owner, "status": "running"},
+            {"$set": {"cursor": cursor, "planning_done": "yes" if done else "no",
+                      "lease_until": epoch(plus_seconds=self.lease_seconds), "updated_at": datetime.now(timezone.utc)},
+             "$inc": {"planned": added}},
+            return_document=ReturnDocument.AFTER)
+
+    async def release(self, campaign_id: str, owner: str) -> None:
+        await self.campaigns.update_one({"_id": campaign_id, "owner": owner}, {"$set": {"lease_until": 0.0}})
+
+
+class CampaignRunner:
+    def __init__(self, store: CampaignStore, directory: DirectoryStore, planner: Planner, wake,
+                 page_size: int = PAGE) -> None:
+        self.page_size = page_size
+        self.store = store
+        self.directory = directory
+        self.planner = planner
+        self.wake_dispatcher = wake
+        self.owner = uuid.uuid4().hex
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="campaign-runner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                campaign = await self.store.take(self.owner)
+                if campaign is not None:
+                    await self.run(campaign)
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("campaign.failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), 2.0)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run(self, campaign: dict[str, Any], pages: int | None = None) -> None:
+        """Plan the campaign from its cursor until done, stopped, or `pages` pages."""
+        cid = campaign["_id"]
+        cursor = campaign.get("cursor") or ""
+        done_pages = 0
+        while pages is None or done_pages < pages:
+            people, last, fetched = await self._page(campaign, cursor)
+            added = await self.planner.plan(
+                ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
+                channels=tuple(campaign["channels"]),
+                extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
+                               "sms_text": campaign.get("sms_text") or ""})
+            if added:
+                self.wake_dispatcher()
+            finished = fetched < self.page_size
+            kept = await self.store.advance(cid, self.owner, last or cursor, len(added), finished)
+            if kept is None:  # paused or cancelled meanwhile: make its deliveries follow
+                current = await self.store.get(cid)
+                if current is not None:
+                    await self.store.sweep(cid, current["status"])
+                return
+            cursor = last or cursor
+            done_pages += 1
+            if finished:
+                log.info("campaign.planned", campaign_id=cid, planned=kept.get("planned"))
+                return
+        await self.store.release(cid, self.owner)
+
+    async def _page(self, campaign: dict[str, Any], cursor: str) -> tuple[list[Recipient], str | None, int]:
+        segment = campaign["segment"]
+        language = campaign["language"]
+        after = {"_id": {"$gt": cursor}} if cursor else {}
+        if segment["kind"] == "event":
+            query = {**after, "event_id": segment["value"], "status": "active"}
+            docs = [d async for d in self.store.registrations.find(query).sort("_id", 1).limit(self.page_size)]
+            people = [Recipient(d.get("member_id") or pseudonym("guest", d["_id"]), d.get("member_id"),
+                                d.get("full_name") or "", d.get("email"), d.get("phone"), language)
+                      for d in docs if d.get("full_name")]
+            return people, (docs[-1]["_id"] if docs else None), len(docs)
+        query: dict[str, Any] = {**after, "erased": {"$exists": False}, "status": "active"}
+        if segment["kind"] == "organization":
+            query["organization_ids"] = {"$in": await self.directory.subtree(segment["value"])}
+        elif segment["kind"] == "expertise":
+            query["expertise"] = segment["value"].strip().lower()
+        else:  # everyone who consented to one of the campaign's channels
+            query["$or"] = [{f"consents.{c}": "yes"} for c in campaign["channels"]]
+        docs = [d async for d in self.store.contacts.find(query).sort("_id", 1).limit(self.page_size)]
+        people = [Recipient(d["_id"], d["_id"], d.get("full_name") or "", d.get("email"), d.get("phone"), language,
+                            consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()})
+                  for d in docs]
+        return people, (docs[-1]["_id"] if docs else None), len(docs)
+
+
+def public_campaign(doc: dict[str, Any], progress: dict[str, int]) -> dict[str, Any]:
+    d = from_store(doc)
+    return {"id": d["_id"], "name": d["name"], "segment": d["segment"], "channels": d["channels"],
+            "language": d["language"], "subject": d.get("subject"), "body": d.get("body"),
+            "sms_text": d.get("sms_text"), "status": d["status"],
+            "planning_done": d.get("planning_done") == "yes", "progress": progress,
+            "created_by": d.get("created_by"), "created_at": d["created_at"], "updated_at": d["updated_at"]}

@@ -1,0 +1,206 @@
+"""What each event causes: the routing table, who receives it, and what its
+templates may use.
+
+The routing table maps an event type to notifications, each with its default
+channels, its category (rules.py) and its audience. `recipients` turns an event
+into the people to write to, with what their templates need (`context`), so
+handlers stay thin and this stays a pure function with unit tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from services.notifications.rules import LOCAL, Category, Channel
+from shared.contracts import (CertificateIssued, EventCancelled, EventData, EventReminderDue, EventSummary,
+                              MemberApplied, MemberContact, MembershipExpiring, MembershipLapsed, MembershipRenewed,
+                              Registrant, RegistrationConfirmed, RegistrationEvent, RegistrationPromoted,
+                              RegistrationWaitlisted)
+
+Audience = Literal["member", "registrant", "registrants", "reviewers", "campaign"]
+
+
+@dataclass(frozen=True)
+class Route:
+    notification: str
+    channels: tuple[Channel, ...]
+    category: Category
+    audience: Audience
+    description: str
+
+
+ROUTES: dict[str, list[Route]] = {
+    "member.applied": [Route("member_applied", ("email",), "staff", "reviewers",
+                             "Staff of the organisations applied to are asked to review the application.")],
+    "member.approved": [Route("welcome", ("email",), "service", "member", "A new member is welcomed.")],
+    "membership.expiring": [Route("membership_expiring", ("email",), "service", "member",
+                                  "The membership ends soon: renew.")],
+    "membership.lapsed": [Route("membership_lapsed", ("email",), "service", "member", "The membership has ended.")],
+    "membership.renewed": [Route("membership_renewed", ("email",), "service", "member",
+                                 "The membership was extended (with the receipt, if dues were paid).")],
+    "event.cancelled": [Route("event_cancelled", ("email", "sms"), "service", "registrants",
+                              "Every registrant hears that the event is cancelled.")],
+    "registration.confirmed": [Route("registration_confirmed", ("email", "sms"), "service", "registrant",
+                                     "The ticket code (with its QR image in the email).")],
+    "registration.waitlisted": [Route("registration_waitlisted", ("email",), "service", "registrant",
+                                      "The event is full; the person's place on the waiting list.")],
+    "registration.promoted": [Route("registration_promoted", ("email", "sms"), "service", "registrant",
+                                    "A seat came free: the ticket code.")],
+    "registration.cancelled": [Route("registration_cancelled", ("email",), "service", "registrant",
+                                     "The registration is cancelled.")],
+    "event.reminder_due": [Route("event_reminder", ("sms", "email"), "service", "registrant",
+                                 "A reminder before the event.")],
+    "certificate.issued": [Route("certificate_issued", ("email",), "service", "registrant",
+                                 "The certificate of attendance, with its verification link.")],
+}
+# Events consumed only to keep projections (contacts, organisations, registrations).
+PROJECTION_EVENTS = ("member.applied", "member.approved", "member.updated", "member.erased", "membership.renewed",
+                     "membership.expiring", "membership.lapsed")
+ANNOUNCEMENT = Route("announcement", ("email", "sms"), "announcement", "campaign", "A campaign to a segment.")
+NOTIFICATIONS = sorted({r.notification for routes in ROUTES.values() for r in routes} | {ANNOUNCEMENT.notification})
+
+
+@dataclass
+class Recipient:
+    """One person an event's notification goes to."""
+
+    recipient_id: str  # member id, or a stable pseudonym for guests and staff addresses
+    member_id: str | None
+    full_name: str
+    email: str | None
+    phone: str | None
+    language: str
+    context: dict[str, Any] = field(default_factory=dict)
+    consents: dict[str, bool] | None = None  # None: take them from the contact projection (or none apply)
+    attachments: dict[str, str] = field(default_factory=dict)  # e.g. {"qr": ticket code}
+
+
+def pseudonym(kind: str, value: str) -> str:
+    """A recipient id that names nobody (delivery keys end up in logs)."""
+    return f"{kind}-{hashlib.sha256(value.strip().lower().encode()).hexdigest()[:20]}"
+
+
+def format_when(moment: datetime, language: str) -> str:
+    local = moment.astimezone(LOCAL)
+    if language == "en":
+        return local.strftime("%d %b %Y, %H:%M")
+    return local.strftime("%H:%M ngày %d/%m/%Y")
+
+
+def format_day(day: date, language: str) -> str:
+    return day.strftime("%d %b %Y") if language == "en" else day.strftime("%d/%m/%Y")
+
+
+def event_context(event: EventSummary, language: str) -> dict[str, Any]:
+    return {
+        "title": (event.title_en or event.title_vi) if language == "en" else event.title_vi,
+        "kind": event.kind,
+        "when": format_when(event.starts_at, language),
+        "ends": format_when(event.ends_at, language),
+        "venue": event.venue or "",
+        "online_url": event.online_url or "",
+    }
+
+
+def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | None = None) -> list[Recipient]:
+    """The people `route` writes to for this event, each with their template context."""
+    if route.audience == "reviewers":
+        assert isinstance(data, MemberApplied)
+        return [Recipient(pseudonym("staff", address), None, address, address, None, "vi",
+                          {"applicant": _applicant(data)}) for address in dict.fromkeys(data.reviewer_emails)]
+    if route.audience == "member":
+        assert isinstance(data, MemberContact)
+        person = Recipient(data.member_id, data.member_id, data.full_name, data.email, data.phone, data.language,
+                           consents=data.consents.model_dump())
+        person.context.update(_membership_context(data))
+        return [person]
+    if route.audience == "registrants":
+        assert isinstance(data, EventCancelled)
+        people = []
+        for registrant in data.registrants:
+            person = _registrant(registrant)
+            person.context.update({"event": event_context(data.event, person.language), "reason": data.reason or ""})
+            people.append(person)
+        return people
+    assert isinstance(data, RegistrationEvent)
+    person = _registrant(data.registrant)
+    person.context.update(_registration_context(data, person.language))
+    if isinstance(data, (RegistrationConfirmed, RegistrationPromoted)):
+        person.attachments["qr"] = data.ticket_code
+    return [person]
+
+
+def _registrant(r: Registrant) -> Recipient:
+    rid = r.member_id or pseudonym("guest", r.registration_id)
+    return Recipient(rid, r.member_id, r.full_name, r.email, r.phone, r.language)
+
+
+def _applicant(data: MemberApplied) -> dict[str, Any]:
+    return {"full_name": data.full_name, "email": data.email or "", "phone": data.phone or "",
+            "member_id": data.member_id}
+
+
+def _membership_context(data: MemberContact) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    if isinstance(data, (MembershipExpiring, MembershipLapsed, MembershipRenewed)):
+        context["term_end"] = format_day(data.term_end, data.language)
+    if isinstance(data, MembershipExpiring):
+        context["days_left"] = data.days_left
+    if isinstance(data, MembershipRenewed):
+        context["term_start"] = format_day(data.term_start, data.language)
+        context["dues"] = ({"amount": f"{data.dues.amount_vnd:,}".replace(",", "."),
+                            "receipt_number": data.dues.receipt_number or ""} if data.dues else None)
+    return context
+
+
+def _registration_context(data: RegistrationEvent, language: str) -> dict[str, Any]:
+    context: dict[str, Any] = {"event": event_context(data.event, language)}
+    for name in ("ticket_code", "qr_url", "cancel_url", "calendar_url", "position", "reminder",
+                 "certificate_code", "verify_url", "pdf_url", "cancelled_by"):
+        if hasattr(data, name):
+            value = getattr(data, name)
+            context[name] = "" if value is None else value
+    if isinstance(data, CertificateIssued):
+        context["hours"] = f"{data.hours:g}"
+    if isinstance(data, EventReminderDue):
+        context.setdefault("ticket_code", "")
+    if isinstance(data, RegistrationWaitlisted):
+        context["position"] = data.position
+    return context
+
+
+# --- sample data, for previews and for checking templates when they are saved ---------
+
+_SAMPLE_EVENT = {"title": "Hội thảo Chuyển đổi số cho doanh nghiệp nhỏ và vừa", "kind": "seminar",
+                 "when": "08:30 ngày 15/12/2026", "ends": "11:30 ngày 15/12/2026",
+                 "venue": "Hội trường Liên hiệp Hội, 12 Lê Lợi", "online_url": ""}
+
+
+def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
+    """Realistic data for every variable a notification's templates may use."""
+    event = dict(_SAMPLE_EVENT)
+    if language == "en":
+        event.update(title="Digital transformation for small and medium enterprises", when="15 Dec 2026, 08:30",
+                     ends="15 Dec 2026, 11:30")
+    return {
+        "full_name": "Nguyễn Thị Mai", "federation": "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
+        "federation_en": "the Provincial Union of Science and Technology Associations",
+        "public_base_url": "https://lienhiep.example.vn", "language": language,
+        "applicant": {"full_name": "Trần Văn Bình", "email": "binh@example.vn", "phone": "+84912345678",
+                      "member_id": "m-123"},
+        "review_url": "https://lienhiep.example.vn/console/members/m-123",
+        "term_end": "31/12/2026" if language == "vi" else "31 Dec 2026", "term_start": "01/01/2026",
+        "days_left": 30, "dues": {"amount": "200.000", "receipt_number": "BL-2026-0042"},
+        "event": event, "reason": "Diễn giả không thể tham dự", "ticket_code": "HT-7K3M9Q",
+        "qr_url": "https://lienhiep.example.vn/t/HT-7K3M9Q.png", "cancel_url": "https://lienhiep.example.vn/c/abc",
+        "calendar_url": "https://lienhiep.example.vn/e/1.ics", "position": 3, "reminder": "24h",
+        "certificate_code": "CC-2026-0157", "hours": "8", "verify_url": "https://lienhiep.example.vn/v/CC-2026-0157",
+        "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf", "cancelled_by": "registrant",
+        "has_qr": True, "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
+        "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
+        "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so.",
+        "unsubscribe_url": "https://lienhiep.example.vn/api/v1/notifications/unsubscribe?token=sample",
+    }

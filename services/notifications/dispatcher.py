@@ -1,0 +1,192 @@
+"""The dispatcher: sends due deliveries, each exactly once, at a rate the providers accept.
+
+Every replica runs one. It claims due deliveries in batches (store.claim_due),
+applies the rules that depend on the moment of sending (suppressions, quiet hours
+and the daily cap for announcement SMS), sends them concurrently through rate
+limiters, and settles each outcome in one bulk write:
+
+- accepted → `sent` (and the SMS's segments and provider id are kept);
+- transient failure (SMTP 4xx, provider 429/5xx, timeouts) → `queued` again after a
+  growing delay; after NOTIFY_MAX_ATTEMPTS → `dead`, listed for staff to replay;
+- permanent failure → `failed`; an email hard bounce also suppresses the address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
+from services.notifications.rendering import RenderedEmail
+from services.notifications.rules import next_sms_window, retry_delay
+from services.notifications.sms import SmsDeferred, SmsProvider, SmsRejected
+from services.notifications.store import DeliveryStore, SuppressionStore
+from shared.logging import get_logger
+from shared.mongo import epoch
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` acquisitions a second, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, deliveries: DeliveryStore, suppressions: SuppressionStore,
+                 smtp: SmtpSender, sms: SmsProvider, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.sweep_seconds = 5.0
+        self.deliveries = deliveries
+        self.suppressions = suppressions
+        self.smtp = smtp
+        self.sms = sms
+        self.limits = {"email": RateLimiter(settings.email_rate_per_second),
+                       "sms": RateLimiter(settings.sms_rate_per_second)}
+        self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
+        self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._last_sweep = 0.0
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifications-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch.failed")
+                busy = False
+            if busy:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run_once(self) -> bool:
+        """Claim one batch and send it. True if the batch was full (more may be due)."""
+        if time.monotonic() - self._last_sweep > self.sweep_seconds:
+            self._last_sweep = time.monotonic()
+            released = await self.deliveries.release_expired()
+            if released:
+                log.warning("dispatch.leases_expired", count=released)
+        batch = await self.deliveries.claim_due(self.settings.notify_batch)
+        if not batch:
+            return False
+        suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
+        outcomes = await asyncio.gather(*(self._deliver(d, suppressed) for d in batch))
+        await self.deliveries.settle(list(zip(batch, outcomes)))
+        return len(batch) >= self.settings.notify_batch
+
+    async def _deliver(self, d: dict[str, Any], suppressed: set[str]) -> dict[str, Any]:
+        now = self.clock()
+        done: dict[str, Any] = {"updated_at": now}
+        if not d.get("to") or "content" not in d:
+            return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
+        if d["to"].lower() in suppressed:
+            return {"$set": {**done, "status": "skipped", "reason": "suppressed"}, "$unset": {"claim": ""}}
+        if d["channel"] == "sms" and d.get("category") == "announcement":
+            held = await self._hold_announcement_sms(d, now)
+            if held is not None:
+                return held
+        try:
+            async with self.concurrency:
+                await self.limits[d["channel"]].acquire()
+                provider_id = await self._send(d)
+        except (EmailRejected, SmsRejected) as exc:
+            if isinstance(exc, EmailRejected):
+                await self.suppressions.add(d["to"], "email", str(exc))
+            log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
+            return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
+        except (EmailDeferred, SmsDeferred) as exc:
+            return self._retry_later(d, str(exc), done)
+        except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter
+            log.exception("dispatch.error", delivery_key=d["_id"])
+            return self._retry_later(d, f"{type(exc).__name__}: {exc}", done)
+        self.sent += 1
+        update = {**done, "status": "sent", "sent_at": now}
+        if provider_id:
+            update["provider_id"] = provider_id
+        log.info("dispatch.sent", delivery_key=d["_id"], channel=d["channel"], template=d["notification"])
+        return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": ""}}
+
+    def _retry_later(self, d: dict[str, Any], error: str, done: dict[str, Any]) -> dict[str, Any]:
+        attempts = int(d.get("attempts") or 1)
+        if attempts >= self.settings.notify_max_attempts:
+            log.error("dispatch.dead_lettered", delivery_key=d["_id"], attempts=attempts, error=error)
+            return {"$set": {**done, "status": "dead", "last_error": error}, "$unset": {"claim": ""}}
+        delay = retry_delay(attempts, self.delays)
+        log.warning("dispatch.deferred", delivery_key=d["_id"], attempts=attempts, retry_in=delay, error=error)
+        return {"$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
+                "$unset": {"claim": ""}}
+
+    async def _hold_announcement_sms(self, d: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+        s = self.settings
+        opening = next_sms_window(now, start_hour=s.sms_quiet_end_hour, end_hour=s.sms_quiet_start_hour)
+        hold_until: float | None = None
+        reason = ""
+        if opening > now:
+            hold_until, reason = epoch(opening), "quiet-hours"
+        else:
+            free_at = await self.deliveries.take_quota(d["to"], d["_id"], per_day=s.sms_announcements_per_day)
+            if free_at is not None:
+                hold_until, reason = free_at, "daily-limit"
+        if hold_until is None:
+            return None
+        # Held, not failed: the attempt does not count.
+        return {"$set": {"status": "queued", "due": hold_until, "held": reason, "updated_at": now},
+                "$inc": {"attempts": -1}, "$unset": {"claim": ""}}
+
+    async def _send(self, d: dict[str, Any]) -> str | None:
+        content = d["content"]
+        if d["channel"] == "email":
+            rendered = RenderedEmail(subject=content["subject"], text=content["text"], html=content["html"])
+            message = self.smtp.build(to=d["to"], to_name=d.get("to_name") or "", rendered=rendered,
+                                      delivery_key=d["_id"], headers=d.get("headers") or None,
+                                      qr=(d.get("attachments") or {}).get("qr"))
+            await self.smtp.send(message)
+            return None
+        accepted = await self.sms.send(to=d["to"], text=content["text"], request_id=d["_id"],
+                                       unicode=bool(d.get("unicode")))
+        return accepted.provider_id

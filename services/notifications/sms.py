@@ -1,0 +1,140 @@
+"""The SMS channel: one interface, two providers.
+
+- `HttpJsonProvider`: a generic JSON API at SMS_PROVIDER_URL. It POSTs
+  `{"to", "text", "sender", "request_id"}` with a bearer token; 2xx is accepted,
+  429 and 5xx are retried later, any other 4xx is permanent.
+- `EsmsProvider`: the shape of eSMS.vn's brandname API (ApiKey, SecretKey,
+  Brandname, SmsType, IsUnicode, RequestId). It answers HTTP 200 with a
+  `CodeResult`: "100" accepted; "99" (unknown error) retried; anything else
+  (wrong keys, no balance, unregistered brandname, bad number) is permanent.
+
+The provider's request id is our delivery key, so a provider that deduplicates by
+request id never sends one delivery twice, even when we retry after a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from shared.settings import Settings
+
+
+class SmsDeferred(Exception):
+    """The provider could not take the message now; try again later."""
+
+
+class SmsRejected(Exception):
+    """The provider refused the message for good."""
+
+
+class SmsNotConfigured(SmsDeferred):
+    """No provider is configured: the message waits until one is."""
+
+
+@dataclass(frozen=True)
+class SmsAccepted:
+    provider_id: str | None
+
+
+class SmsProvider(Protocol):
+    name: str
+
+    async def send(self, *, to: str, text: str, request_id: str, unicode: bool) -> SmsAccepted: ...
+
+    async def close(self) -> None: ...
+
+
+class _HttpProvider:
+    name = "http"
+
+    def __init__(self, timeout_seconds: float = 10.0) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=3)
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30))
+        return self._session
+
+    async def _post(self, url: str, payload: dict, headers: dict[str, str]) -> tuple[int, dict | None]:
+        try:
+            async with self.session.post(url, json=payload, headers=headers) as resp:
+                try:
+                    body = await resp.json(content_type=None)
+                except (ValueError, aiohttp.ContentTypeError):
+                    body = None
+                return resp.status, body if isinstance(body, dict) else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise SmsDeferred(f"provider unreachable: {type(exc).__name__}") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpJsonProvider(_HttpProvider):
+    name = "http"
+
+    def __init__(self, url: str, token: str, sender: str) -> None:
+        super().__init__()
+        self.url, self.token, self.sender = url, token, sender
+
+    async def send(self, *, to: str, text: str, request_id: str, unicode: bool) -> SmsAccepted:
+        if not self.url:
+            raise SmsNotConfigured("no SMS provider configured (SMS_PROVIDER_URL)")
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        status, body = await self._post(
+            self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers)
+        if 200 <= status < 300:
+            return SmsAccepted(str((body or {}).get("id") or (body or {}).get("message_id") or request_id))
+        detail = str((body or {}).get("error") or (body or {}).get("detail") or "")[:200]
+        if status == 429 or status >= 500:
+            raise SmsDeferred(f"provider answered {status} {detail}".strip())
+        raise SmsRejected(f"provider refused ({status}) {detail}".strip())
+
+
+class EsmsProvider(_HttpProvider):
+    name = "esms"
+    RETRYABLE = frozenset({"99"})
+
+    def __init__(self, url: str, api_key: str, secret_key: str, brandname: str, sms_type: str,
+                 callback_url: str | None = None) -> None:
+        super().__init__()
+        self.url, self.api_key, self.secret_key = url, api_key, secret_key
+        self.brandname, self.sms_type, self.callback_url = brandname, sms_type, callback_url
+
+    async def send(self, *, to: str, text: str, request_id: str, unicode: bool) -> SmsAccepted:
+        if not (self.api_key and self.secret_key):
+            raise SmsNotConfigured("eSMS keys are not configured (ESMS_API_KEY, ESMS_SECRET_KEY)")
+        payload = {
+            "ApiKey": self.api_key, "SecretKey": self.secret_key, "Brandname": self.brandname,
+            "SmsType": self.sms_type, "Phone": to.removeprefix("+"), "Content": text,
+            "IsUnicode": "1" if unicode else "0", "RequestId": request_id,
+        }
+        if self.callback_url:
+            payload["CallbackUrl"] = self.callback_url
+        status, body = await self._post(self.url, payload, {})
+        if status == 429 or status >= 500:
+            raise SmsDeferred(f"eSMS answered HTTP {status}")
+        if not 200 <= status < 300 or body is None:
+            raise SmsRejected(f"eSMS refused the request (HTTP {status})")
+        code = str(body.get("CodeResult", ""))
+        if code == "100":
+            return SmsAccepted(str(body.get("SMSID") or request_id))
+        message = str(body.get("ErrorMessage") or "")[:200]
+        if code in self.RETRYABLE:
+            raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
+        raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())
+
+
+def make_provider(settings: Settings, callback_url: str | None = None) -> SmsProvider:
+    if settings.sms_provider == "esms":
+        return EsmsProvider(settings.esms_url, settings.esms_api_key, settings.esms_secret_key,
+                            settings.sms_sender, settings.esms_sms_type, callback_url)
+    return HttpJsonProvider(settings.sms_provider_url, settings.sms_provider_token, settings.sms_sender)

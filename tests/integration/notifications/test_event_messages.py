@@ -1,0 +1,113 @@
+"""Each event type the routing table names produces the right messages, in
+Vietnamese and English, on the right channels, and exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.notifications.samples import event_of, member, registrant
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+# event type → (email subject start vi, en), SMS start (vi without diacritics, en) or None
+EXPECTED = {
+    "member.applied": (("Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng", "New membership application"), None),
+    "member.approved": (("Chào mừng Đỗ Thị Hằng", "Welcome to"), None),
+    "membership.expiring": (("Hội viên của Anh/Chị sẽ hết hạn ngày 31/12/2026", "Your membership ends on 31 Dec 2026"),
+                            None),
+    "membership.lapsed": (("Tư cách hội viên của Anh/Chị đã hết hạn", "Your membership has ended"), None),
+    "membership.renewed": (("Gia hạn hội viên thành công đến ngày 31/12/2027", "Membership renewed until"), None),
+    "event.cancelled": (("Thông báo hủy: Hội thảo Chuyển đổi số", "Cancelled: Digital transformation seminar"),
+                        ('Su kien "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 da bi HUY',
+                         '"Digital transformation seminar" on 15 Dec 2026, 08:30 is CANCELLED')),
+    "registration.confirmed": (("Xác nhận đăng ký: Hội thảo Chuyển đổi số", "Registration confirmed: Digital"),
+                               ('Xac nhan dang ky "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026. Ma ve: HT-7K3M9Q',
+                                'Registration confirmed: "Digital transformation seminar", 15 Dec 2026, 08:30')),
+    "registration.waitlisted": (("Danh sách chờ: Hội thảo Chuyển đổi số", "Waiting list: Digital"), None),
+    "registration.promoted": (("Đã có chỗ cho Anh/Chị: Hội thảo", "A seat for you: Digital"),
+                              ("Da co cho cho Anh/Chi", "A seat is yours")),
+    "registration.cancelled": (("Đã hủy đăng ký: Hội thảo", "Registration cancelled: Digital"), None),
+    "event.reminder_due": (("Nhắc lịch: Hội thảo Chuyển đổi số lúc 08:30 ngày 15/12/2026", "Reminder: Digital"),
+                           ('Nhac lich: "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 tai Hoi truong Lien hiep Hoi.',
+                            "Reminder: ")),
+    "certificate.issued": (("Giấy chứng nhận: Hội thảo Chuyển đổi số", "Your certificate: Digital"), None),
+}
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+async def test_every_routed_event_sends_its_messages_in_the_persons_language(notify, language):
+    published = {}
+    for kind in EXPECTED:
+        m = member(language=language, full_name="Đỗ Thị Hằng")
+        who = registrant(language=language)
+        event = event_of(kind, language, who=who, m=m)
+        published[kind] = (event, who, m)
+        await notify.publisher.publish(event)
+    index = 0 if language == "vi" else 1
+    for kind, (subjects, sms_texts) in EXPECTED.items():
+        event, who, m = published[kind]
+        channels = 2 if sms_texts else 1
+        items = await notify.settled(event.id, channels)
+        assert {d["status"] for d in items} == {"sent"}, (kind, items)
+        address = "review@hoi-tin-hoc.vn" if kind == "member.applied" else (
+            m["email"] if kind.startswith("member") else who.email)
+        if kind == "member.applied":  # staff read in Vietnamese whatever the applicant speaks
+            mails = [x for x in notify.smtp.recorder.to(address) if "Trần" not in str(x["Subject"])]
+            assert any(str(x["Subject"]).startswith(subjects[0]) for x in mails), [str(x["Subject"]) for x in mails]
+            continue
+        mails = notify.smtp.recorder.to(address)
+        assert len(mails) == 1, kind
+        assert str(mails[0]["Subject"]).startswith(subjects[index]), (kind, str(mails[0]["Subject"]))
+        assert mails[0].get_body(("html",)) is not None and mails[0].get_body(("plain",)) is not None
+        if sms_texts:
+            sent = notify.sms.to(who.phone)
+            assert len(sent) == 1, kind
+            assert sent[0]["text"].startswith(sms_texts[index]), (kind, sent[0]["text"])
+            assert sent[0]["sender"] == "LIENHIEP"
+            sms_delivery = next(d for d in items if d["channel"] == "sms")
+            assert sent[0]["request_id"] == sms_delivery["key"]  # the provider can drop a repeat
+            assert sms_delivery["segments"] == 1 and sms_delivery["encoding"] == "gsm7"
+
+
+async def test_a_confirmation_carries_the_ticket_as_a_qr_image(notify):
+    who = registrant()
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    await notify.settled(event.id, 2)
+    mail = notify.smtp.recorder.to(who.email)[0]
+    images = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0]["Content-ID"] == "<qr>"
+    assert images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'src="cid:qr"' in mail.get_body(("html",)).get_content()
+    assert "Mã vé: HT-7K3M9Q" in mail.get_body(("plain",)).get_content()
+
+
+async def test_the_same_event_published_again_and_again_is_sent_once(notify):
+    who = registrant()
+    event = event_of("registration.confirmed", who=who)
+    for _ in range(4):
+        await notify.publisher.publish(event)
+    items = await notify.settled(event.id, 2)
+    assert sorted(d["attempts"] for d in items) == [1, 1]
+    await eventually(lambda: _inbox_done(notify, event.id), what="every copy handled")
+    assert len(notify.smtp.recorder.to(who.email)) == 1
+    assert len(notify.sms.to(who.phone)) == 1
+
+
+async def test_a_member_without_sms_consent_gets_email_only_and_the_log_says_why(notify):
+    m = member(consents={"email": True, "sms": False})
+    who = registrant(member_id=m["member_id"], phone=m["phone"], email=m["email"])
+    await notify.publisher.publish(event_of("member.approved", m=m))
+    await eventually(lambda: notify.db.contacts.find_one({"_id": m["member_id"]}), what="contact projected")
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    items = {d["channel"]: d for d in await notify.settled(event.id, 2)}
+    assert items["email"]["status"] == "sent"
+    assert items["sms"]["status"] == "skipped" and items["sms"]["reason"] == "no-consent"
+    assert notify.sms.to(m["phone"]) == []
+
+
+async def _inbox_done(notify, event_id):
+    docs = await notify.db.inbox.find({"_id": {"$regex": event_id}}).to_list()
+    return len(docs) >= 1 and all(d["status"] == "done" for d in docs)
