@@ -50,7 +50,9 @@ class SessionIn(Strict):
 
     @model_validator(mode="after")
     def _order(self) -> "SessionIn":
-        self.starts_at, self.ends_at = as_utc(self.starts_at), as_utc(self.ends_at)
+        # Whole seconds: what calendars and people deal in.
+        self.starts_at = as_utc(self.starts_at).replace(microsecond=0)
+        self.ends_at = as_utc(self.ends_at).replace(microsecond=0)
         if self.ends_at <= self.starts_at:
             raise ValueError("a session must end after it starts")
         return self
@@ -89,7 +91,7 @@ class EventFields(Strict):
     @field_validator("registration_opens_at", "registration_closes_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value) if value else None
+        return as_utc(value).replace(microsecond=0) if value else None
 
 
 class EventIn(EventFields):
@@ -190,13 +192,13 @@ def next_status(current: str, action: str) -> str:
     rule = TRANSITIONS[action]
     if current not in rule["from"]:
         raise InvalidTransition(f"An event that is {current} cannot {action.replace('_', ' ')}",
-                                status=current, allowed_from=list(rule["from"]))
+                                event_status=current, allowed_from=list(rule["from"]))
     return rule["to"][0]
 
 
 def ensure_editable(status: str) -> None:
     if status in ("completed", "cancelled"):
-        raise EventFinished(f"A {status} event cannot be changed", status=status)
+        raise EventFinished(f"A {status} event cannot be changed", event_status=status)
 
 
 def ensure_registration_open(doc: dict[str, Any], now: float, language: str = "vi") -> None:

@@ -244,7 +244,7 @@ class Registrar:
                                        cancelled_at=reg.get("cancelled_at"), registration_id=registration_id)
             event = await self.event(reg["event_id"])
             if event["status"] not in ACTIVE and event["status"] != "draft":
-                raise EventFinished(f"The event is {event['status']}", status=event["status"])
+                raise EventFinished(f"The event is {event['status']}", event_status=event["status"])
             now = now_utc()
             envelope = new_event(RegistrationCancelled(event=summary(event, self.links), registrant=registrant(reg),
                                                        cancelled_by=by), producer=PRODUCER,
@@ -312,7 +312,7 @@ class Registrar:
         event = await self.event(event_id)
         if event["kind"] != "training" or event["status"] != "completed":
             raise NotATraining(f"The event is a {event['kind']} and {event['status']}", kind=event["kind"],
-                               status=event["status"])
+                               event_status=event["status"])
         hours = float(event.get("training_hours") or round((event["last_end"] - event["first_start"]) / 3600, 1))
         issued = already = 0
         async for reg in self.regs.find({"event_id": event_id, "status": "confirmed"}):
