@@ -54,7 +54,7 @@ class CampaignStore:
     async def progress(self, campaign_id: str) -> dict[str, int]:
         counts = {"planned": 0, "queued": 0, "sending": 0, "sent": 0, "delivered": 0, "skipped": 0, "failed": 0,
                   "dead": 0, "paused": 0, "cancelled": 0, "undelivered": 0}
-        async for row in self.deliveries.aggregate([
+        async for row in await self.deliveries.aggregate([
                 {"$match": {"campaign_id": campaign_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
             counts[row["_id"]] = counts.get(row["_id"], 0) + int(row["n"])
         counts["planned"] = sum(v for k, v in counts.items() if k != "planned")

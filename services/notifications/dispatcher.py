@@ -68,6 +68,7 @@ class Dispatcher:
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._wake = asyncio.Event()
+        self._quota_lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._last_sweep = 0.0
         self.sent = 0
@@ -169,7 +170,8 @@ class Dispatcher:
         if opening > now:
             hold_until, reason = epoch(opening), "quiet-hours"
         else:
-            free_at = await self.deliveries.take_quota(d["to"], d["_id"], per_day=s.sms_announcements_per_day)
+            async with self._quota_lock:  # count one at a time, or a batch to one number races itself
+                free_at = await self.deliveries.take_quota(d["to"], d["_id"], per_day=s.sms_announcements_per_day)
             if free_at is not None:
                 hold_until, reason = free_at, "daily-limit"
         if hold_until is None:

@@ -30,6 +30,11 @@ class Notify:
     settings: Settings
     db: Any
 
+    @property
+    def anonymous(self) -> dict[str, str]:
+        """What the gateway forwards for a caller without credentials (public endpoints)."""
+        return {HEADER: sign(Identity(sub="anonymous"), self.settings.internal_identity_secret)}
+
     async def get(self, path: str, **params) -> Any:
         resp = await self.client.get(path, headers=self.staff, params=params)
         assert resp.status == 200, await resp.text()
@@ -70,13 +75,26 @@ async def sms() -> AsyncIterator[FakeSmsProvider]:
 
 
 @pytest.fixture
-async def notify(aiohttp_client, settings, smtp, sms) -> AsyncIterator[Notify]:
-    s = notify_settings(settings, smtp, sms)
-    client = await aiohttp_client(create_app(s))
-    publisher = make_bus(s, "producer")
-    await publisher.start()
-    mongo = connect(s.mongo_url)
-    staff = {HEADER: sign(Identity(sub="staff:lan", roles=("admin",)), s.internal_identity_secret)}
-    yield Notify(client, publisher, staff, smtp, sms, s, mongo[s.database("notifications")])
-    await publisher.close()
-    await mongo.close()
+async def make_notify(aiohttp_client, settings, smtp) -> AsyncIterator:
+    """Start the service (again, after a stop: a restart) with these providers and settings."""
+    opened: list[tuple[EventBus, Any]] = []
+
+    async def start(sms: FakeSmsProvider, **extra) -> Notify:
+        s = notify_settings(settings, smtp, sms, **extra)
+        client = await aiohttp_client(create_app(s))
+        publisher = make_bus(s, "producer")
+        await publisher.start()
+        mongo = connect(s.mongo_url)
+        opened.append((publisher, mongo))
+        staff = {HEADER: sign(Identity(sub="staff:lan", roles=("admin",)), s.internal_identity_secret)}
+        return Notify(client, publisher, staff, smtp, sms, s, mongo[s.database("notifications")])
+
+    yield start
+    for publisher, mongo in opened:
+        await publisher.close()
+        await mongo.close()
+
+
+@pytest.fixture
+async def notify(make_notify, sms) -> Notify:
+    return await make_notify(sms)

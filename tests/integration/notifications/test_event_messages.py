@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.notifications.samples import event_of, member, registrant
+from tests.fakes.notification_events import event_of, member, registrant
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,129 @@
+"""SMS through both providers, each a real HTTP server the test runs: retries on
+429/5xx with the same request id, permanent refusals, the dead-letter list and its
+replay, eSMS.vn's request shape and result codes, delivery receipts."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notifications.api import receipt_token
+from tests.fakes.notification_events import event_of, registrant
+from tests.fakes.sms_provider import FakeSmsProvider
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def esms():
+    provider = await FakeSmsProvider(shape="esms").start()
+    yield provider
+    await provider.stop()
+
+
+def sms_of(items):
+    return next(d for d in items if d["channel"] == "sms")
+
+
+async def test_a_429_is_retried_with_the_same_request_id_and_sent_once(notify):
+    who = registrant()
+    notify.sms.scripted[who.phone] = [429, 503]
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    delivery = sms_of(await notify.settled(event.id, 2))
+    assert delivery["status"] == "sent" and delivery["attempts"] == 3
+    tries = [r for r in notify.sms.received if r["to"] == who.phone]
+    assert [r["_answer"] for r in tries] == [429, 503, 200]
+    assert {r["request_id"] for r in tries} == {delivery["key"]}
+    assert delivery["provider_id"].startswith("fake-")
+
+
+async def test_a_permanent_refusal_is_not_retried(notify):
+    who = registrant()
+    notify.sms.scripted[who.phone] = [400]
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    delivery = sms_of(await notify.settled(event.id, 2))
+    assert delivery["status"] == "failed" and delivery["attempts"] == 1
+    assert "400" in delivery["last_error"]
+
+
+async def test_a_delivery_that_fails_every_attempt_is_dead_lettered_and_staff_can_replay_it(notify):
+    who = registrant()
+    notify.sms.scripted[who.phone] = [500, 500, 500]
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    delivery = sms_of(await notify.settled(event.id, 2))
+    assert delivery["status"] == "dead" and delivery["attempts"] == 3
+    dead = await notify.get("/notifications/dead-letters")
+    assert [d["key"] for d in dead["deliveries"]] == [delivery["key"]]
+    resp = await notify.client.post(f"/notifications/deliveries/{delivery['key']}/replay", headers=notify.staff)
+    assert resp.status == 200, await resp.text()
+    sent = await eventually(lambda: _status(notify, delivery["key"], "sent"), what="replayed delivery sent")
+    assert sent["attempts"] == 1 and len(notify.sms.to(who.phone)) == 1
+    again = await notify.client.post(f"/notifications/deliveries/{delivery['key']}/replay", headers=notify.staff)
+    assert again.status == 409
+
+
+async def test_the_esms_adapter_speaks_its_shape_and_understands_its_codes(make_notify, esms):
+    notify = await make_notify(esms)
+    ok, flaky, refused = registrant(), registrant(), registrant()
+    esms.scripted[flaky.phone] = ["99"]
+    esms.scripted[refused.phone] = ["104"]  # brandname not registered: permanent
+    events = {who.phone: event_of("registration.confirmed", who=who) for who in (ok, flaky, refused)}
+    for event in events.values():
+        await notify.publisher.publish(event)
+    results = {phone: sms_of(await notify.settled(e.id, 2)) for phone, e in events.items()}
+    assert results[ok.phone]["status"] == "sent" and results[ok.phone]["provider_id"].startswith("esms-")
+    assert results[flaky.phone]["status"] == "sent" and results[flaky.phone]["attempts"] == 2
+    assert results[refused.phone]["status"] == "failed" and "104" in results[refused.phone]["last_error"]
+    request = esms.to(ok.phone)[0]
+    assert request["Phone"] == ok.phone.removeprefix("+") and request["Brandname"] == "LIENHIEP"
+    assert (request["ApiKey"], request["SecretKey"], request["SmsType"], request["IsUnicode"]) == (
+        "key", "secret", "2", "0")
+    assert request["RequestId"] == results[ok.phone]["key"]
+    assert request["Content"].startswith("Xac nhan dang ky")
+    assert "/api/v1/notifications/receipts/esms?token=" in request["CallbackUrl"]
+
+
+async def test_unicode_mode_keeps_diacritics_and_counts_ucs2_segments(make_notify, sms):
+    notify = await make_notify(sms, sms_unicode=True)
+    who = registrant()
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    delivery = sms_of(await notify.settled(event.id, 2))
+    assert notify.sms.to(who.phone)[0]["text"].startswith("Xác nhận đăng ký \"Hội thảo Chuyển đổi số\"")
+    assert delivery["encoding"] == "ucs2" and delivery["segments"] == 2
+
+
+async def test_a_delivery_receipt_marks_the_sms_delivered_or_undelivered(notify):
+    who, other = registrant(), registrant()
+    events = [event_of("registration.confirmed", who=w) for w in (who, other)]
+    for e in events:
+        await notify.publisher.publish(e)
+    keys = [sms_of(await notify.settled(e.id, 2))["key"] for e in events]
+    token = receipt_token(notify.settings, "http")
+    url = f"/notifications/receipts/http?token={token}"
+    resp = await notify.client.post(url, json={"request_id": keys[0], "status": "delivered"},
+                                    headers=notify.anonymous)
+    assert resp.status == 200, await resp.text()
+    resp = await notify.client.post(url, json={"request_id": keys[1], "status": "failed", "error": "absent"},
+                                    headers=notify.anonymous)
+    assert resp.status == 200
+    assert (await _status(notify, keys[0], "delivered")) and (await _status(notify, keys[1], "undelivered"))
+    esms_style = await notify.client.post(url, json={"RequestId": keys[0], "SendStatus": 5},
+                                         headers=notify.anonymous)
+    assert esms_style.status == 200
+    forged = await notify.client.post(f"/notifications/receipts/http?token={token[:-3]}abc",
+                                      json={"request_id": keys[0], "status": "failed"}, headers=notify.anonymous)
+    assert forged.status == 400
+    unknown = await notify.client.post(url, json={"request_id": "nope", "status": "delivered"},
+                                      headers=notify.anonymous)
+    assert unknown.status == 404
+    incomplete = await notify.client.post(url, json={"status": "delivered"}, headers=notify.anonymous)
+    assert incomplete.status == 422
+
+
+async def _status(notify, key, status):
+    d = await notify.get(f"/notifications/deliveries/{key}")
+    return d if d["status"] == status else None
