@@ -81,6 +81,28 @@ class Settings(BaseSettings):
         description="Unicode TrueType font for training certificates (Vietnamese needs one; Debian: fonts-dejavu-core).")
 
     # --- notifications ----------------------------------------------------------
+    sms_provider: str = Field("http", description="SMS provider: `http` (generic JSON API at SMS_PROVIDER_URL) or `esms` (eSMS.vn brandname API).")
+    sms_provider_url: str = Field("", description="URL the generic SMS provider takes messages at (empty: SMS is not sent, deliveries wait).")
+    sms_provider_token: str = Field("", description="Bearer token for the generic SMS provider.")
+    sms_sender: str = Field("LIENHIEP", description="Sender name (brandname) of every SMS.")
+    esms_url: str = Field("https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/", description="eSMS.vn send endpoint.")
+    esms_api_key: str = Field("", description="eSMS.vn ApiKey.")
+    esms_secret_key: str = Field("", description="eSMS.vn SecretKey.")
+    esms_sms_type: str = Field("2", description="eSMS.vn SmsType (2: brandname customer care).")
+    sms_unicode: bool = Field(False, description="Send SMS with Vietnamese diacritics (UCS-2, 70 characters a segment) instead of without (GSM-7, 160).")
+    sms_max_segments: int = Field(3, ge=1, le=10, description="Most segments an SMS template may render to; longer templates are refused at save time.")
+    sms_announcement_tag: str = Field("QC", description="Tag every announcement SMS starts with (advertising rules).")
+    sms_opt_out_text: str = Field("Tu choi: tra loi TC", description="Opt-out instructions every announcement SMS ends with.")
+    sms_announcements_per_day: int = Field(3, ge=1, description="Most announcement SMS one number receives in 24 hours.")
+    sms_quiet_start_hour: int = Field(22, ge=0, le=23, description="Announcement SMS are held from this hour (Asia/Ho_Chi_Minh)…")
+    sms_quiet_end_hour: int = Field(7, ge=0, le=23, description="…until this hour.")
+    sms_rate_per_second: float = Field(100.0, gt=0, description="Most SMS per second handed to the provider.")
+    email_rate_per_second: float = Field(100.0, gt=0, description="Most emails per second handed to the SMTP server.")
+    smtp_connections: int = Field(4, ge=1, le=64, description="SMTP connections kept open and reused.")
+    notify_max_attempts: int = Field(8, ge=1, description="Attempts at one delivery before it goes to the dead-letter list.")
+    notify_retry_seconds: str = Field("30,120,600,1800,3600", description="Delay before each retry of a delivery, comma-separated; the last repeats.")
+    notify_batch: int = Field(200, ge=1, le=2000, description="Deliveries one dispatcher claims at a time.")
+    notify_poll_seconds: float = Field(0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle.")
 
     # --- gateway ----------------------------------------------------------------
     lienhiep_bootstrap_admin_password: str = Field(
