@@ -120,6 +120,7 @@ class DuesIn(BaseModel):
 class RenewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     years: int = Field(1, ge=1, le=10)
+    term_start: date | None = Field(None, description="Explicit start of the new term (a correction by staff)")
     term_end: date | None = Field(None, description="Explicit end of the new term (instead of `years`)")
     dues: DuesIn | None = None
 
@@ -574,7 +575,8 @@ _transition("resign", "Record that a member resigned")
 async def renew_member(request: web.Request, body: RenewIn) -> web.Response:
     dues = DuesPayment(**body.dues.model_dump()) if body.dues else None
     return json_response(await request.app[MEMBERS].renew(
-        request.match_info["member_id"], years=body.years, term_end=body.term_end, dues=dues, by=_who(request),
+        request.match_info["member_id"], years=body.years, term_start=body.term_start, term_end=body.term_end,
+        dues=dues, by=_who(request),
         correlation_id=request_id(request), allowed=await scope(request)))
 
 

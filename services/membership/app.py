@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -29,17 +28,16 @@ SERVICE = "membership"
 SCHEDULER = web.AppKey("membership_scheduler", Scheduler)
 
 
-def sweep_key(moment: float, every: float) -> str:
-    """The deterministic key of the sweep due in the slot containing `moment`."""
-    return f"expiry-sweep:{int(moment // every)}"
+async def schedule_sweep(items: DueItems, slot: int, every: float) -> None:
+    """The sweep of time slot `slot` (slot × every seconds since 1970). Its key is the
+    slot, so every replica scheduling it makes one item."""
+    await items.schedule(f"expiry-sweep:{slot}", slot * every, {"kind": "expiry-sweep", "slot": slot})
 
 
 def expiry_job(members: store.MemberStore, items: DueItems, every: float):
     async def job(item: dict[str, Any]) -> list:
         await members.expiry_sweep()
-        # The next sweep: scheduling it twice (two replicas) is harmless, the key is the slot.
-        slot_start = (int(item["due"] // every) + 1) * every
-        await items.schedule(sweep_key(slot_start, every), slot_start, {"kind": "expiry-sweep"})
+        await schedule_sweep(items, int(item["payload"]["slot"]) + 1, every)
         return []
 
     return job
@@ -62,9 +60,7 @@ def create_app(settings: Settings) -> web.Application:
             await rt.start()
             every = settings.membership_expiry_sweep_seconds
             items = DueItems(rt.db[store.SCHEDULE], rt.relay)
-            now = epoch()
-            await items.schedule(sweep_key(now, every), now, {"kind": "expiry-sweep",
-                                                              "at": datetime.now(timezone.utc).isoformat()})
+            await schedule_sweep(items, int(epoch() // every), every)
             scheduler = Scheduler(items, expiry_job(members, items, every), name="membership-expiry",
                                   poll_seconds=settings.membership_scheduler_poll_seconds)
             app[SCHEDULER] = scheduler

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -548,7 +548,8 @@ class MemberStore:
         return public_member(after)
 
     async def renew(self, member_id: str, *, years: int, term_end: date | None, dues: DuesPayment | None, by: str,
-                    correlation_id: str | None, allowed: set[str] | None = None) -> dict[str, Any]:
+                    correlation_id: str | None, term_start: date | None = None,
+                    allowed: set[str] | None = None) -> dict[str, Any]:
         doc = await self.raw(member_id, allowed)
         if doc["status"] not in lifecycle.RENEWABLE:
             raise lifecycle.InvalidTransition(f"Cannot renew a member who is {doc['status']}",
@@ -557,11 +558,12 @@ class MemberStore:
         today = lifecycle.local_today(now)
         current_end = date.fromisoformat(doc["term_end"]) if doc.get("term_end") else None
         start, end = lifecycle.renewed_term(current_end, today, years)
+        if term_start is not None:
+            start, end = term_start, lifecycle.add_years(term_start, years) - timedelta(days=1)
         if term_end is not None:
-            if term_end < start:
-                raise DomainError("The new end date is before the new term starts", field="term_end",
-                                  term_start=start.isoformat())
             end = term_end
+        if end < start:
+            raise InvalidTerm("The term would end before it starts", field="term_end", term_start=start.isoformat())
         target = "active" if doc["status"] == "lapsed" else doc["status"]
         set_: dict[str, Any] = {"status": target, "updated_at": now, **term_fields(start, end, now.timestamp()),
                                 "dues_state": "paid" if dues else "unpaid"}
@@ -660,7 +662,7 @@ class MemberStore:
         elif doc["status"] == "active":
             events.append(event(MembershipExpiring(**contact(doc), term_end=term_end,
                                                    days_left=lifecycle.days_left(term_end, today)), None))
-        update: dict[str, Any] = {"$set": set_}
+        update: dict[str, Any] = {"$set": set_, "$inc": {"version": 1}}
         if upcoming is None:
             update["$unset"] = {"next_notice": "", "next_notice_epoch": ""}
         else:
@@ -673,6 +675,10 @@ class MemberStore:
         if result.modified_count == 1 and events:
             self.relay.notify()
         return int(result.modified_count == 1 and bool(events))
+
+
+class InvalidTerm(DomainError):
+    status, code, title = 422, "invalid-term", "Impossible term"
 
 
 class ConcurrentChange(DomainError):

@@ -139,16 +139,17 @@ def _csv_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
 def _xlsx_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook  # imported where needed: a heavy module
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise UnreadableFile("file_unreadable", type(exc).__name__) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    finally:
-        workbook.close()
+    with open(path, "rb") as stream:  # a file object: openpyxl judges a path by its extension
+        try:
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+        except Exception as exc:
+            raise UnreadableFile("file_unreadable", type(exc).__name__) from None
+        try:
+            sheet = workbook.worksheets[0]
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, list(row)
+        finally:
+            workbook.close()
 
 
 def read_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
