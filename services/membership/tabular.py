@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -174,8 +175,13 @@ def read_records(path: str, columns: Mapping[str, tuple[str, ...]], required: tu
     for line, cells in rows:
         if not any(c not in (None, "") and str(c).strip() for c in cells):
             continue
-        yield line, {name: (header_text, cells[i] if i < len(cells) else None)
+        yield line, {name: (header_text, _nfc(cells[i]) if i < len(cells) else None)
                      for i, (name, header_text) in mapping.items()}
+
+
+def _nfc(value: Any) -> Any:
+    # Windows-1258 text decodes with combining tone marks; compare and store composed.
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
 # --- cleaning one row -------------------------------------------------------------
