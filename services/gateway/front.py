@@ -74,6 +74,7 @@ class Front:
         body, limit = await self._check_body(request, match)
         if match.service == "gateway":
             request[IDENTITY_KEY] = who
+            request.match_info.update(match.params)  # the handler reads its path parameters as usual
             kwargs: dict[str, Any] = {}
             if ep.query is not None:
                 kwargs["query"] = query
