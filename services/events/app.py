@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -13,11 +14,13 @@ from services.events.handlers import EventHandlers
 from services.events.registrar import Registrar
 from services.events.reminders import Reminders, parse_hours
 from shared.http import make_app
+from shared.logging import get_logger
 from shared.scheduler import DueItems, Scheduler
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
 SERVICE = "events"
+log = get_logger(__name__)
 SCHEDULER = web.AppKey("reminder_scheduler", Scheduler)
 
 
@@ -48,10 +51,28 @@ def create_app(settings: Settings) -> web.Application:
                                   poll_seconds=settings.events_scheduler_poll_seconds)
             app[SCHEDULER] = scheduler
             scheduler.start()
+            healer = asyncio.create_task(_heal_forever(registrar, settings.events_scheduler_poll_seconds),
+                                         name="events-heal-waitlists")
             try:
                 yield
             finally:
+                healer.cancel()
+                await asyncio.gather(healer, return_exceptions=True)
                 await scheduler.stop()
 
     app.cleanup_ctx.append(runtime)
     return app
+
+
+async def _heal_forever(registrar: Registrar, every: float) -> None:
+    """Free seats never sit idle while people wait, whatever happened in between."""
+    while True:
+        try:
+            promoted = await registrar.heal()
+            if promoted:
+                log.info("waitlists.healed", promoted=promoted)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("waitlists.heal_failed")
+        await asyncio.sleep(every)

@@ -151,6 +151,7 @@ class EventDesk:
                                                    producer=PRODUCER, correlation_id=correlation_id))
         done = await self.events.find_one_and_update(
             {"_id": event_id, "status": doc["status"]}, update, return_document=ReturnDocument.AFTER)
+        self.registrar.forget(event_id)
         if done is None:
             raise Conflict("The event changed meanwhile; load it again")
         self.relay.notify()
@@ -178,6 +179,7 @@ class EventDesk:
             {"_id": event_id, "status": doc["status"]},
             push_events(update, new_event(data, producer=PRODUCER, correlation_id=correlation_id)),
             return_document=ReturnDocument.AFTER)
+        self.registrar.forget(event_id)
         if done is None:
             raise Conflict("The event changed meanwhile; load it again")
         self.relay.notify()
@@ -193,6 +195,7 @@ class EventDesk:
         # First stop every seat from moving, then tell everyone who held one.
         done = await self.events.find_one_and_update({"_id": doc["_id"], "status": doc["status"]}, update,
                                                      return_document=ReturnDocument.AFTER)
+        self.registrar.forget(doc["_id"])
         if done is None:
             raise Conflict("The event changed meanwhile; load it again")
         await self.reminders.drop(done)
@@ -215,6 +218,7 @@ class EventDesk:
             doc = await self.load(event_id, who, change=True)
             ensure_editable(doc["status"])
             after = await self.registrar.ledger.set_capacity(event_id, doc["capacity"], capacity)
+            self.registrar.forget(event_id)
             if after is not None:
                 break
             fresh = await self.events.find_one({"_id": event_id}, {"capacity": 1, "confirmed": 1})

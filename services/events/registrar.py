@@ -16,6 +16,7 @@ leaves that seat counted as taken until staff recount (documented in the README)
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -41,6 +42,7 @@ from shared.outbox import OutboxRelay, push_events, with_events
 
 log = get_logger(__name__)
 PRODUCER = "events"
+CACHE_SECONDS = 1.0  # how stale an event's window and audience may be when a registration is checked
 
 
 class AlreadyCancelled(Conflict):
@@ -73,6 +75,7 @@ class Registrar:
         self.links = links
         self.members = members
         self.orgs = orgs
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def event(self, event_id: str) -> dict[str, Any]:
         doc = await self.events.find_one({"_id": event_id})
@@ -94,18 +97,13 @@ class Registrar:
         idem = idempotency_key(event_id, caller, idempotency) if idempotency else None
         if idem and (replay := await self._replay(idem)) is not None:
             return replay, True
-        event = await self.event(event_id)
+        event = await self.cached_event(event_id)
         ensure_registration_open(event, epoch())
         person = await self._person(event, body)
         keys = holder_keys(event_id, member_id=person.get("member_id"), email=person.get("email"),
                            phone=person.get("phone"))
-        try:
-            await self._refuse_duplicate(keys)
-        except DuplicateRegistration:
-            if idem and (replay := await self._replay(idem)) is not None:
-                return replay, True  # the same request, racing its own retry
-            raise
-
+        # No duplicate lookup first: the unique keys refuse a second registration at the insert,
+        # and the rare duplicate gives its place back. The common case costs two writes.
         counters = None
         if event.get("seats_free", 0) > 0 and event.get("waiting", 0) == 0:
             counters = await self.ledger.take_seat(event_id)
@@ -113,7 +111,9 @@ class Registrar:
         if not confirmed:
             counters = await self.ledger.join_waitlist(event_id)
             if counters is None:
+                self.forget(event_id)
                 raise RegistrationNotOpen(text("not_open.status", status="closed"), reason="status")
+        self._hint(event_id, counters)
 
         now = now_utc()
         doc: dict[str, Any] = {"_id": uuid.uuid4().hex, "event_id": event_id, **keys, **person,
@@ -143,12 +143,43 @@ class Registrar:
             await self._refuse_duplicate(keys)
             raise DuplicateRegistration("This person is already registered for this event") from None
         self.relay.notify()
-        if not confirmed:
-            # Waitlisted while a seat was free (others were waiting): make sure the seat moves.
-            latest = await self.ledger.counters(event_id)
-            if latest and latest.get("seats_free", 0) > 0 and latest.get("waiting", 0) > 0:
-                await self.fill(event_id, correlation_id)
+        if not confirmed and counters.get("seats_free", 0) > 0:
+            # Waitlisted while a seat was free (others were waiting for it): make sure the seat moves.
+            # A seat freed in the instant between joining and writing is moved by `heal`.
+            await self.fill(event_id, correlation_id)
         return doc["first_answer"], False
+
+    async def cached_event(self, event_id: str) -> dict[str, Any]:
+        """The event as read at most CACHE_SECONDS ago. Seats never depend on it (the ledger's
+        conditions do); it decides the registration window and audience, and which ledger
+        update to try first."""
+        now = time.monotonic()
+        hit = self._cache.get(event_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        doc = await self.event(event_id)
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[event_id] = (now + CACHE_SECONDS, doc)
+        return doc
+
+    def forget(self, event_id: str) -> None:
+        self._cache.pop(event_id, None)
+
+    def _hint(self, event_id: str, counters: dict[str, Any]) -> None:
+        hit = self._cache.get(event_id)
+        if hit is not None:
+            self._cache[event_id] = (hit[0], {**hit[1], **{k: counters[k] for k in ("seats_free", "waiting")
+                                                          if k in counters}})
+
+    async def heal(self) -> int:
+        """Move seats left free while people wait (a seat freed in the instant someone joined
+        the waiting list, or by a replica that stopped mid-way). Runs every few seconds."""
+        promoted = 0
+        async for doc in self.events.find({"status": {"$in": list(ACTIVE)}, "seats_free": {"$gt": 0},
+                                           "waiting": {"$gt": 0}}, {"_id": 1}):
+            promoted += len(await self.fill(doc["_id"], None))
+        return promoted
 
     async def _replay(self, idem: str) -> dict[str, Any] | None:
         first = await self.regs.find_one({"idempotency": idem}, {"first_answer": 1})
@@ -181,6 +212,7 @@ class Registrar:
                     registration_id=existing["_id"], registration_status=existing["status"])
 
     async def _give_back(self, event_id: str, confirmed: bool, correlation_id: str | None) -> None:
+        self.forget(event_id)
         if confirmed:
             await self.ledger.give_back_seat(event_id)
             await self.fill(event_id, correlation_id)
@@ -258,6 +290,7 @@ class Registrar:
             if done is None:
                 continue  # promoted or cancelled meanwhile: look again
             self.relay.notify()
+            self.forget(reg["event_id"])
             if reg["status"] == "confirmed":
                 await self.ledger.give_back_seat(reg["event_id"])
                 await self.fill(reg["event_id"], correlation_id)
