@@ -622,7 +622,7 @@ def _transition(name: str, status: str, allowed_from: tuple[str, ...], summary: 
             raise NotFound("No such campaign")
         doc = await svc.campaigns.set_status(cid, status, allowed_from)
         if doc is None:
-            raise Conflict(f"A {current['status']} campaign cannot be {done}", status=current["status"])
+            raise Conflict(f"A {current['status']} campaign cannot be {done}", campaign_status=current["status"])
         svc.runner.wake()
         svc.wake_dispatcher()
         return json_response(public_campaign(doc, await svc.campaigns.progress(cid)))

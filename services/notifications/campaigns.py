@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notifications.catalogue import ANNOUNCEMENT, Recipient, pseudonym
+from services.notifications.catalogue import ANNOUNCEMENT, Recipient, expertise_key, pseudonym
 from services.notifications.planner import Planner
 from services.notifications.store import DirectoryStore
 from shared.logging import get_logger
@@ -188,7 +188,8 @@ class CampaignRunner:
         if segment["kind"] == "organization":
             query["organization_ids"] = {"$in": await self.directory.subtree(segment["value"])}
         elif segment["kind"] == "expertise":
-            query["expertise"] = segment["value"].strip().lower()
+            # $in, not equality: the embedded store's index on an array misses an equality match
+            query["expertise"] = {"$in": [expertise_key(segment["value"])]}
         else:  # everyone who consented to one of the campaign's channels
             query["$or"] = [{f"consents.{c}": "yes"} for c in campaign["channels"]]
         docs = [d async for d in self.store.contacts.find(query).sort("_id", 1).limit(self.page_size)]

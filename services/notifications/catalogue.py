@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from services.notifications.rules import LOCAL, Category, Channel
+from services.notifications.sms_text import strip_diacritics
 from shared.contracts import (CertificateIssued, EventCancelled, EventData, EventReminderDue, EventSummary,
                               MemberApplied, MemberContact, MembershipExpiring, MembershipLapsed, MembershipRenewed,
                               Registrant, RegistrationConfirmed, RegistrationEvent, RegistrationPromoted,
@@ -81,6 +82,11 @@ class Recipient:
 def pseudonym(kind: str, value: str) -> str:
     """A recipient id that names nobody (delivery keys end up in logs)."""
     return f"{kind}-{hashlib.sha256(value.strip().lower().encode()).hexdigest()[:20]}"
+
+
+def expertise_key(value: object) -> str:
+    """How expertise is matched: "Trí tuệ nhân tạo" and "tri tue  nhan tao" are one."""
+    return " ".join(strip_diacritics(str(value)).lower().split())
 
 
 def format_when(moment: datetime, language: str) -> str:

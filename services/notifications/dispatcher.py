@@ -106,19 +106,26 @@ class Dispatcher:
             self._wake.clear()
 
     async def run_once(self) -> bool:
-        """Claim one batch and send it. True if the batch was full (more may be due)."""
+        """Claim a batch per channel and send them. True if a batch was full (more may be due)."""
         if time.monotonic() - self._last_sweep > self.sweep_seconds:
             self._last_sweep = time.monotonic()
             released = await self.deliveries.release_expired()
             if released:
                 log.warning("dispatch.leases_expired", count=released)
-        batch = await self.deliveries.claim_due(self.settings.notify_batch)
+        full = await asyncio.gather(*(self._run_channel(channel) for channel in ("email", "sms")))
+        return any(full)
+
+    async def _run_channel(self, channel: str) -> bool:
+        # A batch is at most a few seconds of sending at the channel's rate: progress
+        # shows soon, a pause takes effect soon, and no lease runs out mid-batch.
+        limit = max(1, min(self.settings.notify_batch, int(self.limits[channel].rate * 2)))
+        batch = await self.deliveries.claim_due(limit, channel=channel)
         if not batch:
             return False
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         outcomes = await asyncio.gather(*(self._deliver(d, suppressed) for d in batch))
         await self.deliveries.settle(list(zip(batch, outcomes)))
-        return len(batch) >= self.settings.notify_batch
+        return len(batch) >= limit
 
     async def _deliver(self, d: dict[str, Any], suppressed: set[str]) -> dict[str, Any]:
         now = self.clock()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError
 
-from services.notifications.catalogue import ROUTES, recipients
+from services.notifications.catalogue import ROUTES, expertise_key, recipients
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.planner import Planner, TemplateMissing
 from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore
@@ -40,9 +40,9 @@ class NotificationHandlers:
         assert isinstance(data, MemberContact)
         if envelope.type == "member.applied":
             return  # an applicant is not a member yet: nothing to keep
-        expertise = envelope.data.get("expertise")  # an optional field membership may send
-        extra = {"expertise": [str(x).strip().lower() for x in expertise]} if isinstance(expertise, list) else {}
-        await self.contacts.upsert(data, envelope.occurred_at, extra)
+        expertise = envelope.data.get("expertise")
+        values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
+        await self.contacts.upsert(data, envelope.occurred_at, {"expertise": [expertise_key(v) for v in values]})
 
     async def on_directory(self, envelope: Envelope, data: EventData) -> None:
         """organization.* and registration.* → the projections campaign segments are chosen from."""

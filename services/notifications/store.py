@@ -36,6 +36,7 @@ INDEXES = [
     IndexSpec(DELIVERIES, [("source_event_id", 1)]),
     IndexSpec(DELIVERIES, [("status", 1), ("created_at", -1)]),
     IndexSpec(DELIVERIES, [("status", 1), ("due", 1)]),
+    IndexSpec(DELIVERIES, [("status", 1), ("channel", 1), ("due", 1)]),
     IndexSpec(DELIVERIES, [("claim", 1)]),
     IndexSpec(DELIVERIES, [("campaign_id", 1), ("status", 1)]),
     IndexSpec(CONTACTS, [("organization_ids", 1)]),
@@ -79,7 +80,7 @@ class ContactStore:
         One conditional upsert: when the stored copy is newer the filter misses, the
         upsert collides on `_id`, and the duplicate-key error means "keep what we have".
         """
-        doc = contact.model_dump(mode="json", exclude={"member_id", "reviewer_emails"})
+        doc = contact.model_dump(mode="json", exclude={"member_id", "reviewer_emails", "expertise"})
         doc["consents"] = {"email": "yes" if contact.consents.email else "no",
                            "sms": "yes" if contact.consents.sms else "no"}
         doc.update(extra or {})
@@ -192,12 +193,15 @@ class DeliveryStore:
             doc["updated_at"] = now
         return await insert_new(self.deliveries, docs)
 
-    async def claim_due(self, limit: int, lease_seconds: float = LEASE_SECONDS) -> list[dict[str, Any]]:
+    async def claim_due(self, limit: int, lease_seconds: float = LEASE_SECONDS,
+                        channel: str | None = None) -> list[dict[str, Any]]:
         """Take up to `limit` due deliveries for this worker: one query to find them, one
         conditional update to take them, one query for those this claim won."""
         now = epoch()
-        ids = [d["_id"] async for d in self.deliveries.find(
-            {"status": "queued", "due": {"$lte": now}}, {"_id": 1}).sort("due", 1).limit(limit)]
+        query: dict[str, Any] = {"status": "queued", "due": {"$lte": now}}
+        if channel:
+            query["channel"] = channel
+        ids = [d["_id"] async for d in self.deliveries.find(query, {"_id": 1}).sort("due", 1).limit(limit)]
         if not ids:
             return []
         token = uuid.uuid4().hex

@@ -1,0 +1,165 @@
+"""Campaigns: segments from projections kept from events, progress, pause, resume,
+cancel, and a restart in the middle that sends nothing twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from services.notifications.campaigns import CampaignRunner, CampaignStore
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.email import SmtpSender
+from services.notifications.planner import Planner
+from services.notifications.rendering import Renderer
+from services.notifications.sms import HttpJsonProvider
+from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore, SuppressionStore
+from services.notifications.templates import TemplateStore
+from shared.contracts import OrganizationCreated, new_event
+from tests.fakes.notification_events import event_of, member, registrant
+from tests.integration.notifications.test_choices import start_campaign
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def contact(i: int, **kw) -> dict:
+    return {"_id": f"m-{i:05d}", "full_name": f"Hội viên {i}", "email": f"hv{i}@example.vn",
+            "phone": f"+8491{i:07d}", "language": "vi", "consents": {"email": "yes", "sms": "no"},
+            "organization_ids": ["org-a"], "status": "active", **kw}
+
+
+async def campaign(notify, cid):
+    return await notify.get(f"/notifications/campaigns/{cid}")
+
+
+async def test_segments_come_from_projections_of_membership_and_events_events(notify):
+    tree = [("fed", None), ("hoi-tin-hoc", "fed"), ("chi-hoi-1", "hoi-tin-hoc"), ("hoi-y-hoc", "fed")]
+    for org, parent in tree:
+        await notify.publisher.publish(new_event(OrganizationCreated(
+            organization_id=org, code=org, name=org, kind="association", parent_id=parent), producer="membership"))
+    in_branch = member(organization_ids=["chi-hoi-1"], expertise="Trí tuệ nhân tạo")
+    in_other = member(organization_ids=["hoi-y-hoc"], expertise="Y học")
+    no_consent = member(organization_ids=["chi-hoi-1"], consents={"email": False, "sms": False})
+    for m in (in_branch, in_other, no_consent):
+        await notify.publisher.publish(event_of("member.approved", m=m))
+    guest = registrant(event_id="x")
+    await notify.publisher.publish(event_of("registration.confirmed", who=guest))
+    await eventually(lambda: _count(notify.db.contacts, {}, 3), what="contacts projected")
+    await eventually(lambda: _count(notify.db.organizations, {}, 4), what="organisations projected")
+    await eventually(lambda: _count(notify.db.registrations, {}, 1), what="registration projected")
+
+    async def reached(segment):
+        cid = await start_campaign(notify, "email", segment=segment)
+        done = await eventually(lambda: _finished(notify, cid), what="campaign finished")
+        sent = await notify.deliveries(campaign_id=cid, status="sent")
+        return {d["recipient_id"] for d in sent}, done
+
+    branch, done = await reached({"kind": "organization", "value": "hoi-tin-hoc"})
+    assert branch == {in_branch["member_id"]}
+    assert done["progress"]["skipped"] == 1  # the member who did not consent to email
+    assert (await reached({"kind": "expertise", "value": "tri tue NHAN tao"}))[0] == {in_branch["member_id"]}
+    everyone = (await reached({"kind": "consented"}))[0]
+    assert everyone == {in_branch["member_id"], in_other["member_id"]}
+    event_people, _ = await reached({"kind": "event", "value": "ev-1"})
+    assert len(event_people) == 1 and next(iter(event_people)).startswith("guest-")
+    mail = [x for x in notify.smtp.recorder.to(in_branch["email"]) if x["List-Unsubscribe"]][0]
+    assert str(mail["Subject"]) == "Hội thi Sáng tạo kỹ thuật lần thứ X"
+    assert "Hội thi bắt đầu nhận hồ sơ." in mail.get_body(("plain",)).get_content()
+
+
+async def test_a_campaign_sms_carries_the_tag_and_opt_out_and_a_long_one_is_refused(notify):
+    await notify.db.contacts.insert_one(contact(1, consents={"email": "no", "sms": "yes"}))
+    cid = await start_campaign(notify, "sms")
+    await eventually(lambda: _finished(notify, cid), what="campaign finished")
+    [sent] = notify.sms.to("+84910000001")
+    assert sent["text"] == "[QC] Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so. Tu choi: tra loi TC"
+    resp = await notify.client.post("/notifications/campaigns", headers=notify.staff, json={
+        "name": "x", "segment": {"kind": "consented"}, "channels": ["sms"], "sms_text": "Thông báo dài. " * 40})
+    assert resp.status == 422
+    assert (await resp.json())["errors"][0]["field"] == "sms_text"
+    missing = await notify.client.post("/notifications/campaigns", headers=notify.staff, json={
+        "name": "x", "segment": {"kind": "organization"}, "channels": ["email"]})
+    assert missing.status == 422
+
+
+async def test_pause_holds_the_rest_resume_finishes_and_cancel_drops_it(make_notify, sms):
+    notify = await make_notify(sms, email_rate_per_second=60.0)
+    await notify.db.contacts.insert_many([contact(i) for i in range(300)])
+    cid = await start_campaign(notify, "email")
+    await eventually(lambda: _sent_at_least(notify, cid, 20), what="sending started")
+    resp = await notify.client.post(f"/notifications/campaigns/{cid}/pause", headers=notify.staff)
+    assert resp.status == 200 and (await resp.json())["status"] == "paused"
+    paused = await eventually(lambda: _quiet(notify, cid), what="sending stopped")
+    assert 0 < paused["progress"]["sent"] < 300 and paused["progress"]["paused"] > 0, paused
+    again = await notify.client.post(f"/notifications/campaigns/{cid}/pause", headers=notify.staff)
+    assert again.status == 409
+    await notify.client.post(f"/notifications/campaigns/{cid}/resume", headers=notify.staff)
+    done = await eventually(lambda: _finished(notify, cid), timeout=30, what="campaign finished")
+    assert done["progress"]["sent"] == 300
+    received = Counter(str(m["To"]) for m in notify.smtp.recorder.messages)
+    assert len(received) == 300 and set(received.values()) == {1}
+
+    other = await start_campaign(notify, "email")
+    await notify.client.post(f"/notifications/campaigns/{other}/cancel", headers=notify.staff)
+    cancelled = await eventually(lambda: _quiet(notify, other), what="cancel settled")
+    assert cancelled["status"] == "cancelled" and cancelled["progress"]["sent"] < 300
+    assert cancelled["progress"]["queued"] == 0
+
+
+async def test_a_restart_in_the_middle_of_a_campaign_sends_nothing_twice(make_notify, sms, settings, smtp):
+    """A replica plans the first page, sends part of it, takes a batch and dies;
+    the service starting afterwards finishes the campaign, each person once."""
+    from tests.integration.notifications.conftest import notify_settings
+    from shared.mongo import connect
+
+    s = notify_settings(settings, smtp, sms)
+    client = connect(s.mongo_url)
+    db = client[s.database("notifications")]
+    await db.contacts.insert_many([contact(i) for i in range(1200)])
+    renderer = Renderer()
+    deliveries = DeliveryStore(db)
+    planner = Planner(s, ContactStore(db), deliveries, TemplateStore(db, renderer), renderer)
+    store = CampaignStore(db, lease_seconds=0.5)
+    doc = await store.create({"name": "Hội thi", "segment": {"kind": "consented"}, "channels": ["email"],
+                              "language": "vi", "subject": "Hội thi", "body": "Nội dung"}, "staff:lan")
+    dying = CampaignRunner(store, DirectoryStore(db), planner, lambda: None, page_size=500)
+    taken = await store.take(dying.owner)
+    await dying.run(taken, pages=1)  # ... and it never releases its lease: it died
+    smtp_sender, provider = SmtpSender(s), HttpJsonProvider(s.sms_provider_url, s.sms_provider_token, "X")
+    first = Dispatcher(s, deliveries, SuppressionStore(db), smtp_sender, provider)
+    await first.run_once()  # 200 sent
+    lost = await deliveries.claim_due(100, lease_seconds=0.5)  # claimed, never settled
+    assert len(lost) == 100 and len(smtp.recorder.messages) == 200
+    await smtp_sender.close()
+    await provider.close()
+
+    notify = await make_notify(sms, email_rate_per_second=2000.0)  # the service comes back
+    done = await eventually(lambda: _finished(notify, doc["_id"]), timeout=60, what="campaign finished")
+    assert done["progress"]["sent"] == 1200 and done["progress"]["planned"] == 1200
+    received = Counter(str(m["To"]) for m in smtp.recorder.messages)
+    assert len(received) == 1200 and set(received.values()) == {1}
+    await client.close()
+
+
+async def _count(collection, query, n):
+    return await collection.count_documents(query) >= n
+
+
+async def _finished(notify, cid):
+    c = await campaign(notify, cid)
+    p = c["progress"]
+    return c if c["planning_done"] and p["queued"] == 0 and p["sending"] == 0 and p["planned"] > 0 else None
+
+
+async def _sent_at_least(notify, cid, n):
+    return (await campaign(notify, cid))["progress"]["sent"] >= n
+
+
+async def _quiet(notify, cid):
+    """The campaign's numbers stopped moving: nothing is being sent."""
+    first = await campaign(notify, cid)
+    if first["progress"]["sending"] or first["progress"]["queued"]:
+        return None
+    second = await campaign(notify, cid)
+    return second if second["progress"] == first["progress"] else None
