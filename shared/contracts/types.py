@@ -34,3 +34,4 @@ class MemberContact(EventData):
     organization_ids: list[str] = []
     status: str
     date_of_birth: date | None = None
+    expertise: str | None = Field(None, description="Field of expertise, as entered (campaigns choose members by it)")
