@@ -109,10 +109,14 @@ class Listener:
     def __init__(self, settings, types: list[str]) -> None:
         self.bus = make_bus(settings, "listener")
         self.seen: list[tuple[str, Any]] = []
+        self.ids: set[str] = set()
         self.bus.subscribe("all", types, self._record)
 
     async def _record(self, envelope, data) -> None:
-        self.seen.append((envelope.type, data))
+        # Two replicas' relays may both publish an event (at least once); consumers keep one.
+        if envelope.id not in self.ids:
+            self.ids.add(envelope.id)
+            self.seen.append((envelope.type, data))
 
     def of(self, event_type: str) -> list[Any]:
         return [d for t, d in self.seen if t == event_type]

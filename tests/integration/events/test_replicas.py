@@ -1,0 +1,57 @@
+"""Several replicas of the events service on one store: the rush spread over both,
+cancellations racing across them, and seats left free by a replica that stopped
+mid-way moved to the waiting list."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from services.events import api
+from services.events.app import create_app
+from tests.integration.events.conftest import gather_limited, heard
+
+pytestmark = pytest.mark.integration
+
+
+async def test_two_replicas_share_the_rush_and_race_cancellations_without_double_promotion(svc, aiohttp_client):
+    other = await aiohttp_client(create_app(svc.settings))
+    clients = [svc.client, other]
+    event = await svc.event(capacity=20)
+
+    def attempt(i: int):
+        return clients[i % 2].post(f"/events/{event['id']}/registrations", headers=svc.partner,
+                                   json={"guest": {"full_name": f"Khách {i}", "phone": f"09123{i:05d}"}})
+
+    answers = [await r.json() for r in await gather_limited([attempt(i) for i in range(120)])]
+    assert Counter(a["status"] for a in answers) == {"confirmed": 20, "waitlisted": 100}
+    assert sorted(a["position"] for a in answers if a["status"] == "waitlisted") == list(range(1, 101))
+
+    confirmed = [a["id"] for a in answers if a["status"] == "confirmed"]
+    # Ten seats freed at once, each by two callers on different replicas.
+    cancels = [clients[j % 2].delete(f"/registrations/{confirmed[j // 2]}", headers=svc.admin) for j in range(20)]
+    statuses = Counter(r.status for r in await asyncio.gather(*cancels))
+    assert statuses == {200: 10, 409: 10}
+    counters = await svc.counters(event["id"])
+    assert (counters["confirmed"], counters["seats_free"], counters["waiting"]) == (20, 0, 90)
+    promoted = await heard(svc.heard, "registration.promoted", 10)
+    by_seq = sorted((a for a in answers if a["status"] == "waitlisted"), key=lambda a: a["position"])
+    assert {p.registrant.registration_id for p in promoted} == {a["id"] for a in by_seq[:10]}
+    assert len(promoted) == 10, "exactly one promotion per freed seat"
+
+
+async def test_a_seat_left_free_while_people_wait_is_moved_by_the_healer(svc):
+    event = await svc.event(capacity=1)
+    holder = await (await svc.guest(event["id"], 1)).json()
+    waiting = await (await svc.guest(event["id"], 2)).json()
+    registrar = svc.app[api.REGISTRAR]
+    # A replica cancelled and gave the seat back, then died before promoting anyone.
+    await registrar.regs.update_one({"_id": holder["id"]}, {"$set": {"status": "cancelled"},
+                                                             "$unset": {"holder_email": ""}})
+    await registrar.ledger.give_back_seat(event["id"])
+    assert await registrar.heal() == 1
+    promoted = await registrar.registration(waiting["id"])
+    assert promoted["status"] == "confirmed" and promoted["ticket_code"]
+    assert await registrar.heal() == 0, "nothing more to move"
