@@ -6,11 +6,16 @@ Starts what is missing and stops, on Ctrl-C, exactly what it started:
   and not running;
 - an SMTP catcher saving mail to var/mail unless SMTP_HOST is set;
 - the four services (logs in var/log).
+
+The first staff account, `admin`, gets the password in LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD,
+or one generated on the first run and kept in var/bootstrap-admin-password (readable by
+you only), so every `make run` can tell you how to log in.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -50,6 +55,8 @@ def main() -> int:
             )
             env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
             started.append(f"SMTP catcher on 127.0.0.1:{port}, mail saved in {VAR / 'mail'}")
+        password = _admin_password()
+        env["LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"] = password
         platform = ServiceProcesses(env=env, log_folder=VAR / "log")
         platform.start()
         platform.wait_ready()
@@ -58,10 +65,22 @@ def main() -> int:
         for line in started:
             print(f"  started: {line}")
         print(f"  services: logs in {VAR / 'log'}")
-        print(f"\n  Gateway: {gateway}/api/v1/")
-        print(f"  Try:     curl -s -X POST {gateway}/api/v1/members -H 'Content-Type: application/json' \\\n"
-              f"             -d '{{\"full_name\": \"Nguyễn Văn An\", \"email\": \"an@example.com\"}}'")
-        print(f"  then find the welcome email in {VAR / 'mail'}\n\nPress Ctrl-C to stop.", flush=True)
+        print(f"\n  Gateway: {gateway}/api/v1/    API docs: {gateway}/api/v1/docs")
+        source = ("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD" if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
+                  else ADMIN_PASSWORD_FILE.relative_to(ROOT))
+        print(f"  Staff:   user admin, password {password}")
+        print(f"           (from {source}; it applies when the first staff account is created)")
+        print(f"""
+  Try:
+    TOKEN=$(curl -s -X POST {gateway}/api/v1/auth/login -H 'Content-Type: application/json' \\
+            -d '{{"username": "admin", "password": "{password}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    KEY=$(curl -s -X POST {gateway}/api/v1/admin/api-keys -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+            -d '{{"name": "my portal", "scopes": ["members:read", "members:write"]}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+    curl -s -X POST {gateway}/api/v1/members -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \\
+         -d '{{"full_name": "Nguyễn Văn An", "email": "an@example.com"}}'
+  then find the welcome email in {VAR / 'mail'}
+
+Press Ctrl-C to stop.""", flush=True)
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         while all(p.poll() is None for p in platform.processes.values()):
             time.sleep(0.5)
@@ -84,6 +103,24 @@ def main() -> int:
             store.stop()
         if broker_started:
             stop_broker()
+
+
+ADMIN_PASSWORD_FILE = VAR / "bootstrap-admin-password"
+
+
+def _admin_password() -> str:
+    """The bootstrap admin's password: from the environment, else generated once and kept."""
+    given = os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
+    if given:
+        return given
+    if ADMIN_PASSWORD_FILE.exists():
+        return ADMIN_PASSWORD_FILE.read_text(encoding="utf-8").strip()
+    VAR.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    fd = os.open(ADMIN_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(password + "\n")
+    return password
 
 
 def _stop_on_sigterm(*_: object) -> None:

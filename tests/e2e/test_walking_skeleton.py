@@ -1,5 +1,6 @@
-"""The whole platform as real processes: a member created through the gateway
-gets a Vietnamese welcome email over SMTP."""
+"""The whole platform as real processes: staff log in, create a partner key; the
+partner creates a member through the gateway; the member gets a Vietnamese welcome
+email over SMTP."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.smtp_server import SmtpServer
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
+ADMIN_PASSWORD = "e2e-bootstrap-admin-password"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,7 @@ def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
         "EVENTS_PORT": str(free_port()),
         "NOTIFICATIONS_PORT": str(free_port()),
         "INTERNAL_IDENTITY_SECRET": f"e2e-{run}",
+        "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "LOG_LEVEL": "INFO",
     }
     processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("logs"))
@@ -50,28 +53,56 @@ def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
         processes.stop()
 
 
-async def test_a_member_created_through_the_gateway_is_welcomed_by_email(platform, smtp):
+async def test_a_member_created_with_a_partner_key_is_welcomed_by_email(platform, smtp):
     gateway = platform.url("gateway")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{gateway}/api/v1/members", headers={"X-Request-ID": "e2e-req-1"}, json={
+        async with http.post(f"{gateway}/api/v1/members", json={"full_name": "Không Ai"}) as resp:
+            assert resp.status == 401  # nobody gets in without credentials
+        async with http.post(f"{gateway}/api/v1/auth/login",
+                             json={"username": "admin", "password": ADMIN_PASSWORD}) as resp:
+            assert resp.status == 200, await resp.text()
+            staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+        async with http.post(f"{gateway}/api/v1/admin/api-keys", headers=staff, json={
+                "name": "Cổng thông tin tỉnh", "scopes": ["members:read", "members:write"]}) as resp:
+            assert resp.status == 201, await resp.text()
+            partner = {"X-API-Key": (await resp.json())["key"]}
+
+        async with http.post(f"{gateway}/api/v1/members", headers={**partner, "X-Request-ID": "e2e-req-1"}, json={
             "full_name": "Đỗ Quang Huy", "email": "huy.do@example.vn", "phone": "0903 123 456",
         }) as resp:
             assert resp.status == 201, await resp.text()
             assert resp.headers["X-Request-ID"] == "e2e-req-1"
+            assert int(resp.headers["RateLimit-Remaining"]) >= 0
             member = await resp.json()
 
         mails = await eventually(lambda: _async(smtp.recorder.to("huy.do@example.vn")), timeout=30,
                                  what="welcome email")
         assert str(mails[0]["Subject"]).startswith("Chào mừng Đỗ Quang Huy")
 
+        async with http.get(f"{gateway}/api/v1/notifications/deliveries", headers=partner) as resp:
+            assert resp.status == 403  # the delivery log is for administrators
+
         async def sent():
-            async with http.get(f"{gateway}/api/v1/notifications/deliveries",
+            async with http.get(f"{gateway}/api/v1/notifications/deliveries", headers=staff,
                                 params={"member_id": member["id"]}) as resp:
                 items = (await resp.json())["items"]
                 return [d for d in items if d["status"] == "sent"]
 
         deliveries = await eventually(sent, timeout=10, what="delivery recorded")
         assert deliveries[0]["template"] == "welcome"
+
+        async with http.post(f"{gateway}/api/v1/auth/logout", headers=staff) as resp:
+            assert resp.status == 204
+        async with http.get(f"{gateway}/api/v1/admin/api-keys", headers=staff) as resp:
+            assert resp.status == 401
+
+
+async def test_metrics_are_served_by_every_service(platform):
+    async with aiohttp.ClientSession() as http:
+        for service in ("gateway", "membership", "events", "notifications"):
+            async with http.get(f"{platform.url(service)}/metrics") as resp:
+                assert resp.status == 200, service
+                assert "lienhiep_http_requests_total" in await resp.text()
 
 
 async def test_services_cannot_be_called_around_the_gateway(platform):
@@ -84,7 +115,10 @@ async def test_services_cannot_be_called_around_the_gateway(platform):
 async def test_a_down_service_answers_503_not_a_hang(platform):
     platform.stop("events")
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{platform.url('gateway')}/api/v1/events",
+        async with http.post(f"{platform.url('gateway')}/api/v1/auth/login",
+                             json={"username": "admin", "password": ADMIN_PASSWORD}) as resp:
+            staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+        async with http.get(f"{platform.url('gateway')}/api/v1/events", headers=staff,
                             timeout=aiohttp.ClientTimeout(total=10)) as resp:
             assert resp.status == 503
             body = await resp.json(content_type=None)
@@ -96,7 +130,7 @@ async def test_a_down_service_answers_503_not_a_hang(platform):
 async def test_logs_carry_ids_and_no_personal_data(platform):
     logs = "".join(p.read_text(encoding="utf-8") for p in platform.log_folder.glob("*.log"))
     assert "e2e-req-1" in logs  # the request id travelled into every service's lines
-    for secret in ("huy.do@example.vn", "0903 123 456", "+84903123456", "Bearer "):
+    for secret in ("huy.do@example.vn", "0903 123 456", "+84903123456", "Bearer ", ADMIN_PASSWORD, "lh_", "lhs."):
         assert secret not in logs
 
 
