@@ -99,10 +99,13 @@ class MemberImports:
             today = lifecycle.local_today(now_utc())
             records = read_records(path, MEMBER_COLUMNS, required=("full_name",))
             batches = _batches(records, orgs_by_code, allowed, today, self.batch_size)
+            # The next batch is read and checked in a thread while this one is written.
+            reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
             while True:
-                batch = await asyncio.to_thread(next, batches, None)
+                batch = await reading
                 if batch is None:
                     break
+                reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
                 counts = await self._write_batch(job_id, batch, by=by, correlation_id=correlation_id)
                 await self.jobs.update_one({"_id": job_id}, {"$inc": counts, "$set": {
                     "last_line": batch[-1].line, "updated_at": now_utc()}})
@@ -139,83 +142,70 @@ class MemberImports:
 
     async def _write_batch(self, job_id: str, batch: list[ParsedRow], *, by: str, correlation_id: str | None
                            ) -> dict[str, int]:
+        """Check, match and write one batch. Optimistic: new rows are inserted straight
+        away and the unique indexes on email and phone say which belong to someone
+        already; only those rows are then looked up (a fresh import reads nothing)."""
         errors: list[RowError] = [e for row in batch for e in row.errors]
         good = [row for row in batch if row.fields is not None]
-        by_email = await self._existing("email", sorted({r.fields["email"] for r in good if r.fields.get("email")}))
-        by_phone = await self._existing("phone", sorted({r.fields["phone"] for r in good if r.fields.get("phone")}))
         no_contact = [r for r in good if not r.fields.get("email") and not r.fields.get("phone")]
-        by_dup = await self._existing("dup_key", sorted({_dup_key(r.fields) for r in no_contact}))
+        plan = _Plan(by_dup=await self._existing("dup_key", sorted({_dup_key(r.fields) for r in no_contact})))
         now = now_utc()
-        creates: list[tuple[ParsedRow, dict[str, Any]]] = []
-        updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # member id → (doc, $set)
-        unchanged = 0
         for row in good:
-            f = row.fields
-            m_email = by_email.get(f.get("email")) if f.get("email") else None
-            m_phone = by_phone.get(f.get("phone")) if f.get("phone") else None
-            if m_email and m_phone and m_email["_id"] != m_phone["_id"]:
-                errors.append(_duplicate(row.line, "phone", m_phone))
-                continue
-            match = m_email or m_phone
-            if match is None and not f.get("email") and not f.get("phone"):
-                match = by_dup.get(_dup_key(f))
-            if match is not None:
-                if match.get("name_key") != fold(f["full_name"]):
-                    errors.append(_duplicate(row.line, "email" if m_email else "phone", match))
-                    continue
-                if match.get("_new"):
-                    unchanged += 1  # the same person twice in one file
-                    continue
-                change = _changes(match, f, updates.get(match["_id"], (None, {}))[1])
-                if change:
-                    updates[match["_id"]] = (match, {**updates.get(match["_id"], (None, {}))[1], **change})
-                    for key in ("email", "phone"):
-                        if change.get(key):
-                            (by_email if key == "email" else by_phone)[change[key]] = match
-                else:
-                    unchanged += 1
-                continue
-            member_id = str(uuid.uuid4())
-            doc = new_member_document(member_id, f, status="active", by=by, now=now, consent_source="import",
-                                      years=self.term_years)
-            doc["import_job_id"] = job_id
-            creates.append((row, doc))
-            marker = {**doc, "_new": True}
-            if doc.get("email"):
-                by_email[doc["email"]] = marker
-            if doc.get("phone"):
-                by_phone[doc["phone"]] = marker
-            if not doc.get("email") and not doc.get("phone"):
-                by_dup[doc["dup_key"]] = marker
-        created = await self._insert(job_id, creates, errors, correlation_id)
-        updated = await self._update(updates, by=by, correlation_id=correlation_id)
+            plan.place(row, self._new_doc(job_id, row, by, now))
+        clashed = await self._insert(plan.creates, correlation_id)
+        created = len(plan.creates) - len(clashed)
+        # Rows that met a member created in this batch, and rows the indexes turned away:
+        # now matched against what is stored.
+        retry = [row for row, doc in plan.creates if doc["_id"] in clashed]
+        retry += [row for row, doc in plan.waiting if doc["_id"] in clashed]
+        for row, doc in plan.waiting:
+            if doc["_id"] not in clashed:
+                plan.settle(row, {**doc, "_new": True})
+        if retry:
+            stored = _Plan(
+                by_email=await self._existing("email", sorted({r.fields["email"] for r in retry if r.fields.get("email")})),
+                by_phone=await self._existing("phone", sorted({r.fields["phone"] for r in retry if r.fields.get("phone")})),
+                by_dup=plan.by_dup, updates=plan.updates)
+            for row in sorted(retry, key=lambda r: r.line):
+                stored.place(row, self._new_doc(job_id, row, by, now))
+            for row, doc in stored.waiting:
+                stored.settle(row, {**doc, "_new": True})
+            late = await self._insert(stored.creates, correlation_id)
+            created += len(stored.creates) - len(late)
+            for row, doc in stored.creates:
+                if doc["_id"] in late:
+                    field = "email" if doc.get("email") else "phone"
+                    other = await self.members.find_one({field: doc.get(field)}, _MATCH_FIELDS)
+                    stored.errors.append(_duplicate(row.line, field, other or {"_id": "?", "full_name": "?"}))
+            plan.errors += stored.errors
+            plan.unchanged += stored.unchanged
+        errors += plan.errors
+        updated = await self._update(plan.updates, by=by, correlation_id=correlation_id)
         if created or updated:
             self.relay.notify()
         if errors:
             await self.errors.insert_many([
                 {"_id": f"{job_id}:{e.line}:{i}", "job_id": job_id, "line": e.line, "column": e.column,
                  "code": e.code, "params": e.params} for i, e in enumerate(errors)], ordered=False)
-        rejected_lines = {e.line for e in errors}
-        return {"rows": len(batch), "created": created, "updated": updated, "unchanged": unchanged,
-                "rejected": len(rejected_lines)}
+        return {"rows": len(batch), "created": created, "updated": updated, "unchanged": plan.unchanged,
+                "rejected": len({e.line for e in errors})}
 
-    async def _insert(self, job_id: str, creates: list[tuple[ParsedRow, dict[str, Any]]], errors: list[RowError],
-                      correlation_id: str | None) -> int:
+    def _new_doc(self, job_id: str, row: ParsedRow, by: str, now) -> dict[str, Any]:
+        doc = new_member_document(str(uuid.uuid4()), row.fields, status="active", by=by, now=now,
+                                  consent_source="import", years=self.term_years)
+        doc["import_job_id"] = job_id
+        return doc
+
+    async def _insert(self, creates: list[tuple[ParsedRow, dict[str, Any]]], correlation_id: str | None) -> set[str]:
+        """Insert new members with their events; the ids the unique indexes refused."""
         if not creates:
-            return 0
-        ops = [InsertOne(with_events(doc, event(MemberUpdated(**contact(doc)), correlation_id))) for _, doc in creates]
+            return set()
+        docs = [with_events(doc, event(MemberUpdated(**contact(doc)), correlation_id)) for _, doc in creates]
         try:
-            await self.members.bulk_write(ops, ordered=False)
-            return len(ops)
+            await self.members.insert_many(docs, ordered=False)
+            return set()
         except BulkWriteError as exc:
-            # Someone else took an email or phone meanwhile (another import): refuse those rows.
-            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
-            for index in sorted(failed):
-                row, doc = creates[index]
-                field = "email" if doc.get("email") else "phone"
-                other = await self.members.find_one({field: doc.get(field)}, _MATCH_FIELDS) if doc.get(field) else None
-                errors.append(_duplicate(row.line, field, other or {"_id": "?", "full_name": "?"}))
-            return len(ops) - len(failed)
+            return {creates[e["index"]][1]["_id"] for e in exc.details.get("writeErrors", [])}
 
     async def _update(self, updates: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, by: str,
                       correlation_id: str | None) -> int:
@@ -258,6 +248,65 @@ class MemberImports:
             out["error"] = {"code": job["error"]["code"],
                             "reason": render(job["error"]["code"], lang, **job["error"].get("params", {}))}
         return out
+
+
+class _Plan:
+    """Where each good row of a batch goes: a new member, an update of a stored one,
+    nothing (unchanged), or a refusal naming the member who has its email or phone."""
+
+    def __init__(self, *, by_email: dict | None = None, by_phone: dict | None = None, by_dup: dict | None = None,
+                 updates: dict | None = None) -> None:
+        self.by_email: dict[str, dict[str, Any]] = by_email or {}
+        self.by_phone: dict[str, dict[str, Any]] = by_phone or {}
+        self.by_dup: dict[str, dict[str, Any]] = by_dup or {}
+        self.creates: list[tuple[ParsedRow, dict[str, Any]]] = []
+        self.waiting: list[tuple[ParsedRow, dict[str, Any]]] = []  # rows meeting a member new in this batch
+        self.updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = updates if updates is not None else {}
+        self.errors: list[RowError] = []
+        self.unchanged = 0
+
+    def place(self, row: ParsedRow, new_doc: dict[str, Any]) -> None:
+        f = row.fields
+        m_email = self.by_email.get(f["email"]) if f.get("email") else None
+        m_phone = self.by_phone.get(f["phone"]) if f.get("phone") else None
+        if m_email and m_phone and m_email["_id"] != m_phone["_id"]:
+            self.errors.append(_duplicate(row.line, "phone", m_phone))
+            return
+        match = m_email or m_phone
+        if match is None and not f.get("email") and not f.get("phone"):
+            match = self.by_dup.get(_dup_key(f))
+        if match is None:
+            self.creates.append((row, new_doc))
+            for key, index in (("email", self.by_email), ("phone", self.by_phone)):
+                if new_doc.get(key):
+                    index[new_doc[key]] = {**new_doc, "_pending": True}
+            if not new_doc.get("email") and not new_doc.get("phone"):
+                self.by_dup[new_doc["dup_key"]] = {**new_doc, "_pending": True}
+        elif match.get("_pending"):
+            self.waiting.append((row, match))
+        else:
+            self.settle(row, match, "email" if m_email else "phone")
+
+    def settle(self, row: ParsedRow, match: dict[str, Any], field: str | None = None) -> None:
+        """The row names a stored member (or one created in this batch)."""
+        f = row.fields
+        if field is None:
+            field = "email" if f.get("email") and f.get("email") == match.get("email") else "phone"
+        if match.get("name_key") != fold(f["full_name"]):
+            self.errors.append(_duplicate(row.line, field, match))
+            return
+        if match.get("_new"):
+            self.unchanged += 1  # the same person twice in one file
+            return
+        pending = self.updates.get(match["_id"], (match, {}))[1]
+        change = _changes(match, f, pending)
+        if not change:
+            self.unchanged += 1
+            return
+        self.updates[match["_id"]] = (match, {**pending, **change})
+        for key, index in (("email", self.by_email), ("phone", self.by_phone)):
+            if change.get(key):
+                index[change[key]] = match
 
 
 def _dup_key(fields: dict[str, Any]) -> str:
