@@ -164,3 +164,32 @@ async def test_an_organisations_members_export_as_csv_and_xlsx_and_import_back_u
     assert xrows[0] == sample_rows()[0] and len(xrows) == len(listed) + 1
     back = await (await post_file(client, "/members/imports", admin, await resp.read(), XLSX, wait="true")).json()
     assert (back["created"], back["rejected"], back["unchanged"]) == (0, 0, len(listed))
+
+
+async def test_a_second_file_updates_what_it_knows_and_refuses_what_belongs_to_others(client, admin, federation):
+    header = "Họ và tên,Ngày sinh,Email,Điện thoại,Học hàm, học vị,Mã đơn vị\n".replace(
+        "Học hàm, học vị", '"Học hàm, học vị"')
+    first = header + ("Âu Văn Một,01/01/1980,mot@x.vn,,KS,HOI-CO-KHI\n"
+                      "Âu Thị Hai,02/02/1982,,0912000002,,HOI-Y-HOC\n"
+                      "Tạ Văn Không,03/03/1983,,,,HOI-Y-HOC\n")
+    report = await (await post_file(client, "/members/imports", admin, first.encode(), wait="true")).json()
+    assert (report["created"], report["rejected"]) == (3, 0)
+    second = header + ("Âu Văn Một,01/01/1980,MOT@x.vn,,ThS,HOI-TIN-HOC\n"   # 2: same person, more to say
+                       "Âu Văn Một,01/01/1980,mot@x.vn,,,\n"                  # 3: nothing new
+                       "Người Khác,01/01/1990,mot@x.vn,,,\n"                  # 4: someone else's email
+                       "Người Lạ,01/01/1991,la@x.vn,0912 000 002,,\n"         # 5: someone else's phone
+                       "Âu Văn Một,01/01/1980,mot@x.vn,0912000002,,\n"        # 6: email and phone of two people
+                       "Tạ Văn Không,03/03/1983,,,,\n"                        # 7: known by name and birth date
+                       "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n"           # 8: new
+                       "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n")          # 9: the same new person again
+    report = await (await post_file(client, "/members/imports", admin, second.encode(), wait="true")).json()
+    assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (1, 1, 3, 3)
+    assert [(e["line"], e["code"]) for e in report["errors"]] == [
+        (4, "duplicate_email"), (5, "duplicate_phone"), (6, "duplicate_phone")]
+    mot = (await (await client.get("/members", params={"q": "mot@x.vn"}, headers=admin)).json())["items"][0]
+    assert report["errors"][0]["existing_member_id"] == mot["id"]
+    assert mot["titles"] == ["ThS"]
+    assert mot["organization_ids"] == [federation["HOI-CO-KHI"], federation["HOI-TIN-HOC"]], "added, never removed"
+    history = (await (await client.get(f"/members/{mot['id']}/history", headers=admin)).json())["items"]
+    assert [h["action"] for h in history] == ["created", "imported"]
+    assert history[1]["changes"]["titles"] == {"from": ["KS"], "to": ["ThS"]}
