@@ -325,14 +325,37 @@ async def cancel_registration(request: web.Request) -> web.Response:
     return json_response(await request.app[REGISTRAR].cancel(reg["_id"], by=by, correlation_id=request_id(request)))
 
 
+class RegistrantView(BaseModel):
+    registration: RegistrationOut
+    event: EventOut
+
+
+@routes.route("GET", "/registrations/{registration_id}/cancel",
+              summary="What the signed link in the confirmation would cancel (POST to the same link cancels)",
+              query=TokenQuery, response=RegistrantView, public=True, errors=(403, 404))
+async def show_by_link(request: web.Request, query: TokenQuery) -> web.Response:
+    registration_id = request.match_info["registration_id"]
+    _check_link(request, registration_id, query.token)
+    registrar = request.app[REGISTRAR]
+    reg = await registrar.registration(registration_id)
+    desk = request.app[DESK]
+    event = await desk.view(await registrar.event(reg["event_id"]))
+    return json_response({"registration": registrar.view(reg, position=await registrar.position(reg)),
+                          "event": event})
+
+
+def _check_link(request: web.Request, registration_id: str, token: str) -> None:
+    if not signature_ok(request.app[LINKS].cancel_secret, registration_id, token):
+        raise ProblemError(403, "invalid-link", "This link is not valid",
+                           "The cancellation link is damaged or belongs to another registration")
+
+
 @routes.route("POST", "/registrations/{registration_id}/cancel",
               summary="Cancel through the signed link in the confirmation", query=TokenQuery,
               response=RegistrationOut, public=True, errors=(403, 404, 409))
 async def cancel_by_link(request: web.Request, query: TokenQuery) -> web.Response:
     registration_id = request.match_info["registration_id"]
-    if not signature_ok(request.app[LINKS].cancel_secret, registration_id, query.token):
-        raise ProblemError(403, "invalid-link", "This link is not valid",
-                           "The cancellation link is damaged or belongs to another registration")
+    _check_link(request, registration_id, query.token)
     return json_response(await request.app[REGISTRAR].cancel(registration_id, by="registrant",
                                                              correlation_id=request_id(request)))
 

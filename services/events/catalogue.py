@@ -18,6 +18,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "en": "This ticket was already checked in at {when}"},
     "not_confirmed": {"vi": "Vé không hợp lệ để điểm danh: đăng ký đang ở trạng thái {status}",
                       "en": "This ticket cannot be checked in: the registration is {status}"},
+    "already_cancelled": {"vi": "Đăng ký này đã được huỷ lúc {when}",
+                          "en": "This registration was already cancelled at {when}"},
     "members_only": {"vi": "Sự kiện chỉ dành cho hội viên", "en": "This event is for members only"},
     "organizations_only": {"vi": "Sự kiện chỉ dành cho hội viên của các tổ chức được mời",
                            "en": "This event is for members of the invited organisations only"},

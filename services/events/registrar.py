@@ -272,7 +272,7 @@ class Registrar:
         for _ in range(5):
             reg = await self.registration(registration_id)
             if reg["status"] == "cancelled":
-                raise AlreadyCancelled(f"Cancelled at {local_text(reg['cancelled_at'])}",
+                raise AlreadyCancelled(text("already_cancelled", when=local_text(reg["cancelled_at"])),
                                        cancelled_at=reg.get("cancelled_at"), registration_id=registration_id)
             event = await self.event(reg["event_id"])
             if event["status"] not in ACTIVE and event["status"] != "draft":

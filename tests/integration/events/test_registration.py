@@ -72,10 +72,16 @@ async def test_the_signed_link_cancels_and_the_person_may_register_again(svc):
     link = first["cancel_url"].split("/api/v1", 1)[1]
     forged = link.rsplit("=", 1)[0] + "=AAAAAAAAAAAAAAAAAAAAAAAA"
     assert (await svc.client.post(forged, headers=svc.anonymous)).status == 403
+    shown = await svc.client.get(link, headers=svc.anonymous)
+    body = await shown.json()
+    assert shown.status == 200 and body["registration"]["status"] == "confirmed"
+    assert body["event"]["title"]["vi"] == "Hội thảo chuyển đổi số"
     resp = await svc.client.post(link, headers=svc.anonymous)
     assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
     again = await svc.client.post(link, headers=svc.anonymous)
-    assert again.status == 409 and (await again.json())["type"].endswith("/registration-already-cancelled")
+    problem = await again.json()
+    assert again.status == 409 and problem["type"].endswith("/registration-already-cancelled")
+    assert problem["detail"].startswith("Đăng ký này đã được huỷ lúc ")
     back = await svc.guest(event["id"], 1, phone="+84912345678")
     assert back.status == 201 and (await back.json())["status"] == "confirmed"
     # Same phone written differently, different email: still the same person.
