@@ -286,7 +286,7 @@ async def register(request: web.Request, body: RegistrationIn) -> web.Response:
 async def list_registrations(request: web.Request, query: RegistrationQuery) -> web.Response:
     event = await request.app[DESK].load(request.match_info["event_id"], current_identity(request))
     registrar = request.app[REGISTRAR]
-    match: dict[str, Any] = {"event_id": event["_id"]}
+    match: dict[str, Any] = {"event_id": event["_id"], **_own(request)}
     if query.status:
         match["status"] = query.status
     order = "wait_seq" if query.status == "waitlisted" else "created_epoch"
@@ -297,12 +297,22 @@ async def list_registrations(request: web.Request, query: RegistrationQuery) -> 
                           "next_offset": query.offset + query.limit if len(items) == query.limit else None})
 
 
+def _own(request: web.Request) -> dict[str, Any]:
+    """Partner systems see the registrations they made; staff see all (managers: their events')."""
+    who = current_identity(request)
+    if "admin" in who.roles or "manager" in who.roles:
+        return {}
+    return {"registered_by": who.sub}
+
+
 async def _registration_for(request: web.Request) -> dict[str, Any]:
     registrar = request.app[REGISTRAR]
     reg = await registrar.registration(request.match_info["registration_id"])
     who = current_identity(request)
     if "manager" in who.roles:
         await request.app[DESK].authorise(who, (await registrar.event(reg["event_id"]))["organizer_id"])
+    if any(reg.get(k) != v for k, v in _own(request).items()):
+        raise NotFound("No registration with this id", registration_id=reg["_id"])
     return reg
 
 
@@ -403,9 +413,10 @@ async def attendance(request: web.Request) -> web.Response:
     sessions = []
     for sid, s in ordered_sessions(event):
         count = await registrar.regs.count_documents({"event_id": event["_id"], "status": "confirmed",
-                                                      f"checkins.{sid}": {"$exists": True}})
+                                                      f"checkins.{sid}": {"$exists": True}, **_own(request)})
         sessions.append({"session_id": sid, "starts_at": s["starts_at"], "checked_in": count})
-    people = await registrar.regs.find({"event_id": event["_id"], "status": "confirmed", "attended": 1}).to_list()
+    people = await registrar.regs.find({"event_id": event["_id"], "status": "confirmed", "attended": 1,
+                                        **_own(request)}).to_list()
     return json_response({"event_id": event["_id"], "confirmed": event.get("confirmed", 0), "attended": len(people),
                           "sessions": sessions, "people": [registrar.view(p) for p in people]})
 
@@ -413,7 +424,7 @@ async def attendance(request: web.Request) -> web.Response:
 def _export(what: str) -> None:
     async def handler(request: web.Request, query: ExportQuery) -> web.Response:
         event = await request.app[DESK].load(request.match_info["event_id"], current_identity(request))
-        match: dict[str, Any] = {"event_id": event["_id"]}
+        match: dict[str, Any] = {"event_id": event["_id"], **_own(request)}
         if what == "attendance":
             match.update(status="confirmed", attended=1)
         regs = await request.app[REGISTRAR].regs.find(match).sort("created_epoch", 1).to_list()

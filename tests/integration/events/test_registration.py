@@ -162,3 +162,19 @@ async def test_capacity_raised_promotes_and_never_falls_below_confirmed(svc):
     assert body["type"].endswith("/capacity-below-confirmed") and body["confirmed"] == 4
     resp = await svc.client.put(f"/events/{event['id']}/capacity", json={"capacity": 0}, headers=svc.admin)
     assert resp.status == 422
+
+
+async def test_partner_systems_see_only_the_registrations_they_made(svc):
+    event = await svc.event(capacity=5)
+    mine = await (await svc.guest(event["id"], 1)).json()
+    other_site = svc.as_("key:hoi-yte", roles=(), scopes=("registrations:write", "events:read"))
+    theirs = await (await svc.register(event["id"], {"guest": {"full_name": "Bác sĩ An", "email": "an@yte.vn"}},
+                                       other_site)).json()
+    listing = await (await svc.client.get(f"/events/{event['id']}/registrations", headers=other_site)).json()
+    assert [r["id"] for r in listing["items"]] == [theirs["id"]]
+    assert (await svc.client.get(f"/registrations/{mine['id']}", headers=other_site)).status == 404
+    assert (await svc.client.delete(f"/registrations/{mine['id']}", headers=other_site)).status == 404
+    export = await svc.client.get(f"/events/{event['id']}/registrations/export?format=csv", headers=other_site)
+    assert "khach1@example.vn" not in (await export.read()).decode("utf-8-sig")
+    everyone = await (await svc.client.get(f"/events/{event['id']}/registrations", headers=svc.admin)).json()
+    assert len(everyone["items"]) == 2
