@@ -31,6 +31,12 @@ from shared.settings import Settings
 log = get_logger(__name__)
 
 
+def _ready(value: Any) -> asyncio.Future:
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
 class RateLimiter:
     """A token bucket: at most `rate` acquisitions a second, bursts up to one second's worth."""
 
@@ -123,7 +129,8 @@ class Dispatcher:
         if not batch:
             return False
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
-        outcomes = await asyncio.gather(*(self._deliver(d, suppressed) for d in batch))
+        held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
+        outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed) for d in batch))
         await self.deliveries.settle(list(zip(batch, outcomes)))
         return len(batch) >= limit
 
@@ -134,10 +141,6 @@ class Dispatcher:
             return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
         if d["to"].lower() in suppressed:
             return {"$set": {**done, "status": "skipped", "reason": "suppressed"}, "$unset": {"claim": ""}}
-        if d["channel"] == "sms" and d.get("category") == "announcement":
-            held = await self._hold_announcement_sms(d, now)
-            if held is not None:
-                return held
         try:
             async with self.concurrency:
                 await self.limits[d["channel"]].acquire()
@@ -169,23 +172,28 @@ class Dispatcher:
         return {"$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
                 "$unset": {"claim": ""}}
 
-    async def _hold_announcement_sms(self, d: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    async def _hold_announcement_sms(self, batch: list[dict[str, Any]], suppressed: set[str]) -> dict[str, Any]:
+        """Announcement SMS that must wait (quiet hours, the daily allowance), as settled futures."""
         s = self.settings
+        now = self.clock()
+        ads = [d for d in batch if d.get("category") == "announcement" and d.get("to") and "content" in d
+               and d["to"].lower() not in suppressed]
+        if not ads:
+            return {}
         opening = next_sms_window(now, start_hour=s.sms_quiet_end_hour, end_hour=s.sms_quiet_start_hour)
-        hold_until: float | None = None
-        reason = ""
         if opening > now:
-            hold_until, reason = epoch(opening), "quiet-hours"
+            wait = {d["_id"]: (epoch(opening), "quiet-hours") for d in ads}
         else:
-            async with self._quota_lock:  # count one at a time, or a batch to one number races itself
-                free_at = await self.deliveries.take_quota(d["to"], d["_id"], per_day=s.sms_announcements_per_day)
-            if free_at is not None:
-                hold_until, reason = free_at, "daily-limit"
-        if hold_until is None:
-            return None
-        # Held, not failed: the attempt does not count.
-        return {"$set": {"status": "queued", "due": hold_until, "held": reason, "updated_at": now},
-                "$inc": {"attempts": -1}, "$unset": {"claim": ""}}
+            async with self._quota_lock:  # one count at a time in this process
+                free_at = await self.deliveries.take_quotas([(d["to"], d["_id"]) for d in ads],
+                                                            per_day=s.sms_announcements_per_day)
+            wait = {key: (at, "daily-limit") for key, at in free_at.items()}
+        held = {}
+        for key, (until, reason) in wait.items():
+            # Held, not failed: the attempt does not count.
+            held[key] = _ready({"$set": {"status": "queued", "due": until, "held": reason, "updated_at": now},
+                                "$inc": {"attempts": -1}, "$unset": {"claim": ""}})
+        return held
 
     async def _send(self, d: dict[str, Any]) -> str | None:
         content = d["content"]
@@ -194,7 +202,7 @@ class Dispatcher:
             message = self.smtp.build(to=d["to"], to_name=d.get("to_name") or "", rendered=rendered,
                                       delivery_key=d["_id"], headers=d.get("headers") or None,
                                       qr=(d.get("attachments") or {}).get("qr"))
-            await self.smtp.send(message)
+            await self.smtp.send(message, d["to"])
             return None
         accepted = await self.sms.send(to=d["to"], text=content["text"], request_id=d["_id"],
                                        unicode=bool(d.get("unicode")))

@@ -226,19 +226,51 @@ class DeliveryStore:
         ops = [UpdateOne({"_id": d["_id"], "claim": d["claim"]}, update) for d, update in outcomes]
         await self.deliveries.bulk_write(ops, ordered=False)
 
-    async def take_quota(self, phone: str, key: str, *, per_day: int) -> float | None:
-        """Count an announcement SMS against the number's daily allowance. None: allowed;
-        else the epoch time the allowance frees up again."""
+    async def take_quotas(self, items: list[tuple[str, str]], *, per_day: int) -> dict[str, float]:
+        """Count announcement SMS (phone, delivery key) against each number's allowance for
+        24 hours. Returns the keys that must wait, with the epoch time they may go.
+
+        Every counted SMS is a document; after counting, each number's documents are
+        ranked by (time, key) and any of ours beyond the allowance are taken back. All
+        replicas rank alike, so racing replicas never let more than the allowance through.
+        """
+        if not items:
+            return {}
         now = epoch()
-        try:
-            await self.quota.insert_one({"_id": f"{phone}:{key}", "phone": phone, "at": now})
-        except DuplicateKeyError:
-            return None  # counted before (a retry of the same delivery)
-        recent = [d["at"] async for d in self.quota.find({"phone": phone, "at": {"$gt": now - 86400}})]
-        if len(recent) <= per_day:
-            return None
-        await self.quota.delete_one({"_id": f"{phone}:{key}"})
-        return min(recent) + 86400  # when the oldest in the window leaves it
+        window = now - 86400
+        phones = sorted({phone for phone, _ in items})
+        counted: dict[str, list[tuple[float, str]]] = {p: [] for p in phones}
+        async for d in self.quota.find({"phone": {"$in": phones}, "at": {"$gt": window}}):
+            counted[d["phone"]].append((d["at"], d["_id"]))
+        held: dict[str, float] = {}
+        new: list[dict[str, Any]] = []
+        for phone, key in items:
+            qid = f"{phone}:{key}"
+            if any(existing == qid for _, existing in counted[phone]):
+                continue  # counted before: a retry of the same delivery
+            if len(counted[phone]) >= per_day:
+                held[key] = min(at for at, _ in counted[phone]) + 86400
+                continue
+            counted[phone].append((now, qid))
+            new.append({"_id": qid, "phone": phone, "at": now})
+        if not new:
+            return held
+        await insert_new(self.quota, new)
+        ours = {d["_id"] for d in new}
+        touched = sorted({d["phone"] for d in new})
+        ranked: dict[str, list[tuple[float, str]]] = {p: [] for p in touched}
+        async for d in self.quota.find({"phone": {"$in": touched}, "at": {"$gt": window}}):
+            ranked[d["phone"]].append((d["at"], d["_id"]))
+        too_many = []
+        for phone, entries in ranked.items():
+            entries.sort()
+            for at, qid in entries[per_day:]:
+                if qid in ours:
+                    too_many.append(qid)
+                    held[qid.split(":", 1)[1]] = entries[0][0] + 86400
+        if too_many:
+            await self.quota.delete_many({"_id": {"$in": too_many}})
+        return held
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return await self.deliveries.find_one({"_id": key})

@@ -64,21 +64,39 @@ def test_an_sms_template_longer_than_its_limit_is_refused():
     assert problems[0].part == "text" and problems[0].extra["segments"] == 3
 
 
+def parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
 def test_the_email_has_utf8_subject_and_alternative_parts():
     sender = SmtpSender(Settings())
-    msg = sender.build(to="an@example.com", to_name="Nguyễn Văn An", rendered=Renderer().email("welcome", "vi", CONTEXT),
-                       delivery_key="e1:m1:email:welcome")
+    rendered = Renderer().email("welcome", "vi", CONTEXT)
+    msg = parse(sender.build(to="an@example.com", to_name="Nguyễn Văn An", rendered=rendered,
+                             delivery_key="e1:m1:email:welcome", headers={"List-Unsubscribe": "<https://x/u?t=1>"}))
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert str(msg["Subject"]).startswith("Chào mừng")
+    assert msg["Subject"] == rendered.subject and msg["To"] == "Nguyễn Văn An <an@example.com>"
+    assert msg["From"] == "LienHiep <no-reply@lienhiep.local>"
     assert msg["Message-ID"] == f"<{delivery_message_id('e1:m1:email:welcome')}@lienhiep.local>"
+    assert msg["List-Unsubscribe"] == "<https://x/u?t=1>"
+    assert msg.get_body(("plain",)).get_content() == rendered.text
+    assert msg.get_body(("html",)).get_content() == rendered.html
 
 
-def test_a_long_vietnamese_subject_keeps_its_spaces_on_the_wire():
-    subject = "Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng, Hội Tin học tỉnh, chi hội Khoa học Công nghệ"
+def test_a_long_vietnamese_subject_keeps_its_spaces_and_lines_stay_short():
+    subject = "Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng, Hội Tin học tỉnh, chi hội Khoa học Công nghệ " * 2
     rendered = Renderer().email("welcome", "vi", CONTEXT)
-    sender = SmtpSender(Settings())
-    msg = sender.build(to="an@example.com", to_name="Nguyễn Văn An",
-                       rendered=type(rendered)(subject, rendered.text, rendered.html), delivery_key="k")
-    parsed = email.message_from_bytes(sender.wire_bytes(msg), policy=email.policy.default)
-    assert parsed["Subject"] == subject
+    raw = SmtpSender(Settings()).build(to="an@example.com", to_name="Nguyễn Văn An",
+                                       rendered=type(rendered)(subject, rendered.text, rendered.html), delivery_key="k")
+    assert parse(raw)["Subject"] == subject
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+
+
+def test_a_ticket_email_carries_the_qr_beside_the_html():
+    rendered = Renderer().email("welcome", "vi", CONTEXT)
+    msg = parse(SmtpSender(Settings()).build(to="a@b.vn", to_name="", rendered=rendered, delivery_key="k",
+                                             qr="HT-7K3M9Q"))
+    related = msg.get_payload()[1]
+    assert related.get_content_type() == "multipart/related"
+    image = related.get_payload()[1]
+    assert image["Content-ID"] == "<qr>" and image.get_content()[:4] == b"\x89PNG"

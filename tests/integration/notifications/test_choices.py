@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from services.notifications.app import DISPATCHER
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.sms import HttpJsonProvider
@@ -77,7 +78,7 @@ async def test_announcement_sms_wait_for_seven_oclock_and_stop_at_three_a_day(no
     provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
     dispatcher = Dispatcher(s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider,
                             clock=lambda: clock["now"])
-    await notify.client.app.shutdown()  # only our dispatcher runs in this test
+    await notify.client.app[DISPATCHER].stop()  # only our dispatcher, with its clock, runs in this test
     phone = "+84987000111"
     await deliveries.plan([{"_id": f"c:{i}:sms", "channel": "sms", "category": "announcement",
                             "notification": "announcement", "to": phone, "content": {"text": f"[QC] tin {i}"},
