@@ -360,7 +360,11 @@ async def replay_events(request: web.Request, body: ReplayIn) -> web.Response:
     bus = _svc(request).bus
     if body.handler not in {s.name for s in bus.subscriptions}:
         raise NotFound("No such handler", handlers=[s.name for s in bus.subscriptions])
-    return json_response({"replayed": await bus.replay_dead(body.handler)})
+    # Only what is parked now: a message that fails again is parked behind them, and
+    # replay_dead would otherwise take it again and again.
+    parked_now = len(await bus.dead_letters(body.handler, limit=1000))
+    replayed = await bus.replay_dead(body.handler, limit=parked_now) if parked_now else 0
+    return json_response({"replayed": replayed})
 
 
 # --- preferences and unsubscribe -------------------------------------------------------

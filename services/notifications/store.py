@@ -98,8 +98,10 @@ class ContactStore:
         return await self.contacts.find_one({"_id": member_id})
 
     async def erase(self, member_id: str) -> None:
-        await self.contacts.replace_one(
-            {"_id": member_id}, {"erased": "yes", "as_of": datetime.now(timezone.utc)}, upsert=True)
+        personal = ("full_name", "email", "phone", "date_of_birth", "expertise", "organization_ids", "consents")
+        await self.contacts.update_one(
+            {"_id": member_id}, {"$set": {"erased": "yes", "as_of": datetime.now(timezone.utc)},
+                                 "$unset": {field: "" for field in personal}}, upsert=True)
         await self.preferences.delete_one({"_id": member_id})
 
     async def get_preferences(self, recipient_id: str) -> dict[str, Any] | None:

@@ -69,7 +69,8 @@ class TemplateStore:
             await self.versions.insert_one({"_id": f"{source.key}:{version}", "template": source.key, **record})
         except DuplicateKeyError:
             raise VersionConflict(version) from None
-        await self.templates.replace_one({"_id": source.key}, record, upsert=True)
+        # $set, not replace_one: the embedded store's upserting replace ignores the filter's _id
+        await self.templates.update_one({"_id": source.key}, {"$set": record}, upsert=True)
         self._cache.pop(source.key, None)
         return TemplateSource(source.notification, source.channel, source.language, source.parts, version)
 

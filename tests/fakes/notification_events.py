@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from shared.contracts import (CertificateIssued, EventCancelled, EventReminderDue, EventSummary, MemberApplied,
-                              MemberApproved, MembershipExpiring, MembershipLapsed, MembershipRenewed, Registrant,
+                              MemberApproved, MembershipExpiring, MemberUpdated, MembershipLapsed, MembershipRenewed, Registrant,
                               RegistrationCancelled, RegistrationConfirmed, RegistrationPromoted,
                               RegistrationWaitlisted, new_event)
 
@@ -40,6 +40,7 @@ def event_of(kind: str, language: str = "vi", who: Registrant | None = None, m: 
     data = {
         "member.applied": lambda: MemberApplied(**m, reviewer_emails=["review@hoi-tin-hoc.vn"]),
         "member.approved": lambda: MemberApproved(**m),
+        "member.updated": lambda: MemberUpdated(**m),
         "membership.expiring": lambda: MembershipExpiring(**m, term_end=date(2026, 12, 31), days_left=30),
         "membership.lapsed": lambda: MembershipLapsed(**m, term_end=date(2026, 12, 31)),
         "membership.renewed": lambda: MembershipRenewed(**m, term_start=date(2027, 1, 1), term_end=date(2027, 12, 31),
