@@ -222,7 +222,8 @@ class MemberImports:
             if "expertise" in change:
                 set_["expertise_key"] = fold(change["expertise"])
             ops.append(UpdateOne({"_id": member_id}, push_events(
-                {"$set": set_, "$inc": {"version": 1}}, event(MemberUpdated(**contact(merged)), correlation_id))))
+                {"$set": set_, "$inc": {"version": 1}},
+                event(MemberUpdated(**contact(merged), changed_fields=sorted(change)), correlation_id))))
         try:
             result = await self.members.bulk_write(ops, ordered=False)
             return result.modified_count

@@ -512,7 +512,8 @@ class MemberStore:
         update: dict[str, Any] = {"$set": set_}
         if unset:
             update["$unset"] = unset
-        after = await self._apply(doc, update, event(MemberUpdated(**contact({**merged, **set_})), correlation_id))
+        after = await self._apply(doc, update, event(MemberUpdated(**contact({**merged, **set_}),
+                                                                   changed_fields=sorted(changes)), correlation_id))
         return public_member(after)
 
     async def transition(self, member_id: str, action: str, *, by: str, correlation_id: str | None,
@@ -543,7 +544,7 @@ class MemberStore:
         elif action == "lapse":
             envelope = event(MembershipLapsed(**contact(merged), term_end=doc["term_end"]), correlation_id)
         else:
-            envelope = event(MemberUpdated(**contact(merged)), correlation_id)
+            envelope = event(MemberUpdated(**contact(merged), changed_fields=["status"]), correlation_id)
         after = await self._apply(doc, update, envelope, expect={"status": doc["status"]})
         return public_member(after)
 

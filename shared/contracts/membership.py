@@ -31,6 +31,10 @@ class MemberApproved(MemberContact):
 class MemberUpdated(MemberContact):
     """A member's profile, contact data, consents or status changed."""
 
+    changed_fields: list[str] = Field(default_factory=list,
+                                      description="Which fields changed (e.g. email, status); empty for a member "
+                                                  "first entered by an import.")
+
 
 @contract("member.erased")
 class MemberErased(EventData):

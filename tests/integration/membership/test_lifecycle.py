@@ -71,6 +71,8 @@ async def test_suspension_reinstatement_resignation_and_the_history_of_it_all(cl
     updates = await events.wait_for("member.updated", member["id"], count=4)
     assert [u.status for u in updates] == ["suspended", "active", "resigned", "resigned"]
     assert updates[-1].email == "trang@example.vn" and updates[-1].phone == "+84903123456"
+    assert updates[0].changed_fields == ["status"]
+    assert updates[-1].changed_fields == ["consents", "email", "titles"]
     assert (await client.post(f"/members/{member['id']}/reinstate", headers=admin, json={})).status == 409
 
 
