@@ -130,12 +130,12 @@ class Dispatcher:
             return False
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
-        outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed) for d in batch))
+        now = self.clock()  # one time per batch, so equal outcomes are written as one update
+        outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed, now) for d in batch))
         await self.deliveries.settle(list(zip(batch, outcomes)))
         return len(batch) >= limit
 
-    async def _deliver(self, d: dict[str, Any], suppressed: set[str]) -> dict[str, Any]:
-        now = self.clock()
+    async def _deliver(self, d: dict[str, Any], suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
         if not d.get("to") or "content" not in d:
             return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
@@ -151,18 +151,18 @@ class Dispatcher:
             log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
             return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
         except (EmailDeferred, SmsDeferred) as exc:
-            return self._retry_later(d, str(exc), done)
+            return self._retry_later(d, str(exc), done, now)
         except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter
             log.exception("dispatch.error", delivery_key=d["_id"])
-            return self._retry_later(d, f"{type(exc).__name__}: {exc}", done)
+            return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
         self.sent += 1
         update = {**done, "status": "sent", "sent_at": now}
-        if provider_id:
+        if provider_id and provider_id != d["_id"]:
             update["provider_id"] = provider_id
         log.info("dispatch.sent", delivery_key=d["_id"], channel=d["channel"], template=d["notification"])
         return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": ""}}
 
-    def _retry_later(self, d: dict[str, Any], error: str, done: dict[str, Any]) -> dict[str, Any]:
+    def _retry_later(self, d: dict[str, Any], error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
         attempts = int(d.get("attempts") or 1)
         if attempts >= self.settings.notify_max_attempts:
             log.error("dispatch.dead_lettered", delivery_key=d["_id"], attempts=attempts, error=error)

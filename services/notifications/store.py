@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -225,7 +225,16 @@ class DeliveryStore:
         update applies only while this worker's claim still holds."""
         if not outcomes:
             return
-        ops = [UpdateOne({"_id": d["_id"], "claim": d["claim"]}, update) for d, update in outcomes]
+        groups: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for d, update in outcomes:
+            groups.setdefault(repr(update), (update, []))[1].append(d)
+        ops = []
+        for update, docs in groups.values():
+            if len(docs) == 1:
+                ops.append(UpdateOne({"_id": docs[0]["_id"], "claim": docs[0]["claim"]}, update))
+            else:  # the common case, e.g. a whole batch sent: one statement
+                claims = sorted({d["claim"] for d in docs})
+                ops.append(UpdateMany({"_id": {"$in": [d["_id"] for d in docs]}, "claim": {"$in": claims}}, update))
         await self.deliveries.bulk_write(ops, ordered=False)
 
     async def take_quotas(self, items: list[tuple[str, str]], *, per_day: int) -> dict[str, float]:

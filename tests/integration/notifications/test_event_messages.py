@@ -111,3 +111,53 @@ async def test_a_member_without_sms_consent_gets_email_only_and_the_log_says_why
 async def _inbox_done(notify, event_id):
     docs = await notify.db.inbox.find({"_id": {"$regex": event_id}}).to_list()
     return len(docs) >= 1 and all(d["status"] == "done" for d in docs)
+
+
+async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make_notify, sms, settings, smtp):
+    """A replica planned an event's deliveries, claimed them for sending and died
+    before sending and before acknowledging the event; its inbox claim and its
+    delivery leases run out. The broker redelivers the event to the restarted
+    service: each message goes out once."""
+    from services.notifications.app import DISPATCHER
+    from services.notifications.catalogue import ROUTES, recipients
+    from services.notifications.planner import Planner
+    from services.notifications.rendering import Renderer
+    from services.notifications.store import ContactStore, DeliveryStore
+    from services.notifications.templates import TemplateStore
+    from shared.contracts import parse_data
+    from shared.mongo import connect, epoch
+    from tests.integration.notifications.conftest import notify_settings
+
+    s = notify_settings(settings, smtp, sms)
+    client = connect(s.mongo_url)
+    db = client[s.database("notifications")]
+    who = registrant()
+    event = event_of("registration.confirmed", who=who)
+    renderer = Renderer()
+    deliveries = DeliveryStore(db)
+    route = ROUTES[event.type][0]
+    dying = Planner(s, ContactStore(db), deliveries, TemplateStore(db, renderer), renderer)
+    assert len(await dying.plan(route, recipients(route, parse_data(event)), source_id=event.id,
+                                source_type=event.type)) == 2
+    assert len(await deliveries.claim_due(10, lease_seconds=0.2)) == 2
+    await db.inbox.insert_one({"_id": f"{s.bus_queue_prefix}notifications.deliveries:{event.id}",
+                               "status": "processing", "lease_until": epoch() - 1})
+
+    async def leases_ran_out():
+        claimed = await db.deliveries.find({"source_event_id": event.id}).to_list()
+        return all(epoch() > d["lease_until"] for d in claimed)
+
+    await eventually(leases_ran_out, what="leases ran out")
+
+    notify = await make_notify(sms)
+    notify.client.app[DISPATCHER].sweep_seconds = 0.1
+    await notify.publisher.publish(event)  # the broker's redelivery
+    items = await notify.settled(event.id, 2)
+    assert {d["status"] for d in items} == {"sent"}
+    await eventually(lambda: _inbox_done(notify, event.id), what="event handled")
+    assert len(notify.smtp.recorder.to(who.email)) == 1 and len(notify.sms.to(who.phone)) == 1
+    await client.close()
+
+
+async def _async(value):
+    return value
