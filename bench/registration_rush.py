@@ -82,6 +82,43 @@ async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, c
         await client.close()
 
 
+async def raw_registration_rate(mongo_url: str, run: str, attempts: int, seats: int, connections: int) -> float:
+    """The two writes a registration needs (the seat update, then the registration with its
+    event) with nothing else: the store's ceiling for the rush, same concurrency."""
+    from services.events.store import INDEXES, REGISTRATIONS
+    from shared.mongo import ensure_indexes
+    from shared.outbox import outbox_indexes
+    client = connect(mongo_url)
+    db = client[f"bench_raw2_{run}"]
+    await ensure_indexes(db, [i for i in INDEXES if i.collection == REGISTRATIONS] + outbox_indexes(REGISTRATIONS))
+    await db.events.insert_one({"_id": "e", "status": "published", "seats_free": seats, "confirmed": 0, "waiting": 0,
+                                "waitlist_seq": 0})
+    gate = asyncio.Semaphore(connections)
+    payload = "x" * 1500  # about the size of one announcement
+
+    async def one(i: int) -> None:
+        async with gate:
+            after = await db.events.find_one_and_update(
+                {"_id": "e", "status": "published", "seats_free": {"$gt": 0}, "waiting": 0},
+                {"$inc": {"seats_free": -1, "confirmed": 1}}, return_document=ReturnDocument.AFTER)
+            if after is None:
+                after = await db.events.find_one_and_update(
+                    {"_id": "e", "status": "published"}, {"$inc": {"waiting": 1, "waitlist_seq": 1}},
+                    return_document=ReturnDocument.AFTER)
+            await db[REGISTRATIONS].insert_one({
+                "_id": uuid.uuid4().hex, "event_id": "e", "holder_email": f"e|{i}@x.vn", "status": "waitlisted",
+                "wait_seq": after["waitlist_seq"], "_outbox": {"k": payload}, "_outbox_pending": True,
+                "_outbox_due": 0.0, "_outbox_rev": 1})
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(attempts)))
+        return attempts / (time.perf_counter() - started)
+    finally:
+        await client.drop_database(f"bench_raw2_{run}")
+        await client.close()
+
+
 class Servers:
     """Replicas of the events service, as processes (default) or one inside this process."""
 
@@ -239,6 +276,7 @@ async def main() -> None:
         try:
             mongo_url = os.environ.get("MONGO_URL") or store.url
             raw = await raw_ledger_rate(mongo_url, run, args.attempts, args.seats, args.connections)
+            raw2 = await raw_registration_rate(mongo_url, run, args.attempts, args.seats, args.connections)
             result = await rush(args, mongo_url, run)
         finally:
             if store is not None:
@@ -256,6 +294,8 @@ async def main() -> None:
           f"p95 {1000 * percentile(lat, 95):.0f} ms once sent)")
     print(f"raw ledger:  {raw:8.0f} atomic seat updates/s on the same store "
           f"-> the rush runs at {100 * rate / raw:.0f}% of it")
+    print(f"raw writes:  {raw2:8.0f} registrations/s as bare store writes (seat update + insert), same store "
+          f"-> the rush runs at {100 * rate / raw2:.0f}% of it")
     print(f"announced:   {result['heard']} events heard by the sink; all published "
           f"{result['drained']:.1f} s after the rush began")
     ok = (result["confirmed"] == args.seats and result["waitlisted"] == args.attempts - args.seats

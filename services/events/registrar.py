@@ -1,28 +1,37 @@
 """Registration, the waiting list, the door and certificates: the registrar.
 
-Seats move only through the seat ledger's atomic updates (store.SeatLedger). A
-registration document is written once, in its final state (confirmed with a ticket,
-or waitlisted with its place in the queue) together with the event announcing it
-(outbox). Unique keys on the registration refuse a second one for the same person and
-replay an Idempotency-Key; if such a key refuses a write, the seat just taken is
-given back. A cancelled seat goes to the head of the waiting list at once: `fill`
-moves a free seat to the waiting list (one atomic update) and then flips exactly one
-waitlisted registration (another conditional update), so racing cancellations and
-several replicas promote one person per seat.
+Seats move only through the seat ledger's atomic conditional updates of the event
+document (store.SeatLedger), never a read-then-write. Registrations for one event
+that arrive together go as a batch (`Batches`): one conditional update takes seats
+for all of them if that many are free (else a compare-and-set on the exact number
+left takes what remains), one more puts the rest at the end of the waiting list,
+and one insert writes every registration in its final state (confirmed with a
+ticket, or waitlisted with its place) together with the event announcing it
+(outbox). Unique keys on the registration refuse a second one for the same person
+and replay an Idempotency-Key; a place refused that way is given back at once.
 
-Known window: a process killed between taking a seat and writing the registration
-leaves that seat counted as taken until staff recount (documented in the README).
+A cancelled seat goes to the head of the waiting list at once: `fill` moves a free
+seat to the waiting list (one atomic update) and then flips exactly one waitlisted
+registration (another conditional update), so racing cancellations and several
+replicas promote one person per seat. `heal`, run every few seconds by every
+replica, moves any seat left free while people wait.
+
+Known window: a process killed between taking seats and writing the registrations
+leaves those seats counted as taken (the counters on the event say so; nobody is
+overbooked; they are simply not offered) — there is no recount yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.events.announcements import Links, registrant, summary
 from services.events.catalogue import text
@@ -37,7 +46,7 @@ from shared.contracts import (AttendanceCheckedIn, CertificateIssued, Registrati
                               RegistrationPromoted, RegistrationWaitlisted, new_event)
 from shared.http import Conflict, DomainError, NotFound
 from shared.logging import get_logger
-from shared.mongo import duplicate_key, epoch
+from shared.mongo import epoch
 from shared.outbox import OutboxRelay, push_events, with_events
 
 log = get_logger(__name__)
@@ -65,6 +74,57 @@ class NotATraining(Conflict):
     code, title = "not-a-training", "Certificates are issued for completed trainings only"
 
 
+@dataclass
+class Pending:
+    """A registration validated and waiting for its batch."""
+
+    keys: dict[str, str]
+    person: dict[str, Any]
+    idem: str | None
+    caller: str
+    correlation_id: str | None
+    answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batches:
+    """Registrations for one event that arrive while the previous batch is being written wait
+    and go together: one worker per event in this process, no timer (a lone request goes at once)."""
+
+    def __init__(self, write: Any, limit: int = 200) -> None:
+        self.write = write
+        self.limit = limit
+        self.waiting: dict[str, list[Pending]] = {}
+        self.workers: dict[str, asyncio.Task] = {}
+
+    async def submit(self, event: dict[str, Any], item: Pending) -> tuple[dict[str, Any], bool]:
+        self.waiting.setdefault(event["_id"], []).append(item)
+        if event["_id"] not in self.workers:
+            self.workers[event["_id"]] = asyncio.create_task(self._work(event), name=f"registrations-{event['_id']}")
+        result = await asyncio.shield(item.answer)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _work(self, event: dict[str, Any]) -> None:
+        event_id = event["_id"]
+        try:
+            while self.waiting.get(event_id):
+                batch = self.waiting[event_id][:self.limit]
+                del self.waiting[event_id][:len(batch)]
+                try:
+                    results = await self.write(event, batch)
+                except Exception as exc:  # every caller in the batch hears of it
+                    log.exception("registrations.batch_failed", event_id=event_id, size=len(batch))
+                    results = [exc] * len(batch)
+                for item, result in zip(batch, results):
+                    if not item.answer.done():
+                        item.answer.set_result(result)
+        finally:
+            self.workers.pop(event_id, None)
+            if not self.waiting.get(event_id):
+                self.waiting.pop(event_id, None)
+
+
 class Registrar:
     def __init__(self, db: AsyncDatabase, relay: OutboxRelay, links: Links, members: MemberProjection,
                  orgs: OrganizationProjection) -> None:
@@ -76,6 +136,8 @@ class Registrar:
         self.members = members
         self.orgs = orgs
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._batches = Batches(self._register_batch)
+        self._reading: dict[str, asyncio.Future] = {}
 
     async def event(self, event_id: str) -> dict[str, Any]:
         doc = await self.events.find_one({"_id": event_id})
@@ -103,51 +165,118 @@ class Registrar:
         keys = holder_keys(event_id, member_id=person.get("member_id"), email=person.get("email"),
                            phone=person.get("phone"))
         # No duplicate lookup first: the unique keys refuse a second registration at the insert,
-        # and the rare duplicate gives its place back. The common case costs two writes.
-        counters = None
-        if event.get("seats_free", 0) > 0 and event.get("waiting", 0) == 0:
-            counters = await self.ledger.take_seat(event_id)
-        confirmed = counters is not None
-        if not confirmed:
-            counters = await self.ledger.join_waitlist(event_id)
-            if counters is None:
+        # and the rare duplicate gives its place back.
+        pending = Pending(keys=keys, person=person, idem=idem, caller=caller, correlation_id=correlation_id)
+        return await self._batches.submit(event, pending)
+
+    async def _register_batch(self, event: dict[str, Any], batch: list["Pending"]) -> list[Any]:
+        """Seat or queue everyone who arrived together, in arrival order: at most three atomic
+        conditional updates of the event and one insert for the whole batch."""
+        event_id, n = event["_id"], len(batch)
+        seats = await self._take_seats(event, n)
+        rest = n - seats
+        queued = None
+        if rest:
+            queued = await self.ledger.join_waitlist(event_id, rest)
+            if queued is None:  # closed or cancelled meanwhile: nobody else gets in
                 self.forget(event_id)
-                raise RegistrationNotOpen(text("not_open.status", status="closed"), reason="status")
-        self._hint(event_id, counters)
+                closed = RegistrationNotOpen(text("not_open.status", status="closed"), reason="status")
+                if seats:
+                    await self.ledger.give_back_seat(event_id, seats)
+                    await self.fill(event_id, None)
+                return [closed] * n
+            self._hint(event_id, queued)
 
         now = now_utc()
-        doc: dict[str, Any] = {"_id": uuid.uuid4().hex, "event_id": event_id, **keys, **person,
-                               "created_at": to_text(now), "created_epoch": epoch(now), "registered_by": caller}
-        if idem:
-            doc["idempotency"] = idem
         about = summary(event, self.links)
-        if confirmed:
-            doc.update(status="confirmed", ticket_code=new_ticket_code(), confirmed_at=to_text(now))
-            announcement = RegistrationConfirmed(
-                event=about, registrant=registrant(doc), ticket_code=doc["ticket_code"],
-                qr_url=self.links.qr(doc["ticket_code"]), cancel_url=self.links.cancel(doc["_id"]),
-                calendar_url=self.links.calendar_for(doc))
-        else:
-            doc.update(status="waitlisted", wait_seq=counters["waitlist_seq"])
-            announcement = RegistrationWaitlisted(event=about, registrant=registrant(doc),
-                                                  position=counters["waiting"], cancel_url=self.links.cancel(doc["_id"]))
-        doc["first_answer"] = self.view(doc, position=None if confirmed else counters["waiting"])
-        envelope = new_event(announcement, producer=PRODUCER, correlation_id=correlation_id)
+        docs, answers = [], []
+        for i, item in enumerate(batch):
+            doc: dict[str, Any] = {"_id": uuid.uuid4().hex, "event_id": event_id, **item.keys, **item.person,
+                                   "created_at": to_text(now), "created_epoch": epoch(now),
+                                   "registered_by": item.caller}
+            if item.idem:
+                doc["idempotency"] = item.idem
+            if i < seats:
+                doc.update(status="confirmed", ticket_code=new_ticket_code(), confirmed_at=to_text(now))
+                position = None
+                announcement: Any = RegistrationConfirmed(
+                    event=about, registrant=registrant(doc), ticket_code=doc["ticket_code"],
+                    qr_url=self.links.qr(doc["ticket_code"]), cancel_url=self.links.cancel(doc["_id"]),
+                    calendar_url=self.links.calendar_for(doc))
+            else:
+                # The batch joined the queue's end together: its members hold the last `rest` places.
+                behind = n - 1 - i
+                doc.update(status="waitlisted", wait_seq=queued["waitlist_seq"] - behind)
+                position = queued["waiting"] - behind
+                announcement = RegistrationWaitlisted(event=about, registrant=registrant(doc), position=position,
+                                                      cancel_url=self.links.cancel(doc["_id"]))
+            doc["first_answer"] = self.view(doc, position=position)
+            envelope = new_event(announcement, producer=PRODUCER, correlation_id=item.correlation_id)
+            docs.append(with_events(doc, envelope))
+            answers.append((doc["first_answer"], False))
+
+        refused: dict[int, Any] = {}
         try:
-            await self.regs.insert_one(with_events(doc, envelope))
-        except DuplicateKeyError as exc:
-            await self._give_back(event_id, confirmed, correlation_id)
-            log.info("registration.duplicate_refused", event_id=event_id, key=duplicate_key(exc))
-            if idem and (replay := await self._replay(idem)) is not None:
-                return replay, True  # whichever unique key fired, a retry with the same key gets the first answer
-            await self._refuse_duplicate(keys)
-            raise DuplicateRegistration("This person is already registered for this event") from None
-        self.relay.notify()
-        if not confirmed and counters.get("seats_free", 0) > 0:
-            # Waitlisted while a seat was free (others were waiting for it): make sure the seat moves.
-            # A seat freed in the instant between joining and writing is moved by `heal`.
-            await self.fill(event_id, correlation_id)
-        return doc["first_answer"], False
+            await self.regs.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            refused = {e["index"]: e for e in errors}
+        if len(refused) < n:
+            self.relay.notify()
+        if refused:
+            lost_seats = sum(1 for i in refused if i < seats)
+            lost_places = len(refused) - lost_seats
+            self.forget(event_id)
+            if lost_places:
+                await self.ledger.leave_waitlist(event_id, lost_places)
+            if lost_seats:
+                await self.ledger.give_back_seat(event_id, lost_seats)
+                await self.fill(event_id, None)
+            for i in refused:
+                answers[i] = await self._duplicate_answer(batch[i])
+        if queued is not None and queued.get("seats_free", 0) > 0:
+            # Queued while a seat was free (others were waiting for it): make sure the seat moves.
+            # A seat freed in the instant between queueing and writing is moved by `heal`.
+            await self.fill(event_id, batch[0].correlation_id)
+        return answers
+
+    async def _take_seats(self, event: dict[str, Any], n: int) -> int:
+        """As many of `n` seats as are free, while nobody waits: one conditional update for all,
+        else one compare-and-set on the exact number left."""
+        event_id = event["_id"]
+        cached = self._cache.get(event_id)
+        seen = cached[1] if cached is not None else event  # the latest counters this process saw
+        if seen.get("seats_free", 0) <= 0 or seen.get("waiting", 0) > 0:
+            return 0  # full when last seen: straight to the queue (a seat freed since is moved by fill)
+        after = await self.ledger.take_seat(event_id, n)
+        if after is not None:
+            self._hint(event_id, after)
+            return n
+        for _ in range(3):
+            now = await self.ledger.counters(event_id)
+            if now is None or now.get("status") != "published" or now.get("waiting", 0) > 0 \
+                    or now.get("seats_free", 0) <= 0:
+                if now is not None:
+                    self._hint(event_id, now)
+                return 0
+            free = now["seats_free"]
+            k = min(free, n)
+            after = await self.ledger.take_seat(event_id, k, exactly=free)
+            if after is not None:
+                self._hint(event_id, after)
+                return k
+        return 0
+
+    async def _duplicate_answer(self, item: "Pending") -> Any:
+        if item.idem and (replay := await self._replay(item.idem)) is not None:
+            return replay, True  # whichever unique key fired, a retry with the same key gets the first answer
+        try:
+            await self._refuse_duplicate(item.keys)
+        except DuplicateRegistration as exc:
+            return exc
+        return DuplicateRegistration("This person is already registered for this event")
 
     async def cached_event(self, event_id: str) -> dict[str, Any]:
         """The event as read at most CACHE_SECONDS ago. Seats never depend on it (the ledger's
@@ -157,7 +286,11 @@ class Registrar:
         hit = self._cache.get(event_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        doc = await self.event(event_id)
+        reading = self._reading.get(event_id)
+        if reading is None:  # one read however many requests arrive at once
+            reading = self._reading[event_id] = asyncio.ensure_future(self.event(event_id))
+            reading.add_done_callback(lambda _: self._reading.pop(event_id, None))
+        doc = await asyncio.shield(reading)
         if len(self._cache) > 1000:
             self._cache.clear()
         self._cache[event_id] = (now + CACHE_SECONDS, doc)
@@ -210,14 +343,6 @@ class Registrar:
                 raise DuplicateRegistration(
                     "This person is already registered for this event", field=field.removeprefix("holder_"),
                     registration_id=existing["_id"], registration_status=existing["status"])
-
-    async def _give_back(self, event_id: str, confirmed: bool, correlation_id: str | None) -> None:
-        self.forget(event_id)
-        if confirmed:
-            await self.ledger.give_back_seat(event_id)
-            await self.fill(event_id, correlation_id)
-        else:
-            await self.ledger.leave_waitlist(event_id)
 
     # --- the waiting list ---------------------------------------------------------------
 

@@ -51,18 +51,20 @@ class SeatLedger:
     def __init__(self, db: AsyncDatabase) -> None:
         self.events = db[EVENTS]
 
-    async def take_seat(self, event_id: str) -> dict[str, Any] | None:
-        """A seat for a newcomer, only while nobody is waiting (the queue is fair)."""
+    async def take_seat(self, event_id: str, count: int = 1, *, exactly: int | None = None) -> dict[str, Any] | None:
+        """`count` seats for newcomers, only while nobody is waiting (the queue is fair): all
+        of them or none. `exactly`: only if that many are free (compare-and-set)."""
+        free: Any = exactly if exactly is not None else {"$gte": count}
         return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published", "seats_free": {"$gt": 0}, "waiting": 0},
-            {"$inc": {"seats_free": -1, "confirmed": 1}}, projection=COUNTERS,
+            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0},
+            {"$inc": {"seats_free": -count, "confirmed": count}}, projection=COUNTERS,
             return_document=ReturnDocument.AFTER)
 
-    async def join_waitlist(self, event_id: str) -> dict[str, Any] | None:
-        """A place at the end of the waiting list; `waiting` after it is the newcomer's position."""
+    async def join_waitlist(self, event_id: str, count: int = 1) -> dict[str, Any] | None:
+        """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
         return await self.events.find_one_and_update(
             {"_id": event_id, "status": "published"},
-            {"$inc": {"waiting": 1, "waitlist_seq": 1}}, projection=COUNTERS,
+            {"$inc": {"waiting": count, "waitlist_seq": count}}, projection=COUNTERS,
             return_document=ReturnDocument.AFTER)
 
     async def seat_for_waitlisted(self, event_id: str) -> dict[str, Any] | None:
@@ -76,11 +78,11 @@ class SeatLedger:
     async def undo_seat_for_waitlisted(self, event_id: str) -> None:
         await self.events.update_one({"_id": event_id}, {"$inc": {"seats_free": 1, "confirmed": -1, "waiting": 1}})
 
-    async def give_back_seat(self, event_id: str) -> None:
-        await self.events.update_one({"_id": event_id}, {"$inc": {"seats_free": 1, "confirmed": -1}})
+    async def give_back_seat(self, event_id: str, count: int = 1) -> None:
+        await self.events.update_one({"_id": event_id}, {"$inc": {"seats_free": count, "confirmed": -count}})
 
-    async def leave_waitlist(self, event_id: str) -> None:
-        await self.events.update_one({"_id": event_id}, {"$inc": {"waiting": -1}})
+    async def leave_waitlist(self, event_id: str, count: int = 1) -> None:
+        await self.events.update_one({"_id": event_id}, {"$inc": {"waiting": -count}})
 
     async def set_capacity(self, event_id: str, old: int, new: int) -> dict[str, Any] | None:
         """Change capacity unless it would fall below the seats already confirmed."""
