@@ -8,17 +8,18 @@ keys, staff accounts and logins, traffic counters) and no events.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
 from services.gateway import api, store
 from services.gateway.auth import Authenticator
 from services.gateway.front import Front, decorate, preflight
-from services.gateway.openapi import PUBLIC_APIS, SERVICE_APIS, openapi_document
+from services.gateway.openapi import PUBLIC_APIS, SERVICE_APIS, build_document, openapi_document
 from services.gateway.proxy import Upstreams
 from services.gateway.routing import RouteTable
 from services.gateway.traffic import TrafficCounter
+from shared.api import Api
 from shared.http import add_ready_check, make_app
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
@@ -29,14 +30,18 @@ FRONT = web.AppKey("front", Front)
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, services: Mapping[str, Api] | None = None) -> web.Application:
+    """`services`: the endpoint declarations of the services behind the gateway (by
+    default every service's `api.routes`; tests may stand other servers there)."""
     # The gateway is the one place identities come from, so it checks none: it makes them.
     app = make_app(max_body_bytes=settings.gateway_import_body_bytes, identity_secret=None)
-    table = RouteTable(PUBLIC_APIS)
+    services = SERVICE_APIS if services is None else services
+    apis = {**services, "gateway": api.routes}
+    table = RouteTable(apis)
     origins = frozenset(o.strip() for o in settings.gateway_cors_origins.split(",") if o.strip())
     app.middlewares.append(preflight(origins, table))
     app.on_response_prepare.append(decorate(origins))
-    app[api.OPENAPI] = openapi_document()
+    app[api.OPENAPI] = openapi_document() if apis == PUBLIC_APIS else build_document(apis)
     app[api.SCOPES] = frozenset(table.scopes())
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -46,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt, \
-                Upstreams(settings, sorted(SERVICE_APIS)) as upstreams:
+                Upstreams(settings, sorted(services)) as upstreams:
             gateway_store = store.GatewayStore(rt.db)
             auth = Authenticator(gateway_store, settings)
             traffic = TrafficCounter(gateway_store, settings.derived_secret("gateway-traffic"))

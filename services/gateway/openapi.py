@@ -3,6 +3,7 @@ declarations (the same pydantic models that validate the requests)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -44,9 +45,13 @@ SECURITY_SCHEMES = {
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
+    return build_document(PUBLIC_APIS)
+
+
+def build_document(apis: Mapping[str, Api]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
-    for api in PUBLIC_APIS.values():
+    for api in apis.values():
         service_paths, service_schemas = api.openapi_paths()
         for path, item in service_paths.items():
             paths.setdefault(path, {}).update(item)

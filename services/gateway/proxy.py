@@ -38,6 +38,7 @@ DROP_FROM_CALLER = HOP_BY_HOP | {identity.HEADER.lower(), "authorization", "x-ap
                                  "x-forwarded-for", "forwarded"}
 DROP_FROM_SERVICE = HOP_BY_HOP | {"server", "date", "access-control-allow-origin",
                                   "access-control-allow-credentials"}
+SMALL_BODY = 256 * 1024  # answers up to this size are read whole; larger ones stream
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 UPSTREAM_ERRORS = Counter("lienhiep_gateway_upstream_errors", "Failed calls from the gateway to a service",
                           ["service", "kind"])
@@ -47,14 +48,21 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def limited(stream: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
-    """The request body in chunks, stopping once it passes `limit` bytes."""
-    seen = 0
-    async for chunk in stream.iter_chunked(64 * 1024):
-        seen += len(chunk)
-        if seen > limit:
-            raise BodyTooLarge
-        yield chunk
+class Limited:
+    """The request body in chunks, stopping once it passes `limit` bytes (the client
+    library reports the stop as a connection error; `exceeded` tells it apart)."""
+
+    def __init__(self, stream: aiohttp.StreamReader, limit: int) -> None:
+        self.stream, self.limit, self.exceeded = stream, limit, False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.stream.iter_chunked(64 * 1024):
+            seen += len(chunk)
+            if seen > self.limit:
+                self.exceeded = True
+                raise BodyTooLarge
+            yield chunk
 
 
 class Upstreams:
@@ -124,9 +132,11 @@ class Upstreams:
         headers[identity.HEADER] = self.sign(who)
         url = URL(f"{self.base[service]}{path}", encoded=True)
         data: object = body
+        limited: Limited | None = None
         if body is None and request.body_exists and stream_limit is not None:
-            data = limited(request.content, stream_limit)
-        replayable = not isinstance(data, AsyncIterator)
+            limited = Limited(request.content, stream_limit)
+            data = limited.chunks()
+        replayable = limited is None
         attempts = 2 if request.method in IDEMPOTENT and replayable else 1
         client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
         for attempt in range(1, attempts + 1):
@@ -134,7 +144,11 @@ class Upstreams:
             try:
                 return await self._exchange(request, service, url, headers, data, client_timeout,
                                             extra_headers, started)
-            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            except (asyncio.TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
+                if limited is not None and limited.exceeded:
+                    return problem(413, "payload-too-large", "Request body too large",
+                                   f"The body may be at most {stream_limit} bytes", max_bytes=stream_limit,
+                                   headers=extra_headers)
                 if started:
                     # The answer had begun: all that is left is to cut the connection.
                     UPSTREAM_ERRORS.labels(service, "broken-stream").inc()
@@ -156,10 +170,6 @@ class Upstreams:
                 breaker.failure()
                 UPSTREAM_ERRORS.labels(service, "unreachable").inc()
                 log.warning("gateway.upstream_unavailable", service=service, error=type(exc).__name__)
-            except BodyTooLarge:
-                return problem(413, "payload-too-large", "Request body too large",
-                               f"The body may be at most {stream_limit} bytes", max_bytes=stream_limit,
-                               headers=extra_headers)
             break
         return problem(503, "upstream-unavailable", "Service unavailable",
                        f"The {service} service is not reachable; try again shortly",
@@ -177,13 +187,17 @@ class Upstreams:
                 UPSTREAM_ERRORS.labels(service, f"status-{upstream.status}").inc()
             else:
                 breaker.success()
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for name, value in upstream.headers.items():
-                if name.lower() not in DROP_FROM_SERVICE:
-                    response.headers[name] = value
-            if "Content-Length" in upstream.headers:
-                response.content_length = int(upstream.headers["Content-Length"])
-            response.headers.update(extra_headers)
+            headers = {name: value for name, value in upstream.headers.items()
+                       if name.lower() not in DROP_FROM_SERVICE}
+            headers.update(extra_headers)
+            length = upstream.content_length
+            if length is not None and length <= SMALL_BODY:
+                # A small answer: one read, one write (most API answers).
+                return web.Response(status=upstream.status, reason=upstream.reason, headers=headers,
+                                    body=await upstream.read())
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+            if length is not None:
+                response.content_length = length
             await response.prepare(request)
             started.append(response)
             async for chunk in upstream.content.iter_any():

@@ -33,9 +33,9 @@ async def membership(aiohttp_server, gw_settings):
 
 @pytest.fixture
 def make_gateway(aiohttp_client, gw_settings, membership):
-    async def make(**changes):
+    async def make(services=None, **changes):
         s = gw_settings.model_copy(update={"membership_url": str(membership.make_url("")).rstrip("/"), **changes})
-        return await aiohttp_client(gateway_app(s))
+        return await aiohttp_client(gateway_app(s, services))
     return make
 
 

@@ -1,0 +1,178 @@
+"""Gateway benchmark: an authenticated, rate-limit-checked GET through the gateway
+versus the same request sent straight to the service, same run, same client.
+
+    .venv/bin/python bench/gateway.py                 # or: --seconds 5 --concurrency 32
+
+The request is GET /api/v1/members/{id} with a partner key (`X-API-Key`) through
+the gateway: route match, key lookup (cached), two token buckets, authorisation,
+query check, signed identity, proxy. Direct, it is GET /members/{id} on the
+membership service with the signed identity the gateway would send. Both run as
+real processes (`python -m services.…`) on the embedded store; the client is one
+asyncio aiohttp session with keep-alive.
+
+Figures: throughput with `--concurrency` requests in flight (ratio gateway/direct;
+target ≥ 50%), and latency of one request at a time (p50/p99; added p50 target ≤ 1 ms).
+Phases alternate (direct, gateway, direct, gateway) so drift hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+
+from deploy.local.broker import ensure_broker  # noqa: E402
+from deploy.local.embedded_store import EmbeddedStore, free_port  # noqa: E402
+from deploy.local.services import ServiceProcesses  # noqa: E402
+from shared.identity import HEADER, Identity, sign  # noqa: E402
+
+AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PASSWORD = "bench-admin-password"
+
+
+async def throughput(session: aiohttp.ClientSession, url: str, headers: dict, seconds: float,
+                     concurrency: int) -> tuple[int, float]:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            async with session.get(url, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"{url}: {resp.status}")
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, time.perf_counter() - started
+
+
+async def latencies(session: aiohttp.ClientSession, url: str, headers: dict, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        async with session.get(url, headers=headers) as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"{url}: {resp.status}")
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(gateway: str, membership: str, secret: str, seconds: float, concurrency: int,
+                  samples: int) -> None:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        async with http.post(f"{gateway}/api/v1/auth/login",
+                             json={"username": "admin", "password": PASSWORD}) as resp:
+            staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+        async with http.post(f"{gateway}/api/v1/admin/api-keys", headers=staff,
+                             json={"name": "bench", "scopes": ["members:read", "members:write"]}) as resp:
+            key = {"X-API-Key": (await resp.json())["key"]}
+        async with http.post(f"{gateway}/api/v1/members", headers=key,
+                             json={"full_name": "Phan Văn Đo", "email": "bench@example.vn"}) as resp:
+            member_id = (await resp.json())["id"]
+        via_gateway = (f"{gateway}/api/v1/members/{member_id}", key)
+        prefix = key["X-API-Key"].split("_")[1]
+        # What the gateway sends: the same identity, signed (re-signed per phase: it lives 60 s).
+        who = Identity(sub=f"key:{prefix}", scopes=("members:read", "members:write"))
+
+        def direct() -> tuple[str, dict]:
+            return f"{membership}/members/{member_id}", {HEADER: sign(who, secret)}
+
+        for url, headers in (via_gateway, direct()):  # warm up both paths
+            await throughput(http, url, headers, 1.0, concurrency)
+
+        counts = {"direct": [0, 0.0], "gateway": [0, 0.0]}
+        lat: dict[str, list[float]] = {"direct": [], "gateway": []}
+        for _ in range(2):
+            for name in ("direct", "gateway"):
+                url, headers = direct() if name == "direct" else via_gateway
+                n, elapsed = await throughput(http, url, headers, seconds, concurrency)
+                counts[name][0] += n
+                counts[name][1] += elapsed
+                lat[name] += await latencies(http, url, headers, samples)
+
+    rate = {name: n / elapsed for name, (n, elapsed) in counts.items()}
+    p = {name: (pct(v, 0.50), pct(v, 0.99)) for name, v in lat.items()}
+    print(f"\nGET one member, {concurrency} in flight, {2 * seconds:g} s per path:")
+    print(f"  direct to membership : {rate['direct']:8.0f} req/s   (raw limit: the service alone)")
+    print(f"  through the gateway  : {rate['gateway']:8.0f} req/s")
+    print(f"  throughput ratio     : {rate['gateway'] / rate['direct']:8.1%}   (target ≥ 50%)")
+    print(f"\nOne request at a time, {2 * samples} samples per path (ms):")
+    print(f"  direct   p50 {p['direct'][0]:6.2f}  p99 {p['direct'][1]:6.2f}  mean {statistics.mean(lat['direct']):6.2f}")
+    print(f"  gateway  p50 {p['gateway'][0]:6.2f}  p99 {p['gateway'][1]:6.2f}  mean {statistics.mean(lat['gateway']):6.2f}")
+    print(f"  added    p50 {p['gateway'][0] - p['direct'][0]:6.2f}  p99 {p['gateway'][1] - p['direct'][1]:6.2f}"
+          "   (target: ≤ 1 ms added at p50)")
+
+
+def wait_until_up(processes: ServiceProcesses, timeout: float) -> None:
+    """Membership ready, the gateway answering (it is not "ready" without events and
+    notifications, which this benchmark does not start)."""
+    deadline = time.monotonic() + timeout
+    for name, path in (("membership", "/readyz"), ("gateway", "/healthz")):
+        while True:
+            if processes.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see its log")
+            try:
+                with urllib.request.urlopen(f"{processes.url(name)}{path}", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come up in {timeout} s")
+            time.sleep(0.1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=500, help="sequential requests per latency phase")
+    args = parser.parse_args()
+    ensure_broker(AMQP)
+    run = uuid.uuid4().hex[:8]
+    secret = f"bench-{run}"
+    with tempfile.TemporaryDirectory() as folder, EmbeddedStore(Path(folder) / "store") as store:
+        env = {
+            "MONGO_URL": store.url, "MONGO_DB_PREFIX": f"bench{run}", "AMQP_URL": AMQP,
+            "BUS_EXCHANGE": f"lienhiep.bench.{run}", "BUS_QUEUE_PREFIX": f"bench{run}.",
+            "GATEWAY_PORT": str(free_port()), "MEMBERSHIP_PORT": str(free_port()),
+            "EVENTS_PORT": str(free_port()), "NOTIFICATIONS_PORT": str(free_port()),
+            "INTERNAL_IDENTITY_SECRET": secret, "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD,
+            # Every request is still checked against its buckets; the limit is set above what the bench sends.
+            "GATEWAY_RATE_PER_SECOND": "1000000", "GATEWAY_RATE_BURST": "1000000",
+            "LOG_LEVEL": "WARNING",
+        }
+        processes = ServiceProcesses(env=env, log_folder=Path(folder) / "log")
+        processes.start(("membership", "gateway"))
+        try:
+            wait_until_up(processes, timeout=60)
+            asyncio.run(measure(processes.url("gateway"), processes.url("membership"), secret,
+                                args.seconds, args.concurrency, args.samples))
+        finally:
+            processes.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
