@@ -146,7 +146,7 @@ class Dispatcher:
                 await self.limits[d["channel"]].acquire()
                 provider_id = await self._send(d)
         except (EmailRejected, SmsRejected) as exc:
-            if isinstance(exc, EmailRejected):
+            if isinstance(exc, EmailRejected) and exc.hard_bounce:
                 await self.suppressions.add(d["to"], "email", str(exc))
             log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
             return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}

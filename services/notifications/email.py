@@ -16,6 +16,7 @@ from email.utils import formataddr, formatdate, parseaddr
 import aiosmtplib
 import segno
 
+from services.notifications.links import redact
 from services.notifications.rendering import RenderedEmail
 from shared.settings import Settings
 
@@ -27,7 +28,13 @@ class EmailDeferred(Exception):
 
 
 class EmailRejected(Exception):
-    """The mail server refused the message for good (5xx)."""
+    """The mail server refused the message for good (5xx). `hard_bounce`: it refused
+    the recipient, so the address is suppressed; otherwise the message itself was
+    refused (too large, content) and the address stays usable."""
+
+    def __init__(self, reason: str, *, hard_bounce: bool) -> None:
+        super().__init__(reason)
+        self.hard_bounce = hard_bounce
 
 
 def delivery_message_id(delivery_key: str) -> str:
@@ -132,16 +139,23 @@ class SmtpSender:
                 await self._drop(client)
                 codes = [r.code for r in exc.recipients]
                 if codes and all(500 <= c < 600 for c in codes):
-                    raise EmailRejected(f"recipient refused ({codes[0]} {exc.recipients[0].message})") from None
+                    raise EmailRejected(redact(f"recipient refused ({codes[0]} {exc.recipients[0].message})"),
+                                        hard_bounce=True) from None
                 raise EmailDeferred(f"recipient deferred ({codes})") from None
+            except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPConnectResponseError,
+                    aiosmtplib.SMTPHeloError) as exc:
+                # Our account or the server's state, not the recipient: retried (and dead-lettered
+                # for staff to replay once the settings are fixed), never a bounce.
+                await self._drop(client)
+                raise EmailDeferred(redact(f"server refused us ({exc.code} {exc.message})")) from None
             except aiosmtplib.SMTPResponseException as exc:
                 await self._drop(client)
                 if 500 <= exc.code < 600:
-                    raise EmailRejected(f"refused ({exc.code} {exc.message})") from None
-                raise EmailDeferred(f"deferred ({exc.code} {exc.message})") from None
+                    raise EmailRejected(redact(f"refused ({exc.code} {exc.message})"), hard_bounce=False) from None
+                raise EmailDeferred(redact(f"deferred ({exc.code} {exc.message})")) from None
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self._drop(client)
-                raise EmailDeferred(f"{type(exc).__name__}: {exc}"[:300]) from None
+                raise EmailDeferred(redact(f"{type(exc).__name__}: {exc}")[:300]) from None
             self._keep(client)
 
     async def _connect(self) -> aiosmtplib.SMTP:

@@ -11,8 +11,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import quote
+
+
+_ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+|(?:\+|\b0)\d[\d .-]{7,}\d")
+
+
+def redact(text: str) -> str:
+    """A provider's or mail server's answer without the addresses and numbers it may echo
+    (it goes into logs and the delivery log)."""
+    return _ADDRESS.sub("<redacted>", text)
 
 
 class BadToken(ValueError):

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import aiohttp
 
+from services.notifications.links import redact
 from shared.settings import Settings
 
 
@@ -93,7 +94,7 @@ class HttpJsonProvider(_HttpProvider):
             self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers)
         if 200 <= status < 300:
             return SmsAccepted(str((body or {}).get("id") or (body or {}).get("message_id") or request_id))
-        detail = str((body or {}).get("error") or (body or {}).get("detail") or "")[:200]
+        detail = redact(str((body or {}).get("error") or (body or {}).get("detail") or ""))[:200]
         if status == 429 or status >= 500:
             raise SmsDeferred(f"provider answered {status} {detail}".strip())
         raise SmsRejected(f"provider refused ({status}) {detail}".strip())
@@ -127,7 +128,7 @@ class EsmsProvider(_HttpProvider):
         code = str(body.get("CodeResult", ""))
         if code == "100":
             return SmsAccepted(str(body.get("SMSID") or request_id))
-        message = str(body.get("ErrorMessage") or "")[:200]
+        message = redact(str(body.get("ErrorMessage") or ""))[:200]
         if code in self.RETRYABLE:
             raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
         raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())

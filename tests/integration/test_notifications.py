@@ -119,7 +119,7 @@ async def _with_status(client, staff, event, status):
 
 
 async def _retrying(client, staff, event):
-    items = [d for d in await deliveries(client, staff, event_id=event.id) if d["last_error"]]
+    items = [d for d in await deliveries(client, staff, event_id=event.id) if d.get("last_error")]
     return items
 
 
