@@ -186,10 +186,11 @@ async def request_context_middleware(request: web.Request, handler):
         raise
     finally:
         elapsed = time.perf_counter() - started
-        if request.path not in PUBLIC_PATHS:
-            log.info("http.request", method=request.method, path=request.path, status=status,
-                     ms=round(elapsed * 1000, 2))
         route = _route_template(request)
+        if request.path not in PUBLIC_PATHS:
+            # The route template, not the path: paths can hold personal data (an email address).
+            log.info("http.request", method=request.method, route=route, status=status,
+                     ms=round(elapsed * 1000, 2))
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
         HTTP_LATENCY.labels(request.method, route).observe(elapsed)
         clear_context()
@@ -235,7 +236,7 @@ async def error_middleware(request: web.Request, handler):
         return problem(exc.status, _slug(exc.reason), exc.reason, None,
                        headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"}, **extra)
     except Exception:
-        log.exception("http.unhandled_error", path=request.path)
+        log.exception("http.unhandled_error", route=_route_template(request))
         return problem(500, "internal-error", "Internal error",
                        "Something went wrong on our side; the request id helps us find it",
                        request_id=request.get(REQUEST_ID_KEY))

@@ -32,12 +32,37 @@ async def staff(gateway, admin, username: str, role: str, organization_id: str |
 
 # --- API1 Broken object-level authorisation -------------------------------------------
 
-async def test_api1_the_service_learns_which_organisation_a_manager_or_bound_key_acts_for(gateway, admin):
-    """Object-level checks live with the data; the gateway's part is a signed identity
-    that carries the organisation, which no caller can set or forge."""
-    manager = await staff(gateway, admin, "quan.ly", "manager", "hoi-a")
-    resp = await gateway.post("/api/v1/members", headers=manager, json={"full_name": "Hồ Văn Nam"})
-    assert resp.status == 201 and (await resp.json())["created_by"] == "staff:quan.ly"
+async def org(gateway, admin, code: str, kind: str, parent_id: str | None = None) -> str:
+    resp = await gateway.post("/api/v1/organizations", headers=admin, json={
+        "code": code, "name": f"Đơn vị {code}", "kind": kind, **({"parent_id": parent_id} if parent_id else {})})
+    assert resp.status == 201, await resp.text()
+    return (await resp.json())["id"]
+
+
+async def test_api1_a_manager_reaches_only_their_own_associations_members(gateway, admin):
+    root = await org(gateway, admin, "LHH-TINH", "federation")
+    hoi_a, hoi_b = await org(gateway, admin, "HOI-A", "association", root), await org(gateway, admin, "HOI-B", "association", root)
+    theirs = await (await gateway.post("/api/v1/members", headers=admin, json={
+        "full_name": "Hồ Văn Nam", "organization_ids": [hoi_b]})).json()
+    manager = await staff(gateway, admin, "quan.ly", "manager", hoi_a)
+    ours = await gateway.post("/api/v1/members", headers=manager, json={
+        "full_name": "Đinh Thị Hoa", "organization_ids": [hoi_a]})
+    assert ours.status == 201, await ours.text()
+    assert (await ours.json())["created_by"] == "staff:quan.ly"
+    assert (await gateway.get(f"/api/v1/members/{(await ours.json())['id']}", headers=manager)).status == 200
+
+    for method, path, body in (("GET", f"/api/v1/members/{theirs['id']}", None),
+                               ("PATCH", f"/api/v1/members/{theirs['id']}", {"full_name": "Bị Sửa"}),
+                               ("GET", f"/api/v1/members?organization_id={hoi_b}", None),
+                               ("POST", "/api/v1/members", {"full_name": "Cài Cắm", "organization_ids": [hoi_b]})):
+        resp = await gateway.request(method, path, headers=manager, json=body)
+        assert resp.status in (403, 404), (method, path, resp.status)
+        assert resp.content_type == "application/problem+json"
+    listed = await (await gateway.get("/api/v1/members", headers=manager)).json()
+    assert theirs["id"] not in {m["id"] for m in listed["items"]}
+
+
+async def test_api1_the_organisation_travels_only_in_the_signed_identity(gateway, admin):
     forged = {**admin, HEADER: "eyJzdWIiOiJzdGFmZjpyb290In0.AAAA"}
     resp = await gateway.post("/api/v1/members", headers=forged, json={"full_name": "Hồ Văn Bắc"})
     assert resp.status == 201 and (await resp.json())["created_by"] == "staff:admin"  # the caller's header is dropped
