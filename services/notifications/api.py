@@ -579,10 +579,39 @@ class CampaignList(BaseModel):
     items: list[CampaignOut]
 
 
+async def _reach(request: web.Request) -> set[str] | None:
+    """Organisations the caller may address: None for the federation's office (all);
+    for an association manager, their organisation and its subtree."""
+    who = current_identity(request)
+    if "admin" in who.roles:
+        return None
+    if not who.organization_id:
+        return set()
+    return set(await _svc(request).directory.subtree(who.organization_id))
+
+
+def _within(doc: dict[str, Any], reach: set[str] | None) -> bool:
+    segment = doc["segment"]
+    return reach is None or (segment["kind"] == "organization" and segment.get("value") in reach)
+
+
+async def _visible_campaign(request: web.Request) -> dict[str, Any]:
+    doc = await _svc(request).campaigns.get(request.match_info["campaign_id"])
+    if doc is None or not _within(doc, await _reach(request)):
+        raise NotFound("No such campaign")
+    return doc
+
+
 @routes.route("POST", "/notifications/campaigns", summary="Start an announcement to a segment (runs in the background)",
-              body=CampaignIn, response=CampaignOut, status=201, admin_only=True, errors=(422,))
+              description="Association managers may address their own organisation and its subtree only.",
+              body=CampaignIn, response=CampaignOut, status=201, errors=(403, 422))
 async def create_campaign(request: web.Request, body: CampaignIn) -> web.Response:
     svc = _svc(request)
+    if not _within({"segment": body.segment.model_dump()}, await _reach(request)):
+        raise ProblemError(403, "forbidden", "Forbidden",
+                           "Managers may send announcements to their own organisation and its subtree only",
+                           errors=[{"field": "segment", "in": "body", "code": "outside_your_organization",
+                                    "message": "choose your organisation or one below it"}])
     s = svc.settings
     if body.sms_text:
         sms = svc.renderer.sms("announcement", body.language, {"sms_text": body.sms_text}, unicode=s.sms_unicode,
@@ -598,32 +627,30 @@ async def create_campaign(request: web.Request, body: CampaignIn) -> web.Respons
 
 
 @routes.route("GET", "/notifications/campaigns", summary="Campaigns, newest first", query=LimitQuery,
-              response=CampaignList, admin_only=True)
+              response=CampaignList)
 async def list_campaigns(request: web.Request, query: LimitQuery) -> web.Response:
     svc = _svc(request)
-    docs = await svc.campaigns.list(min(query.limit, 100))
+    reach = await _reach(request)
+    docs = [d for d in await svc.campaigns.list(min(query.limit, 100) if reach is None else 500) if _within(d, reach)]
+    docs = docs[:query.limit]
     return json_response({"items": [public_campaign(d, await svc.campaigns.progress(d["_id"])) for d in docs]})
 
 
 @routes.route("GET", "/notifications/campaigns/{campaign_id}", summary="A campaign and its progress",
-              response=CampaignOut, admin_only=True, errors=(404,))
+              response=CampaignOut, errors=(404,))
 async def get_campaign(request: web.Request) -> web.Response:
     svc = _svc(request)
-    doc = await svc.campaigns.get(request.match_info["campaign_id"])
-    if doc is None:
-        raise NotFound("No such campaign")
+    doc = await _visible_campaign(request)
     return json_response(public_campaign(doc, await svc.campaigns.progress(doc["_id"])))
 
 
 def _transition(name: str, status: str, allowed_from: tuple[str, ...], summary: str, done: str):
     @routes.route("POST", f"/notifications/campaigns/{{campaign_id}}/{name}", summary=summary, response=CampaignOut,
-                  admin_only=True, errors=(404, 409))
+                  errors=(404, 409))
     async def transition(request: web.Request) -> web.Response:
         svc = _svc(request)
-        cid = request.match_info["campaign_id"]
-        current = await svc.campaigns.get(cid)
-        if current is None:
-            raise NotFound("No such campaign")
+        current = await _visible_campaign(request)
+        cid = current["_id"]
         doc = await svc.campaigns.set_status(cid, status, allowed_from)
         if doc is None:
             raise Conflict(f"A {current['status']} campaign cannot be {done}", campaign_status=current["status"])

@@ -163,3 +163,33 @@ async def _quiet(notify, cid):
         return None
     second = await campaign(notify, cid)
     return second if second["progress"] == first["progress"] else None
+
+
+async def test_an_association_manager_addresses_only_their_own_subtree(notify):
+    from shared.identity import HEADER, Identity, sign
+
+    for org, parent in [("fed", None), ("hoi-tin-hoc", "fed"), ("chi-hoi-1", "hoi-tin-hoc"), ("hoi-y-hoc", "fed")]:
+        await notify.publisher.publish(new_event(OrganizationCreated(
+            organization_id=org, code=org, name=org, kind="association", parent_id=parent), producer="membership"))
+    await eventually(lambda: _count(notify.db.organizations, {}, 4), what="organisations projected")
+    manager = {HEADER: sign(Identity(sub="staff:hoa", roles=("manager",), organization_id="hoi-tin-hoc"),
+                            notify.settings.internal_identity_secret)}
+
+    async def create(segment, headers):
+        return await notify.client.post("/notifications/campaigns", headers=headers, json={
+            "name": "Sinh hoạt chi hội", "segment": segment, "channels": ["email"], "subject": "Thư mời",
+            "body": "Mời dự sinh hoạt chi hội."})
+
+    own = await create({"kind": "organization", "value": "chi-hoi-1"}, manager)
+    assert own.status == 201
+    for segment in ({"kind": "organization", "value": "hoi-y-hoc"}, {"kind": "consented"}):
+        refused = await create(segment, manager)
+        assert refused.status == 403 and (await refused.json())["errors"][0]["field"] == "segment"
+    office = await create({"kind": "consented"}, notify.staff)
+    office_id = (await office.json())["id"]
+    seen = await notify.client.get("/notifications/campaigns", headers=manager)
+    assert [c["id"] for c in (await seen.json())["items"]] == [(await own.json())["id"]]
+    hidden = await notify.client.post(f"/notifications/campaigns/{office_id}/cancel", headers=manager)
+    assert hidden.status == 404
+    templates = await notify.client.get("/notifications/templates", headers=manager)
+    assert templates.status == 403
