@@ -379,9 +379,8 @@ async def organization_subtree(request: web.Request) -> web.Response:
     ids = await orgs.subtree(root)
     docs = [d for d in await orgs.all() if d["_id"] in ids]
     parents = await orgs.parent_map()
-    ordered = [d for d in _tree_order(docs)]
-    ordered.sort(key=lambda d: 0 if d["_id"] == root else 1)
-    return json_response({"items": [public_organization(d, parents) for d in ordered]})
+    # The root's parent lies outside the subtree, so the walk starts at the root.
+    return json_response({"items": [public_organization(d, parents) for d in _tree_order(docs)]})
 
 
 @routes.route("GET", "/organizations/{organization_id}/unpaid-dues",

@@ -9,7 +9,7 @@ move may make a node its own ancestor.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -136,13 +136,6 @@ def check_placement(kind: str, parent: Mapping[str, Any] | None, *, has_root: bo
         expected = " or ".join(allowed) if allowed else "nothing (it is the root)"
         raise InvalidPlacement(f"A {kind} cannot sit under a {parent['kind']}; it sits under {expected}",
                                field="parent_id", parent_kind=parent["kind"])
-
-
-def check_children_fit(kind: str, children_kinds: Iterable[str]) -> None:
-    """A node whose kind stays put keeps its children; this guards kinds that may have none."""
-    for child in set(children_kinds):
-        if kind not in ALLOWED_PARENTS[child]:
-            raise InvalidPlacement(f"A {child} cannot sit under a {kind}", field="kind")
 
 
 def subtree_ids(root_id: str, parent_of: Mapping[str, str | None]) -> set[str]:

@@ -22,8 +22,8 @@ from pymongo.errors import DuplicateKeyError
 from services.membership import lifecycle
 from services.membership.members import (DuplicateMember, InvalidPhone, MemberIn, MemberPatch, is_young_intellectual,
                                           normalise_phone, young_cutoff)
-from services.membership.organizations import (DuplicateOrganization, OrganizationIn, OrganizationInUse,
-                                                OrganizationPatch, check_children_fit, check_move, check_placement,
+from services.membership.organizations import (DuplicateOrganization, InvalidPlacement, OrganizationIn,
+                                                OrganizationInUse, OrganizationPatch, check_move, check_placement,
                                                 depth_of, subtree_ids)
 from services.membership.vietnamese import fold, name_sort_key, search_pattern
 from shared.contracts import (DuesPayment, Envelope, MemberApplied, MemberApproved, MemberErased, MembershipExpiring,
@@ -291,7 +291,7 @@ class OrganizationStore:
         patch = {k: v for k, v in row.items() if k in ("name", "parent_id", "contact_email", "contact_phone",
                                                        "address") and v is not None and existing.get(k) != v}
         if existing["kind"] != row["kind"]:
-            check_children_fit(row["kind"], [])
+            raise InvalidPlacement(f"{row['code']} is a {existing['kind']}; a kind never changes", field="kind")
         if not patch:
             return "unchanged", existing
         return "updated", await self.update(existing["_id"], OrganizationPatch.model_validate(patch), by=by,

@@ -42,13 +42,18 @@ def admin(signed):
 
 
 class Recorder:
-    """Every membership event that reached the broker, in arrival order."""
+    """Every membership event that reached the broker, in arrival order, each event
+    once: delivery is at least once (two replicas' relays may both publish an event
+    before either clears it), so consumers key on the event id, as this one does."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[Any, Any]] = []
+        self.ids: set[str] = set()
 
     async def handle(self, envelope, data) -> None:
-        self.seen.append((envelope, data))
+        if envelope.id not in self.ids:
+            self.ids.add(envelope.id)
+            self.seen.append((envelope, data))
 
     def of(self, event_type: str, member_id: str | None = None) -> list[Any]:
         return [d for e, d in self.seen if e.type == event_type

@@ -61,8 +61,8 @@ async def test_two_replicas_announce_each_notice_once_and_lapse_once(replicas, a
     assert (notice.days_left, notice.email) == (30, "sap@example.vn")
 
     await term_ending_in(two, admin, soon["id"], 7)
-    week = (await events.wait_for("membership.expiring", soon["id"], count=2))[1]
-    assert week.days_left == 7
+    notices = await events.wait_for("membership.expiring", soon["id"], count=2)
+    assert sorted(n.days_left for n in notices) == [7, 30]
 
     ended = await term_ending_in(one, admin, soon["id"], -1)
     assert ended["status"] == "active"
@@ -80,7 +80,7 @@ async def test_two_replicas_announce_each_notice_once_and_lapse_once(replicas, a
     done = await sweeps_done(fast)
     while await sweeps_done(fast) < done + 4:
         await asyncio.sleep(0.05)
-    assert [e.days_left for e in events.of("membership.expiring", soon["id"])] == [30, 7]
+    assert sorted(e.days_left for e in events.of("membership.expiring", soon["id"])) == [7, 30]
     assert len(events.of("membership.lapsed", soon["id"])) == 1
     assert events.of("membership.expiring", later["id"]) == []
 
