@@ -100,9 +100,14 @@ class Api:
         """OpenAPI 3.1 path items and component schemas for these endpoints."""
         paths: dict[str, Any] = {}
         schemas: dict[str, Any] = {}
+        seen: dict[str, int] = {}
         for ep in self.endpoints:
+            operation_id = f"{self.service}_{ep.handler.__name__}"
+            seen[operation_id] = seen.get(operation_id, 0) + 1
+            if seen[operation_id] > 1:  # one handler behind several routes: ids stay unique
+                operation_id = f"{operation_id}_{seen[operation_id]}"
             operation: dict[str, Any] = {
-                "operationId": f"{self.service}_{ep.handler.__name__}",
+                "operationId": operation_id,
                 "summary": ep.summary,
                 "tags": list(ep.tags or (self.tag,)),
                 "responses": _responses(ep, schemas),

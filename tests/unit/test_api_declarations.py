@@ -1,7 +1,7 @@
 import pytest
 from openapi_spec_validator import validate
 
-from services.gateway.openapi import SERVICE_APIS, openapi_document
+from services.gateway.openapi import PUBLIC_APIS, openapi_document
 from shared.api import Endpoint, allowed
 from shared.identity import Identity
 
@@ -32,6 +32,15 @@ def test_who_may_call_what(who, meta, ok):
 def test_the_public_openapi_document_is_valid_and_covers_every_endpoint():
     doc = openapi_document()
     validate(doc)
-    for api in SERVICE_APIS.values():
+    for api in PUBLIC_APIS.values():
         for ep in api.endpoints:
-            assert ep.method.lower() in doc["paths"][f"/api/v1{ep.path}"], ep.path
+            operation = doc["paths"][f"/api/v1{ep.path}"][ep.method.lower()]
+            # who may call it is part of the document: public, or a credential (and which scope)
+            assert operation["security"] == [] if ep.public else operation["security"], ep.path
+            if ep.admin_only:
+                assert operation["x-required-scope"] == "admin"
+
+
+def test_operation_ids_are_unique():
+    ids = [op["operationId"] for item in openapi_document()["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))

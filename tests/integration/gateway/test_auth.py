@@ -150,3 +150,10 @@ async def test_the_signed_identity_and_request_id_reach_the_service(gateway, adm
     assert resp.headers["X-Request-ID"] == "gw-req-7"
     assert (await resp.json())["created_by"] == "staff:admin"
     assert resp.headers["Location"].startswith("/api/v1/members/")
+
+
+async def test_a_stale_token_does_not_stop_anyone_logging_in_again(gateway, admin):
+    await gateway.post("/api/v1/auth/logout", headers=admin)
+    resp = await gateway.post("/api/v1/auth/login", headers=admin, json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert resp.status == 200
+    assert (await gateway.get("/api/v1/members", headers=admin)).status == 401
