@@ -10,9 +10,11 @@ import io
 import json
 from datetime import datetime
 
+import aiohttp
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from services.membership.app import create_app
 from tests.integration.membership.conftest import DATA, post_file
 from tests.support import eventually
 
@@ -193,3 +195,23 @@ async def test_a_second_file_updates_what_it_knows_and_refuses_what_belongs_to_o
     history = (await (await client.get(f"/members/{mot['id']}/history", headers=admin)).json())["items"]
     assert [h["action"] for h in history] == ["created", "imported"]
     assert history[1]["changes"]["titles"] == {"from": ["KS"], "to": ["ThS"]}
+
+
+async def test_uploads_from_a_form_and_files_that_cannot_be_imported(aiohttp_client, settings, admin, federation,
+                                                                       client):
+    form = aiohttp.FormData()
+    form.add_field("file", "Họ và tên,Email\nHồ Văn Form,form@x.vn\n".encode(), filename="hoi-vien.csv",
+                   content_type="text/csv")
+    report = await (await client.post("/members/imports", params={"wait": "true"}, data=form, headers=admin)).json()
+    assert (report["created"], report["filename"]) == (1, "hoi-vien.csv")
+
+    broken = await (await post_file(client, "/members/imports", admin, b"PK\x03\x04 not really a workbook", XLSX,
+                                    wait="true")).json()
+    assert broken["state"] == "failed" and broken["error"]["code"] == "file_unreadable"
+    empty = await post_file(client, "/members/imports", admin, b"")
+    assert empty.status == 422
+
+    small = await aiohttp_client(create_app(settings.model_copy(update={"membership_import_max_bytes": 100})))
+    resp = await post_file(small, "/members/imports", admin, b"x" * 1000)
+    assert resp.status == 413 and (await resp.json())["max_bytes"] == 100
+    assert (await post_file(small, "/members/imports", {}, b"x")).status == 401
