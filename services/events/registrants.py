@@ -180,4 +180,4 @@ def sign(secret: bytes, value: str) -> str:
 
 
 def signature_ok(secret: bytes, value: str, token: str) -> bool:
-    return hmac.compare_digest(sign(secret, value), token)
+    return hmac.compare_digest(sign(secret, value).encode(), token.encode())  # bytes: any text the caller sends

@@ -65,3 +65,4 @@ def test_signed_links_verify_only_for_their_own_value():
     token = sign(b"k", "reg-1")
     assert signature_ok(b"k", "reg-1", token)
     assert not signature_ok(b"k", "reg-2", token) and not signature_ok(b"other", "reg-1", token)
+    assert not signature_ok(b"k", "reg-1", "không-phải-mã"), "any text a caller sends is refused, not a crash"
