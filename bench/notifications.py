@@ -129,6 +129,23 @@ def _context() -> dict:
             "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so."}
 
 
+async def raw_store(db, n: int) -> tuple[float, float]:
+    """The store alone, same run: single-document updates per second, and documents per
+    second inserted in bulk. Each delivery costs one bulk insert and two row updates
+    (claim, settle), so these bound the pipeline on the embedded store."""
+    await db.bench_raw.insert_many([{"_id": i, "status": "queued"} for i in range(n)])
+    started = time.perf_counter()
+    for i in range(n):
+        await db.bench_raw.update_one({"_id": i}, {"$set": {"status": "sent"}})
+    updates = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await db.bench_raw.insert_many([{"_id": f"b{i}", "status": "queued", "content": {"text": "x" * 120}}
+                                    for i in range(n * 4)])
+    inserts = n * 4 / (time.perf_counter() - started)
+    await db.bench_raw.drop()
+    return updates, inserts
+
+
 async def campaign_run(settings: Settings, db, channel: str, n: int) -> tuple[float, float]:
     """Plan and send a campaign to n people on one channel; (seconds planning, seconds to the last send)."""
     renderer = Renderer()
@@ -190,6 +207,7 @@ async def main(recipients: int) -> None:
                  "phone": f"+8491{i:07d}", "language": "vi", "consents": {"email": "yes", "sms": "yes"},
                  "organization_ids": ["org"], "status": "active"} for i in range(recipients)])
 
+            store_updates, store_inserts = await raw_store(db, 1000)
             raw_email = await raw_smtp(settings, min(recipients, 3000))
             plan_email, email_s = await campaign_run(settings, db, "email", recipients)
             raw_sms = await raw_http(sms_url, min(recipients, 5000), 64)
@@ -209,6 +227,7 @@ async def main(recipients: int) -> None:
     campaign_mail = {k: v for k, v in smtp_counts.items() if k.startswith("hv")}
     report = {
         "recipients": recipients,
+        "store": {"single_updates_per_second": round(store_updates), "bulk_inserts_per_second": round(store_inserts)},
         "email": {"per_second": round(recipients / email_s), "raw_smtp_per_second": round(raw_email),
                   "share_of_raw": round(recipients / email_s / raw_email, 2), "planning_seconds": round(plan_email, 1),
                   "duplicates": sum(v - 1 for v in campaign_mail.values() if v > 1),

@@ -152,11 +152,12 @@ class CampaignRunner:
         done_pages = 0
         while pages is None or done_pages < pages:
             people, last, fetched = await self._page(campaign, cursor)
+            from_contacts = campaign["segment"]["kind"] != "event"
             added = await self.planner.plan(
                 ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
                 channels=tuple(campaign["channels"]),
                 extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
-                               "sms_text": campaign.get("sms_text") or ""})
+                               "sms_text": campaign.get("sms_text") or ""}, from_contacts=from_contacts)
             if added:
                 self.wake_dispatcher()
             finished = fetched < self.page_size
@@ -192,7 +193,8 @@ class CampaignRunner:
             query["expertise"] = {"$in": [expertise_key(segment["value"])]}
         else:  # everyone who consented to one of the campaign's channels
             query["$or"] = [{f"consents.{c}": "yes"} for c in campaign["channels"]]
-        docs = [d async for d in self.store.contacts.find(query).sort("_id", 1).limit(self.page_size)]
+        fields = {"full_name": 1, "email": 1, "phone": 1, "consents": 1}
+        docs = [d async for d in self.store.contacts.find(query, fields).sort("_id", 1).limit(self.page_size)]
         people = [Recipient(d["_id"], d["_id"], d.get("full_name") or "", d.get("email"), d.get("phone"), language,
                             consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()})
                   for d in docs]

@@ -44,11 +44,13 @@ class Planner:
 
     async def plan(self, route: Route, people: list[Recipient], *, source_id: str, source_type: str,
                    campaign_id: str | None = None, channels: tuple[str, ...] | None = None,
-                   extra_context: dict[str, Any] | None = None) -> list[str]:
-        """Store the deliveries of `route` to `people`; return the keys that were new."""
+                   extra_context: dict[str, Any] | None = None, from_contacts: bool = False) -> list[str]:
+        """Store the deliveries of `route` to `people`; return the keys that were new.
+        `from_contacts`: the people were just read from the contact projection (a
+        campaign page), so it is not read again."""
         member_ids = [p.member_id for p in people if p.member_id]
         known = {}
-        if member_ids:
+        if member_ids and not from_contacts:
             known = {d["_id"]: d async for d in self.contacts.contacts.find({"_id": {"$in": member_ids}})}
         stored_prefs = await self.contacts.get_many_preferences([p.recipient_id for p in people])
         route_channels = tuple(c for c in route.channels if channels is None or c in channels)
@@ -87,7 +89,15 @@ class Planner:
                 if person.attachments and channel == "email":
                     doc["attachments"] = dict(person.attachments)
                 docs.append(doc)
-        return await self.deliveries.plan(docs)
+        added = await self.deliveries.plan(docs)
+        if member_ids:
+            # Someone erased while we planned: the erasure may have scrubbed the log before
+            # our insert, so scrub again. (Erasure marks the contact first, then the log.)
+            erased = [d["_id"] async for d in self.contacts.contacts.find(
+                {"_id": {"$in": member_ids}, "erased": {"$exists": True}}, {"_id": 1})]
+            for member_id in erased:
+                await self.deliveries.erase_member(member_id)
+        return added
 
     async def _render(self, route: Route, channel: str, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
         source = await self.templates.active(route.notification, channel, person.language)

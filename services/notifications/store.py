@@ -35,7 +35,6 @@ INDEXES = [
     IndexSpec(DELIVERIES, [("recipient_id", 1), ("created_at", -1)]),
     IndexSpec(DELIVERIES, [("source_event_id", 1)]),
     IndexSpec(DELIVERIES, [("status", 1), ("created_at", -1)]),
-    IndexSpec(DELIVERIES, [("status", 1), ("due", 1)]),
     IndexSpec(DELIVERIES, [("status", 1), ("channel", 1), ("due", 1)]),
     IndexSpec(DELIVERIES, [("claim", 1)]),
     IndexSpec(DELIVERIES, [("campaign_id", 1), ("status", 1)]),
