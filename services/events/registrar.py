@@ -173,6 +173,8 @@ class Registrar:
         """Seat or queue everyone who arrived together, in arrival order: at most three atomic
         conditional updates of the event and one insert for the whole batch."""
         event_id, n = event["_id"], len(batch)
+        cached = self._cache.get(event_id)
+        event = cached[1] if cached is not None else event  # the freshest copy this process holds
         seats = await self._take_seats(event, n)
         rest = n - seats
         queued = None
@@ -246,9 +248,7 @@ class Registrar:
         """As many of `n` seats as are free, while nobody waits: one conditional update for all,
         else one compare-and-set on the exact number left."""
         event_id = event["_id"]
-        cached = self._cache.get(event_id)
-        seen = cached[1] if cached is not None else event  # the latest counters this process saw
-        if seen.get("seats_free", 0) <= 0 or seen.get("waiting", 0) > 0:
+        if event.get("seats_free", 0) <= 0 or event.get("waiting", 0) > 0:
             return 0  # full when last seen: straight to the queue (a seat freed since is moved by fill)
         after = await self.ledger.take_seat(event_id, n)
         if after is not None:
