@@ -196,20 +196,25 @@ class DeliveryStore:
 
     async def claim_due(self, limit: int, lease_seconds: float = LEASE_SECONDS,
                         channel: str | None = None) -> list[dict[str, Any]]:
-        """Take up to `limit` due deliveries for this worker: one query to find them, one
-        conditional update to take them, one query for those this claim won."""
+        """Take up to `limit` due deliveries for this worker: one query to find them and
+        one conditional update to take them; only when another worker took some of them
+        meanwhile, one more query for those this claim won."""
         now = epoch()
         query: dict[str, Any] = {"status": "queued", "due": {"$lte": now}}
         if channel:
             query["channel"] = channel
-        ids = [d["_id"] async for d in self.deliveries.find(query, {"_id": 1}).sort("due", 1).limit(limit)]
-        if not ids:
+        due = await self.deliveries.find(query).sort("due", 1).limit(limit).to_list()
+        if not due:
             return []
         token = uuid.uuid4().hex
-        await self.deliveries.update_many(
-            {"_id": {"$in": ids}, "status": "queued"},
-            {"$set": {"status": "sending", "claim": token, "lease_until": now + lease_seconds},
-             "$inc": {"attempts": 1}})
+        lease_until = now + lease_seconds
+        result = await self.deliveries.update_many(
+            {"_id": {"$in": [d["_id"] for d in due]}, "status": "queued"},
+            {"$set": {"status": "sending", "claim": token, "lease_until": lease_until}, "$inc": {"attempts": 1}})
+        if result.modified_count == len(due):  # took them all (the usual case): no need to read them again
+            for d in due:
+                d.update(status="sending", claim=token, lease_until=lease_until, attempts=int(d.get("attempts") or 0) + 1)
+            return due
         return [d async for d in self.deliveries.find({"claim": token, "status": "sending"})]
 
     async def release_expired(self) -> int:
