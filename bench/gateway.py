@@ -72,6 +72,18 @@ async def latencies(session: aiohttp.ClientSession, url: str, headers: dict, n: 
     return out
 
 
+async def server_time(session: aiohttp.ClientSession, base: str, route: str) -> tuple[float, float]:
+    """(seconds summed, requests) the server itself spent on `route`, from its /metrics."""
+    async with session.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for kind in found:
+            if line.startswith(f"lienhiep_http_request_duration_seconds_{kind}{{") and f'route="{route}"' in line:
+                found[kind] = float(line.rsplit(" ", 1)[1])
+    return found["sum"], found["count"]
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -101,6 +113,8 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
         for url, headers in (via_gateway, direct()):  # warm up both paths
             await throughput(http, url, headers, 1.0, concurrency)
 
+        gw_route, svc_route = "/api/v1/members/{member_id}", "/members/{member_id}"
+        spent = {"gateway": [0.0, 0.0], "membership": [0.0, 0.0]}
         counts = {"direct": [0, 0.0], "gateway": [0, 0.0]}
         lat: dict[str, list[float]] = {"direct": [], "gateway": []}
         for _ in range(2):
@@ -109,8 +123,16 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
                 n, elapsed = await throughput(http, url, headers, seconds, concurrency)
                 counts[name][0] += n
                 counts[name][1] += elapsed
+                before = (await server_time(http, gateway, gw_route), await server_time(http, membership, svc_route))
                 lat[name] += await latencies(http, url, headers, samples)
+                after = (await server_time(http, gateway, gw_route), await server_time(http, membership, svc_route))
+                if name == "gateway":  # one request at a time: no queueing inside the servers
+                    for i, server in enumerate(("gateway", "membership")):
+                        spent[server][0] += after[i][0] - before[i][0]
+                        spent[server][1] += after[i][1] - before[i][1]
 
+    gw_mean = spent["gateway"][0] / spent["gateway"][1] * 1000
+    svc_mean = spent["membership"][0] / spent["membership"][1] * 1000
     rate = {name: n / elapsed for name, (n, elapsed) in counts.items()}
     p = {name: (pct(v, 0.50), pct(v, 0.99)) for name, v in lat.items()}
     print(f"\nGET one member, {concurrency} in flight, {2 * seconds:g} s per path:")
@@ -122,6 +144,9 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
     print(f"  gateway  p50 {p['gateway'][0]:6.2f}  p99 {p['gateway'][1]:6.2f}  mean {statistics.mean(lat['gateway']):6.2f}")
     print(f"  added    p50 {p['gateway'][0] - p['direct'][0]:6.2f}  p99 {p['gateway'][1] - p['direct'][1]:6.2f}"
           "   (target: ≤ 1 ms added at p50)")
+    print("\nMean time inside the servers per gateway request, one at a time (their /metrics, ms):")
+    print(f"  gateway, from first to last byte {gw_mean:6.2f}  of which membership {svc_mean:6.2f}"
+          f"  → the gateway's own work and the hop {gw_mean - svc_mean:6.2f}")
 
 
 def wait_until_up(processes: ServiceProcesses, timeout: float) -> None:

@@ -65,6 +65,7 @@ class Authenticator:
         self._keys: dict[str, tuple[dict[str, Any] | None, float]] = {}
         self._sessions: dict[str, tuple[bool, float]] = {}
         self._touched: dict[str, float] = {}
+        self._identities: dict[str, Identity] = {}
         self._tasks: set[asyncio.Task] = set()
 
     # --- every request ------------------------------------------------------------
@@ -98,8 +99,11 @@ class Authenticator:
         if wall - self._touched.get(prefix, 0.0) >= TOUCH_EVERY_SECONDS:
             self._touched[prefix] = wall
             self._background(self.store.touch_key(prefix, wall))
-        who = Identity(sub=f"key:{prefix}", scopes=tuple(doc.get("scopes", ())),
-                       organization_id=doc.get("organization_id"))
+        who = self._identities.get(prefix)
+        if who is None or who.scopes != tuple(doc.get("scopes", ())):
+            who = Identity(sub=f"key:{prefix}", scopes=tuple(doc.get("scopes", ())),
+                           organization_id=doc.get("organization_id"))
+            self._identities[prefix] = who
         return who, f"key:{prefix}"
 
     async def _staff(self, token: str) -> tuple[Identity, str]:
@@ -145,6 +149,7 @@ class Authenticator:
     async def revoke_key(self, prefix: str) -> dict[str, Any]:
         doc = await self.store.revoke_key(prefix, time.time())
         self._keys.pop(prefix, None)
+        self._identities.pop(prefix, None)
         return doc
 
     # --- staff --------------------------------------------------------------------

@@ -27,6 +27,11 @@ from shared.api import allowed
 from shared.http import (IDENTITY_KEY, ROUTE_KEY, ProblemError, parse_query, problem, validation_problem)
 from shared.settings import Settings
 from pydantic import ValidationError
+from pymongo.errors import PyMongoError
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 RATE_HEADERS = web.RequestKey("rate_limit_headers", dict)
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -49,6 +54,15 @@ class Front:
     # --- the request ----------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except PyMongoError as exc:
+            # The gateway's own store (keys, logins) is unreachable: say so, briefly, and retry later.
+            log.warning("gateway.store_unavailable", error=type(exc).__name__)
+            return problem(503, "store-unavailable", "Service unavailable",
+                           "Credentials cannot be checked right now; try again shortly", headers={"Retry-After": "5"})
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         request[ROUTE_KEY] = "unmatched"
         match = self.table.match(request.method, request.path)
         request[ROUTE_KEY] = match.route.template
