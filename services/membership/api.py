@@ -516,6 +516,39 @@ async def import_members(request: web.Request, query: ImportQuery) -> web.Respon
                          headers={"Location": f"/api/v1/members/imports/{job['_id']}"})
 
 
+class ImportSummary(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "failed", "interrupted"]
+    filename: str | None = None
+    bytes: int
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class ImportList(BaseModel):
+    items: list[ImportSummary]
+
+
+class RecentQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(20, ge=1, le=100)
+
+
+@routes.route("GET", "/members/imports", summary="The latest member imports, newest first (managers: their own)",
+              query=RecentQuery, response=ImportList, scope="members:write")
+async def recent_imports(request: web.Request, query: RecentQuery) -> web.Response:
+    who = current_identity(request)
+    items = await request.app[IMPORTS].recent(created_by=None if "admin" in who.roles else who.sub,
+                                              limit=query.limit)
+    return json_response({"items": items})
+
+
 @routes.route("GET", "/members/imports/{job_id}", summary="An import's progress and report",
               query=ReportQuery, response=ImportReport, scope="members:write", errors=(404,))
 async def import_report(request: web.Request, query: ReportQuery) -> web.Response:

@@ -72,8 +72,8 @@ class MemberImports:
     async def create_job(self, *, filename: str | None, size: int, by: str) -> dict[str, Any]:
         now = now_utc()
         job = {"_id": str(uuid.uuid4()), "state": "queued", "filename": filename, "bytes": size, "created_by": by,
-               "created_at": now, "updated_at": now, "rows": 0, "created": 0, "updated": 0, "unchanged": 0,
-               "rejected": 0}
+               "created_at": now, "created_epoch": now.timestamp(), "updated_at": now, "rows": 0, "created": 0,
+               "updated": 0, "unchanged": 0, "rejected": 0}
         await self.jobs.insert_one(job)
         return job
 
@@ -230,6 +230,19 @@ class MemberImports:
         except BulkWriteError as exc:
             return exc.details.get("nModified", 0)
 
+    async def recent(self, *, created_by: str | None, limit: int) -> list[dict[str, Any]]:
+        """The latest imports (one person's, or everyone's), newest first, without their rows."""
+        query = {"created_by": created_by} if created_by else {}
+        docs = await self.jobs.find(query).sort("created_epoch", -1).limit(limit).to_list()
+        out = []
+        for doc in docs:
+            job = from_store(doc)
+            job["id"] = job.pop("_id")
+            job.pop("created_epoch", None)
+            job.pop("error", None)
+            out.append(job)
+        return out
+
     async def report(self, job_id: str, *, lang: str, limit: int, after_line: int | None) -> dict[str, Any] | None:
         job = await self.jobs.find_one({"_id": job_id})
         if job is None:
@@ -242,6 +255,7 @@ class MemberImports:
         docs = docs[:limit]
         out = from_store(job)
         out["id"] = out.pop("_id")
+        out.pop("created_epoch", None)
         out["errors"] = [{"line": d["line"], "column": d["column"], "code": d["code"],
                           "reason": render(d["code"], lang, **d.get("params", {})), **_member_ref(d)} for d in docs]
         out["errors_next_after_line"] = docs[-1]["line"] if more else None

@@ -247,3 +247,6 @@ class Member(BaseModel):
     updated_at: datetime
     approved_at: datetime | None = None
     approved_by: str | None = None
+    rejected_at: datetime | None = None
+    rejected_by: str | None = None
+    erased_at: datetime | None = None

@@ -110,6 +110,8 @@ async def test_an_import_is_a_job_whose_progress_can_be_followed(client, admin, 
 
     report = await eventually(finished, timeout=60, what="import finished")
     assert report["created"] == 288 and report["rows"] == 300
+    recent = (await (await client.get("/members/imports", headers=admin)).json())["items"]
+    assert [(j["id"], j["state"], j["created_by"]) for j in recent] == [(job_id, "done", "staff:lan")]
     page1 = await (await client.get(f"/members/imports/{job_id}", params={"limit": 5}, headers=admin)).json()
     page2 = await (await client.get(f"/members/imports/{job_id}", headers=admin,
                                     params={"limit": 50, "after_line": page1["errors_next_after_line"]})).json()
