@@ -16,9 +16,9 @@ registration (another conditional update), so racing cancellations and several
 replicas promote one person per seat. `heal`, run every few seconds by every
 replica, moves any seat left free while people wait.
 
-Known window: a process killed between taking seats and writing the registrations
-leaves those seats counted as taken (the counters on the event say so; nobody is
-overbooked; they are simply not offered) — there is no recount yet.
+A process killed between taking seats and writing the registrations leaves seats
+counted as taken; the ledger's updates record, in the same write, which registration
+ids they were for, and `heal` gives back those never written (after five minutes).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from shared.outbox import OutboxRelay, push_events, with_events
 log = get_logger(__name__)
 PRODUCER = "events"
 CACHE_SECONDS = 1.0  # how stale an event's window and audience may be when a registration is checked
+STALE_BATCH_SECONDS = 300.0  # a batch not written after this long belongs to a process that died
 
 
 class AlreadyCancelled(Conflict):
@@ -175,16 +176,20 @@ class Registrar:
         event_id, n = event["_id"], len(batch)
         cached = self._cache.get(event_id)
         event = cached[1] if cached is not None else event  # the freshest copy this process holds
-        seats = await self._take_seats(event, n)
+        # Who the seats and places are for rides along with the ledger's updates: if this process
+        # dies before the registrations are written, `heal` gives them back (see `settle`).
+        ids = [uuid.uuid4().hex for _ in batch]
+        intent = {"id": uuid.uuid4().hex[:16], "at": epoch(), "ids": ids}
+        seats = await self._take_seats(event, n, intent)
         rest = n - seats
         queued = None
         if rest:
-            queued = await self.ledger.join_waitlist(event_id, rest)
+            queued = await self.ledger.join_waitlist(event_id, rest, intent)
             if queued is None:  # closed or cancelled meanwhile: nobody else gets in
                 self.forget(event_id)
                 closed = RegistrationNotOpen(text("not_open.status", status="closed"), reason="status")
                 if seats:
-                    await self.ledger.give_back_seat(event_id, seats)
+                    await self.ledger.settle(event_id, intent["id"], lost_seats=seats)
                     await self.fill(event_id, None)
                 return [closed] * n
             self._hint(event_id, queued)
@@ -193,7 +198,7 @@ class Registrar:
         about = summary(event, self.links)
         docs, answers = [], []
         for i, item in enumerate(batch):
-            doc: dict[str, Any] = {"_id": uuid.uuid4().hex, "event_id": event_id, **item.keys, **item.person,
+            doc: dict[str, Any] = {"_id": ids[i], "event_id": event_id, **item.keys, **item.person,
                                    "created_at": to_text(now), "created_epoch": epoch(now),
                                    "registered_by": item.caller}
             if item.idem:
@@ -227,14 +232,14 @@ class Registrar:
             refused = {e["index"]: e for e in errors}
         if len(refused) < n:
             self.relay.notify()
+        lost_seats = sum(1 for i in refused if i < seats)
+        settled = await self.ledger.settle(event_id, intent["id"], lost_seats=lost_seats,
+                                           lost_places=len(refused) - lost_seats)
+        if not settled:
+            log.error("registrations.batch_settled_by_another", event_id=event_id, batch=intent["id"])
         if refused:
-            lost_seats = sum(1 for i in refused if i < seats)
-            lost_places = len(refused) - lost_seats
             self.forget(event_id)
-            if lost_places:
-                await self.ledger.leave_waitlist(event_id, lost_places)
             if lost_seats:
-                await self.ledger.give_back_seat(event_id, lost_seats)
                 await self.fill(event_id, None)
             for i in refused:
                 answers[i] = await self._duplicate_answer(batch[i])
@@ -244,13 +249,13 @@ class Registrar:
             await self.fill(event_id, batch[0].correlation_id)
         return answers
 
-    async def _take_seats(self, event: dict[str, Any], n: int) -> int:
+    async def _take_seats(self, event: dict[str, Any], n: int, intent: dict[str, Any]) -> int:
         """As many of `n` seats as are free, while nobody waits: one conditional update for all,
         else one compare-and-set on the exact number left."""
         event_id = event["_id"]
         if event.get("seats_free", 0) <= 0 or event.get("waiting", 0) > 0:
             return 0  # full when last seen: straight to the queue (a seat freed since is moved by fill)
-        after = await self.ledger.take_seat(event_id, n)
+        after = await self.ledger.take_seat(event_id, n, batch=intent)
         if after is not None:
             self._hint(event_id, after)
             return n
@@ -263,7 +268,7 @@ class Registrar:
                 return 0
             free = now["seats_free"]
             k = min(free, n)
-            after = await self.ledger.take_seat(event_id, k, exactly=free)
+            after = await self.ledger.take_seat(event_id, k, exactly=free, batch=intent)
             if after is not None:
                 self._hint(event_id, after)
                 return k
@@ -305,9 +310,20 @@ class Registrar:
             self._cache[event_id] = (hit[0], {**hit[1], **{k: counters[k] for k in ("seats_free", "waiting")
                                                           if k in counters}})
 
-    async def heal(self) -> int:
-        """Move seats left free while people wait (a seat freed in the instant someone joined
-        the waiting list, or by a replica that stopped mid-way). Runs every few seconds."""
+    async def heal(self, stale_after: float = STALE_BATCH_SECONDS) -> int:
+        """Give back what batches of a process that died never wrote, and move seats left free
+        while people wait (a seat freed in the instant someone joined the waiting list, or by a
+        replica that stopped mid-way). Runs every few seconds on every replica."""
+        for event_id, batch_id, intent in await self.ledger.stale_batches(epoch() - stale_after):
+            ids = list(intent.get("ids") or [])
+            seats, places = int(intent.get("seats") or 0), int(intent.get("places") or 0)
+            written = {d["_id"] async for d in self.regs.find({"_id": {"$in": ids}}, {"_id": 1})}
+            lost_seats = sum(1 for i in ids[:seats] if i not in written)
+            lost_places = sum(1 for i in ids[seats:seats + places] if i not in written)
+            if await self.ledger.settle(event_id, batch_id, lost_seats=lost_seats, lost_places=lost_places):
+                self.forget(event_id)
+                log.warning("registrations.unwritten_batch_released", event_id=event_id, batch=batch_id,
+                            seats=lost_seats, places=lost_places)
         promoted = 0
         async for doc in self.events.find({"status": {"$in": list(ACTIVE)}, "seats_free": {"$gt": 0},
                                            "waiting": {"$gt": 0}}, {"_id": 1}):

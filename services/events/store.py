@@ -51,21 +51,49 @@ class SeatLedger:
     def __init__(self, db: AsyncDatabase) -> None:
         self.events = db[EVENTS]
 
-    async def take_seat(self, event_id: str, count: int = 1, *, exactly: int | None = None) -> dict[str, Any] | None:
+    async def take_seat(self, event_id: str, count: int = 1, *, exactly: int | None = None,
+                        batch: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """`count` seats for newcomers, only while nobody is waiting (the queue is fair): all
-        of them or none. `exactly`: only if that many are free (compare-and-set)."""
+        of them or none. `exactly`: only if that many are free (compare-and-set). `batch`
+        records, in the same write, who the seats are for (see `settle`)."""
         free: Any = exactly if exactly is not None else {"$gte": count}
+        update: dict[str, Any] = {"$inc": {"seats_free": -count, "confirmed": count}}
+        if batch:
+            update["$set"] = {**_intent(batch), f"pending.{batch['id']}.seats": count}
         return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0},
-            {"$inc": {"seats_free": -count, "confirmed": count}}, projection=COUNTERS,
+            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0}, update,
+            projection=COUNTERS, return_document=ReturnDocument.AFTER)
+
+    async def join_waitlist(self, event_id: str, count: int = 1,
+                            batch: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
+        update: dict[str, Any] = {"$inc": {"waiting": count, "waitlist_seq": count}}
+        if batch:
+            update["$set"] = {**_intent(batch), f"pending.{batch['id']}.places": count}
+        return await self.events.find_one_and_update(
+            {"_id": event_id, "status": "published"}, update, projection=COUNTERS,
             return_document=ReturnDocument.AFTER)
 
-    async def join_waitlist(self, event_id: str, count: int = 1) -> dict[str, Any] | None:
-        """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
-        return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published"},
-            {"$inc": {"waiting": count, "waitlist_seq": count}}, projection=COUNTERS,
-            return_document=ReturnDocument.AFTER)
+    async def settle(self, event_id: str, batch_id: str, *, lost_seats: int = 0, lost_places: int = 0) -> bool:
+        """The batch's registrations are written (or known lost): forget its intent and give back
+        what was not used, in one write that only one caller can make."""
+        update: dict[str, Any] = {"$unset": {f"pending.{batch_id}": ""}}
+        inc = {k: v for k, v in (("seats_free", lost_seats), ("confirmed", -lost_seats),
+                                 ("waiting", -lost_places)) if v}
+        if inc:
+            update["$inc"] = inc
+        result = await self.events.update_one({"_id": event_id, f"pending.{batch_id}": {"$exists": True}}, update)
+        return result.modified_count == 1
+
+    async def stale_batches(self, older_than: float) -> list[tuple[str, str, dict[str, Any]]]:
+        """Intents left by batches that never settled (their process died): (event, batch, intent)."""
+        found = []
+        async for doc in self.events.find({"status": {"$in": ["published", "registration_closed"]}},
+                                          {"pending": 1}):
+            for batch_id, intent in (doc.get("pending") or {}).items():
+                if isinstance(intent, dict) and float(intent.get("at") or 0) < older_than:
+                    found.append((doc["_id"], batch_id, intent))
+        return found
 
     async def seat_for_waitlisted(self, event_id: str) -> dict[str, Any] | None:
         """Move a free seat to the waiting list's head (who exactly is settled next)."""
@@ -96,6 +124,10 @@ class SeatLedger:
 
     async def counters(self, event_id: str) -> dict[str, Any] | None:
         return await self.events.find_one({"_id": event_id}, COUNTERS)
+
+
+def _intent(batch: dict[str, Any]) -> dict[str, Any]:
+    return {f"pending.{batch['id']}.at": batch["at"], f"pending.{batch['id']}.ids": batch["ids"]}
 
 
 class MemberProjection:

@@ -11,6 +11,7 @@ import pytest
 
 from services.events import api
 from services.events.app import create_app
+from shared.mongo import epoch
 from tests.integration.events.conftest import gather_limited, heard
 
 pytestmark = pytest.mark.integration
@@ -55,3 +56,25 @@ async def test_a_seat_left_free_while_people_wait_is_moved_by_the_healer(svc):
     promoted = await registrar.registration(waiting["id"])
     assert promoted["status"] == "confirmed" and promoted["ticket_code"]
     assert await registrar.heal() == 0, "nothing more to move"
+
+
+async def test_seats_taken_by_a_replica_that_died_before_writing_are_given_back(svc):
+    event = await svc.event(capacity=3)
+    registrar = svc.app[api.REGISTRAR]
+    first = await (await svc.guest(event["id"], 1)).json()
+    # A replica took two seats and a waiting-list place for a batch, then died before writing it.
+    intent = {"id": "dead-batch", "at": epoch(), "ids": ["never-1", "never-2", "never-3"]}
+    assert await registrar.ledger.take_seat(event["id"], 2, batch=intent)
+    assert await registrar.ledger.join_waitlist(event["id"], 1, batch=intent)
+    late = await (await svc.guest(event["id"], 2)).json()
+    assert late["status"] == "waitlisted" and late["position"] == 2, "the lost place still counts, for now"
+
+    assert await registrar.heal(stale_after=60) == 0, "a batch younger than the limit is left alone"
+    assert await registrar.heal(stale_after=0) == 1
+    counters = await svc.counters(event["id"])
+    assert (counters["confirmed"], counters["seats_free"], counters["waiting"]) == (2, 1, 0)
+    promoted = await registrar.registration(late["id"])
+    assert promoted["status"] == "confirmed", "the seat went to the person actually waiting"
+    assert first["status"] == "confirmed"
+    assert "dead-batch" not in ((await registrar.events.find_one({"_id": event["id"]})).get("pending") or {})
+    assert await registrar.heal(stale_after=0) == 0, "given back once"
