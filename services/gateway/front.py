@@ -17,6 +17,8 @@ import time
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 
 from services.gateway.auth import ANONYMOUS, Authenticator
 from services.gateway.proxy import Upstreams
@@ -24,12 +26,9 @@ from services.gateway.ratelimit import Decision, TokenBuckets
 from services.gateway.routing import Match, RouteTable
 from services.gateway.traffic import TrafficCounter
 from shared.api import allowed
-from shared.http import (IDENTITY_KEY, ROUTE_KEY, ProblemError, parse_query, problem, validation_problem)
-from shared.settings import Settings
-from pydantic import ValidationError
-from pymongo.errors import PyMongoError
-
+from shared.http import IDENTITY_KEY, ROUTE_KEY, ProblemError, parse_query, problem, validation_problem
 from shared.logging import get_logger
+from shared.settings import Settings
 
 log = get_logger(__name__)
 
