@@ -237,3 +237,16 @@ async def test_api9_every_answering_route_is_documented_and_nothing_else_answers
         resp = await gateway.get(path, headers=admin)
         assert resp.status == 404, path
         assert resp.content_type == "application/problem+json"
+
+
+async def test_api4_client_addresses_come_from_trusted_proxies_only(make_gateway):
+    behind_proxy = await make_gateway(gateway_rate_burst=2, gateway_rate_per_second=0.1,
+                                      gateway_trusted_proxies="127.0.0.1")
+    first = {"X-Forwarded-For": "198.51.100.7"}
+    assert [(await behind_proxy.get("/api/v1/openapi.json", headers=first)).status for _ in range(3)] == [200, 200, 429]
+    other = {"X-Forwarded-For": "198.51.100.7, 203.0.113.20"}  # the proxy appends the address it saw
+    assert (await behind_proxy.get("/api/v1/openapi.json", headers=other)).status == 200
+    direct = await make_gateway(gateway_rate_burst=2, gateway_rate_per_second=0.1)
+    spoofed = [(await direct.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status
+               for i in range(3)]
+    assert spoofed == [200, 200, 429]  # an untrusted caller cannot pick a fresh address per request
