@@ -145,6 +145,7 @@ async def test_projections_follow_membership_and_erasure_anonymises(svc):
 
         doc = await eventually(erased, what="registration anonymised")
         assert "phone" not in doc and doc["full_name"] != "Hồ Văn Minh"
+        assert "minh" not in str(doc["first_answer"]).lower(), "the stored first answer is scrubbed too"
     finally:
         await membership.close()
 
