@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from deploy.local.embedded_store import EmbeddedStore, free_port, port_open  # noqa: E402
+from services.notifications import campaigns as campaigns_mod  # noqa: E402
 from services.notifications import store as store_mod  # noqa: E402
 from services.notifications import templates as templates_mod  # noqa: E402
 from services.notifications.campaigns import CampaignRunner, CampaignStore  # noqa: E402
@@ -200,7 +201,7 @@ async def main(recipients: int) -> None:
                                 sms_quiet_end_hour=0, sms_announcements_per_day=1_000_000)
             client = connect(store.url)
             db = client[settings.database("notifications")]
-            await ensure_indexes(db, [*store_mod.INDEXES, *templates_mod.INDEXES])
+            await ensure_indexes(db, [*store_mod.INDEXES, *templates_mod.INDEXES, *campaigns_mod.INDEXES])
             print(f"seeding {recipients} contacts ...", flush=True)
             await db.contacts.insert_many([
                 {"_id": f"m-{i:06d}", "full_name": f"Hội viên {i}", "email": f"hv{i}@example.vn",

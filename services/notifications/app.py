@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from services.notifications import api, store, templates
+from services.notifications import campaigns as campaigns_mod
 from services.notifications.campaigns import CampaignRunner, CampaignStore
 from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES
 from services.notifications.dispatcher import Dispatcher
@@ -30,7 +31,7 @@ def create_app(settings: Settings) -> web.Application:
     api.routes.setup(app)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(settings, SERVICE, indexes=[*store.INDEXES, *templates.INDEXES], app=app) as rt:
+        async with ServiceRuntime(settings, SERVICE, indexes=[*store.INDEXES, *templates.INDEXES, *campaigns_mod.INDEXES], app=app) as rt:
             renderer = Renderer()
             contacts, directory = store.ContactStore(rt.db), store.DirectoryStore(rt.db)
             deliveries, suppressions = store.DeliveryStore(rt.db), store.SuppressionStore(rt.db)

@@ -1,7 +1,7 @@
 """Campaigns: an announcement to a segment, planned in the background.
 
-A campaign is planned page by page (500 recipients, in `_id` order); after each page
-its cursor is stored. The planning replica holds a lease on the campaign, renewed
+When a campaign starts, who it reaches is fixed: their ids are stored in pages of
+500. It is then planned page by page; after each page its cursor is stored. The planning replica holds a lease on the campaign, renewed
 with every page, so after a crash or restart another replica (or the same one)
 takes it over and continues from the cursor. A page planned twice inserts nothing
 new (deterministic delivery keys), so nothing is sent twice. Pausing moves the
@@ -22,10 +22,12 @@ from services.notifications.catalogue import ANNOUNCEMENT, Recipient, expertise_
 from services.notifications.planner import Planner
 from services.notifications.store import DirectoryStore
 from shared.logging import get_logger
-from shared.mongo import epoch, from_store
+from shared.mongo import IndexSpec, epoch, from_store
 
 log = get_logger(__name__)
 CAMPAIGNS = "campaigns"
+CAMPAIGN_PAGES = "campaign_pages"
+INDEXES = [IndexSpec(CAMPAIGN_PAGES, [("campaign_id", 1)]), IndexSpec(CAMPAIGNS, [("created_at", -1)])]
 PAGE = 500
 LEASE_SECONDS = 30.0
 
@@ -34,13 +36,14 @@ class CampaignStore:
     def __init__(self, db: AsyncDatabase, lease_seconds: float = LEASE_SECONDS) -> None:
         self.lease_seconds = lease_seconds
         self.campaigns = db[CAMPAIGNS]
+        self.pages = db[CAMPAIGN_PAGES]
         self.deliveries = db["deliveries"]
         self.contacts = db["contacts"]
         self.registrations = db["registrations"]
 
     async def create(self, fields: dict[str, Any], author: str) -> dict[str, Any]:
         now = datetime.now(timezone.utc)
-        doc = {"_id": str(uuid.uuid4()), **fields, "status": "running", "cursor": "", "planned": 0,
+        doc = {"_id": str(uuid.uuid4()), **fields, "status": "running", "cursor": 0, "planned": 0,
                "planning_done": "no", "lease_until": 0.0, "created_by": author, "created_at": now, "updated_at": now}
         await self.campaigns.insert_one(doc)
         return doc
@@ -89,7 +92,7 @@ class CampaignStore:
             {"$set": {"lease_until": now + self.lease_seconds, "owner": owner}},
             return_document=ReturnDocument.AFTER)
 
-    async def advance(self, campaign_id: str, owner: str, cursor: str, added: int, done: bool) -> dict[str, Any] | None:
+    async def advance(self, campaign_id: str, owner: str, cursor: int, added: int, done: bool) -> dict[str, Any] | None:
         """Store progress while still holding the lease; None: lost it or the campaign stopped."""
         return await self.campaigns.find_one_and_update(
             {"_id": campaign_id, "owner": owner, "status": "running"},
@@ -148,44 +151,56 @@ class CampaignRunner:
     async def run(self, campaign: dict[str, Any], pages: int | None = None) -> None:
         """Plan the campaign from its cursor until done, stopped, or `pages` pages."""
         cid = campaign["_id"]
-        cursor = campaign.get("cursor") or ""
+        total = campaign.get("pages_total")
+        if total is None:
+            total = await self._snapshot(campaign)
+        page = int(campaign.get("cursor") or 0)
         done_pages = 0
         while pages is None or done_pages < pages:
-            people, last, fetched = await self._page(campaign, cursor)
-            from_contacts = campaign["segment"]["kind"] != "event"
+            people = await self._page(campaign, page) if page < total else []
             added = await self.planner.plan(
                 ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
                 channels=tuple(campaign["channels"]),
                 extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
-                               "sms_text": campaign.get("sms_text") or ""}, from_contacts=from_contacts)
+                               "sms_text": campaign.get("sms_text") or ""},
+                from_contacts=campaign["segment"]["kind"] != "event")
             if added:
                 self.wake_dispatcher()
-            finished = fetched < self.page_size
-            kept = await self.store.advance(cid, self.owner, last or cursor, len(added), finished)
+            page += 1
+            finished = page >= total
+            kept = await self.store.advance(cid, self.owner, page, len(added), finished)
             if kept is None:  # paused or cancelled meanwhile: make its deliveries follow
                 current = await self.store.get(cid)
                 if current is not None:
                     await self.store.sweep(cid, current["status"])
                 return
-            cursor = last or cursor
             done_pages += 1
             if finished:
                 log.info("campaign.planned", campaign_id=cid, planned=kept.get("planned"))
                 return
         await self.store.release(cid, self.owner)
 
-    async def _page(self, campaign: dict[str, Any], cursor: str) -> tuple[list[Recipient], str | None, int]:
+    async def _snapshot(self, campaign: dict[str, Any]) -> int:
+        """Who the campaign reaches, fixed when it starts: the ids in pages of
+        `page_size`, so each page is read by key (the embedded store sorts a whole
+        collection for every `_id > cursor` page)."""
+        cid = campaign["_id"]
+        collection, query = await self._segment_query(campaign)
+        ids = sorted([d["_id"] async for d in collection.find(query, {"_id": 1})])
+        await self.store.pages.delete_many({"campaign_id": cid})  # a half-made snapshot of a crashed start
+        chunks = [ids[i:i + self.page_size] for i in range(0, len(ids), self.page_size)]
+        if chunks:
+            await self.store.pages.insert_many([{"_id": f"{cid}:{n}", "campaign_id": cid, "ids": chunk}
+                                                for n, chunk in enumerate(chunks)])
+        await self.store.campaigns.update_one({"_id": cid}, {"$set": {"pages_total": len(chunks),
+                                                                      "recipients_total": len(ids)}})
+        return len(chunks)
+
+    async def _segment_query(self, campaign: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         segment = campaign["segment"]
-        language = campaign["language"]
-        after = {"_id": {"$gt": cursor}} if cursor else {}
         if segment["kind"] == "event":
-            query = {**after, "event_id": segment["value"], "status": "active"}
-            docs = [d async for d in self.store.registrations.find(query).sort("_id", 1).limit(self.page_size)]
-            people = [Recipient(d.get("member_id") or pseudonym("guest", d["_id"]), d.get("member_id"),
-                                d.get("full_name") or "", d.get("email"), d.get("phone"), language)
-                      for d in docs if d.get("full_name")]
-            return people, (docs[-1]["_id"] if docs else None), len(docs)
-        query: dict[str, Any] = {**after, "erased": {"$exists": False}, "status": "active"}
+            return self.store.registrations, {"event_id": segment["value"], "status": "active"}
+        query: dict[str, Any] = {"erased": {"$exists": False}, "status": "active"}
         if segment["kind"] == "organization":
             query["organization_ids"] = {"$in": await self.directory.subtree(segment["value"])}
         elif segment["kind"] == "expertise":
@@ -193,12 +208,24 @@ class CampaignRunner:
             query["expertise"] = {"$in": [expertise_key(segment["value"])]}
         else:  # everyone who consented to one of the campaign's channels
             query["$or"] = [{f"consents.{c}": "yes"} for c in campaign["channels"]]
-        fields = {"full_name": 1, "email": 1, "phone": 1, "consents": 1}
-        docs = [d async for d in self.store.contacts.find(query, fields).sort("_id", 1).limit(self.page_size)]
-        people = [Recipient(d["_id"], d["_id"], d.get("full_name") or "", d.get("email"), d.get("phone"), language,
-                            consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()})
-                  for d in docs]
-        return people, (docs[-1]["_id"] if docs else None), len(docs)
+        return self.store.contacts, query
+
+    async def _page(self, campaign: dict[str, Any], page: int) -> list[Recipient]:
+        language = campaign["language"]
+        chunk = await self.store.pages.find_one({"_id": f"{campaign['_id']}:{page}"})
+        ids = list((chunk or {}).get("ids") or [])
+        if not ids:
+            return []
+        if campaign["segment"]["kind"] == "event":
+            docs = [d async for d in self.store.registrations.find({"_id": {"$in": ids}, "status": "active"})]
+            return [Recipient(d.get("member_id") or pseudonym("guest", d["_id"]), d.get("member_id"),
+                              d.get("full_name") or "", d.get("email"), d.get("phone"), language)
+                    for d in sorted(docs, key=lambda d: d["_id"]) if d.get("full_name")]
+        fields = {"full_name": 1, "email": 1, "phone": 1, "consents": 1, "erased": 1}
+        docs = [d async for d in self.store.contacts.find({"_id": {"$in": ids}}, fields)]
+        return [Recipient(d["_id"], d["_id"], d.get("full_name") or "", d.get("email"), d.get("phone"), language,
+                          consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()})
+                for d in sorted(docs, key=lambda d: d["_id"]) if not d.get("erased")]
 
 
 def public_campaign(doc: dict[str, Any], progress: dict[str, int]) -> dict[str, Any]:
