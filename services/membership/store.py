@@ -270,7 +270,9 @@ class OrganizationStore:
 
     async def _refuse_if_in_use(self, org_id: str) -> None:
         child = await self.orgs.find_one({"parent_id": org_id, "status": {"$ne": "dissolved"}}, {"_id": 1})
-        member = await self.members.find_one({"organization_ids": org_id, "status": {"$ne": "erased"}}, {"_id": 1})
+        # $in, not equality: the embedded store finds nothing by equality on an indexed array field.
+        member = await self.members.find_one({"organization_ids": {"$in": [org_id]}, "status": {"$ne": "erased"}},
+                                             {"_id": 1})
         if child or member:
             raise OrganizationInUse("Move or dissolve its sub-organisations and members first",
                                     sub_organization_id=child["_id"] if child else None,
@@ -355,7 +357,7 @@ class MemberStore:
         if f.expertise:
             query["expertise_key"] = fold(f.expertise)
         if f.title:
-            query["titles"] = f.title
+            query["titles"] = {"$in": [f.title]}  # see _refuse_if_in_use: arrays are matched with $in
         if f.young is not None:
             cutoff = young_cutoff(today).isoformat()
             query["date_of_birth"] = {"$gt": cutoff} if f.young else {"$lte": cutoff}

@@ -88,6 +88,10 @@ async def test_organisations_are_created_changed_and_dissolved_with_clear_errors
 
     busy = await client.delete(f"/organizations/{federation['HOI-TIN-HOC']}", headers=admin)
     assert busy.status == 409 and (await busy.json())["sub_organization_id"] == federation["CH-TIN-HOC-TDM"]
+    member = await (await client.post("/members", headers=admin, json={
+        "full_name": "Hội Viên Cuối", "organization_ids": [federation["DN-CO-KHI-PHU-MY"]]})).json()
+    with_member = await client.delete(f"/organizations/{federation['DN-CO-KHI-PHU-MY']}", headers=admin)
+    assert with_member.status == 409 and (await with_member.json())["member_id"] == member["id"]
     gone = await client.delete(f"/organizations/{org['id']}", headers=admin)
     assert gone.status == 200 and (await gone.json())["status"] == "dissolved"
     assert (await client.get("/organizations/nope", headers=admin)).status == 404
