@@ -37,7 +37,7 @@ from services.membership.tabular import (MEMBER_COLUMNS, ORG_COLUMNS, ORG_KINDS,
 from services.membership.vietnamese import fold
 from shared.contracts import MemberUpdated
 from shared.logging import get_logger
-from shared.mongo import from_store
+from shared.mongo import epoch, from_store
 from shared.outbox import OutboxRelay, push_events, with_events
 
 log = get_logger(__name__)
@@ -45,6 +45,7 @@ log = get_logger(__name__)
 _MATCH_FIELDS = {"_id": 1, "full_name": 1, "name_key": 1, "email": 1, "phone": 1, "date_of_birth": 1, "gender": 1,
                  "titles": 1, "expertise": 1, "organization_ids": 1, "status": 1, "language": 1, "consents": 1,
                  "dup_key": 1}
+STALE_SECONDS = 300.0  # a running import writes after every batch; silence this long means its replica is gone
 _UPDATABLE = ("email", "phone", "date_of_birth", "gender", "titles", "expertise", "language")
 
 
@@ -72,7 +73,8 @@ class MemberImports:
     async def create_job(self, *, filename: str | None, size: int, by: str) -> dict[str, Any]:
         now = now_utc()
         job = {"_id": str(uuid.uuid4()), "state": "queued", "filename": filename, "bytes": size, "created_by": by,
-               "created_at": now, "created_epoch": now.timestamp(), "updated_at": now, "rows": 0, "created": 0,
+               "created_at": now, "created_epoch": now.timestamp(), "heartbeat": now.timestamp(),
+               "updated_at": now, "rows": 0, "created": 0,
                "updated": 0, "unchanged": 0, "rejected": 0}
         await self.jobs.insert_one(job)
         return job
@@ -93,7 +95,8 @@ class MemberImports:
     async def run(self, job_id: str, path: str, *, by: str, allowed: set[str] | None, correlation_id: str | None,
                   remove_file: bool = True) -> dict[str, Any]:
         """Import the file at `path` into job `job_id`; returns the finished job."""
-        await self.jobs.update_one({"_id": job_id}, {"$set": {"state": "running", "updated_at": now_utc()}})
+        await self.jobs.update_one({"_id": job_id}, {"$set": {"state": "running", "updated_at": now_utc(),
+                                                              "heartbeat": epoch()}})
         try:
             orgs_by_code = await self.orgs.codes()
             today = lifecycle.local_today(now_utc())
@@ -108,7 +111,7 @@ class MemberImports:
                 reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
                 counts = await self._write_batch(job_id, batch, by=by, correlation_id=correlation_id)
                 await self.jobs.update_one({"_id": job_id}, {"$inc": counts, "$set": {
-                    "last_line": batch[-1].line, "updated_at": now_utc()}})
+                    "last_line": batch[-1].line, "updated_at": now_utc(), "heartbeat": epoch()}})
             await self.jobs.update_one({"_id": job_id}, {"$set": {"state": "done", "finished_at": now_utc()}})
         except UnreadableFile as exc:
             await self.jobs.update_one({"_id": job_id}, {"$set": {
@@ -230,18 +233,22 @@ class MemberImports:
         except BulkWriteError as exc:
             return exc.details.get("nModified", 0)
 
+    def _view(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A job as callers see it; one whose replica stopped beating is shown interrupted
+        (importing the same file again finishes it: rows already in are recognised)."""
+        job = from_store(doc)
+        job["id"] = job.pop("_id")
+        if job["state"] in ("queued", "running") and epoch() - float(job.get("heartbeat") or 0) > STALE_SECONDS:
+            job["state"] = "interrupted"
+        for key in ("created_epoch", "heartbeat"):
+            job.pop(key, None)
+        return job
+
     async def recent(self, *, created_by: str | None, limit: int) -> list[dict[str, Any]]:
         """The latest imports (one person's, or everyone's), newest first, without their rows."""
         query = {"created_by": created_by} if created_by else {}
         docs = await self.jobs.find(query).sort("created_epoch", -1).limit(limit).to_list()
-        out = []
-        for doc in docs:
-            job = from_store(doc)
-            job["id"] = job.pop("_id")
-            job.pop("created_epoch", None)
-            job.pop("error", None)
-            out.append(job)
-        return out
+        return [{k: v for k, v in self._view(doc).items() if k != "error"} for doc in docs]
 
     async def report(self, job_id: str, *, lang: str, limit: int, after_line: int | None) -> dict[str, Any] | None:
         job = await self.jobs.find_one({"_id": job_id})
@@ -253,9 +260,7 @@ class MemberImports:
         docs = await self.errors.find(query).sort("line", 1).limit(limit + 1).to_list()
         more = len(docs) > limit
         docs = docs[:limit]
-        out = from_store(job)
-        out["id"] = out.pop("_id")
-        out.pop("created_epoch", None)
+        out = self._view(job)
         out["errors"] = [{"line": d["line"], "column": d["column"], "code": d["code"],
                           "reason": render(d["code"], lang, **d.get("params", {})), **_member_ref(d)} for d in docs]
         out["errors_next_after_line"] = docs[-1]["line"] if more else None

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from services.membership.api import IMPORTS
 from services.membership.app import create_app
 from tests.integration.membership.conftest import DATA, post_file
 from tests.support import eventually
@@ -217,3 +218,11 @@ async def test_uploads_from_a_form_and_files_that_cannot_be_imported(aiohttp_cli
     resp = await post_file(small, "/members/imports", admin, b"x" * 1000)
     assert resp.status == 413 and (await resp.json())["max_bytes"] == 100
     assert (await post_file(small, "/members/imports", {}, b"x")).status == 401
+
+
+async def test_an_import_whose_replica_stopped_shows_as_interrupted(client, admin, settings):
+    imports = client.app[IMPORTS]
+    job = await imports.create_job(filename="lost.csv", size=10, by="staff:lan")
+    await imports.jobs.update_one({"_id": job["_id"]}, {"$set": {"state": "running", "heartbeat": 0.0}})
+    report = await (await client.get(f"/members/imports/{job['_id']}", headers=admin)).json()
+    assert report["state"] == "interrupted"
