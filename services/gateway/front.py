@@ -1,12 +1,13 @@
 """The front door: every request under /api/v1 passes here, in this order.
 
-1. match the declared endpoint (404/405 for anything else);
-2. who is calling (anonymous, partner key, staff token; 401 for a bad credential);
-3. rate limits per client address and per credential, stricter on login (429);
-4. function-level authorisation with the endpoint's declaration (401/403);
-5. typed input: operator-shaped query keys and JSON keys refused, query and JSON
-   body validated against the declared models (422), body size limits (413);
-6. the gateway's own handler, or the owning service through the proxy.
+1. the client address's rate limit (429), so even floods of unknown paths count;
+2. match the declared endpoint (404/405 for anything else);
+3. who is calling (anonymous, partner key, staff token; 401 for a bad credential);
+4. the credential's rate limit, and the stricter login limit per address (429);
+5. function-level authorisation with the endpoint's declaration (401/403);
+6. typed input: operator-shaped query keys and JSON keys refused, query and JSON
+   body validated against the declared models (422), body size limits (413, 415);
+7. the gateway's own handler, or the owning service through the proxy.
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ class Front:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         request[ROUTE_KEY] = "unmatched"
+        address = self.client_address(request)
+        by_address = self.by_address.take(f"addr:{address}")  # before anything else: 404 floods count too
+        if not by_address.allowed:
+            return self._too_many(request, (by_address, self.by_address.window))
         match = self.table.match(request.method, request.path)
         request[ROUTE_KEY] = match.route.template
         ep = match.endpoint
-        address = self.client_address(request)
         try:
             who, credential = await self.auth.identify(request.headers.get("Authorization"),
                                                        request.headers.get("X-API-Key"))
@@ -75,12 +79,10 @@ class Front:
                 raise
             # A stale token sent to a public endpoint (logging in again, the documents) is no reason to refuse.
             who, credential = ANONYMOUS, None
-        decision = self._rate(address, credential, ep.path == LOGIN_PATH and match.service == "gateway")
+        decision = self._rate(by_address, address, credential, ep.path == LOGIN_PATH and match.service == "gateway")
         request[RATE_HEADERS] = decision[0].headers(decision[1])
         if not decision[0].allowed:
-            return problem(429, "rate-limited", "Too many requests",
-                           f"Slow down: try again in {request[RATE_HEADERS]['Retry-After']} s",
-                           retry_after_seconds=int(request[RATE_HEADERS]["Retry-After"]))
+            return self._too_many(request, decision)
         self.traffic.seen(self.traffic.client_id(address, credential), time.time())
         if not allowed(ep, who):
             if who is ANONYMOUS:
@@ -120,8 +122,14 @@ class Front:
                         break
         return remote
 
-    def _rate(self, address: str, credential: str | None, login: bool) -> tuple[Decision, float]:
-        checks = [(self.by_address.take(f"addr:{address}"), self.by_address.window)]
+    def _too_many(self, request: web.Request, decision: tuple[Decision, float]) -> web.Response:
+        request[RATE_HEADERS] = headers = decision[0].headers(decision[1])
+        return problem(429, "rate-limited", "Too many requests", f"Slow down: try again in {headers['Retry-After']} s",
+                       retry_after_seconds=int(headers["Retry-After"]))
+
+    def _rate(self, by_address: Decision, address: str, credential: str | None,
+              login: bool) -> tuple[Decision, float]:
+        checks = [(by_address, self.by_address.window)]
         if credential is not None:
             checks.append((self.by_credential.take(credential), self.by_credential.window))
         if login:

@@ -250,3 +250,9 @@ async def test_api4_client_addresses_come_from_trusted_proxies_only(make_gateway
     spoofed = [(await direct.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status
                for i in range(3)]
     assert spoofed == [200, 200, 429]  # an untrusted caller cannot pick a fresh address per request
+
+
+async def test_api4_floods_of_unknown_paths_are_rate_limited_too(make_gateway):
+    gateway = await make_gateway(gateway_rate_burst=3, gateway_rate_per_second=0.1)
+    statuses = [(await gateway.get(f"/api/v1/probe-{i}")).status for i in range(4)]
+    assert statuses == [404, 404, 404, 429]
