@@ -290,8 +290,11 @@ class OrganizationStore:
         if existing is None:
             body = OrganizationIn.model_validate({k: v for k, v in row.items() if k != "parent_code"})
             return "created", await self.create(body, by=by, correlation_id=correlation_id)
-        patch = {k: v for k, v in row.items() if k in ("name", "parent_id", "contact_email", "contact_phone",
-                                                       "address") and v is not None and existing.get(k) != v}
+        # Compare cleaned values (a phone written differently is the same phone).
+        sent = OrganizationPatch.model_validate(
+            {k: v for k, v in row.items() if k in ("name", "parent_id", "contact_email", "contact_phone", "address")
+             and v is not None}).model_dump(exclude_unset=True)
+        patch = {k: v for k, v in sent.items() if existing.get(k) != v}
         if existing["kind"] != row["kind"]:
             raise InvalidPlacement(f"{row['code']} is a {existing['kind']}; a kind never changes", field="kind")
         if not patch:

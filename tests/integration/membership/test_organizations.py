@@ -37,6 +37,12 @@ async def test_bad_organisation_rows_are_reported_and_the_rest_go_in(client, adm
              "TT-MO-COI;Trung tâm mồ côi;centre;KHONG-CO\n")
     report = await (await post_file(client, "/organizations/imports", admin, sheet.encode(), lang="en")).json()
     assert report["created"] == 2
+    contacts = ("Mã đơn vị,Tên đơn vị,Loại,Đơn vị cấp trên,Email,Điện thoại\n"
+                "HOI-VAT-LY,Hội Vật lý tỉnh,association,LHH-BD,VP@HoiVatLy.vn,0274 3822 222\n")
+    first = await (await post_file(client, "/organizations/imports", admin, contacts.encode())).json()
+    again = await (await post_file(client, "/organizations/imports", admin,
+                                   contacts.replace("0274 3822 222", "+84 274 382 2222").encode())).json()
+    assert (first["updated"], again["updated"], again["unchanged"]) == (1, 0, 1)
     assert [(e["line"], e["code"]) for e in report["errors"]] == [
         (4, "placement_invalid"), (5, "code_invalid"), (6, "kind_unknown"), (7, "parent_unknown")]
     assert "branch cannot sit under a federation" in report["errors"][0]["reason"]
