@@ -400,15 +400,19 @@ class MemberStore:
         match: dict[str, Any] = {"status": {"$ne": "erased"}, "date_of_birth": {"$exists": True}}
         if allowed is not None:
             match["organization_ids"] = {"$in": sorted(allowed)}
-        pipeline = [{"$match": match}, {"$group": {"_id": "$dup_key", "count": {"$sum": 1}}},
+        pipeline = [{"$match": match}, {"$group": {"_id": "$dup_key", "count": {"$sum": 1}, "ids": {"$push": "$_id"}}},
                     {"$match": {"count": {"$gt": 1}}}, {"$limit": limit}]
         groups = await (await self.members.aggregate(pipeline)).to_list()
+        for g in groups:  # the embedded store hands arrays back as JSON text after a later $match
+            g["ids"] = json.loads(g["ids"]) if isinstance(g["ids"], str) else g["ids"]
+        ids = [i for g in groups for i in g["ids"]]
+        docs = {d["_id"]: d for d in await self.members.find({"_id": {"$in": ids}}, {"_outbox": 0, "history": 0}
+                                                             ).to_list()} if ids else {}
         out = []
         for g in sorted(groups, key=lambda g: str(g["_id"])):
-            query = {**match, "dup_key": g["_id"]}
-            docs = await self.members.find(query, {"_outbox": 0, "history": 0}).sort("sort_key", 1).to_list()
-            if len(docs) > 1:
-                out.append({"members": [public_member(d) for d in docs]})
+            members = sorted((docs[i] for i in g["ids"] if i in docs), key=lambda d: d["sort_key"])
+            if len(members) > 1:
+                out.append({"members": [public_member(d) for d in members]})
         return out
 
     # --- writing ----------------------------------------------------------------
