@@ -94,7 +94,10 @@ class Api:
 
     def setup(self, app: web.Application) -> None:
         for endpoint in self.endpoints:
-            app.router.add_route(endpoint.method, endpoint.path, _guarded(endpoint))
+            if endpoint.method == "GET":  # HEAD comes with GET, as HTTP says
+                app.router.add_get(endpoint.path, _guarded(endpoint), allow_head=True)
+            else:
+                app.router.add_route(endpoint.method, endpoint.path, _guarded(endpoint))
 
     def openapi_paths(self, prefix: str = "/api/v1") -> tuple[dict[str, Any], dict[str, Any]]:
         """OpenAPI 3.1 path items and component schemas for these endpoints."""

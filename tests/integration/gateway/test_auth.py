@@ -157,3 +157,8 @@ async def test_a_stale_token_does_not_stop_anyone_logging_in_again(gateway, admi
     resp = await gateway.post("/api/v1/auth/login", headers=admin, json={"username": "admin", "password": ADMIN_PASSWORD})
     assert resp.status == 200
     assert (await gateway.get("/api/v1/members", headers=admin)).status == 401
+
+
+async def test_head_is_answered_wherever_get_is(gateway, admin):
+    resp = await gateway.head("/api/v1/members", headers=admin)
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
