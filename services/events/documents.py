@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -17,6 +18,7 @@ from openpyxl import Workbook
 from services.events.catalogue import EXPORT_COLUMNS, STATUS_WORDS, text
 from services.events.clock import from_text, local_text
 from services.events.programme import ordered_sessions
+from shared.http import DomainError
 
 
 def qr_png(code: str, scale: int = 8) -> bytes:
@@ -73,6 +75,28 @@ def calendar(events: Iterable[dict[str, Any]], *, name: str, tickets: dict[str, 
 
 # --- certificates -------------------------------------------------------------------
 
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",  # Debian/Ubuntu fonts-dejavu-core
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",  # Fedora, Alpine
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",  # Arch
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+
+
+class CertificateFontMissing(DomainError):
+    status, code, title = 503, "certificate-font-missing", "Certificates cannot be printed on this server"
+
+
+def certificate_font(preferred: str) -> str:
+    """The configured Unicode font, else a known one; Vietnamese needs a real Unicode TTF."""
+    for path in (preferred, *FONT_CANDIDATES):
+        if path and os.path.isfile(path):
+            return path
+    raise CertificateFontMissing("No Unicode TrueType font is installed; set EVENTS_CERTIFICATE_FONT "
+                                 "or install fonts-dejavu-core", setting="EVENTS_CERTIFICATE_FONT")
+
+
 
 def certificate_pdf(reg: dict[str, Any], event: dict[str, Any], *, font_path: str, verify_url: str,
                     federation: str, organizer_name: str | None) -> bytes:
@@ -80,7 +104,7 @@ def certificate_pdf(reg: dict[str, Any], event: dict[str, Any], *, font_path: st
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(text("certificate.title"))
     pdf.set_author(federation)
-    pdf.add_font("cert", "", font_path)
+    pdf.add_font("cert", "", certificate_font(font_path))
     pdf.add_page()
     pdf.set_draw_color(20, 70, 140)
     pdf.set_line_width(1.2)

@@ -47,3 +47,12 @@ def test_exports_neutralise_formulas_but_keep_phone_numbers():
 def test_qr_codes_come_as_png_and_svg():
     assert qr_png("ABCD").startswith(b"\x89PNG")
     assert qr_svg("ABCD").lstrip().startswith(b"<svg")
+
+
+def test_certificates_find_a_unicode_font_or_say_what_is_missing(monkeypatch):
+    from services.events import documents
+    assert documents.certificate_font("/nowhere/font.ttf").endswith(".ttf")
+    monkeypatch.setattr(documents, "FONT_CANDIDATES", ())
+    with pytest.raises(documents.CertificateFontMissing) as err:
+        documents.certificate_font("/nowhere/font.ttf")
+    assert err.value.status == 503 and err.value.extra["setting"] == "EVENTS_CERTIFICATE_FONT"
