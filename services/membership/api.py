@@ -45,6 +45,10 @@ SPREADSHEET_MEDIA = {
     "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
 }
 Lang = Literal["vi", "en"]
+# What browsers and Excel call a spreadsheet upload (the content decides CSV or XLSX).
+UPLOAD_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel",
+                          "application/octet-stream",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
 
 
 # --- models ------------------------------------------------------------------------
@@ -248,6 +252,9 @@ def _who(request: web.Request) -> str:
 async def spool_upload(request: web.Request, limit: int) -> tuple[str, int, str | None]:
     """The uploaded file (raw body or multipart `file`) in a temporary file, read a chunk at a time."""
     filename = None
+    if request.content_type not in UPLOAD_TYPES and not request.content_type.startswith("multipart/"):
+        raise ProblemError(415, "unsupported-media-type", "Send a CSV or XLSX file",
+                           f"Content-Type must be one of {', '.join(sorted(UPLOAD_TYPES))} or multipart/form-data")
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
         part = await reader.next()

@@ -213,6 +213,8 @@ async def test_uploads_from_a_form_and_files_that_cannot_be_imported(aiohttp_cli
     assert broken["state"] == "failed" and broken["error"]["code"] == "file_unreadable"
     empty = await post_file(client, "/members/imports", admin, b"")
     assert empty.status == 422
+    json_body = await post_file(client, "/members/imports", admin, b"{}", "application/json")
+    assert json_body.status == 415
 
     small = await aiohttp_client(create_app(settings.model_copy(update={"membership_import_max_bytes": 100})))
     resp = await post_file(small, "/members/imports", admin, b"x" * 1000)
