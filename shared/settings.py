@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     gateway_import_timeout_seconds: float = Field(300.0, gt=0, description="How long the gateway waits for a service on file uploads and downloads.")
     gateway_breaker_failures: int = Field(5, ge=1, description="Failures in a row after which the gateway stops calling a service for a while (503 at once).")
     gateway_breaker_reset_seconds: float = Field(10.0, gt=0, description="How long an open circuit stays open before one trial request.")
+    gateway_argon2_time_cost: int = Field(3, ge=1, description="Argon2id passes for staff passwords (RFC 9106 second recommendation: 3).")
+    gateway_argon2_memory_kib: int = Field(65_536, ge=1024, description="Argon2id memory for staff passwords, in KiB (64 MiB).")
     gateway_trusted_proxies: str = Field("", description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).")
 
     def upstream(self, service: str) -> str:

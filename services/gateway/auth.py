@@ -29,9 +29,6 @@ ANONYMOUS = Identity(sub="anonymous")
 CACHE_SECONDS = 5.0
 TOUCH_EVERY_SECONDS = 60.0
 ROLES = ("admin", "manager")
-_HASHER = PasswordHasher()
-# Verified against when the username is unknown, so timing does not tell which usernames exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def unauthenticated(detail: str) -> ProblemError:
@@ -45,13 +42,9 @@ class LockedOut(ProblemError):
                          retry_after_seconds=int(retry_after) + 1)
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
-def _verify_password(stored: str, password: str) -> bool:
+def _verify_password(hasher: PasswordHasher, stored: str, password: str) -> bool:
     try:
-        return _HASHER.verify(stored, password)
+        return hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -67,6 +60,10 @@ class Authenticator:
         self._touched: dict[str, float] = {}
         self._identities: dict[str, Identity] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.hasher = PasswordHasher(time_cost=settings.gateway_argon2_time_cost,
+                                     memory_cost=settings.gateway_argon2_memory_kib)
+        # Verified against when the username is unknown, so timing does not tell which usernames exist.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     # --- every request ------------------------------------------------------------
 
@@ -157,7 +154,7 @@ class Authenticator:
     async def create_staff(self, username: str, password: str, role: str, organization_id: str | None,
                            by: str) -> dict[str, Any]:
         doc = {"_id": username, "role": role, "organization_id": organization_id,
-               "password_hash": await asyncio.to_thread(hash_password, password),
+               "password_hash": await asyncio.to_thread(self.hasher.hash, password),
                "created": time.time(), "created_by": by, "failed_logins": 0, "locked_until": 0,
                "disabled_at": 0, "last_login_at": 0}
         await self.store.add_staff(doc)
@@ -169,7 +166,8 @@ class Authenticator:
         wall = time.time()
         if doc is not None and float(doc.get("locked_until") or 0) > wall:
             raise LockedOut(float(doc["locked_until"]) - wall)
-        ok = await asyncio.to_thread(_verify_password, doc["password_hash"] if doc else _DUMMY_HASH, password)
+        ok = await asyncio.to_thread(_verify_password, self.hasher, doc["password_hash"] if doc else self._dummy_hash,
+                                     password)
         if doc is None or not ok or doc.get("disabled_at"):
             if doc is not None and not doc.get("disabled_at"):
                 await self.store.login_failed(username, s.gateway_lockout_attempts, s.gateway_lockout_seconds, wall)

@@ -19,6 +19,7 @@ def gw_settings(settings: Settings) -> Settings:
     closed = f"http://127.0.0.1:{free_port()}"
     return settings.model_copy(update={
         "lienhiep_bootstrap_admin_password": ADMIN_PASSWORD,
+        "gateway_argon2_time_cost": 1, "gateway_argon2_memory_kib": 8192,  # still argon2id, lighter for tests
         "events_url": closed, "notifications_url": closed,
         "gateway_cors_origins": "https://portal.example.vn",
         "gateway_upstream_timeout_seconds": 3.0,

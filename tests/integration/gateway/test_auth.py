@@ -27,6 +27,8 @@ async def test_the_bootstrap_admin_logs_in_and_creates_a_manager_who_logs_in_too
     assert resp.status == 201, await resp.text()
     staff = await resp.json()
     assert staff["role"] == "manager" and "password" not in str(staff) and "hash" not in str(staff)
+    stored = await gateway.app[FRONT].auth.store.staff_member("lan.nguyen")
+    assert stored["password_hash"].startswith("$argon2id$") and "mật-khẩu" not in str(stored)
     out = await login(gateway, "Lan.Nguyen", "mật-khẩu-đủ-dài")
     assert out["token_type"] == "Bearer" and out["expires_in"] == 900
     assert out["user"] == {"username": "lan.nguyen", "role": "manager", "organization_id": "hoi-tin-hoc"}
