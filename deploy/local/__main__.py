@@ -69,7 +69,8 @@ def main() -> int:
         source = ("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD" if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
                   else ADMIN_PASSWORD_FILE.relative_to(ROOT))
         print(f"  Staff:   user admin, password {password}")
-        print(f"           (from {source}; it applies when the first staff account is created)")
+        print(f"           (from {source}; set when the first staff account was created, "
+              "unless changed since with POST /api/v1/auth/password)")
         print(f"""
   Try:
     TOKEN=$(curl -s -X POST {gateway}/api/v1/auth/login -H 'Content-Type: application/json' \\

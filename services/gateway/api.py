@@ -168,6 +168,21 @@ async def logout(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=12, max_length=256)
+
+
+@routes.route("POST", "/auth/password", summary="Change your own password; every login of yours ends",
+              body=PasswordChange, status=204, errors=(400, 401))
+async def change_password(request: web.Request, body: PasswordChange) -> web.Response:
+    who = current_identity(request)
+    if not who.sub.startswith("staff:"):
+        raise ProblemError(400, "not-a-login", "Not a staff login", "Only staff accounts have passwords")
+    await request.app[AUTH].change_password(who.sub.split(":", 1)[1], body.current_password, body.new_password)
+    return web.Response(status=204)
+
+
 @routes.route("GET", "/auth/me", summary="Who this staff token belongs to", response=StaffUser)
 async def me(request: web.Request) -> web.Response:
     who = current_identity(request)

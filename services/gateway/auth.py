@@ -187,6 +187,15 @@ class Authenticator:
         await self.store.revoke_session(claims.sid, time.time())
         self._sessions[claims.sid] = (False, time.monotonic())
 
+    async def change_password(self, username: str, current: str, new: str) -> None:
+        doc = await self.store.staff_member(username)
+        if doc is None or not await asyncio.to_thread(_verify_password, self.hasher, doc["password_hash"], current):
+            raise ProblemError(400, "wrong-password", "Wrong password", "The current password is not right",
+                               field="current_password")
+        await self.store.update_staff(username, {"password_hash": await asyncio.to_thread(self.hasher.hash, new)})
+        for sid in await self.store.revoke_sessions_of(username, time.time()):
+            self._sessions[sid] = (False, time.monotonic())
+
     async def disable_staff(self, username: str) -> dict[str, Any]:
         wall = time.time()
         doc = await self.store.update_staff(username, {"disabled_at": wall})

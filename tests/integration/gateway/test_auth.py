@@ -164,3 +164,18 @@ async def test_a_stale_token_does_not_stop_anyone_logging_in_again(gateway, admi
 async def test_head_is_answered_wherever_get_is(gateway, admin):
     resp = await gateway.head("/api/v1/members", headers=admin)
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
+
+
+async def test_staff_change_their_password_and_every_login_of_theirs_ends(gateway, admin):
+    wrong = await gateway.post("/api/v1/auth/password", headers=admin, json={
+        "current_password": "not-it", "new_password": "a-new-long-password"})
+    assert wrong.status == 400 and (await wrong.json())["field"] == "current_password"
+    short = await gateway.post("/api/v1/auth/password", headers=admin, json={
+        "current_password": ADMIN_PASSWORD, "new_password": "short"})
+    assert short.status == 422
+    resp = await gateway.post("/api/v1/auth/password", headers=admin, json={
+        "current_password": ADMIN_PASSWORD, "new_password": "a-new-long-password"})
+    assert resp.status == 204
+    assert (await gateway.get("/api/v1/auth/me", headers=admin)).status == 401
+    assert (await gateway.post("/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})).status == 401
+    await login(gateway, "admin", "a-new-long-password")
