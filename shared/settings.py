@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # --- membership -------------------------------------------------------------
     membership_term_years: int = Field(1, ge=1, le=10, description="Length of a membership term, in years.")
     membership_import_max_bytes: int = Field(
-        64 * 1_048_576, description="Largest member or organisation file an import accepts (413 above).")
+        52_428_800, description="Largest member or organisation file an import accepts (413 above).")
     membership_import_batch_rows: int = Field(
         1000, ge=1, le=10_000, description="Rows a member import reads, checks and writes at a time.")
     membership_expiry_sweep_seconds: float = Field(

@@ -43,6 +43,9 @@ SPREADSHEET_MEDIA = {
     "text/csv": {"type": "string", "description": "UTF-8 (with or without BOM), comma or semicolon separated"},
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"type": "string", "format": "binary"},
     "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+    # What Windows browsers send for a .csv file, and generic clients for any file.
+    "application/vnd.ms-excel": {"type": "string", "format": "binary"},
+    "application/octet-stream": {"type": "string", "format": "binary"},
 }
 Lang = Literal["vi", "en"]
 # What browsers and Excel call a spreadsheet upload (the content decides CSV or XLSX).
