@@ -88,19 +88,24 @@ class Pending:
 
 
 class Batches:
-    """Registrations for one event that arrive while the previous batch is being written wait
-    and go together: one worker per event in this process, no timer (a lone request goes at once)."""
+    """Registrations for one event that arrive while earlier batches are being written wait and
+    go together: a few workers per event in this process, no timer (a lone request goes at once).
+    Batches in flight at once are as safe as replicas: every seat moves by an atomic update."""
 
-    def __init__(self, write: Any, limit: int = 200) -> None:
+    def __init__(self, write: Any, limit: int = 200, workers: int = 3) -> None:
         self.write = write
         self.limit = limit
+        self.most = workers  # batches of one event in flight at once (each is a few round trips)
         self.waiting: dict[str, list[Pending]] = {}
-        self.workers: dict[str, asyncio.Task] = {}
+        self.workers: dict[str, set[asyncio.Task]] = {}
 
     async def submit(self, event: dict[str, Any], item: Pending) -> tuple[dict[str, Any], bool]:
         self.waiting.setdefault(event["_id"], []).append(item)
-        if event["_id"] not in self.workers:
-            self.workers[event["_id"]] = asyncio.create_task(self._work(event), name=f"registrations-{event['_id']}")
+        running = self.workers.setdefault(event["_id"], set())
+        if len(running) < self.most:
+            task = asyncio.create_task(self._work(event), name=f"registrations-{event['_id']}")
+            running.add(task)
+            task.add_done_callback(running.discard)
         result = await asyncio.shield(item.answer)
         if isinstance(result, Exception):
             raise result
@@ -121,7 +126,6 @@ class Batches:
                     if not item.answer.done():
                         item.answer.set_result(result)
         finally:
-            self.workers.pop(event_id, None)
             if not self.waiting.get(event_id):
                 self.waiting.pop(event_id, None)
 
@@ -259,7 +263,7 @@ class Registrar:
         if after is not None:
             self._hint(event_id, after)
             return n
-        for _ in range(3):
+        for _ in range(50):  # each miss means another batch took seats: this ends when they are gone
             now = await self.ledger.counters(event_id)
             if now is None or now.get("status") != "published" or now.get("waiting", 0) > 0 \
                     or now.get("seats_free", 0) <= 0:
