@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> web.Application:
             dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms)
             planner = Planner(settings, contacts, deliveries, template_store, renderer)
             campaigns = CampaignStore(rt.db)
-            runner = CampaignRunner(campaigns, directory, planner, dispatcher.wake)
+            runner = CampaignRunner(campaigns, directory, planner, dispatcher.wake, sender=dispatcher)
             handlers = NotificationHandlers(contacts, directory, deliveries, planner, dispatcher)
             app[DISPATCHER] = dispatcher
             app[api.SERVICES] = api.Services(settings, deliveries, contacts, directory, suppressions, template_store,

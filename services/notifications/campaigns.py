@@ -107,8 +107,11 @@ class CampaignStore:
 
 class CampaignRunner:
     def __init__(self, store: CampaignStore, directory: DirectoryStore, planner: Planner, wake,
-                 page_size: int = PAGE) -> None:
+                 page_size: int = PAGE, sender: Any = None) -> None:
+        """`sender`: a Dispatcher; when given, each planned page is sent at once by this
+        runner (claimed as it is inserted), else the dispatchers pick it up."""
         self.page_size = page_size
+        self.sender = sender
         self.store = store
         self.directory = directory
         self.planner = planner
@@ -158,13 +161,24 @@ class CampaignRunner:
         done_pages = 0
         while pages is None or done_pages < pages:
             people = await self._page(campaign, page) if page < total else []
+            token = uuid.uuid4().hex
+            claim = None
+            if self.sender is not None:
+                # The lease outlasts sending the whole page at the slowest channel's rate.
+                slowest = min(limiter.rate for limiter in self.sender.limits.values())
+                claim = {"status": "sending", "claim": token, "attempts": 1,
+                         "lease_until": epoch(plus_seconds=120 + 2 * self.page_size / slowest)}
             added = await self.planner.plan(
                 ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
                 channels=tuple(campaign["channels"]),
                 extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
                                "sms_text": campaign.get("sms_text") or ""},
-                from_contacts=campaign["segment"]["kind"] != "event")
-            if added:
+                from_contacts=campaign["segment"]["kind"] != "event", claim=claim)
+            if added and claim is not None:
+                if not await self._send_page(cid, token):
+                    await self.store.release(cid, self.owner)  # resuming need not wait for the lease
+                    return  # paused or cancelled while sending
+            elif added:
                 self.wake_dispatcher()
             page += 1
             finished = page >= total
@@ -173,12 +187,29 @@ class CampaignRunner:
                 current = await self.store.get(cid)
                 if current is not None:
                     await self.store.sweep(cid, current["status"])
+                await self.store.release(cid, self.owner)
                 return
             done_pages += 1
             if finished:
                 log.info("campaign.planned", campaign_id=cid, planned=kept.get("planned"))
                 return
         await self.store.release(cid, self.owner)
+
+    async def _send_page(self, cid: str, token: str) -> bool:
+        """Send what this page claimed, a few seconds' worth at a time, looking between
+        chunks whether staff paused or cancelled the campaign. False: they did."""
+        docs = [d async for d in self.store.deliveries.find({"claim": token, "status": "sending"})]
+        step = max(1, int(min(limiter.rate for limiter in self.sender.limits.values()) * 2))
+        for start in range(0, len(docs), step):
+            current = await self.store.campaigns.find_one({"_id": cid}, {"status": 1})
+            status = current["status"] if current else "cancelled"
+            if status != "running":
+                await self.store.deliveries.update_many(
+                    {"claim": token, "status": "sending"}, {"$set": {"status": "queued"}, "$unset": {"claim": ""}})
+                await self.store.sweep(cid, status)
+                return False
+            await self.sender.send_claimed(docs[start:start + step])
+        return True
 
     async def _snapshot(self, campaign: dict[str, Any]) -> int:
         """Who the campaign reaches, fixed when it starts: the ids in pages of

@@ -44,10 +44,12 @@ class Planner:
 
     async def plan(self, route: Route, people: list[Recipient], *, source_id: str, source_type: str,
                    campaign_id: str | None = None, channels: tuple[str, ...] | None = None,
-                   extra_context: dict[str, Any] | None = None, from_contacts: bool = False) -> list[str]:
+                   extra_context: dict[str, Any] | None = None, from_contacts: bool = False,
+                   claim: dict[str, Any] | None = None) -> list[str]:
         """Store the deliveries of `route` to `people`; return the keys that were new.
         `from_contacts`: the people were just read from the contact projection (a
-        campaign page), so it is not read again."""
+        campaign page), so it is not read again. `claim`: fields that store the
+        deliveries to send as already claimed by the caller, who sends them at once."""
         member_ids = [p.member_id for p in people if p.member_id]
         known = {}
         if member_ids and not from_contacts:
@@ -88,6 +90,8 @@ class Planner:
                 doc.update(await self._render(route, channel, person, context))
                 if person.attachments and channel == "email":
                     doc["attachments"] = dict(person.attachments)
+                if claim:
+                    doc.update(claim)
                 docs.append(doc)
         added = await self.deliveries.plan(docs)
         if member_ids:

@@ -51,7 +51,8 @@ async def test_login_is_used_when_configured_and_a_wrong_password_is_not_a_silen
     await good.close()
     [raw] = inbox.received
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == rendered.subject
-    wrong = SmtpSender(Settings(smtp_port=port, smtp_username="lienhiep", smtp_password="wrong"))
+    wrong = SmtpSender(Settings(smtp_port=port, smtp_username="lienhiep", smtp_password="wrong",
+                                smtp_timeout_seconds=1))
     with pytest.raises(EmailDeferred):  # retried, and visible in the delivery log, until fixed
         await wrong.send(wrong.build(to="an@example.vn", to_name="An", rendered=rendered, delivery_key="k2"),
                          "an@example.vn")
