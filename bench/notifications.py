@@ -157,7 +157,7 @@ async def campaign_run(settings: Settings, db, channel: str, n: int) -> tuple[fl
     sms = HttpJsonProvider(settings.sms_provider_url, "", settings.sms_sender)
     dispatcher = Dispatcher(settings, deliveries, store_mod.SuppressionStore(db), smtp, sms)
     campaigns = CampaignStore(db)
-    runner = CampaignRunner(campaigns, store_mod.DirectoryStore(db), planner, dispatcher.wake)
+    runner = CampaignRunner(campaigns, store_mod.DirectoryStore(db), planner, dispatcher.wake, sender=dispatcher)
     context = _context()
     doc = await campaigns.create({"name": f"bench {channel}", "segment": {"kind": "consented"},
                                   "channels": [channel], "language": "vi", "subject": context["subject"],
