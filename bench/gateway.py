@@ -84,13 +84,19 @@ async def server_time(session: aiohttp.ClientSession, base: str, route: str) -> 
     return found["sum"], found["count"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: a cost the machine's load does not inflate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def measure(gateway: str, membership: str, secret: str, seconds: float, concurrency: int,
-                  samples: int) -> None:
+                  samples: int, pids: dict[str, int]) -> None:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         async with http.post(f"{gateway}/api/v1/auth/login",
@@ -115,12 +121,16 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
 
         gw_route, svc_route = "/api/v1/members/{member_id}", "/members/{member_id}"
         spent = {"gateway": [0.0, 0.0], "membership": [0.0, 0.0]}
+        cpu = {"direct": {k: 0.0 for k in pids}, "gateway": {k: 0.0 for k in pids}}
         counts = {"direct": [0, 0.0], "gateway": [0, 0.0]}
         lat: dict[str, list[float]] = {"direct": [], "gateway": []}
         for _ in range(2):
             for name in ("direct", "gateway"):
                 url, headers = direct() if name == "direct" else via_gateway
+                cpu_before = {k: cpu_seconds(pid) for k, pid in pids.items()}
                 n, elapsed = await throughput(http, url, headers, seconds, concurrency)
+                for k, pid in pids.items():
+                    cpu[name][k] += cpu_seconds(pid) - cpu_before[k]
                 counts[name][0] += n
                 counts[name][1] += elapsed
                 before = (await server_time(http, gateway, gw_route), await server_time(http, membership, svc_route))
@@ -144,6 +154,11 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
     print(f"  gateway  p50 {p['gateway'][0]:6.2f}  p99 {p['gateway'][1]:6.2f}  mean {statistics.mean(lat['gateway']):6.2f}")
     print(f"  added    p50 {p['gateway'][0] - p['direct'][0]:6.2f}  p99 {p['gateway'][1] - p['direct'][1]:6.2f}"
           "   (target: ≤ 1 ms added at p50)")
+    per = {name: {k: v / counts[name][0] * 1000 for k, v in cpu[name].items()} for name in cpu}
+    print("\nCPU time per request, from /proc (ms; not inflated by other load on the machine):")
+    print(f"  direct : membership {per['direct']['membership']:5.2f}")
+    print(f"  gateway: membership {per['gateway']['membership']:5.2f}  gateway {per['gateway']['gateway']:5.2f}"
+          f"   → one gateway process serves up to {1000 / per['gateway']['gateway']:,.0f} req/s per core")
     print("\nMean time inside the servers per gateway request, one at a time (their /metrics, ms):")
     print(f"  gateway, from first to last byte {gw_mean:6.2f}  of which membership {svc_mean:6.2f}"
           f"  → the gateway's own work and the hop {gw_mean - svc_mean:6.2f}")
@@ -192,8 +207,9 @@ def main() -> int:
         processes.start(("membership", "gateway"))
         try:
             wait_until_up(processes, timeout=60)
+            pids = {name: processes.processes[name].pid for name in ("gateway", "membership")}
             asyncio.run(measure(processes.url("gateway"), processes.url("membership"), secret,
-                                args.seconds, args.concurrency, args.samples))
+                                args.seconds, args.concurrency, args.samples, pids))
         finally:
             processes.stop()
     return 0

@@ -8,6 +8,7 @@ another replica within `CACHE_SECONDS`.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
 import time
 import uuid
@@ -59,6 +60,7 @@ class Authenticator:
         self._sessions: dict[str, tuple[bool, float]] = {}
         self._touched: dict[str, float] = {}
         self._identities: dict[str, Identity] = {}
+        self._verified: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
         self.hasher = PasswordHasher(time_cost=settings.gateway_argon2_time_cost,
                                      memory_cost=settings.gateway_argon2_memory_kib)
@@ -88,8 +90,13 @@ class Authenticator:
             cached = (doc, now)
             self._keys[prefix] = cached
         doc = cached[0]
-        if doc is None or not credentials.key_matches(key, doc["hash"], self.key_pepper):
+        if doc is None:
             raise unauthenticated("Unknown API key")
+        known = self._verified.get(prefix)
+        if known is None or not hmac.compare_digest(known, key):
+            if not credentials.key_matches(key, doc["hash"], self.key_pepper):
+                raise unauthenticated("Unknown API key")
+            self._verified[prefix] = key  # already checked: the next requests compare, not hash
         if doc.get("revoked_at"):
             raise unauthenticated("This API key has been revoked")
         wall = time.time()
@@ -147,6 +154,7 @@ class Authenticator:
         doc = await self.store.revoke_key(prefix, time.time())
         self._keys.pop(prefix, None)
         self._identities.pop(prefix, None)
+        self._verified.pop(prefix, None)
         return doc
 
     # --- staff --------------------------------------------------------------------
