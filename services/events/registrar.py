@@ -103,9 +103,7 @@ class Batches:
         self.waiting.setdefault(event["_id"], []).append(item)
         running = self.workers.setdefault(event["_id"], set())
         if len(running) < self.most:
-            task = asyncio.create_task(self._work(event), name=f"registrations-{event['_id']}")
-            running.add(task)
-            task.add_done_callback(running.discard)
+            running.add(asyncio.create_task(self._work(event), name=f"registrations-{event['_id']}"))
         result = await asyncio.shield(item.answer)
         if isinstance(result, Exception):
             raise result
@@ -126,6 +124,8 @@ class Batches:
                     if not item.answer.done():
                         item.answer.set_result(result)
         finally:
+            # In the same step as the last look at the queue: a request arriving now starts a worker.
+            self.workers.get(event_id, set()).discard(asyncio.current_task())
             if not self.waiting.get(event_id):
                 self.waiting.pop(event_id, None)
 
