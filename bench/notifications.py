@@ -210,11 +210,11 @@ async def main(recipients: int) -> None:
 
             store_updates, store_inserts = await raw_store(db, 1000)
             raw_email = await raw_smtp(settings, min(recipients, 3000))
-            plan_email, email_s = await campaign_run(settings, db, "email", recipients)
+            _, email_s = await campaign_run(settings, db, "email", recipients)
             raw_sms = await raw_http(sms_url, min(recipients, 5000), 64)
             async with aiohttp.ClientSession() as http:
                 await http.post(f"http://127.0.0.1:{sms_port}/reset")
-            plan_sms, sms_s = await campaign_run(settings, db, "sms", recipients)
+            _, sms_s = await campaign_run(settings, db, "sms", recipients)
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"http://127.0.0.1:{sms_port}/stats") as resp:
                     sms_counts = await resp.json()
