@@ -57,6 +57,9 @@ class Endpoint:
     request_media: dict[str, Any] = field(default_factory=dict)
     response_media: dict[str, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    # Other success statuses answered with the same body, e.g. (200,) for a 202 job that
+    # answers 200 when the caller asked to wait for it.
+    also_statuses: tuple[int, ...] = ()
     # Largest request body the gateway lets through (413 above); None: the gateway's
     # default (large for endpoints that take files in `request_media`, small otherwise).
     max_body_bytes: int | None = None
@@ -174,6 +177,8 @@ def _responses(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if content:
         ok["content"] = content
     responses: dict[str, Any] = {str(ep.status): ok}
+    for status in ep.also_statuses:
+        responses[str(status)] = {**ok, "description": "OK" if status < 300 else "Done"}
     codes = set(ep.errors) | {429, 503}
     if not ep.public:
         codes |= {401, 403}

@@ -2,7 +2,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from services.gateway.openapi import PUBLIC_APIS, openapi_document
-from shared.api import Endpoint, allowed
+from shared.api import Api, Endpoint, allowed
 from shared.identity import Identity
 
 
@@ -44,3 +44,16 @@ def test_the_public_openapi_document_is_valid_and_covers_every_endpoint():
 def test_operation_ids_are_unique():
     ids = [op["operationId"] for item in openapi_document()["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_an_endpoint_may_document_other_success_statuses():
+    from pydantic import BaseModel
+
+    class Job(BaseModel):
+        state: str
+
+    api = Api("x")
+    api.route("POST", "/jobs", summary="start", response=Job, status=202, also_statuses=(200,))(_noop)
+    paths, _ = api.openapi_paths()
+    responses = paths["/api/v1/jobs"]["post"]["responses"]
+    assert responses["202"]["content"] == responses["200"]["content"]
