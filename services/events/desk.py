@@ -87,7 +87,8 @@ class EventDesk:
         doc = {
             "_id": uuid.uuid4().hex, "kind": body.kind, "title": body.title.model_dump(),
             "description": body.description.model_dump() if body.description else None,
-            "organizer_id": organizer["_id"], "co_organizer_ids": co, "venue": body.venue,
+            "organizer_id": organizer["_id"], "organizer_name": organizer.get("name"),  # as messages name it
+            "co_organizer_ids": co, "venue": body.venue,
             "online_url": str(body.online_url) if body.online_url else None, "sessions": sessions,
             **timing_fields(sessions), **window_fields(body.registration_opens_at, body.registration_closes_at),
             "capacity": body.capacity, "seats_free": body.capacity, "confirmed": 0, "waiting": 0, "waitlist_seq": 0,

@@ -55,6 +55,7 @@ async def test_the_lifecycle_moves_one_way_and_is_announced(svc):
     [announced] = await heard(svc.heard, "event.published", 1)
     assert announced.event.title_vi == "Hội thảo chuyển đổi số" and announced.capacity == 3
     assert announced.event.organizer_id == "org-lhh"
+    assert announced.event.organizer_name == "Liên hiệp các Hội KH&KT tỉnh"
 
     patch = await svc.client.patch(f"/events/{event['id']}", json={"venue": "Nhà văn hoá tỉnh"}, headers=svc.admin)
     assert patch.status == 200 and (await patch.json())["venue"] == "Nhà văn hoá tỉnh"
