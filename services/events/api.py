@@ -268,8 +268,8 @@ async def event_calendar(request: web.Request) -> web.Response:
               summary="Register a member or a guest: confirmed with a ticket, or waitlisted with a position",
               description="Send an `Idempotency-Key` header to retry safely: a repeated key returns the first "
                           "answer (with `Idempotency-Replayed: true`) instead of registering again.",
-              body=RegistrationIn, response=RegistrationOut, status=201, scope="registrations:write",
-              errors=(403, 404, 409))
+              body=RegistrationIn, response=RegistrationOut, status=201, also_statuses=(200,),
+              scope="registrations:write", errors=(403, 404, 409))
 async def register(request: web.Request, body: RegistrationIn) -> web.Response:
     who = current_identity(request)
     answer, replayed = await request.app[REGISTRAR].register(
