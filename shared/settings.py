@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     # --- events -----------------------------------------------------------------
     events_reminder_hours: str = Field(
         "24,2", description="Hours before an event's first session at which each confirmed registrant is reminded, comma-separated.")
-    events_scheduler_poll_seconds: float = Field(5.0, gt=0, description="How often the events service looks for due reminders.")
+    events_scheduler_poll_seconds: float = Field(5.0, gt=0, description="How often the events service looks for due reminders and for seats left free while people wait.")
     events_certificate_font: str = Field(
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         description="Unicode TrueType font for training certificates (Vietnamese needs one; Debian: fonts-dejavu-core).")
