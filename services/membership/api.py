@@ -510,7 +510,7 @@ async def export_members(request: web.Request, query: ExportQuery) -> web.Stream
                           "(Họ và tên, Ngày sinh, Giới tính, Email, Điện thoại, Học hàm học vị, Chuyên ngành, "
                           "Mã đơn vị) or English ones; dates dd/mm/yyyy. Valid rows go in, each bad row is "
                           "reported with its line, column and reason; importing the same file again creates "
-                          "nothing new. Answers 202 with the job; `wait=true` answers when it is done.",
+                          "nothing new. Answers 202 with the job at once, or with `wait=true` once it is done.",
               query=ImportQuery, request_media=SPREADSHEET_MEDIA, response=ImportReport, status=202,
               scope="members:write", errors=(413, 415))
 async def import_members(request: web.Request, query: ImportQuery) -> web.Response:
@@ -522,8 +522,8 @@ async def import_members(request: web.Request, query: ImportQuery) -> web.Respon
     if query.wait:
         await asyncio.shield(task)
     report = await imports.report(job["_id"], lang=query.lang, limit=500, after_line=None)
-    return json_response(report, status=200 if query.wait else 202,
-                         headers={"Location": f"/api/v1/members/imports/{job['_id']}"})
+    # 202 either way: the import is a job, and the answer is its state (done, with wait=true).
+    return json_response(report, status=202, headers={"Location": f"/api/v1/members/imports/{job['_id']}"})
 
 
 class ImportSummary(BaseModel):
