@@ -140,13 +140,11 @@ class TemplatePath(Strict):
 
 
 def _template_path(request: web.Request) -> TemplatePath:
-    path = TemplatePath(notification=request.match_info["notification"], channel=request.match_info["channel"],
-                        language=request.match_info["language"]) if request.match_info["channel"] in PARTS \
-        and request.match_info["language"] in LANGUAGES else None
-    if path is None or path.notification not in NOTIFICATIONS:
+    info = request.match_info
+    if info["notification"] not in NOTIFICATIONS or info["channel"] not in PARTS or info["language"] not in LANGUAGES:
         raise NotFound("No such template", notifications=NOTIFICATIONS, channels=list(PARTS),
                        languages=list(LANGUAGES))
-    return path
+    return TemplatePath(notification=info["notification"], channel=info["channel"], language=info["language"])
 
 
 def _problems(problems) -> ProblemError:
