@@ -422,6 +422,22 @@ class Unsubscribed(BaseModel):
     message: str
 
 
+@routes.route("GET", "/notifications/unsubscribe", summary="The page an unsubscribe link opens: it asks to "
+              "confirm (a GET changes nothing, since mail scanners follow links)", query=TokenQuery, public=True,
+              response_media={"text/html": {"type": "string"}})
+async def unsubscribe_page(request: web.Request, query: TokenQuery) -> web.Response:
+    svc = _svc(request)
+    try:
+        payload = links.verify(query.token, svc.settings.derived_secret("unsubscribe"))
+        channel, valid = str(payload.get("c")), payload.get("c") in ("email", "sms")
+    except links.BadToken:
+        channel, valid = "", False
+    html = svc.renderer.page("unsubscribe.html", {"valid": valid, "channel": channel,
+                                                  "federation": svc.settings.federation_name,
+                                                  "federation_en": svc.settings.federation_name_en})
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=200 if valid else 400)
+
+
 @routes.route("POST", "/notifications/unsubscribe", summary="One-click unsubscribe from announcements "
               "(RFC 8058; the link in every announcement)", query=TokenQuery, response=Unsubscribed, public=True,
               errors=(400,))

@@ -69,7 +69,7 @@ class TemplateProblem(Exception):
 def default_sources(directory: Path = TEMPLATE_DIR) -> dict[str, TemplateSource]:
     """Every template that ships with the service, by key."""
     found: dict[str, TemplateSource] = {}
-    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("_")):
         for channel, parts in PARTS.items():
             for language in LANGUAGES:
                 texts = {}
@@ -85,12 +85,17 @@ def default_sources(directory: Path = TEMPLATE_DIR) -> dict[str, TemplateSource]
 
 class Renderer:
     def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self.directory = directory
         self.defaults = default_sources(directory)
         common = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         self._text = SandboxedEnvironment(autoescape=False, **common)
         self._html = SandboxedEnvironment(autoescape=True, **common)
         self._layout = self._html.from_string((directory / "_layout.html").read_text(encoding="utf-8"))
         self._compiled: dict[tuple[str, int, str], jinja2.Template] = {}
+
+    def page(self, name: str, context: dict[str, Any]) -> str:
+        """A web page people reach from a message (e.g. the unsubscribe confirmation)."""
+        return self._html.from_string((self.directory / "_pages" / name).read_text(encoding="utf-8")).render(context)
 
     def default(self, notification: str, channel: str, language: str) -> TemplateSource | None:
         return (self.defaults.get(f"{notification}:{channel}:{language}")

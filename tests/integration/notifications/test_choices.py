@@ -54,6 +54,11 @@ async def test_one_click_unsubscribe_from_the_announcement_header(notify):
     url = urlsplit(mail["List-Unsubscribe"].strip("<>"))
     assert url.path == "/api/v1/notifications/unsubscribe"
     assert url.query.split("=", 1)[1] in mail.get_body(("plain",)).get_content()
+    # A person clicking the link in the text gets a page asking to confirm; the click changes nothing.
+    page = await notify.client.get(f"/notifications/unsubscribe?{url.query}", headers=notify.anonymous)
+    assert page.status == 200 and page.content_type == "text/html"
+    assert 'method="post"' in await page.text() and "Ngừng nhận thông báo" in await page.text()
+    assert (await notify.get(f"/notifications/preferences/{m['member_id']}"))["announcement"]["email"] is True
     # What a mail program does (RFC 8058): POST, no login, a form body.
     resp = await notify.client.post(f"/notifications/unsubscribe?{url.query}", data="List-Unsubscribe=One-Click",
                                     headers={**notify.anonymous,
@@ -67,6 +72,8 @@ async def test_one_click_unsubscribe_from_the_announcement_header(notify):
     assert len([x for x in notify.smtp.recorder.to(m["email"]) if x["List-Unsubscribe"]]) == 1
     bad = await notify.client.post("/notifications/unsubscribe?token=abcdefghijk.xyz", headers=notify.anonymous)
     assert bad.status == 400
+    bad_page = await notify.client.get("/notifications/unsubscribe?token=abcdefghijk.xyz", headers=notify.anonymous)
+    assert bad_page.status == 400 and "Liên kết không hợp lệ" in await bad_page.text()
     assert first != second
 
 
