@@ -117,6 +117,7 @@ class CampaignRunner:
         self.planner = planner
         self.wake_dispatcher = wake
         self.owner = uuid.uuid4().hex
+        self._stopping = False
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
 
@@ -126,16 +127,26 @@ class CampaignRunner:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="campaign-runner")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_seconds: float = 20.0) -> None:
+        """Stop after the chunk being sent (what is left of the page goes back to the
+        queue for any dispatcher), so nothing is cut off between send and record."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except asyncio.TimeoutError:
+            log.warning("campaign.stop_timeout")
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 campaign = await self.store.take(self.owner)
                 if campaign is not None:
@@ -159,7 +170,7 @@ class CampaignRunner:
             total = await self._snapshot(campaign)
         page = int(campaign.get("cursor") or 0)
         done_pages = 0
-        while pages is None or done_pages < pages:
+        while (pages is None or done_pages < pages) and not self._stopping:
             people = await self._page(campaign, page) if page < total else []
             token = uuid.uuid4().hex
             claim = None
@@ -203,9 +214,11 @@ class CampaignRunner:
         for start in range(0, len(docs), step):
             current = await self.store.campaigns.find_one({"_id": cid}, {"status": 1})
             status = current["status"] if current else "cancelled"
-            if status != "running":
+            if status != "running" or self._stopping:
+                # The rest of the page goes back to the queue (and follows the campaign's status).
                 await self.store.deliveries.update_many(
-                    {"claim": token, "status": "sending"}, {"$set": {"status": "queued"}, "$unset": {"claim": ""}})
+                    {"claim": token, "status": "sending"},
+                    {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}})
                 await self.store.sweep(cid, status)
                 return False
             await self.sender.send_claimed(docs[start:start + step])

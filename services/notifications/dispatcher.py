@@ -75,6 +75,7 @@ class Dispatcher:
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._wake = asyncio.Event()
         self._quota_lock = asyncio.Lock()
+        self._stopping = False
         self._task: asyncio.Task | None = None
         self._last_sweep = 0.0
         self.sent = 0
@@ -85,17 +86,26 @@ class Dispatcher:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notifications-dispatcher")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_seconds: float = 20.0) -> None:
+        """Finish the batch in hand, then stop: a batch cut in the middle would leave
+        messages sent but not recorded, to be sent again when their lease runs out."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except asyncio.TimeoutError:
+            log.warning("dispatch.stop_timeout")
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.run_once()
             except asyncio.CancelledError:
