@@ -193,3 +193,22 @@ async def test_an_association_manager_addresses_only_their_own_subtree(notify):
     assert hidden.status == 404
     templates = await notify.client.get("/notifications/templates", headers=manager)
     assert templates.status == 403
+
+
+async def test_a_service_stopped_mid_campaign_leaves_nothing_half_sent_and_the_next_one_finishes(make_notify, sms,
+                                                                                                 smtp):
+    notify = await make_notify(sms, email_rate_per_second=50.0)
+    await notify.db.contacts.insert_many([contact(i) for i in range(250)])
+    cid = await start_campaign(notify, "email")
+    await eventually(lambda: _sent_at_least(notify, cid, 20), what="sending started")
+    await notify.client.close()  # SIGTERM: a rolling restart
+    db = notify.db
+    assert await db.deliveries.count_documents({"campaign_id": cid, "status": "sending"}) == 0
+    sent_before = await db.deliveries.count_documents({"campaign_id": cid, "status": "sent"})
+    assert 0 < sent_before < 250 and len(smtp.recorder.messages) == sent_before
+
+    again = await make_notify(sms, email_rate_per_second=1000.0)
+    done = await eventually(lambda: _finished(again, cid), timeout=30, what="campaign finished")
+    assert done["progress"]["sent"] == 250
+    received = Counter(str(m["To"]) for m in smtp.recorder.messages)
+    assert len(received) == 250 and set(received.values()) == {1}
