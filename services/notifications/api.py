@@ -263,7 +263,7 @@ class Delivery(BaseModel):
     source_event_type: str
     status: Status
     reason: str | None = Field(None, description="Why it was skipped (no-address, no-consent, opted-out, suppressed, erased)")
-    held: str | None = Field(None, description="Why it waits (quiet-hours, daily-limit)")
+    held: str | None = Field(None, description="Why it waits (quiet-hours, daily-limit, no-provider)")
     attempts: int
     last_error: str | None = None
     segments: int | None = None

@@ -22,7 +22,7 @@ from typing import Any
 from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
 from services.notifications.rendering import RenderedEmail
 from services.notifications.rules import next_sms_window, retry_delay
-from services.notifications.sms import SmsDeferred, SmsProvider, SmsRejected
+from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.logging import get_logger
 from shared.mongo import epoch
@@ -173,6 +173,10 @@ class Dispatcher:
                 await self.suppressions.add(d["to"], "email", str(exc))
             log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
             return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
+        except SmsNotConfigured as exc:
+            # Not the message's fault: it waits for a provider without using up its attempts.
+            return {"$set": {**done, "status": "queued", "held": "no-provider", "last_error": str(exc),
+                             "due": epoch(plus_seconds=300)}, "$inc": {"attempts": -1}, "$unset": {"claim": ""}}
         except (EmailDeferred, SmsDeferred) as exc:
             return self._retry_later(d, str(exc), done, now)
         except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter

@@ -127,3 +127,17 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_or_undelivered(notify)
 async def _status(notify, key, status):
     d = await notify.get(f"/notifications/deliveries/{key}")
     return d if d["status"] == status else None
+
+
+async def test_without_a_provider_sms_wait_instead_of_failing(make_notify, sms):
+    notify = await make_notify(sms, sms_provider_url="")
+    who = registrant()
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+
+    async def waiting():
+        items = await notify.deliveries(event_id=event.id)
+        return [d for d in items if d["channel"] == "sms" and d.get("held") == "no-provider"]
+
+    [held] = await eventually(waiting, what="sms held for a provider")
+    assert held["status"] == "queued" and held["attempts"] == 0 and "SMS_PROVIDER_URL" in held["last_error"]
