@@ -163,48 +163,68 @@ class CampaignRunner:
             self._wake.clear()
 
     async def run(self, campaign: dict[str, Any], pages: int | None = None) -> None:
-        """Plan the campaign from its cursor until done, stopped, or `pages` pages."""
+        """Plan the campaign from its cursor until done, stopped, or `pages` pages.
+        While one page is being sent, the next is planned (the store and the senders
+        work at once)."""
         cid = campaign["_id"]
         total = campaign.get("pages_total")
         if total is None:
             total = await self._snapshot(campaign)
         page = int(campaign.get("cursor") or 0)
         done_pages = 0
-        while (pages is None or done_pages < pages) and not self._stopping:
-            people = await self._page(campaign, page) if page < total else []
-            token = uuid.uuid4().hex
-            claim = None
-            if self.sender is not None:
-                # The lease outlasts sending the whole page at the slowest channel's rate.
-                slowest = min(limiter.rate for limiter in self.sender.limits.values())
-                claim = {"status": "sending", "claim": token, "attempts": 1,
-                         "lease_until": epoch(plus_seconds=120 + 2 * self.page_size / slowest)}
-            added = await self.planner.plan(
-                ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
-                channels=tuple(campaign["channels"]),
-                extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
-                               "sms_text": campaign.get("sms_text") or ""},
-                from_contacts=campaign["segment"]["kind"] != "event", claim=claim)
-            if added and claim is not None:
-                if not await self._send_page(cid, token):
-                    await self.store.release(cid, self.owner)  # resuming need not wait for the lease
-                    return  # paused or cancelled while sending
-            elif added:
-                self.wake_dispatcher()
-            page += 1
-            finished = page >= total
-            kept = await self.store.advance(cid, self.owner, page, len(added), finished)
-            if kept is None:  # paused or cancelled meanwhile: make its deliveries follow
-                current = await self.store.get(cid)
-                if current is not None:
-                    await self.store.sweep(cid, current["status"])
-                await self.store.release(cid, self.owner)
-                return
-            done_pages += 1
-            if finished:
-                log.info("campaign.planned", campaign_id=cid, planned=kept.get("planned"))
-                return
-        await self.store.release(cid, self.owner)
+        sending: asyncio.Task | None = None
+        try:
+            while (pages is None or done_pages < pages) and not self._stopping:
+                people = await self._page(campaign, page) if page < total else []
+                token = uuid.uuid4().hex
+                claim = None
+                if self.sender is not None:
+                    # The lease outlasts sending the whole page at the slowest channel's rate.
+                    slowest = min(limiter.rate for limiter in self.sender.limits.values())
+                    claim = {"status": "sending", "claim": token, "attempts": 1,
+                             "lease_until": epoch(plus_seconds=120 + 4 * self.page_size / slowest)}
+                added = await self.planner.plan(
+                    ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
+                    channels=tuple(campaign["channels"]),
+                    extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
+                                   "sms_text": campaign.get("sms_text") or ""},
+                    from_contacts=campaign["segment"]["kind"] != "event", claim=claim)
+                if sending is not None:
+                    previous, sending = sending, None
+                    if not await previous:  # paused, cancelled or stopping while sending the last page
+                        await self._hand_back(cid, token)
+                        return
+                if added and claim is not None:
+                    sending = asyncio.create_task(self._send_page(cid, token))
+                elif added:
+                    self.wake_dispatcher()
+                page += 1
+                finished = page >= total
+                kept = await self.store.advance(cid, self.owner, page, len(added), finished)
+                if kept is None:  # paused or cancelled meanwhile: make its deliveries follow
+                    if sending is not None:
+                        previous, sending = sending, None
+                        await previous  # notices the status and hands back what it has not sent
+                    current = await self.store.get(cid)
+                    if current is not None:
+                        await self.store.sweep(cid, current["status"])
+                    return
+                done_pages += 1
+                if finished:
+                    log.info("campaign.planned", campaign_id=cid, planned=kept.get("planned"))
+                    return
+        finally:
+            if sending is not None:
+                await sending
+            await self.store.release(cid, self.owner)  # whoever continues need not wait for the lease
+
+    async def _hand_back(self, cid: str, token: str) -> None:
+        """Claimed deliveries this runner will not send go back to the queue, following
+        the campaign's status (paused, cancelled, or running for another dispatcher)."""
+        await self.store.deliveries.update_many(
+            {"claim": token, "status": "sending"}, {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}})
+        current = await self.store.campaigns.find_one({"_id": cid}, {"status": 1})
+        await self.store.sweep(cid, current["status"] if current else "cancelled")
 
     async def _send_page(self, cid: str, token: str) -> bool:
         """Send what this page claimed, a few seconds' worth at a time, looking between
@@ -215,11 +235,7 @@ class CampaignRunner:
             current = await self.store.campaigns.find_one({"_id": cid}, {"status": 1})
             status = current["status"] if current else "cancelled"
             if status != "running" or self._stopping:
-                # The rest of the page goes back to the queue (and follows the campaign's status).
-                await self.store.deliveries.update_many(
-                    {"claim": token, "status": "sending"},
-                    {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}})
-                await self.store.sweep(cid, status)
+                await self._hand_back(cid, token)  # the rest of the page
                 return False
             await self.sender.send_claimed(docs[start:start + step])
         return True

@@ -84,7 +84,7 @@ async def test_a_campaign_sms_carries_the_tag_and_opt_out_and_a_long_one_is_refu
 
 
 async def test_pause_holds_the_rest_resume_finishes_and_cancel_drops_it(make_notify, sms):
-    notify = await make_notify(sms, email_rate_per_second=60.0)
+    notify = await make_notify(sms, email_rate_per_second=30.0)  # slow enough to pause half-way
     await notify.db.contacts.insert_many([contact(i) for i in range(300)])
     cid = await start_campaign(notify, "email")
     await eventually(lambda: _sent_at_least(notify, cid, 20), what="sending started")
