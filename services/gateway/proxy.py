@@ -75,11 +75,14 @@ class Upstreams:
                          for name in services}
         self.session: aiohttp.ClientSession | None = None
         self._signed: dict[identity.Identity, tuple[str, float]] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def __aenter__(self) -> "Upstreams":
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30, ttl_dns_cache=300),
             auto_decompress=False, skip_auto_headers=("User-Agent",),
+            # One client serves every caller: it must never keep a cookie from one answer for the next caller.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self
 
@@ -138,7 +141,9 @@ class Upstreams:
             data = limited.chunks()
         replayable = limited is None
         attempts = 2 if request.method in IDEMPOTENT and replayable else 1
-        client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
         for attempt in range(1, attempts + 1):
             started: list[web.StreamResponse] = []
             try:

@@ -60,6 +60,14 @@ async def sick(aiohttp_server):
         return web.json_response({"bytes": size, "type": request.content_type})
 
     app.router.add_post("/events/{event_id}/import", count)
+
+    async def cookie(request: web.Request) -> web.Response:
+        hits.setdefault("cookies", []).append(request.headers.get("Cookie"))
+        response = web.json_response({"ok": True})
+        response.set_cookie("session", "for-the-first-caller-only")
+        return response
+
+    app.router.add_get("/events/{event_id}/cookie", cookie)
     server = await aiohttp_server(app)
     server.hits = hits
     return server
@@ -77,6 +85,7 @@ STAND_IN.route("PATCH", "/events/{event_id}", summary="flaky write", scope="even
                body=EventPatch)(_declared)
 STAND_IN.route("POST", "/events/{event_id}/import", summary="counts an upload", scope="events:write",
                request_media={"text/csv": {"type": "string"}}, max_body_bytes=300_000)(_declared)
+STAND_IN.route("GET", "/events/{event_id}/cookie", summary="sets a cookie", scope="events:read")(_declared)
 STAND_IN.route("GET", "/events/{event_id}/export", summary="big", scope="events:read",
                response_media={"text/csv": {"type": "string"}})(_declared)
 
@@ -152,3 +161,10 @@ async def test_the_docs_page_and_documents_are_served(gateway):
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     asyncapi = await (await gateway.get("/api/v1/asyncapi.json")).json()
     assert asyncapi["asyncapi"].startswith("3.") or asyncapi["asyncapi"].startswith("2.")
+
+
+async def test_a_cookie_one_caller_gets_is_never_sent_for_another(via, sick):
+    first = await via.get("/api/v1/events/e-1/cookie", headers=via.staff)
+    assert "session=for-the-first-caller-only" in first.headers.get("Set-Cookie", "")
+    await via.get("/api/v1/events/e-1/cookie", headers={**via.staff, "Cookie": "mine=1"})
+    assert sick.hits["cookies"] == [None, None]  # the gateway's client keeps none and forwards none
