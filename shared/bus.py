@@ -337,14 +337,18 @@ class EventBus:
             await channel.close()
 
     async def replay_dead(self, name: str, limit: int = 1000) -> int:
-        """Move parked messages of one handler back to its work queue, attempts reset."""
+        """Move parked messages of one handler back to its work queue, attempts reset.
+
+        Only the messages parked when the call starts move: one that fails again and
+        is parked meanwhile waits for the next replay instead of going round again."""
         sub = self.subscription(name)
         assert self._connection is not None
         channel = await self._connection.channel()
         moved = 0
         try:
             queue = await channel.declare_queue(sub.dead_queue_name, durable=True, passive=True)
-            while moved < limit:
+            parked = queue.declaration_result.message_count or 0
+            while moved < min(limit, parked):
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
                     break

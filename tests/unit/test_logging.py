@@ -1,4 +1,5 @@
 import json
+import logging
 
 import structlog
 
@@ -42,6 +43,9 @@ def test_log_lines_are_json_with_service_and_ids(capsys):
         get_logger("t").info("member.created", email="a@b.vn")
     finally:
         structlog.contextvars.clear_contextvars()
+        # The configuration captured this test's stdout: leave none behind for later tests.
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["service"] == "membership"
     assert line["request_id"] == "r1" and line["correlation_id"] == "c1"
