@@ -25,8 +25,13 @@ test: install
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# Each benchmark prints its figure beside the raw limit it measured in the same run.
 bench: install
 	$(PY) bench/bus.py
+	$(PY) bench/membership_import.py
+	$(PY) bench/registration_rush.py
+	$(PY) bench/notifications.py
+	$(PY) bench/gateway.py
 
 # Regenerate the generated documents (the tests check they are current).
 docs: install

@@ -378,17 +378,21 @@ class EventBus:
         if self._connection is None or self._closing:
             return
         self._closing = True
+        # Every step is bounded: a broker that stops answering must not hang shutdown.
         for sub in self.subscriptions:
             if sub.queue is not None and sub.consumer_tag is not None:
                 try:
-                    await sub.queue.cancel(sub.consumer_tag)
+                    await asyncio.wait_for(sub.queue.cancel(sub.consumer_tag), 5)
                 except Exception:  # the connection may already be gone
                     log.warning("bus.cancel_failed", queue=sub.queue_name)
         try:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
         except asyncio.TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
-        await self._connection.close()
+        try:
+            await asyncio.wait_for(self._connection.close(), 10)
+        except Exception:
+            log.warning("bus.connection_close_failed")
         log.info("bus.closed")
 
 

@@ -41,7 +41,9 @@ class IndexSpec:
 
 def connect(url: str) -> AsyncMongoClient:
     """A client that returns timezone-aware datetimes (everything is stored in UTC)."""
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+    # socketTimeoutMS: a store that stops answering fails the operation instead of hanging it.
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+                            socketTimeoutMS=120_000)
 
 
 async def ensure_indexes(db: AsyncDatabase, specs: Iterable[IndexSpec]) -> None:

@@ -7,7 +7,10 @@ a conditional `$pull` removes too much (so the outbox uses a map, not an array);
 an `_id` inside a compound index is refused; a datetime written by `$set` comes
 back as text (restored by `shared.mongo.from_store`), compares to the second only
 and not at all in count_documents (so leases and due times are epoch numbers,
-`shared.mongo.epoch`); a bool written by `$set` comes back as 1/0.
+`shared.mongo.epoch`); a bool written by `$set` comes back as 1/0;
+`replace_one(..., upsert=True)` ignores the filter's `_id` and stores the document
+under a new ObjectId (use `update_one` with `$set`); with an index on an array field,
+an equality match finds nothing while `$in` works.
 """
 
 from __future__ import annotations
