@@ -28,6 +28,7 @@ from shared.bus import EventBus
 from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.mongo import IndexSpec, epoch
+from shared.waiting import wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -120,10 +121,7 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.exception("outbox.drain_failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await wake_or_timeout(self._wake, self.poll_seconds)
             self._wake.clear()
 
     async def drain(self) -> int:

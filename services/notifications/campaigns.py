@@ -23,6 +23,7 @@ from services.notifications.planner import Planner
 from services.notifications.store import DirectoryStore
 from shared.logging import get_logger
 from shared.mongo import IndexSpec, epoch, from_store
+from shared.waiting import wake_or_timeout
 
 log = get_logger(__name__)
 CAMPAIGNS = "campaigns"
@@ -156,10 +157,7 @@ class CampaignRunner:
                 raise
             except Exception:
                 log.exception("campaign.failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), 2.0)
-            except asyncio.TimeoutError:
-                pass
+            await wake_or_timeout(self._wake, 2.0)
             self._wake.clear()
 
     async def run(self, campaign: dict[str, Any], pages: int | None = None) -> None:

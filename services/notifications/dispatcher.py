@@ -27,6 +27,7 @@ from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.logging import get_logger
 from shared.mongo import epoch
 from shared.settings import Settings
+from shared.waiting import wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -115,10 +116,7 @@ class Dispatcher:
                 busy = False
             if busy:
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await wake_or_timeout(self._wake, self.settings.notify_poll_seconds)
             self._wake.clear()
 
     async def run_once(self) -> bool:
