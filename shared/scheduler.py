@@ -26,6 +26,7 @@ from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.mongo import IndexSpec, epoch
 from shared.outbox import OutboxRelay, push_events
+from shared.waiting import pause
 
 log = get_logger(__name__)
 
@@ -146,4 +147,4 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("scheduler.loop_failed", scheduler=self.name)
-            await asyncio.sleep(self.poll_seconds)
+            await pause(self.poll_seconds)

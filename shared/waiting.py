@@ -1,8 +1,11 @@
 """Waiting in background loops without losing a cancellation.
 
 On Python 3.11, `asyncio.wait_for(event.wait(), t)` can swallow a cancellation that
-arrives just as the event is set: the loop goes round again and the task that
-stop() awaits never ends (a shutdown hang we saw). `asyncio.timeout` does not.
+arrives just as the event is set, and library code under a loop (a publish that
+turns CancelledError into a connection error) can swallow one too: the loop goes
+round again and the task that stop() awaits never ends (shutdown hangs we saw).
+So these helpers use `asyncio.timeout`, and first honour a cancellation that was
+requested but swallowed (`Task.cancelling()`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,24 @@ from __future__ import annotations
 import asyncio
 
 
+def raise_if_cancelling() -> None:
+    """Raise CancelledError if this task was asked to stop and something swallowed it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def wake_or_timeout(event: asyncio.Event, seconds: float) -> None:
     """Return when `event` is set or after `seconds`, whichever comes first."""
+    raise_if_cancelling()
     try:
         async with asyncio.timeout(seconds):
             await event.wait()
     except TimeoutError:
         pass
+
+
+async def pause(seconds: float) -> None:
+    """asyncio.sleep for background loops: honours a swallowed cancellation first."""
+    raise_if_cancelling()
+    await asyncio.sleep(seconds)

@@ -18,6 +18,7 @@ from shared.logging import get_logger
 from shared.scheduler import DueItems, Scheduler
 from shared.service import ServiceRuntime
 from shared.settings import Settings
+from shared.waiting import pause
 
 SERVICE = "events"
 log = get_logger(__name__)
@@ -75,4 +76,4 @@ async def _heal_forever(registrar: Registrar, every: float) -> None:
             raise
         except Exception:
             log.exception("waitlists.heal_failed")
-        await asyncio.sleep(every)
+        await pause(every)

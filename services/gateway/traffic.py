@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from services.gateway.store import GatewayStore
 from shared.logging import get_logger
+from shared.waiting import pause
 
 log = get_logger(__name__)
 
@@ -102,7 +103,7 @@ class TrafficCounter:
     async def _loop(self) -> None:
         rounds = 0
         while True:
-            await asyncio.sleep(self.flush_seconds)
+            await pause(self.flush_seconds)
             await self.flush()
             rounds += 1
             if rounds % 300 == 0:

@@ -212,9 +212,12 @@ class PersonalData(Member):
 async def scope(request: web.Request) -> set[str] | None:
     """The organisations the caller may see and change; None means all."""
     who = current_identity(request)
-    if "admin" in who.roles or "manager" not in who.roles:
+    if "admin" in who.roles:
         return None
-    return await request.app[ORGS].scope(who.organization_id)
+    # Managers, and partner keys bound to an organisation, reach its subtree only.
+    if "manager" in who.roles or who.organization_id:
+        return await request.app[ORGS].scope(who.organization_id)
+    return None
 
 
 def _cursor(sort_key: str | None) -> str | None:

@@ -31,3 +31,25 @@ async def test_it_returns_on_the_event_or_after_the_timeout():
     await asyncio.wait_for(wake_or_timeout(wake, 10), 1)
     wake.clear()
     await asyncio.wait_for(wake_or_timeout(wake, 0.01), 1)
+
+
+async def test_a_cancellation_swallowed_below_the_loop_still_ends_it():
+    async def swallowing_work():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise ConnectionError("channel closed")  # what some client libraries do
+
+    async def loop():
+        while True:
+            try:
+                await swallowing_work()
+            except Exception:
+                pass
+            await wake_or_timeout(asyncio.Event(), 10)
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)

@@ -57,3 +57,16 @@ async def test_partner_keys_act_within_their_scopes(client, admin, signed):
     writer = signed(sub="key:site", roles=(), scopes=("members:write",))
     assert (await client.post("/members/applications", headers=writer, json={"full_name": "Ứng Viên"})).status == 201
     assert (await client.get("/members/counts", headers=writer)).status == 403
+
+
+async def test_a_partner_key_bound_to_an_association_reaches_only_its_subtree(client, admin, signed, federation):
+    it, branch, medicine = federation["HOI-TIN-HOC"], federation["CH-TIN-HOC-TDM"], federation["HOI-Y-HOC"]
+    ours = await (await client.post("/members", headers=admin, json={
+        "full_name": "Hội Viên Tin Học", "organization_ids": [branch]})).json()
+    theirs = await (await client.post("/members", headers=admin, json={
+        "full_name": "Hội Viên Y Học", "organization_ids": [medicine]})).json()
+    site = signed(sub="key:hoi-tin-hoc", roles=(), scopes=("members:read",), organization_id=it)
+    page = await (await client.get("/members", headers=site)).json()
+    assert [m["id"] for m in page["items"]] == [ours["id"]]
+    assert (await client.get(f"/members/{ours['id']}", headers=site)).status == 200
+    assert (await client.get(f"/members/{theirs['id']}", headers=site)).status == 403
