@@ -28,7 +28,7 @@ from shared.bus import EventBus
 from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.mongo import IndexSpec, epoch
-from shared.waiting import wake_or_timeout
+from shared.waiting import stop_task, wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -100,13 +100,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         # What is already written goes out before the process ends, if it can.
         try:
             await asyncio.wait_for(self.drain(), timeout=5)

@@ -26,7 +26,7 @@ from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.mongo import IndexSpec, epoch
 from shared.outbox import OutboxRelay, push_events
-from shared.waiting import pause
+from shared.waiting import pause, stop_task
 
 log = get_logger(__name__)
 
@@ -115,13 +115,8 @@ class Scheduler:
         self._task = asyncio.create_task(self._loop(), name=f"scheduler-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def run_due(self) -> int:
         """Run every item due now; returns how many this replica finished."""

@@ -34,3 +34,14 @@ async def pause(seconds: float) -> None:
     """asyncio.sleep for background loops: honours a swallowed cancellation first."""
     raise_if_cancelling()
     await asyncio.sleep(seconds)
+
+
+async def stop_task(task: asyncio.Task | None) -> None:
+    """Cancel a background loop and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

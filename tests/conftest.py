@@ -36,7 +36,8 @@ def vhost() -> Iterator[PrivateVhost]:
     base = os.environ.get("AMQP_URL", DEFAULT_AMQP)
     ensure_broker(base)
     if not PrivateVhost.available():
-        pytest.skip("rabbitmqctl is needed to give this run its own vhost")
+        pytest.fail("rabbitmqctl is needed to give this run its own vhost: install rabbitmq-server "
+                    "(Debian: apt-get install rabbitmq-server)")
     vhost = PrivateVhost()
     vhost.create()
     yield vhost

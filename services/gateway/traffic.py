@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from services.gateway.store import GatewayStore
 from shared.logging import get_logger
-from shared.waiting import pause
+from shared.waiting import pause, stop_task
 
 log = get_logger(__name__)
 
@@ -92,12 +92,8 @@ class TrafficCounter:
         self._task = asyncio.create_task(self._loop(), name="traffic-flush")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
+        self._task = None
         await self.flush()
 
     async def _loop(self) -> None:
