@@ -45,3 +45,16 @@ async def stop_task(task: asyncio.Task | None) -> None:
         await task
     except asyncio.CancelledError:
         pass
+
+
+async def finish_then_stop(task: asyncio.Task | None, grace_seconds: float) -> bool:
+    """Let a loop that was told to stop finish its work in hand; cancel it if that takes
+    longer than `grace_seconds`. Returns False when it had to be cancelled."""
+    if task is None:
+        return True
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+        return True
+    except asyncio.TimeoutError:
+        await stop_task(task)
+        return False

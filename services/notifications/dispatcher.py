@@ -27,7 +27,7 @@ from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.logging import get_logger
 from shared.mongo import epoch
 from shared.settings import Settings
-from shared.waiting import wake_or_timeout
+from shared.waiting import finish_then_stop, wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -94,15 +94,8 @@ class Dispatcher:
             return
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except asyncio.TimeoutError:
+        if not await finish_then_stop(self._task, grace_seconds):
             log.warning("dispatch.stop_timeout")
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
         self._task = None
 
     async def _run(self) -> None:
