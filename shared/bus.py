@@ -227,7 +227,7 @@ class EventBus:
         return on_message
 
     async def _handle(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        attempt = _attempt(message)
         try:
             envelope = Envelope.model_validate_json(message.body)
             data = parse_data(envelope)
@@ -260,8 +260,9 @@ class EventBus:
             return
         sub.handled += 1
         await message.ack()
-        log.debug("bus.handled", queue=consumer, event_type=envelope.type,
-                  ms=round((time.perf_counter() - started) * 1000, 2))
+        log.debug(
+            "bus.handled", queue=consumer, event_type=envelope.type, ms=round((time.perf_counter() - started) * 1000, 2)
+        )
 
     async def _release(self, consumer: str, event_id: str) -> None:
         try:
@@ -269,8 +270,9 @@ class EventBus:
         except Exception:  # the claim's lease expires on its own
             log.warning("bus.release_failed", queue=consumer, event_id=event_id)
 
-    async def _after_failure(self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope,
-                             attempt: int, exc: Exception) -> None:
+    async def _after_failure(
+        self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, exc: Exception
+    ) -> None:
         consumer = sub.queue_name
         if isinstance(exc, PermanentError):
             await self._park(sub, message, _short(exc))
@@ -278,21 +280,42 @@ class EventBus:
             # Not a failure: wait for the other worker, without using up an attempt.
             await self._retry(sub, message, attempt, exc, next_attempt=attempt)
         elif attempt >= self.max_attempts:
-            log.error("bus.handler_failed", queue=consumer, event_type=envelope.type, attempt=attempt,
-                      error=_short(exc), exc_info=exc)
+            log.error(
+                "bus.handler_failed",
+                queue=consumer,
+                event_type=envelope.type,
+                attempt=attempt,
+                error=_short(exc),
+                exc_info=exc,
+            )
             await self._park(sub, message, _short(exc))
         else:
-            log.warning("bus.handler_failed_will_retry", queue=consumer, event_type=envelope.type,
-                        attempt=attempt, error=_short(exc))
+            log.warning(
+                "bus.handler_failed_will_retry",
+                queue=consumer,
+                event_type=envelope.type,
+                attempt=attempt,
+                error=_short(exc),
+            )
             await self._retry(sub, message, attempt, exc)
 
-    async def _retry(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int, exc: Exception,
-                     next_attempt: int | None = None) -> None:
+    async def _retry(
+        self,
+        sub: Subscription,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        exc: Exception,
+        next_attempt: int | None = None,
+    ) -> None:
         index = min(attempt - 1, len(self.retry_delays) - 1)
-        await self._send_to_queue(sub.retry_queue_name(index), message, {
-            ATTEMPT_HEADER: attempt + 1 if next_attempt is None else next_attempt,
-            ERROR_HEADER: _short(exc),
-        })
+        await self._send_to_queue(
+            sub.retry_queue_name(index),
+            message,
+            {
+                ATTEMPT_HEADER: attempt + 1 if next_attempt is None else next_attempt,
+                ERROR_HEADER: _short(exc),
+            },
+        )
         sub.retried += 1
         await message.ack()
 
@@ -324,12 +347,14 @@ class EventBus:
                 if message is None:
                     break
                 held.append(message)
-                found.append({
-                    "message_id": message.message_id,
-                    "type": message.type,
-                    "attempts": (message.headers or {}).get(ATTEMPT_HEADER, 1),
-                    "last_error": (message.headers or {}).get(ERROR_HEADER),
-                })
+                found.append(
+                    {
+                        "message_id": message.message_id,
+                        "type": message.type,
+                        "attempts": (message.headers or {}).get(ATTEMPT_HEADER, 1),
+                        "last_error": (message.headers or {}).get(ERROR_HEADER),
+                    }
+                )
             for message in held:
                 await message.nack(requeue=True)
             return found
@@ -369,7 +394,12 @@ class EventBus:
         if self._closing:
             return False, "shutting down"
         for sub in self.subscriptions:
-            if sub.queue is None or sub.consumer_tag is None or self._consume_channel is None or self._consume_channel.is_closed:
+            if (
+                sub.queue is None
+                or sub.consumer_tag is None
+                or self._consume_channel is None
+                or self._consume_channel.is_closed
+            ):
                 return False, f"consumer {sub.queue_name} not attached"
         return True, "ok"
 
@@ -387,7 +417,7 @@ class EventBus:
                     log.warning("bus.cancel_failed", queue=sub.queue_name)
         try:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
         try:
             await asyncio.wait_for(self._connection.close(), 10)
@@ -408,6 +438,12 @@ def _message(envelope: Envelope) -> aio_pika.Message:
         headers={ATTEMPT_HEADER: 1},
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
+
+
+def _attempt(message: AbstractIncomingMessage) -> int:
+    """The attempt a message is on (1 when the header is missing or not a number)."""
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value >= 1 else 1
 
 
 def _short(exc: BaseException) -> str:

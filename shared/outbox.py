@@ -27,8 +27,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from shared.bus import EventBus
 from shared.contracts import Envelope
 from shared.logging import get_logger
+from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
-from shared.waiting import stop_task, wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -89,35 +89,26 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.published = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
 
     def notify(self) -> None:
         """Tell the relay new events were written (it would find them anyway)."""
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
+        await self._loop.stop()
         # What is already written goes out before the process ends, if it can.
         try:
             await asyncio.wait_for(self.drain(), timeout=5)
         except Exception:
             log.warning("outbox.final_drain_failed")
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox.drain_failed")
-            await wake_or_timeout(self._wake, self.poll_seconds)
-            self._wake.clear()
+    async def _step(self) -> bool:
+        await self.drain()
+        return False  # drain() publishes everything due; then wait for a notify or the poll
 
     async def drain(self) -> int:
         """Publish every due event; return how many were published."""
@@ -133,9 +124,11 @@ class OutboxRelay:
 
     async def _drain_batch(self, collection: AsyncCollection) -> tuple[int, int]:
         now = epoch()
-        docs = await collection.find(
-            {PENDING: True, DUE: {"$lte": now}}, {EVENTS: 1, REVISION: 1, TRIES: 1}
-        ).limit(self.batch).to_list()
+        docs = (
+            await collection.find({PENDING: True, DUE: {"$lte": now}}, {EVENTS: 1, REVISION: 1, TRIES: 1})
+            .limit(self.batch)
+            .to_list()
+        )
         if not docs:
             return 0, 0
         results = await asyncio.gather(*(self._publish_document(doc) for doc in docs))
@@ -143,16 +136,21 @@ class OutboxRelay:
         fallback: list[UpdateOne] = []  # ... in which case only remove what was sent
         retry_later: list[UpdateOne] = []
         sent = 0
-        for doc, (published, failed) in zip(docs, results):
+        for doc, (published, failed) in zip(docs, results, strict=False):
             sent += len(published)
             remove = {"$unset": {f"{EVENTS}.{event_id}": "" for event_id in published}} if published else {}
             if failed:
                 tries = int(doc.get(TRIES) or 0) + 1
                 backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries)
-                retry_later.append(UpdateOne({"_id": doc["_id"]}, {**remove, "$set": {DUE: now + backoff, TRIES: tries}}))
+                retry_later.append(
+                    UpdateOne({"_id": doc["_id"]}, {**remove, "$set": {DUE: now + backoff, TRIES: tries}})
+                )
             else:
-                cleared.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)},
-                                          {**remove, "$set": {PENDING: False, TRIES: 0}}))
+                cleared.append(
+                    UpdateOne(
+                        {"_id": doc["_id"], REVISION: doc.get(REVISION)}, {**remove, "$set": {PENDING: False, TRIES: 0}}
+                    )
+                )
                 if published:
                     fallback.append(UpdateOne({"_id": doc["_id"]}, remove))
         if retry_later:
@@ -171,8 +169,12 @@ class OutboxRelay:
             try:
                 await self.bus.publish(envelope)
             except Exception as exc:
-                log.warning("outbox.publish_failed", event_type=envelope.type, event_id=envelope.id,
-                            error=f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "outbox.publish_failed",
+                    event_type=envelope.type,
+                    event_id=envelope.id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 return published, True
             published.append(envelope.id)
         return published, False
