@@ -7,24 +7,19 @@ import uuid
 
 import pytest
 
-from shared.bus import EventBus, PermanentError, Unroutable
+from shared.bus import PermanentError, Unroutable
 from shared.contracts import Envelope, MemberApproved, new_event
 from shared.inbox import MongoInbox
-from shared.settings import Settings
 from tests.support import PrivateVhost, eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
 
-def make_bus(settings: Settings, service: str = "svc", inbox=None) -> EventBus:
-    return EventBus(url=settings.amqp_url, exchange=settings.bus_exchange, service=service,
-                    queue_prefix=settings.bus_queue_prefix, prefetch=8, max_attempts=settings.bus_max_attempts,
-                    retry_delays=settings.retry_delays, inbox=inbox)
-
-
 def approved(name: str = "Nguyễn Văn An") -> Envelope:
-    return new_event(MemberApproved(member_id=str(uuid.uuid4()), full_name=name, status="active"),
-                     producer="membership")
+    return new_event(
+        MemberApproved(member_id=str(uuid.uuid4()), full_name=name, status="active"), producer="membership"
+    )
 
 
 async def test_a_published_event_reaches_its_handler(settings):
@@ -121,6 +116,7 @@ async def test_poison_messages_are_parked_at_once_and_do_not_block_the_queue(set
     try:
         # An invalid body (not an envelope) straight onto the exchange.
         import aio_pika
+
         await bus._exchange.publish(aio_pika.Message(b"{not json"), routing_key="member.approved")
         await bus.publish(approved("poison"))
         await bus.publish(approved("fine"))

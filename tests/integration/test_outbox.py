@@ -11,15 +11,16 @@ from shared.contracts import MemberApproved, MemberUpdated, new_event
 from shared.inbox import MongoInbox
 from shared.mongo import ensure_indexes, epoch
 from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
-from tests.integration.test_bus import make_bus
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
 
 def approved(member_id: str):
-    return new_event(MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
-                     producer="membership")
+    return new_event(
+        MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"), producer="membership"
+    )
 
 
 async def consumer(settings, db, received: list[str]) -> EventBus:
@@ -64,8 +65,9 @@ async def test_an_update_adds_events_in_the_same_write_and_they_go_out_in_order(
     member_id = str(uuid.uuid4())
     first = approved(member_id)
     await members.insert_one(with_events({"_id": member_id, "name": "x"}, first))
-    update = new_event(MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
-                       producer="membership")
+    update = new_event(
+        MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active"), producer="membership"
+    )
     await members.update_one({"_id": member_id}, push_events({"$set": {"name": "y"}}, update))
     doc = await members.find_one({"_id": member_id})
     assert doc["name"] == "y" and set(doc[EVENTS]) == {first.id, update.id}
