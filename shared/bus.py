@@ -7,8 +7,10 @@ Topology, for a service `notifications` with a handler `welcome_email`:
     notifications.welcome_email.dead       parking queue after the last attempt (staff replay it)
 
 Guarantees:
-- publish waits for the broker's confirm; an unroutable message raises `Unroutable`
-  (nobody would have received it), so the outbox keeps it and tries again later;
+- every event is routed at least to the bounded event archive (`<prefix>events.archive`,
+  bound to `#`, capped by length and age: audit and replay), so an event nobody
+  consumes yet is normal; publish waits for the broker's confirm, and `Unroutable`
+  only means a broken topology (the outbox keeps the event and tries again);
 - a message is acknowledged only after its handler returned (its effect is stored),
   or after it was safely re-published to a delay or parking queue;
 - a handler that raises is retried with growing delay, and parked after
@@ -108,6 +110,8 @@ class EventBus:
         max_attempts: int = 6,
         retry_delays: Sequence[float] = (1, 5, 30, 120, 600),
         inbox: Inbox | None = None,
+        archive_max_events: int = 100_000,
+        archive_hours: float = 168.0,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays must name at least one delay")
@@ -119,6 +123,8 @@ class EventBus:
         self.max_attempts = max_attempts
         self.retry_delays = list(retry_delays)
         self.inbox = inbox
+        self.archive_max_events = archive_max_events
+        self.archive_hours = archive_hours
         self.subscriptions: list[Subscription] = []
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
@@ -149,6 +155,7 @@ class EventBus:
         self._exchange = await self._publish_channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
+        await self._declare_archive()
         if not self.subscriptions:
             return
         self._consume_channel = await self._connection.channel()
@@ -158,6 +165,24 @@ class EventBus:
         for sub in self.subscriptions:
             sub.consumer_tag = await sub.queue.consume(self._consumer_for(sub))  # type: ignore[union-attr]
         log.info("bus.started", queues=[s.queue_name for s in self.subscriptions])
+
+    @property
+    def archive_queue_name(self) -> str:
+        return f"{self.queue_prefix}events.archive"
+
+    async def _declare_archive(self) -> None:
+        """The catch-all queue every event reaches, bounded by length and age."""
+        assert self._publish_channel is not None and self._exchange is not None
+        archive = await self._publish_channel.declare_queue(
+            self.archive_queue_name,
+            durable=True,
+            arguments={
+                "x-max-length": self.archive_max_events,
+                "x-message-ttl": int(self.archive_hours * 3600 * 1000),
+                "x-overflow": "drop-head",
+            },
+        )
+        await archive.bind(self._exchange, routing_key="#")
 
     async def _declare(self, sub: Subscription) -> None:
         channel = self._consume_channel
@@ -361,6 +386,16 @@ class EventBus:
         finally:
             await channel.close()
 
+    async def parked_count(self, name: str) -> int:
+        """How many messages of one handler are parked."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            queue = await channel.declare_queue(self.subscription(name).dead_queue_name, durable=True, passive=True)
+            return queue.declaration_result.message_count or 0
+        finally:
+            await channel.close()
+
     async def replay_dead(self, name: str, limit: int = 1000) -> int:
         """Move parked messages of one handler back to its work queue, attempts reset.
 
@@ -385,6 +420,12 @@ class EventBus:
         return moved
 
     # --- health and shutdown ------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Is the broker connection up right now?"""
+        conn = self._connection
+        return conn is not None and not conn.is_closed and conn.connected.is_set()
 
     def readiness(self) -> tuple[bool, str]:
         """Is the broker connected and is every consumer attached?"""

@@ -94,12 +94,15 @@ class ServiceRuntime:
             max_attempts=s.bus_max_attempts,
             retry_delays=s.retry_delays,
             inbox=MongoInbox(self.db),
+            archive_max_events=s.bus_archive_max_events,
+            archive_hours=s.bus_archive_hours,
         )
         _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(
             self.bus, [self.db[name] for name in self.outbox_collections], poll_seconds=s.outbox_poll_seconds
         )
         if self.app is not None:
+            self.app[RUNTIME] = self
             add_ready_check(self.app, "store", self._store_ready)
             add_ready_check(self.app, "broker", self._bus_ready)
         return self
@@ -125,6 +128,9 @@ class ServiceRuntime:
 
     async def _bus_ready(self) -> tuple[bool, str]:
         return self.bus.readiness()
+
+
+RUNTIME = web.AppKey("service_runtime", ServiceRuntime)
 
 
 def run_service(

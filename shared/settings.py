@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         "1,5,30,120,600",
         description="Seconds to wait before each retry, comma-separated; the last repeats.",
     )
+    bus_archive_max_events: int = Field(
+        100_000, ge=1, description="Most events kept in the event archive queue (oldest dropped first)."
+    )
+    bus_archive_hours: float = Field(168.0, gt=0, description="Hours an event stays in the event archive queue.")
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
     )
