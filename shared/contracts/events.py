@@ -57,6 +57,11 @@ class Registrant(BaseModel):
     email: str | None = None
     phone: str | None = None
     language: Language = "vi"
+    registered_by: str | None = Field(
+        None,
+        description="Who made the registration: `key:<prefix>` for a partner key, `staff:<username>` for staff "
+        "(partners' webhooks show the person only to the key that registered them).",
+    )
 
 
 @contract("event.published")
