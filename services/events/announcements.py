@@ -84,4 +84,5 @@ def registrant(reg: dict[str, Any]) -> Registrant:
         email=reg.get("email"),
         phone=reg.get("phone"),
         language=reg.get("language") or "vi",
+        registered_by=reg.get("registered_by"),
     )
