@@ -23,6 +23,7 @@ from shared.contracts.events import *  # noqa: F403
 from shared.contracts.membership import *  # noqa: F403
 from shared.contracts.notifications import *  # noqa: F403
 from shared.contracts.types import *  # noqa: F403
+from shared.contracts.webhooks import *  # noqa: F403
 
 __all__ = [
     "CONTRACTS",
