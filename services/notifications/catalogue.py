@@ -34,7 +34,7 @@ from shared.contracts import (
     RegistrationWaitlisted,
 )
 
-Audience = Literal["member", "registrant", "registrants", "reviewers", "campaign"]
+Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,15 @@ ROUTES: dict[str, list[Route]] = {
             "The certificate of attendance, with its verification link.",
         )
     ],
+    "webhook.endpoint_disabled": [
+        Route(
+            "webhook_endpoint_disabled",
+            ("email",),
+            "staff",
+            "contact",
+            "A partner's webhook endpoint was disabled (410 Gone, or failing for days): its technical contact is told.",
+        )
+    ],
 }
 # Events consumed only to keep projections (contacts, organisations, registrations).
 PROJECTION_EVENTS = (
@@ -185,6 +194,12 @@ def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | No
             Recipient(pseudonym("staff", address), None, address, address, None, "vi", {"applicant": _applicant(data)})
             for address in dict.fromkeys(data.reviewer_emails)
         ]
+    if route.audience == "contact":
+        # An address the event itself names (a partner's technical contact): the event's data is the context.
+        raw = envelope_data or {}
+        address = str(raw["contact_email"])
+        language = "en" if raw.get("language") == "en" else "vi"
+        return [Recipient(pseudonym("contact", address), None, address, address, None, language, {"about": raw})]
     if route.audience == "member":
         assert isinstance(data, MemberContact)
         person = Recipient(
@@ -326,4 +341,11 @@ def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
         "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
         "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so.",
         "unsubscribe_url": "https://lienhiep.example.vn/api/v1/notifications/unsubscribe?token=sample",
+        "about": {
+            "endpoint_id": "5f0c2a7e9b1d4c3e8a6f2b1c0d9e8f7a",
+            "url": "https://portal.example.vn/lienhiep/webhooks",
+            "description": "Cổng thông tin đô thị thông minh",
+            "key_prefix": "a1b2c3d4",
+            "reason": "failing",
+        },
     }

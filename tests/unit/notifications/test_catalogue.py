@@ -44,3 +44,28 @@ def test_renewal_context_formats_money_and_days():
     )
     [person] = recipients(ROUTES["membership.renewed"][0], data)
     assert person.context["dues"]["amount"] == "1.200.000" and person.context["term_end"] == "31/12/2027"
+
+
+def test_a_disabled_webhook_endpoint_is_told_to_its_technical_contact_in_their_language():
+    from datetime import UTC, datetime
+
+    from services.notifications.rendering import Renderer
+    from shared.contracts import WebhookEndpointDisabled, new_event
+
+    data = WebhookEndpointDisabled(
+        endpoint_id="ep-1",
+        url="https://portal.example.vn/hooks",
+        key_prefix="a1b2c3d4",
+        reason="gone",
+        disabled_at=datetime(2026, 12, 1, tzinfo=UTC),
+        contact_email="ops@portal.example.vn",
+        language="en",
+    )
+    envelope = new_event(data, producer="webhooks")
+    [person] = recipients(ROUTES["webhook.endpoint_disabled"][0], parse_data(envelope), envelope.data)
+    assert person.email == "ops@portal.example.vn" and person.member_id is None and person.language == "en"
+    assert "@" not in person.recipient_id
+    context = {"federation": "Liên hiệp Hội", "federation_en": "the Union", **person.context}
+    mail = Renderer().email("webhook_endpoint_disabled", "en", context)
+    assert mail.subject == "Webhook endpoint disabled: https://portal.example.vn/hooks"
+    assert "410 Gone" in mail.text and "PATCH /api/v1/webhooks/endpoints/ep-1" in mail.text
