@@ -1,0 +1,93 @@
+"""What partners and staff see of deliveries, and what they may do about them: the
+log per endpoint (every try's outcome, status code, latency and the first KiB of the
+answer), sending a delivery again, a test call, and forgetting old deliveries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.webhooks.catalogue import MESSAGES
+from services.webhooks.dispatching import Dispatcher
+from services.webhooks.endpoints import DeliveryQuery, TestHook
+from services.webhooks.ownership import Ownership
+from services.webhooks.public_forms import body
+from services.webhooks.store import AttemptDoc, DeliveryDoc, DeliveryStore
+from shared.clock import epoch, now_utc
+from shared.errors import Conflict, NotFound
+from shared.i18n import DEFAULT_LANG, Lang
+from shared.identity import Identity
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class DeliveryLog:
+    def __init__(self, deliveries: DeliveryStore, owners: Ownership, dispatcher: Dispatcher, keep_days: int) -> None:
+        self.deliveries = deliveries
+        self.owners = owners
+        self.dispatcher = dispatcher
+        self.keep_days = keep_days
+
+    async def page(self, who: Identity, endpoint_id: str, query: DeliveryQuery) -> dict[str, Any]:
+        await self.owners.endpoint(who, endpoint_id)
+        docs = await self.deliveries.page(endpoint_id, query.state, query.limit, query.offset)
+        tries = await self.deliveries.attempts_of([d["_id"] for d in docs])
+        return {
+            "items": [view(d, tries[d["_id"]]) for d in docs],
+            "next_offset": query.offset + query.limit if len(docs) == query.limit else None,
+        }
+
+    async def redeliver(self, who: Identity, endpoint_id: str, delivery_id: str) -> dict[str, Any]:
+        endpoint = await self.owners.endpoint(who, endpoint_id)
+        if endpoint["state"] != "active":
+            raise Conflict(MESSAGES("webhooks.not_active"))
+        existing = await self.deliveries.get(delivery_id)
+        if existing is None or existing["endpoint_id"] != endpoint_id or existing["trigger"] == "test":
+            raise NotFound(MESSAGES("webhooks.delivery_not_found"))
+        again = await self.deliveries.again(delivery_id, endpoint_id, epoch())
+        if again is None:
+            raise Conflict(MESSAGES("webhooks.in_flight"))
+        self.dispatcher.wake()
+        log.info("webhooks.redelivery", delivery_id=delivery_id, endpoint_id=endpoint_id, by=who.sub)
+        tries = await self.deliveries.attempts_of([delivery_id])
+        return view(again, tries[delivery_id])
+
+    async def test(self, who: Identity, endpoint_id: str, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
+        """Send a signed `webhook.test` now, whatever the endpoint's state, and say how it answered."""
+        endpoint = await self.owners.endpoint(who, endpoint_id)
+        form = TestHook(endpoint_id=endpoint_id, message=MESSAGES.text("webhooks.test_message", lang))
+        delivery, attempt = await self.dispatcher.test_call(endpoint, body("webhook.test", now_utc(), form))
+        return {"delivery_id": delivery["_id"], "msg_id": delivery["msg_id"], "attempt": attempt_view(attempt)}
+
+    async def purge(self) -> bool:
+        """Forget finished deliveries older than the retention (a loop step: True while there is more)."""
+        removed = await self.deliveries.purge_before(epoch(plus_seconds=-self.keep_days * 86400))
+        if removed:
+            log.info("webhooks.log_purged", deliveries=removed)
+        return removed > 0
+
+
+def view(doc: DeliveryDoc, tries: list[AttemptDoc]) -> dict[str, Any]:
+    pending = doc["state"] == "pending"
+    return {
+        "id": doc["_id"],
+        "event_type": doc["event_type"],
+        "event_id": doc["event_id"],
+        "msg_id": doc["msg_id"],
+        "state": doc["state"],
+        "attempts": doc["attempts"],
+        "next_try_at": datetime.fromtimestamp(doc["due"], UTC) if pending else None,
+        "created_at": doc["created_at"],
+        "finished_at": doc.get("finished_at"),
+        "last_status_code": doc.get("last_status_code"),
+        "last_error": doc.get("last_error"),
+        "log": [attempt_view(a) for a in tries],
+    }
+
+
+def attempt_view(doc: AttemptDoc) -> dict[str, Any]:
+    return {
+        k: doc.get(k) for k in AttemptDoc.__annotations__ if k not in ("_id", "delivery_id", "endpoint_id", "at_epoch")
+    }

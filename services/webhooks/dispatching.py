@@ -1,0 +1,293 @@
+"""Sending deliveries: claim, sign, post, record, and decide what comes next.
+
+Every replica runs one dispatcher loop. A delivery is claimed with one atomic
+find-and-modify that sets a lease and an owner token (the pattern of
+shared/scheduler.py), so any number of replicas send each try once; only the lease
+holder records its result. A replica that dies mid-try leaves a lease that expires,
+and the try is made again — by design at least once, with the same `webhook-id`, so
+partners deduplicate.
+
+Slow or dead partners cannot hold up the others: a replica sends at most
+`webhooks_concurrency` deliveries at once and at most `webhooks_endpoint_concurrency`
+to any one endpoint, each bounded by the delivery timeout; and since this service
+has its own queues and store, member notifications and the gateway never wait on a
+partner. Deliveries to one endpoint are not ordered: a retry may arrive after a
+later event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from services.webhooks import signing
+from services.webhooks.schedule import RetrySchedule, failing_too_long
+from services.webhooks.store import AttemptDoc, DeliveryDoc, DeliveryStore, EndpointDoc, EndpointStore
+from services.webhooks.transport import Answer, Transport
+from shared.clock import epoch, now_utc
+from shared.contracts import WebhookEndpointDisabled, new_event
+from shared.logging import get_logger
+from shared.loops import BackgroundLoop
+from shared.outbox import OutboxRelay
+
+log = get_logger(__name__)
+PRODUCER = "webhooks"
+TEST_NEVER_DUE_SECONDS = 10 * 365 * 86400.0
+
+
+def delivery_id(event_id: str, endpoint_id: str) -> str:
+    """Deterministic: the same event fanned out twice makes one delivery per endpoint."""
+    return hashlib.sha256(f"{event_id}:{endpoint_id}".encode()).hexdigest()[:32]
+
+
+def new_delivery(
+    endpoint: EndpointDoc, event_id: str, event_type: str, body: bytes, *, member_id: str | None, trigger: str
+) -> DeliveryDoc:
+    now = now_utc()
+    doc: DeliveryDoc = {
+        "_id": delivery_id(event_id, endpoint["_id"]),
+        "endpoint_id": endpoint["_id"],
+        "key_prefix": endpoint["key_prefix"],
+        "event_id": event_id,
+        "event_type": event_type,
+        "msg_id": signing.message_id(event_id),
+        "body": body.decode(),
+        "state": "pending",
+        "trigger": trigger,
+        "due": now.timestamp(),
+        "lease_until": 0.0,
+        "lease_owner": "",
+        "attempts": 0,
+        "first_try_at": 0.0,
+        "last_status_code": None,
+        "last_error": None,
+        "created_at": now,
+        "created_epoch": now.timestamp(),
+        "finished_at": None,
+    }
+    if member_id:
+        doc["member_id"] = member_id
+    return doc
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        endpoints: EndpointStore,
+        deliveries: DeliveryStore,
+        transport: Transport,
+        relay: OutboxRelay,
+        *,
+        secret_key: bytes,
+        schedule: RetrySchedule,
+        disable_after_hours: float,
+        concurrency: int,
+        per_endpoint: int,
+        poll_seconds: float,
+    ) -> None:
+        self.endpoints = endpoints
+        self.deliveries = deliveries
+        self.transport = transport
+        self.relay = relay
+        self.secret_key = secret_key
+        self.schedule = schedule
+        self.disable_after_hours = disable_after_hours
+        self.concurrency = concurrency
+        self.per_endpoint = per_endpoint
+        self._inflight: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop = BackgroundLoop(
+            "webhook-dispatcher", self._step, idle_seconds=poll_seconds, max_idle_seconds=poll_seconds * 5
+        )
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def wake(self) -> None:
+        """There are new deliveries: look now."""
+        self._loop.notify()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop claiming; let tries under way finish (their leases let another replica redo the rest)."""
+        await self._loop.stop()
+        if self._tasks:
+            _, unfinished = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _step(self) -> bool:
+        claimed = False
+        while sum(self._inflight.values()) < self.concurrency:
+            busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
+            delivery = await self.deliveries.claim(busy)
+            if delivery is None:
+                break
+            self._spawn(delivery)
+            claimed = True
+        return claimed
+
+    def _spawn(self, delivery: DeliveryDoc) -> None:
+        endpoint_id = delivery["endpoint_id"]
+        self._inflight[endpoint_id] += 1
+        task = asyncio.create_task(self._deliver(delivery), name=f"webhook-{delivery['_id']}")
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._inflight[endpoint_id] -= 1
+            if self._inflight[endpoint_id] <= 0:
+                del self._inflight[endpoint_id]
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("webhooks.delivery_crashed", delivery_id=delivery["_id"], error=repr(finished.exception()))
+            self._loop.notify()  # a slot came free
+
+        task.add_done_callback(done)
+
+    async def _deliver(self, delivery: DeliveryDoc) -> None:
+        endpoint = await self.endpoints.get(delivery["endpoint_id"])
+        if endpoint is None or endpoint["state"] != "active":
+            why = f"endpoint {endpoint['state'] if endpoint else 'removed'}"
+            await self.deliveries.settle(
+                delivery, {"state": "cancelled", "last_error": why, "finished_at": now_utc()}, tried=False
+            )
+            return
+        answer, attempt = await self.attempt(endpoint, delivery)
+        await self._after(endpoint, delivery, answer, attempt["at_epoch"])
+
+    # --- one try ----------------------------------------------------------------------
+
+    def secrets_of(self, endpoint: EndpointDoc, now: float) -> list[str]:
+        """The current secret, and the previous one while a rotation's overlap lasts."""
+        found = [signing.derive_secret(self.secret_key, endpoint["_id"], endpoint["secret_salt"])]
+        previous = endpoint.get("previous_secret_salt")
+        if previous and endpoint.get("previous_secret_until", 0) > now:
+            found.append(signing.derive_secret(self.secret_key, endpoint["_id"], previous))
+        return found
+
+    async def attempt(self, endpoint: EndpointDoc, delivery: DeliveryDoc) -> tuple[Answer, AttemptDoc]:
+        """Sign and post once, and log the try; the caller decides what follows."""
+        now = epoch()
+        body = delivery["body"].encode()
+        headers = signing.headers(self.secrets_of(endpoint, now), delivery["msg_id"], int(now), body)
+        answer = await self.transport.post(endpoint["url"], headers, body)
+        attempt: AttemptDoc = {
+            "_id": uuid.uuid4().hex,
+            "delivery_id": delivery["_id"],
+            "endpoint_id": endpoint["_id"],
+            "attempt": delivery["attempts"] + 1,
+            "at": datetime.fromtimestamp(now, UTC),
+            "at_epoch": now,
+            "trigger": delivery["trigger"],
+            "outcome": answer.outcome,
+            "status_code": answer.status_code,
+            "latency_ms": answer.latency_ms,
+            "response_excerpt": answer.excerpt,
+            "error": answer.error,
+        }
+        await self.deliveries.log(attempt)
+        log.info(
+            "webhooks.tried",
+            delivery_id=delivery["_id"],
+            endpoint_id=endpoint["_id"],
+            event_type=delivery["event_type"],
+            outcome=answer.outcome,
+            status=answer.status_code,
+            ms=answer.latency_ms,
+        )
+        return answer, attempt
+
+    async def _after(self, endpoint: EndpointDoc, delivery: DeliveryDoc, answer: Answer, now: float) -> None:
+        first = delivery["first_try_at"] or now
+        fields: dict[str, Any] = {"first_try_at": first, "last_status_code": answer.status_code}
+        if answer.outcome == "delivered":
+            await self.deliveries.settle(
+                delivery, {**fields, "state": "delivered", "last_error": None, "finished_at": now_utc()}
+            )
+            if endpoint["failing_since"]:
+                await self.endpoints.mark_healthy(endpoint["_id"])
+        elif answer.outcome == "gone":
+            await self.deliveries.settle(delivery, {**fields, **self._give_up(answer)})
+            await self.disable(endpoint, "gone", now)
+        else:
+            due = self.schedule.next_try(
+                first, delivery["attempts"] + 1, now, jitter=random.random(), retry_after=answer.retry_after
+            )
+            later = {"due": due, "trigger": "retry", "last_error": _why(answer)} if due else self._give_up(answer)
+            await self.deliveries.settle(delivery, {**fields, **later})
+            await self._still_failing(endpoint, now)
+
+    @staticmethod
+    def _give_up(answer: Answer) -> dict[str, Any]:
+        return {"state": "failed", "last_error": _why(answer), "finished_at": now_utc()}
+
+    async def _still_failing(self, endpoint: EndpointDoc, now: float) -> None:
+        """Note when failing began; past `disable_after_hours` of nothing but failures, disable."""
+        since = endpoint["failing_since"] or now
+        if not endpoint["failing_since"]:
+            await self.endpoints.mark_failing(endpoint["_id"], now)
+        if failing_too_long(since, now, self.disable_after_hours):
+            await self.disable(endpoint, "failing", now)
+
+    async def disable(self, endpoint: EndpointDoc, reason: str, now: float) -> bool:
+        """Disable an active endpoint and tell its contact (one event, however many replicas try)."""
+        since = endpoint["failing_since"]
+        event = new_event(
+            WebhookEndpointDisabled(
+                endpoint_id=endpoint["_id"],
+                url=endpoint["url"],
+                description=endpoint["description"],
+                key_prefix=endpoint["key_prefix"],
+                reason=reason,
+                failing_since=datetime.fromtimestamp(since, UTC) if since else None,
+                disabled_at=datetime.fromtimestamp(now, UTC),
+                contact_email=endpoint["contact_email"],
+                language=endpoint["language"],
+            ),
+            producer=PRODUCER,
+        )
+        done = await self.endpoints.change_if(
+            {"_id": endpoint["_id"], "state": "active"},
+            {"state": "disabled", "disabled_reason": reason, "disabled_at": now_utc()},
+            event,
+        )
+        if done is None:
+            return False
+        self.relay.notify()
+        cancelled = await self.deliveries.cancel_pending(endpoint["_id"], f"endpoint disabled ({reason})")
+        log.warning("webhooks.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason, cancelled=cancelled)
+        return True
+
+    # --- a test call ------------------------------------------------------------------
+
+    async def test_call(self, endpoint: EndpointDoc, body: bytes) -> tuple[DeliveryDoc, AttemptDoc]:
+        """One signed `webhook.test` now, logged like any delivery, never retried."""
+        delivery = new_delivery(endpoint, uuid.uuid4().hex, "webhook.test", body, member_id=None, trigger="test")
+        # Held by this call; never due for the dispatcher, even if this process dies mid-call.
+        delivery["lease_until"] = epoch(plus_seconds=self.deliveries.lease_seconds)
+        delivery["lease_owner"] = uuid.uuid4().hex
+        delivery["due"] = epoch(plus_seconds=TEST_NEVER_DUE_SECONDS)
+        await self.deliveries.add([delivery])
+        answer, attempt = await self.attempt(endpoint, delivery)
+        state = "delivered" if answer.outcome == "delivered" else "failed"
+        await self.deliveries.settle(
+            delivery,
+            {
+                "state": state,
+                "last_status_code": answer.status_code,
+                "last_error": answer.error,
+                "finished_at": now_utc(),
+            },
+        )
+        return delivery, attempt
+
+
+def _why(answer: Answer) -> str:
+    return answer.error or f"answered {answer.status_code}"

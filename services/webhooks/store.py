@@ -1,0 +1,342 @@
+"""The webhooks service's store: queries and writes only, on typed documents.
+
+Collections: `endpoints` (an outbox collection: disabling one and announcing it is
+one write), `keys` (each partner key's scopes and organisation, learnt from its own
+signed calls), `organizations` and `members` (projections for reach), `deliveries`
+(one per event and endpoint, claimed with a lease) and `attempts` (the delivery log).
+Machine times compared in ranges (due, lease, failing since) are epoch numbers; times
+people read are datetimes, read back through `from_store` (shared/clock.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.clock import epoch, now_utc
+from shared.contracts import Envelope
+from shared.mongo import IndexSpec, from_store
+from shared.outbox import push_events, strip_outbox
+
+DUPLICATE_KEY = 11000
+INDEXES = [
+    IndexSpec("endpoints", [("key_prefix", 1), ("created_epoch", 1)]),
+    IndexSpec("endpoints", [("state", 1)]),
+    IndexSpec("deliveries", [("state", 1), ("due", 1)]),
+    IndexSpec("deliveries", [("endpoint_id", 1), ("created_epoch", -1)]),
+    IndexSpec("deliveries", [("member_id", 1)], sparse=True),
+    IndexSpec("deliveries", [("created_epoch", 1)]),
+    IndexSpec("attempts", [("delivery_id", 1), ("at_epoch", -1)]),
+    IndexSpec("attempts", [("endpoint_id", 1)]),
+]
+OUTBOX = ["endpoints"]
+
+
+class EndpointDoc(TypedDict):
+    _id: str
+    key_prefix: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    contact_email: str
+    language: str
+    state: str  # active | paused | disabled
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    failing_since: float  # epoch of the first failed try since the last success; 0: not failing
+    secret_salt: str
+    previous_secret_salt: str | None
+    previous_secret_until: float  # epoch; 0: no previous secret
+    created_at: datetime
+    created_epoch: float
+    created_by: str
+    updated_at: datetime
+
+
+class KeyDoc(TypedDict):
+    _id: str  # the key's visible prefix
+    scopes: list[str]
+    organization_id: str | None
+    revoked: int  # 1 once the gateway said it was revoked
+    seen_at: datetime
+
+
+class DeliveryDoc(TypedDict):
+    _id: str
+    endpoint_id: str
+    key_prefix: str
+    event_id: str
+    event_type: str
+    msg_id: str
+    body: str  # exactly what is signed and sent
+    member_id: NotRequired[str]  # whose personal data the body holds (erasure finds it)
+    state: str  # pending | delivered | failed | cancelled
+    trigger: str  # what the next try is: event, retry, redelivery, test
+    due: float
+    lease_until: float
+    lease_owner: str
+    attempts: int
+    first_try_at: float  # epoch of the first try of the current schedule; 0 before it
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    created_epoch: float
+    finished_at: datetime | None
+
+
+class AttemptDoc(TypedDict):
+    _id: str
+    delivery_id: str
+    endpoint_id: str
+    attempt: int
+    at: datetime
+    at_epoch: float
+    trigger: str
+    outcome: str  # delivered | gone | failed | refused | timeout | unreachable
+    status_code: int | None
+    latency_ms: float | None
+    response_excerpt: str | None
+    error: str | None
+
+
+def _endpoint(doc: dict[str, Any]) -> EndpointDoc:
+    return from_store(strip_outbox(doc))  # type: ignore[return-value]
+
+
+def _maybe_endpoint(doc: dict[str, Any] | None) -> EndpointDoc | None:
+    return _endpoint(doc) if doc is not None else None
+
+
+class EndpointStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.endpoints = db["endpoints"]
+        self.keys = db["keys"]
+
+    async def add(self, doc: EndpointDoc) -> None:
+        await self.endpoints.insert_one(dict(doc))
+
+    async def get(self, endpoint_id: str) -> EndpointDoc | None:
+        return _maybe_endpoint(await self.endpoints.find_one({"_id": endpoint_id}))
+
+    async def page(self, key_prefix: str | None, state: str | None, limit: int, offset: int) -> list[EndpointDoc]:
+        query: dict[str, Any] = {}
+        if key_prefix is not None:
+            query["key_prefix"] = key_prefix
+        if state is not None:
+            query["state"] = state
+        found = self.endpoints.find(query).sort("created_epoch", 1).skip(offset).limit(limit)
+        return [_endpoint(d) async for d in found]
+
+    async def count_of(self, key_prefix: str) -> int:
+        return await self.endpoints.count_documents({"key_prefix": key_prefix})
+
+    async def listening(self, event_type: str) -> list[EndpointDoc]:
+        """Active endpoints subscribed to `event_type` (`$in`: see the store-shapes tests)."""
+        found = self.endpoints.find({"state": "active", "event_types": {"$in": [event_type]}})
+        return [_endpoint(d) async for d in found]
+
+    async def change(self, endpoint_id: str, fields: dict[str, Any], *events: Envelope) -> EndpointDoc | None:
+        return await self.change_if({"_id": endpoint_id}, fields, *events)
+
+    async def change_if(
+        self, condition: dict[str, Any], fields: dict[str, Any], *events: Envelope
+    ) -> EndpointDoc | None:
+        """Change the endpoint only if `condition` still holds (one replica wins); None otherwise."""
+        update = push_events({"$set": {**fields, "updated_at": now_utc()}}, *events)
+        found = await self.endpoints.find_one_and_update(condition, update, return_document=ReturnDocument.AFTER)
+        return _maybe_endpoint(found)
+
+    async def remove(self, endpoint_id: str) -> bool:
+        return (await self.endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
+
+    async def mark_failing(self, endpoint_id: str, since: float) -> None:
+        await self.endpoints.update_one({"_id": endpoint_id, "failing_since": 0}, {"$set": {"failing_since": since}})
+
+    async def mark_healthy(self, endpoint_id: str) -> None:
+        await self.endpoints.update_one(
+            {"_id": endpoint_id, "failing_since": {"$gt": 0}}, {"$set": {"failing_since": 0}}
+        )
+
+    async def of_key(self, key_prefix: str) -> list[str]:
+        return [d["_id"] async for d in self.endpoints.find({"key_prefix": key_prefix}, {"_id": 1})]
+
+    # --- keys -------------------------------------------------------------------------
+
+    async def grants(self, prefixes: Sequence[str]) -> dict[str, KeyDoc]:
+        found = self.keys.find({"_id": {"$in": sorted(set(prefixes))}, "revoked": 0})
+        return {d["_id"]: d async for d in found}
+
+    async def learn_key(self, prefix: str, scopes: Sequence[str], organization_id: str | None) -> None:
+        """Keep what the key's own signed call said (a revoked key is never revived)."""
+        grant = {"scopes": sorted(scopes), "organization_id": organization_id, "seen_at": now_utc()}
+        result = await self.keys.update_one({"_id": prefix, "revoked": 0}, {"$set": grant})
+        if result.matched_count == 0 and await self.keys.find_one({"_id": prefix}, {"_id": 1}) is None:
+            doc: KeyDoc = {"_id": prefix, "revoked": 0, **grant}  # type: ignore[typeddict-item]
+            try:
+                await self.keys.insert_one(dict(doc))
+            except DuplicateKeyError:
+                pass  # another replica learnt it at the same moment
+
+    async def key_revoked(self, prefix: str) -> bool:
+        return await self.keys.find_one({"_id": prefix, "revoked": 1}, {"_id": 1}) is not None
+
+    async def revoke_key(self, prefix: str) -> None:
+        await self.keys.update_one(
+            {"_id": prefix}, {"$set": {"revoked": 1, "scopes": [], "seen_at": now_utc()}}, upsert=True
+        )
+
+
+class ProjectionStore:
+    """Organisations (child → parent) and members' organisations, for reach."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.organizations = db["organizations"]
+        self.members = db["members"]
+
+    async def parents(self) -> dict[str, str | None]:
+        return {d["_id"]: d.get("parent_id") async for d in self.organizations.find({}, {"parent_id": 1})}
+
+    async def keep_organization(self, organization_id: str, parent_id: str | None, status: str) -> None:
+        await self.organizations.update_one(
+            {"_id": organization_id}, {"$set": {"parent_id": parent_id, "status": status}}, upsert=True
+        )
+
+    async def keep_member(self, member_id: str, organization_ids: Sequence[str]) -> None:
+        await self.members.update_one(
+            {"_id": member_id}, {"$set": {"organization_ids": list(organization_ids)}}, upsert=True
+        )
+
+    async def member_organizations(self, member_id: str) -> list[str]:
+        doc = await self.members.find_one({"_id": member_id})
+        return list(doc.get("organization_ids") or []) if doc else []
+
+    async def forget_member(self, member_id: str) -> None:
+        await self.members.delete_one({"_id": member_id})
+
+
+class DeliveryStore:
+    def __init__(self, db: AsyncDatabase, lease_seconds: float) -> None:
+        self.deliveries = db["deliveries"]
+        self.attempts = db["attempts"]
+        self.lease_seconds = lease_seconds
+
+    async def add(self, docs: Sequence[DeliveryDoc]) -> int:
+        """Store new deliveries; ones already there (the same event twice) are left alone."""
+        if not docs:
+            return 0
+        try:
+            await self.deliveries.insert_many([dict(d) for d in docs], ordered=False)
+            return len(docs)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(docs) - len(errors)
+
+    async def get(self, delivery_id: str) -> DeliveryDoc | None:
+        doc = await self.deliveries.find_one({"_id": delivery_id})
+        return from_store(doc) if doc else None  # type: ignore[return-value]
+
+    async def claim(self, busy_endpoints: Sequence[str], now: float | None = None) -> DeliveryDoc | None:
+        """Take one due delivery for `lease_seconds`, skipping endpoints at their limit here."""
+        now = epoch() if now is None else now
+        query: dict[str, Any] = {"state": "pending", "due": {"$lte": now}, "lease_until": {"$lt": now}}
+        if busy_endpoints:
+            query["endpoint_id"] = {"$nin": list(busy_endpoints)}
+        found = await self.deliveries.find_one_and_update(
+            query,
+            {"$set": {"lease_until": now + self.lease_seconds, "lease_owner": uuid.uuid4().hex}},
+            sort=[("due", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return from_store(found) if found else None  # type: ignore[return-value]
+
+    async def settle(self, delivery: DeliveryDoc, fields: dict[str, Any], *, tried: bool = True) -> bool:
+        """Record a try's result (or why none was made); only the lease holder can (False if the lease was lost)."""
+        update: dict[str, Any] = {"$set": {**fields, "lease_until": 0.0}}
+        if tried:
+            update["$inc"] = {"attempts": 1}
+        result = await self.deliveries.update_one(
+            {"_id": delivery["_id"], "state": "pending", "lease_owner": delivery["lease_owner"]}, update
+        )
+        return result.modified_count == 1
+
+    async def log(self, attempt: AttemptDoc) -> None:
+        await self.attempts.insert_one(dict(attempt))
+
+    async def cancel_pending(self, endpoint_id: str, reason: str) -> int:
+        result = await self.deliveries.update_many(
+            {"endpoint_id": endpoint_id, "state": "pending"},
+            {"$set": {"state": "cancelled", "last_error": reason, "finished_at": now_utc()}},
+        )
+        return result.modified_count
+
+    async def again(self, delivery_id: str, endpoint_id: str, now: float) -> DeliveryDoc | None:
+        """Send a delivery again now with a fresh schedule, unless a try is under way."""
+        found = await self.deliveries.find_one_and_update(
+            {"_id": delivery_id, "endpoint_id": endpoint_id, "lease_until": {"$lt": now}},
+            {
+                "$set": {
+                    "state": "pending",
+                    "trigger": "redelivery",
+                    "due": now,
+                    "first_try_at": 0.0,
+                    "finished_at": None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return from_store(found) if found else None  # type: ignore[return-value]
+
+    async def page(self, endpoint_id: str, state: str | None, limit: int, offset: int) -> list[DeliveryDoc]:
+        query: dict[str, Any] = {"endpoint_id": endpoint_id}
+        if state is not None:
+            query["state"] = state
+        found = self.deliveries.find(query).sort("created_epoch", -1).skip(offset).limit(limit)
+        return [from_store(d) async for d in found]  # type: ignore[misc]
+
+    async def attempts_of(self, delivery_ids: Sequence[str], per_delivery: int = 20) -> dict[str, list[AttemptDoc]]:
+        out: dict[str, list[AttemptDoc]] = {i: [] for i in delivery_ids}
+        async for doc in self.attempts.find({"delivery_id": {"$in": list(delivery_ids)}}).sort("at_epoch", -1):
+            bucket = out[doc["delivery_id"]]
+            if len(bucket) < per_delivery:
+                bucket.append(from_store(doc))  # type: ignore[arg-type]
+        return out
+
+    async def drop_endpoint(self, endpoint_id: str) -> None:
+        await self.deliveries.delete_many({"endpoint_id": endpoint_id})
+        await self.attempts.delete_many({"endpoint_id": endpoint_id})
+
+    async def erase_member(self, member_id: str, tombstone: str) -> int:
+        """Blank every stored body holding the member's data; unsent ones are not sent."""
+        ids = [d["_id"] async for d in self.deliveries.find({"member_id": member_id}, {"_id": 1})]
+        if not ids:
+            return 0
+        await self.deliveries.update_many(
+            {"_id": {"$in": ids}, "state": "pending"},
+            {"$set": {"state": "cancelled", "last_error": "erased", "finished_at": now_utc()}},
+        )
+        await self.deliveries.update_many(
+            {"_id": {"$in": ids}}, {"$set": {"body": tombstone}, "$unset": {"member_id": ""}}
+        )
+        await self.attempts.update_many({"delivery_id": {"$in": ids}}, {"$set": {"response_excerpt": None}})
+        return len(ids)
+
+    async def purge_before(self, cutoff: float, batch: int = 500) -> int:
+        """Delete finished deliveries (and their tries) created before `cutoff` (epoch)."""
+        ids = [
+            d["_id"]
+            async for d in self.deliveries.find(
+                {"created_epoch": {"$lt": cutoff}, "state": {"$in": ["delivered", "failed", "cancelled"]}}, {"_id": 1}
+            ).limit(batch)
+        ]
+        if ids:
+            await self.attempts.delete_many({"delivery_id": {"$in": ids}})
+            await self.deliveries.delete_many({"_id": {"$in": ids}})
+        return len(ids)
