@@ -1,0 +1,172 @@
+"""Every query shape the webhooks store relies on, on the store in use (see
+tests/integration/test_store_shapes.py for the embedded store's quirks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.webhooks.dispatching import new_delivery
+from services.webhooks.store import INDEXES, DeliveryStore, EndpointDoc, EndpointStore, ProjectionStore
+from shared.clock import epoch, now_utc
+from shared.contracts import MemberErased, new_event
+from shared.mongo import ensure_indexes
+
+pytestmark = pytest.mark.integration
+
+
+def endpoint(endpoint_id: str, key: str = "a1b2c3d4", types=("member.approved",), state="active") -> EndpointDoc:
+    now = now_utc()
+    return {
+        "_id": endpoint_id,
+        "key_prefix": key,
+        "url": "https://partner.example.vn/h",
+        "event_types": list(types),
+        "description": None,
+        "contact_email": "ops@example.vn",
+        "language": "vi",
+        "state": state,
+        "disabled_reason": None,
+        "disabled_at": None,
+        "failing_since": 0.0,
+        "secret_salt": "s1",
+        "previous_secret_salt": None,
+        "previous_secret_until": 0.0,
+        "created_at": now,
+        "created_epoch": now.timestamp(),
+        "created_by": "key:" + key,
+        "updated_at": now,
+    }
+
+
+@pytest.fixture
+async def stores(db):
+    await ensure_indexes(db, INDEXES)
+    return EndpointStore(db), DeliveryStore(db, lease_seconds=30), ProjectionStore(db)
+
+
+async def test_endpoints_listening_to_a_type_and_conditional_changes(stores):
+    endpoints, _, _ = stores
+    await endpoints.add(endpoint("e1", types=("member.approved", "member.updated")))
+    await endpoints.add(endpoint("e2", types=("member.updated",)))
+    await endpoints.add(endpoint("e3", types=("member.approved",), state="paused"))
+    assert [e["_id"] for e in await endpoints.listening("member.approved")] == ["e1"]
+    assert sorted(e["_id"] for e in await endpoints.listening("member.updated")) == ["e1", "e2"]
+
+    await endpoints.mark_failing("e1", 1000.0)
+    await endpoints.mark_failing("e1", 2000.0)  # only the first failure since the last success counts
+    assert (await endpoints.get("e1"))["failing_since"] == 1000.0
+    await endpoints.mark_healthy("e1")
+    assert (await endpoints.get("e1"))["failing_since"] == 0
+
+    announced = new_event(MemberErased(member_id="m"), producer="test")
+    won = await endpoints.change_if({"_id": "e1", "state": "active"}, {"state": "disabled"}, announced)
+    lost = await endpoints.change_if({"_id": "e1", "state": "active"}, {"state": "disabled"}, announced)
+    assert won is not None and won["state"] == "disabled" and "_outbox" not in won and lost is None
+    either = await endpoints.change_if({"_id": "e3", "state": {"$in": ["active", "paused"]}}, {"state": "disabled"})
+    assert either is not None and isinstance(either["updated_at"], type(now_utc()))  # a $set datetime comes back as one
+    assert [e["_id"] for e in await endpoints.page("a1b2c3d4", "disabled", 10, 0)] == ["e1", "e3"]
+
+
+async def test_keys_are_learnt_once_and_a_revoked_key_is_never_revived(stores):
+    endpoints, _, _ = stores
+    await endpoints.learn_key("a1b2c3d4", ["webhooks:manage", "members:read"], "org-1")
+    await endpoints.learn_key("a1b2c3d4", ["members:read", "webhooks:manage"], "org-1")
+    assert (await endpoints.grants(["a1b2c3d4", "ffffffff"]))["a1b2c3d4"]["scopes"] == [
+        "members:read",
+        "webhooks:manage",
+    ]
+    await endpoints.revoke_key("a1b2c3d4")
+    await endpoints.revoke_key("b0b0b0b0")  # revoked before it was ever seen
+    await endpoints.learn_key("a1b2c3d4", ["members:read"], None)
+    await endpoints.learn_key("b0b0b0b0", ["members:read"], None)
+    assert await endpoints.grants(["a1b2c3d4", "b0b0b0b0"]) == {}
+    assert await endpoints.key_revoked("a1b2c3d4") and await endpoints.key_revoked("b0b0b0b0")
+
+
+async def test_claims_skip_busy_endpoints_and_only_the_lease_holder_settles(stores):
+    _, deliveries, _ = stores
+    first, second = endpoint("e1"), endpoint("e2")
+    for n, ep in enumerate((first, first, second)):
+        await deliveries.add([new_delivery(ep, f"evt-{n}", "member.approved", b"{}", member_id=None, trigger="event")])
+    assert (
+        await deliveries.add([new_delivery(first, "evt-0", "member.approved", b"{}", member_id=None, trigger="event")])
+        == 0
+    )
+
+    now = epoch() + 1
+    claimed = await deliveries.claim(["e1"], now)
+    assert claimed is not None and claimed["endpoint_id"] == "e2" and claimed["lease_until"] == pytest.approx(now + 30)
+    assert await deliveries.claim(["e1", "e2"], now) is None
+    mine = await deliveries.claim([], now)
+    assert mine is not None and mine["endpoint_id"] == "e1"
+    stale = {**mine, "lease_owner": "someone-else"}
+    assert not await deliveries.settle(stale, {"state": "delivered"})
+    assert await deliveries.settle(mine, {"state": "pending", "due": now + 60, "trigger": "retry"})
+    again = await deliveries.get(mine["_id"])
+    assert again["attempts"] == 1 and again["lease_until"] == 0.0 and again["due"] == pytest.approx(now + 60)
+
+    assert await deliveries.again(claimed["_id"], "e2", now) is None  # a try is under way
+    redone = await deliveries.again(mine["_id"], "e1", now)
+    assert redone["trigger"] == "redelivery" and redone["due"] == pytest.approx(now)
+
+
+async def test_the_log_pages_newest_first_and_old_entries_are_purged(stores):
+    _, deliveries, _ = stores
+    ep = endpoint("e1")
+    docs = [new_delivery(ep, f"evt-{n}", "member.approved", b"{}", member_id=None, trigger="event") for n in range(3)]
+    for n, doc in enumerate(docs):
+        doc["created_epoch"] = 1000.0 + n
+        doc["state"] = "delivered" if n < 2 else "pending"
+    await deliveries.add(docs)
+    for n in range(3):
+        await deliveries.log(
+            {
+                "_id": f"a{n}",
+                "delivery_id": docs[0]["_id"],
+                "endpoint_id": "e1",
+                "attempt": n + 1,
+                "at": now_utc(),
+                "at_epoch": 2000.0 + n,
+                "trigger": "event",
+                "outcome": "failed",
+                "status_code": 500,
+                "latency_ms": 1.0,
+                "response_excerpt": "x",
+                "error": None,
+            }
+        )
+    page = await deliveries.page("e1", None, 2, 0)
+    assert [d["created_epoch"] for d in page] == [1002.0, 1001.0]
+    assert [d["_id"] for d in await deliveries.page("e1", "pending", 10, 0)] == [docs[2]["_id"]]
+    tries = await deliveries.attempts_of([docs[0]["_id"], docs[1]["_id"]])
+    assert [a["attempt"] for a in tries[docs[0]["_id"]]] == [3, 2, 1] and tries[docs[1]["_id"]] == []
+    assert await deliveries.purge_before(1001.5) == 2  # the pending one stays, however old
+    assert [d["_id"] for d in await deliveries.page("e1", None, 10, 0)] == [docs[2]["_id"]]
+    assert await deliveries.attempts_of([docs[0]["_id"]]) == {docs[0]["_id"]: []}
+
+
+async def test_erasure_blanks_bodies_and_stops_unsent_ones(stores):
+    _, deliveries, projections = stores
+    ep = endpoint("e1")
+    sent = new_delivery(ep, "evt-1", "member.approved", b'{"email":"x@y.vn"}', member_id="m-1", trigger="event")
+    sent["state"] = "delivered"
+    unsent = new_delivery(ep, "evt-2", "member.updated", b'{"email":"x@y.vn"}', member_id="m-1", trigger="event")
+    other = new_delivery(ep, "evt-3", "member.updated", b'{"email":"z@y.vn"}', member_id="m-2", trigger="event")
+    await deliveries.add([sent, unsent, other])
+    assert await deliveries.erase_member("m-1", "{}") == 2
+    assert (await deliveries.get(sent["_id"]))["body"] == "{}" and (await deliveries.get(sent["_id"]))[
+        "state"
+    ] == "delivered"
+    gone = await deliveries.get(unsent["_id"])
+    assert gone["state"] == "cancelled" and "member_id" not in gone
+    assert (await deliveries.get(other["_id"]))["body"] == '{"email":"z@y.vn"}'
+
+    await projections.keep_member("m-1", ["org-a", "org-b"])
+    await projections.keep_member("m-1", ["org-b"])
+    assert await projections.member_organizations("m-1") == ["org-b"]
+    await projections.forget_member("m-1")
+    assert await projections.member_organizations("m-1") == []
+    await projections.keep_organization("org-a", None, "active")
+    await projections.keep_organization("org-b", "org-a", "active")
+    await projections.keep_organization("org-b", "org-a", "dissolved")
+    assert await projections.parents() == {"org-a": None, "org-b": "org-a"}
