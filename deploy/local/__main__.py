@@ -5,7 +5,8 @@ Starts what is missing and stops, on Ctrl-C, exactly what it started:
 - RabbitMQ at AMQP_URL, started with `rabbitmq-server -detached` if it is installed
   and not running;
 - an SMTP catcher saving mail to var/mail unless SMTP_HOST is set;
-- the four services (logs in var/log).
+- the services (logs in var/log); webhooks may be sent to this machine (loopback),
+  so a local receiver can try them (WEBHOOKS_ALLOW_HOSTS; production allows none).
 
 The first staff account, `admin`, gets the password in LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD,
 or one generated on the first run and kept in var/bootstrap-admin-password (readable by
@@ -58,6 +59,8 @@ def main() -> int:
             )
             env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
             started.append(f"SMTP catcher on 127.0.0.1:{port}, mail saved in {VAR / 'mail'}")
+        # Let partners' webhooks reach a receiver on this machine: `make run` is for trying things.
+        env["WEBHOOKS_ALLOW_HOSTS"] = os.environ.get("WEBHOOKS_ALLOW_HOSTS") or "127.0.0.0/8,::1/128,localhost"
         password = _admin_password()
         env["LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"] = password
         if not os.environ.get("INTERNAL_IDENTITY_SECRET"):

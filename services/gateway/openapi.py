@@ -11,6 +11,7 @@ from services.events import endpoints as events_endpoints
 from services.gateway.api import routes as gateway_routes
 from services.membership import endpoints as membership_endpoints
 from services.notifications import endpoints as notifications_endpoints
+from services.webhooks import endpoints as webhooks_endpoints
 from shared.api import Api
 
 # The services behind the gateway: each one's declared endpoints (its endpoints.py,
@@ -19,6 +20,7 @@ SERVICE_APIS: dict[str, Api] = {
     "membership": membership_endpoints.api,
     "events": events_endpoints.api,
     "notifications": notifications_endpoints.api,
+    "webhooks": webhooks_endpoints.api,
 }
 # Everything that answers under /api/v1: the services' endpoints and the gateway's own.
 PUBLIC_APIS: dict[str, Api] = {**SERVICE_APIS, "gateway": gateway_routes}
@@ -69,6 +71,9 @@ def build_document(apis: Mapping[str, Api]) -> dict[str, Any]:
         for path, item in service_paths.items():
             paths.setdefault(path, {}).update(item)
         schemas.update(service_schemas)
+    # What partners receive (OpenAPI 3.1 `webhooks`), when the webhooks service is behind this gateway.
+    webhooks, webhook_schemas = webhooks_endpoints.openapi_webhooks() if "webhooks" in apis else ({}, {})
+    schemas.update(webhook_schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -81,5 +86,6 @@ def build_document(apis: Mapping[str, Api]) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"apiKey": []}],
         "paths": dict(sorted(paths.items())),
+        **({"webhooks": webhooks} if webhooks else {}),
         "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -24,6 +24,7 @@ def gw_settings(settings: Settings) -> Settings:
             "gateway_argon2_memory_kib": 8192,  # still argon2id, lighter for tests
             "events_url": closed,
             "notifications_url": closed,
+            "webhooks_url": closed,
             "gateway_cors_origins": "https://portal.example.vn",
             "gateway_upstream_timeout_seconds": 3.0,
             "gateway_breaker_failures": 3,
