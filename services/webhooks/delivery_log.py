@@ -33,9 +33,8 @@ class DeliveryLog:
     async def page(self, who: Identity, endpoint_id: str, query: DeliveryQuery) -> dict[str, Any]:
         await self.owners.endpoint(who, endpoint_id)
         docs = await self.deliveries.page(endpoint_id, query.state, query.limit, query.offset)
-        tries = await self.deliveries.attempts_of([d["_id"] for d in docs])
         return {
-            "items": [view(d, tries[d["_id"]]) for d in docs],
+            "items": [view(d) for d in docs],
             "next_offset": query.offset + query.limit if len(docs) == query.limit else None,
         }
 
@@ -51,8 +50,7 @@ class DeliveryLog:
             raise Conflict(MESSAGES("webhooks.in_flight"))
         self.dispatcher.wake()
         log.info("webhooks.redelivery", delivery_id=delivery_id, endpoint_id=endpoint_id, by=who.sub)
-        tries = await self.deliveries.attempts_of([delivery_id])
-        return view(again, tries[delivery_id])
+        return view(again)
 
     async def test(self, who: Identity, endpoint_id: str, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
         """Send a signed `webhook.test` now, whatever the endpoint's state, and say how it answered."""
@@ -69,8 +67,9 @@ class DeliveryLog:
         return removed > 0
 
 
-def view(doc: DeliveryDoc, tries: list[AttemptDoc]) -> dict[str, Any]:
+def view(doc: DeliveryDoc) -> dict[str, Any]:
     pending = doc["state"] == "pending"
+    tries = sorted((doc.get("log") or {}).values(), key=lambda a: a["attempt"], reverse=True)
     return {
         "id": doc["_id"],
         "event_type": doc["event_type"],
@@ -88,6 +87,4 @@ def view(doc: DeliveryDoc, tries: list[AttemptDoc]) -> dict[str, Any]:
 
 
 def attempt_view(doc: AttemptDoc) -> dict[str, Any]:
-    return {
-        k: doc.get(k) for k in AttemptDoc.__annotations__ if k not in ("_id", "delivery_id", "endpoint_id", "at_epoch")
-    }
+    return {k: doc.get(k) for k in AttemptDoc.__annotations__ if k != "at_epoch"}

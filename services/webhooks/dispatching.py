@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from shared.outbox import OutboxRelay
 log = get_logger(__name__)
 PRODUCER = "webhooks"
 TEST_NEVER_DUE_SECONDS = 10 * 365 * 86400.0
+ENDPOINT_FRESH_SECONDS = 1.0
 
 
 def delivery_id(event_id: str, endpoint_id: str) -> str:
@@ -69,6 +71,7 @@ def new_delivery(
         "created_at": now,
         "created_epoch": now.timestamp(),
         "finished_at": None,
+        "log": {},
     }
     if member_id:
         doc["member_id"] = member_id
@@ -101,11 +104,14 @@ class Dispatcher:
         self.per_endpoint = per_endpoint
         self._inflight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._endpoints: dict[str, tuple[float, EndpointDoc | None]] = {}  # id → (read at, endpoint)
         self._loop = BackgroundLoop(
             "webhook-dispatcher", self._step, idle_seconds=poll_seconds, max_idle_seconds=poll_seconds * 5
         )
 
     def start(self) -> None:
+        self._stopping = False
         self._loop.start()
 
     def wake(self) -> None:
@@ -114,6 +120,7 @@ class Dispatcher:
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop claiming; let tries under way finish (their leases let another replica redo the rest)."""
+        self._stopping = True
         await self._loop.stop()
         if self._tasks:
             _, unfinished = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
@@ -124,43 +131,81 @@ class Dispatcher:
     # --- the loop ---------------------------------------------------------------------
 
     async def _step(self) -> bool:
-        claimed = False
-        while sum(self._inflight.values()) < self.concurrency:
-            busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
-            delivery = await self.deliveries.claim(busy)
-            if delivery is None:
+        """Lease as many due deliveries as there are free slots (three store calls however
+        many), keeping to each endpoint's limit, and send each in its own task."""
+        free = self.concurrency - sum(self._inflight.values())
+        if free <= 0:
+            return False
+        now = epoch()
+        busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
+        picked = self._pick(await self.deliveries.due(busy, free * 2, now), free)
+        if not picked:
+            return False
+        leased = await self.deliveries.lease(picked, now)
+        for delivery in leased:
+            self._spawn(delivery, await self._endpoint(delivery["endpoint_id"]))
+        return bool(leased)
+
+    async def _endpoint(self, endpoint_id: str) -> EndpointDoc | None:
+        """An active endpoint as read at most a second ago: a busy endpoint costs one read a
+        second, not one per delivery (a change of URL or secret reaches its sends within a
+        second). Anything but active is read afresh, so nothing is cancelled on stale news."""
+        now = time.monotonic()
+        cached = self._endpoints.get(endpoint_id)
+        stale = cached is None or now - cached[0] > ENDPOINT_FRESH_SECONDS
+        if stale or cached is None or cached[1] is None or cached[1]["state"] != "active":
+            if len(self._endpoints) > 10_000:
+                self._endpoints.clear()
+            cached = (now, await self.endpoints.get(endpoint_id))
+            self._endpoints[endpoint_id] = cached
+        return cached[1]
+
+    def _pick(self, candidates: list[tuple[str, str]], free: int) -> list[str]:
+        """Up to `free` deliveries, at most `per_endpoint` in flight to any one endpoint."""
+        room: Counter[str] = Counter()
+        picked: list[str] = []
+        for delivery_id, endpoint_id in candidates:
+            if len(picked) >= free:
                 break
-            self._spawn(delivery)
-            claimed = True
-        return claimed
+            if self._inflight[endpoint_id] + room[endpoint_id] < self.per_endpoint:
+                room[endpoint_id] += 1
+                picked.append(delivery_id)
+        return picked
 
-    def _spawn(self, delivery: DeliveryDoc) -> None:
-        endpoint_id = delivery["endpoint_id"]
-        self._inflight[endpoint_id] += 1
-        task = asyncio.create_task(self._deliver(delivery), name=f"webhook-{delivery['_id']}")
+    def _spawn(self, delivery: DeliveryDoc, endpoint: EndpointDoc | None) -> None:
+        self._inflight[delivery["endpoint_id"]] += 1
+        task = asyncio.create_task(self._work(delivery, endpoint), name=f"webhook-worker-{delivery['_id']}")
         self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-        def done(finished: asyncio.Task[None]) -> None:
-            self._tasks.discard(finished)
-            self._inflight[endpoint_id] -= 1
-            if self._inflight[endpoint_id] <= 0:
-                del self._inflight[endpoint_id]
-            if not finished.cancelled() and finished.exception() is not None:
-                log.error("webhooks.delivery_crashed", delivery_id=delivery["_id"], error=repr(finished.exception()))
-            self._loop.notify()  # a slot came free
+    async def _work(self, delivery: DeliveryDoc | None, endpoint: EndpointDoc | None) -> None:
+        """Send a delivery, then take the next one due (one store call) while there is one:
+        a busy replica pays one claim per delivery, an idle one nothing."""
+        while delivery is not None:
+            endpoint_id = delivery["endpoint_id"]
+            try:
+                await self._deliver(delivery, endpoint)
+            except Exception:  # the lease lapses and the delivery is tried again
+                log.exception("webhooks.delivery_crashed", delivery_id=delivery["_id"])
+            finally:
+                self._inflight[endpoint_id] -= 1
+                if self._inflight[endpoint_id] <= 0:
+                    del self._inflight[endpoint_id]
+            if self._stopping:
+                return
+            busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
+            delivery = await self.deliveries.claim(busy, epoch())
+            if delivery is not None:
+                self._inflight[delivery["endpoint_id"]] += 1
+                endpoint = await self._endpoint(delivery["endpoint_id"])
 
-        task.add_done_callback(done)
-
-    async def _deliver(self, delivery: DeliveryDoc) -> None:
-        endpoint = await self.endpoints.get(delivery["endpoint_id"])
+    async def _deliver(self, delivery: DeliveryDoc, endpoint: EndpointDoc | None) -> None:
         if endpoint is None or endpoint["state"] != "active":
             why = f"endpoint {endpoint['state'] if endpoint else 'removed'}"
-            await self.deliveries.settle(
-                delivery, {"state": "cancelled", "last_error": why, "finished_at": now_utc()}, tried=False
-            )
+            await self.deliveries.settle(delivery, {"state": "cancelled", "last_error": why, "finished_at": now_utc()})
             return
         answer, attempt = await self.attempt(endpoint, delivery)
-        await self._after(endpoint, delivery, answer, attempt["at_epoch"])
+        await self._after(endpoint, delivery, answer, attempt)
 
     # --- one try ----------------------------------------------------------------------
 
@@ -173,15 +218,12 @@ class Dispatcher:
         return found
 
     async def attempt(self, endpoint: EndpointDoc, delivery: DeliveryDoc) -> tuple[Answer, AttemptDoc]:
-        """Sign and post once, and log the try; the caller decides what follows."""
+        """Sign and post once; the caller records the try and decides what follows."""
         now = epoch()
         body = delivery["body"].encode()
         headers = signing.headers(self.secrets_of(endpoint, now), delivery["msg_id"], int(now), body)
         answer = await self.transport.post(endpoint["url"], headers, body)
         attempt: AttemptDoc = {
-            "_id": uuid.uuid4().hex,
-            "delivery_id": delivery["_id"],
-            "endpoint_id": endpoint["_id"],
             "attempt": delivery["attempts"] + 1,
             "at": datetime.fromtimestamp(now, UTC),
             "at_epoch": now,
@@ -192,7 +234,6 @@ class Dispatcher:
             "response_excerpt": answer.excerpt,
             "error": answer.error,
         }
-        await self.deliveries.log(attempt)
         log.info(
             "webhooks.tried",
             delivery_id=delivery["_id"],
@@ -204,24 +245,24 @@ class Dispatcher:
         )
         return answer, attempt
 
-    async def _after(self, endpoint: EndpointDoc, delivery: DeliveryDoc, answer: Answer, now: float) -> None:
+    async def _after(self, endpoint: EndpointDoc, delivery: DeliveryDoc, answer: Answer, attempt: AttemptDoc) -> None:
+        now = attempt["at_epoch"]
         first = delivery["first_try_at"] or now
         fields: dict[str, Any] = {"first_try_at": first, "last_status_code": answer.status_code}
         if answer.outcome == "delivered":
-            await self.deliveries.settle(
-                delivery, {**fields, "state": "delivered", "last_error": None, "finished_at": now_utc()}
-            )
+            done = {"state": "delivered", "last_error": None, "finished_at": now_utc()}
+            await self.deliveries.settle(delivery, {**fields, **done}, attempt)
             if endpoint["failing_since"]:
                 await self.endpoints.mark_healthy(endpoint["_id"])
         elif answer.outcome == "gone":
-            await self.deliveries.settle(delivery, {**fields, **self._give_up(answer)})
+            await self.deliveries.settle(delivery, {**fields, **self._give_up(answer)}, attempt)
             await self.disable(endpoint, "gone", now)
         else:
             due = self.schedule.next_try(
                 first, delivery["attempts"] + 1, now, jitter=random.random(), retry_after=answer.retry_after
             )
             later = {"due": due, "trigger": "retry", "last_error": _why(answer)} if due else self._give_up(answer)
-            await self.deliveries.settle(delivery, {**fields, **later})
+            await self.deliveries.settle(delivery, {**fields, **later}, attempt)
             await self._still_failing(endpoint, now)
 
     @staticmethod
@@ -285,6 +326,7 @@ class Dispatcher:
                 "last_error": answer.error,
                 "finished_at": now_utc(),
             },
+            attempt,
         )
         return delivery, attempt
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.webhooks.dispatching import new_delivery
-from services.webhooks.store import INDEXES, DeliveryStore, EndpointDoc, EndpointStore, ProjectionStore
+from services.webhooks.store import INDEXES, LOG_KEPT, DeliveryStore, EndpointDoc, EndpointStore, ProjectionStore
 from shared.clock import epoch, now_utc
 from shared.contracts import MemberErased, new_event
 from shared.mongo import ensure_indexes
@@ -94,20 +94,54 @@ async def test_claims_skip_busy_endpoints_and_only_the_lease_holder_settles(stor
     )
 
     now = epoch() + 1
-    claimed = await deliveries.claim(["e1"], now)
-    assert claimed is not None and claimed["endpoint_id"] == "e2" and claimed["lease_until"] == pytest.approx(now + 30)
-    assert await deliveries.claim(["e1", "e2"], now) is None
-    mine = await deliveries.claim([], now)
-    assert mine is not None and mine["endpoint_id"] == "e1"
+    due = await deliveries.due(["e1"], 10, now)
+    assert [endpoint_id for _, endpoint_id in due] == ["e2"]
+    assert await deliveries.due(["e1", "e2"], 10, now) == []
+    everything = [delivery_id for delivery_id, _ in await deliveries.due([], 10, now)]
+    assert len(everything) == 3
+    [claimed] = await deliveries.lease([due[0][0]], now)
+    assert claimed["endpoint_id"] == "e2" and claimed["lease_until"] == pytest.approx(now + 30)
+    assert await deliveries.lease([due[0][0]], now) == []  # another replica asks for the same one: it gets none
+    leased = await deliveries.lease(everything, now)
+    assert sorted(d["endpoint_id"] for d in leased) == ["e1", "e1"]
+    mine = leased[0]
     stale = {**mine, "lease_owner": "someone-else"}
     assert not await deliveries.settle(stale, {"state": "delivered"})
-    assert await deliveries.settle(mine, {"state": "pending", "due": now + 60, "trigger": "retry"})
+    assert await deliveries.settle(mine, {"state": "pending", "due": now + 60, "trigger": "retry"}, a_try(1))  # type: ignore[arg-type]
     again = await deliveries.get(mine["_id"])
     assert again["attempts"] == 1 and again["lease_until"] == 0.0 and again["due"] == pytest.approx(now + 60)
 
     assert await deliveries.again(claimed["_id"], "e2", now) is None  # a try is under way
     redone = await deliveries.again(mine["_id"], "e1", now)
     assert redone["trigger"] == "redelivery" and redone["due"] == pytest.approx(now)
+
+
+def a_try(number: int, excerpt: str = "x") -> dict:
+    return {
+        "attempt": number,
+        "at": now_utc(),
+        "at_epoch": 2000.0 + number,
+        "trigger": "event" if number == 1 else "retry",
+        "outcome": "failed",
+        "status_code": 500,
+        "latency_ms": 1.0,
+        "response_excerpt": excerpt,
+        "error": None,
+    }
+
+
+async def test_tries_are_kept_in_their_delivery_the_oldest_dropped_past_the_limit(stores):
+    _, deliveries, _ = stores
+    delivery = new_delivery(endpoint("e1"), "evt-1", "member.approved", b"{}", member_id=None, trigger="event")
+    await deliveries.add([delivery])
+    for number in range(1, LOG_KEPT + 3):
+        [held] = await deliveries.lease([delivery["_id"]], epoch())
+        assert await deliveries.settle(held, {"trigger": "retry"}, a_try(number))  # type: ignore[arg-type]
+    kept = await deliveries.get(delivery["_id"])
+    assert kept["attempts"] == LOG_KEPT + 2
+    assert sorted(int(n) for n in kept["log"]) == list(range(3, LOG_KEPT + 3))
+    newest = kept["log"][str(LOG_KEPT + 2)]
+    assert newest["status_code"] == 500 and isinstance(newest["at"], type(now_utc()))  # restored from text
 
 
 async def test_the_log_pages_newest_first_and_old_entries_are_purged(stores):
@@ -118,31 +152,11 @@ async def test_the_log_pages_newest_first_and_old_entries_are_purged(stores):
         doc["created_epoch"] = 1000.0 + n
         doc["state"] = "delivered" if n < 2 else "pending"
     await deliveries.add(docs)
-    for n in range(3):
-        await deliveries.log(
-            {
-                "_id": f"a{n}",
-                "delivery_id": docs[0]["_id"],
-                "endpoint_id": "e1",
-                "attempt": n + 1,
-                "at": now_utc(),
-                "at_epoch": 2000.0 + n,
-                "trigger": "event",
-                "outcome": "failed",
-                "status_code": 500,
-                "latency_ms": 1.0,
-                "response_excerpt": "x",
-                "error": None,
-            }
-        )
     page = await deliveries.page("e1", None, 2, 0)
     assert [d["created_epoch"] for d in page] == [1002.0, 1001.0]
     assert [d["_id"] for d in await deliveries.page("e1", "pending", 10, 0)] == [docs[2]["_id"]]
-    tries = await deliveries.attempts_of([docs[0]["_id"], docs[1]["_id"]])
-    assert [a["attempt"] for a in tries[docs[0]["_id"]]] == [3, 2, 1] and tries[docs[1]["_id"]] == []
     assert await deliveries.purge_before(1001.5) == 2  # the pending one stays, however old
     assert [d["_id"] for d in await deliveries.page("e1", None, 10, 0)] == [docs[2]["_id"]]
-    assert await deliveries.attempts_of([docs[0]["_id"]]) == {docs[0]["_id"]: []}
 
 
 async def test_erasure_blanks_bodies_and_stops_unsent_ones(stores):
@@ -150,6 +164,7 @@ async def test_erasure_blanks_bodies_and_stops_unsent_ones(stores):
     ep = endpoint("e1")
     sent = new_delivery(ep, "evt-1", "member.approved", b'{"email":"x@y.vn"}', member_id="m-1", trigger="event")
     sent["state"] = "delivered"
+    sent["log"] = {"1": a_try(1, excerpt="received x@y.vn")}  # type: ignore[dict-item]
     unsent = new_delivery(ep, "evt-2", "member.updated", b'{"email":"x@y.vn"}', member_id="m-1", trigger="event")
     other = new_delivery(ep, "evt-3", "member.updated", b'{"email":"z@y.vn"}', member_id="m-2", trigger="event")
     await deliveries.add([sent, unsent, other])
@@ -157,6 +172,7 @@ async def test_erasure_blanks_bodies_and_stops_unsent_ones(stores):
     assert (await deliveries.get(sent["_id"]))["body"] == "{}" and (await deliveries.get(sent["_id"]))[
         "state"
     ] == "delivered"
+    assert (await deliveries.get(sent["_id"]))["log"]["1"]["response_excerpt"] is None
     gone = await deliveries.get(unsent["_id"])
     assert gone["state"] == "cancelled" and "member_id" not in gone
     assert (await deliveries.get(other["_id"]))["body"] == '{"email":"z@y.vn"}'
