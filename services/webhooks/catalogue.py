@@ -56,6 +56,10 @@ MESSAGES = Catalogue(
             "vi": "Lần gửi này đang diễn ra; hãy thử lại sau ít giây",
             "en": "This delivery is being sent right now; try again in a few seconds",
         },
+        "webhooks.erased": {
+            "vi": "Nội dung lần gửi này đã bị xoá cùng dữ liệu cá nhân của hội viên",
+            "en": "This delivery's content was erased with the member's personal data",
+        },
         "webhooks.test_message": {
             "vi": "Thử nghiệm webhook từ LienHiep: chữ ký hợp lệ nghĩa là địa chỉ đã sẵn sàng",
             "en": "A test webhook from LienHiep: a valid signature means the endpoint is ready",

@@ -11,11 +11,12 @@ from typing import Any
 from services.webhooks.catalogue import MESSAGES
 from services.webhooks.dispatching import Dispatcher
 from services.webhooks.endpoints import DeliveryQuery, TestHook
+from services.webhooks.fanout import ERASED_BODY
 from services.webhooks.ownership import Ownership
 from services.webhooks.public_forms import body
 from services.webhooks.store import AttemptDoc, DeliveryDoc, DeliveryStore
 from shared.clock import epoch, now_utc
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Gone, NotFound
 from shared.i18n import DEFAULT_LANG, Lang
 from shared.identity import Identity
 from shared.logging import get_logger
@@ -45,6 +46,8 @@ class DeliveryLog:
         existing = await self.deliveries.get(delivery_id)
         if existing is None or existing["endpoint_id"] != endpoint_id or existing["trigger"] == "test":
             raise NotFound(MESSAGES("webhooks.delivery_not_found"))
+        if existing["body"] == ERASED_BODY:
+            raise Gone(MESSAGES("webhooks.erased"))
         again = await self.deliveries.again(delivery_id, endpoint_id, epoch())
         if again is None:
             raise Conflict(MESSAGES("webhooks.in_flight"))

@@ -406,7 +406,7 @@ redeliver = api.endpoint(
     response=DeliveryOut,
     status=202,
     scope=SCOPE,
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 410),
 )
 list_parked = api.endpoint("list_parked", "GET", "/webhooks/parked-messages", **parking.LIST)
 replay_parked = api.endpoint("replay_parked", "POST", "/webhooks/parked-messages/{consumer}/replay", **parking.REPLAY)

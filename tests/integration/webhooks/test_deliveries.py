@@ -99,7 +99,7 @@ async def test_a_key_bound_to_one_association_never_hears_another_associations_e
 
 async def test_an_erasure_blanks_what_the_log_kept_of_the_member(hooks, receiver):
     portal = hooks.key("a1b2c3d4")
-    await hooks.register(portal, receiver.url + "/hooks", ["member.approved", "member.erased"])
+    endpoint = await hooks.register(portal, receiver.url + "/hooks", ["member.approved", "member.erased"])
     person = member([ENGINEERS], full_name="Sẽ Bị Xoá", email="xoa@example.vn")
     await hooks.publish(person)
     await receiver.wait_for("/hooks", 1)
@@ -112,4 +112,9 @@ async def test_an_erasure_blanks_what_the_log_kept_of_the_member(hooks, receiver
     }
     kept = await hooks.db["deliveries"].find({}, {"body": 1, "event_type": 1}).to_list()
     assert all("xoa@example.vn" not in d["body"] for d in kept)
+    [_, approved] = await hooks.log(endpoint["id"], portal)  # newest first
+    resp = await hooks.client.post(
+        f"/webhooks/endpoints/{endpoint['id']}/deliveries/{approved['id']}/redeliver", headers=portal
+    )
+    assert resp.status == 410  # nothing of the member is left to send
     assert await hooks.db["members"].count_documents({"_id": person.member_id}) == 0
