@@ -5,11 +5,12 @@ answer), sending a delivery again, a test call, and forgetting old deliveries.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from services.webhooks.catalogue import MESSAGES
-from services.webhooks.dispatching import Dispatcher
+from services.webhooks.dispatching import Dispatcher, new_delivery
 from services.webhooks.endpoints import DeliveryQuery, TestHook
 from services.webhooks.fanout import ERASED_BODY
 from services.webhooks.ownership import Ownership
@@ -22,6 +23,7 @@ from shared.identity import Identity
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+TEST_NEVER_DUE_SECONDS = 10 * 365 * 86400.0
 
 
 class DeliveryLog:
@@ -56,10 +58,21 @@ class DeliveryLog:
         return view(again)
 
     async def test(self, who: Identity, endpoint_id: str, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
-        """Send a signed `webhook.test` now, whatever the endpoint's state, and say how it answered."""
+        """Send a signed `webhook.test` now, whatever the endpoint's state, and say how it
+        answered; logged like any delivery, never retried, and it changes nothing else."""
         endpoint = await self.owners.endpoint(who, endpoint_id)
         form = TestHook(endpoint_id=endpoint_id, message=MESSAGES.text("webhooks.test_message", lang))
-        delivery, attempt = await self.dispatcher.test_call(endpoint, body("webhook.test", now_utc(), form))
+        test = body("webhook.test", now_utc(), form)
+        delivery = new_delivery(endpoint, uuid.uuid4().hex, "webhook.test", test, member_id=None, trigger="test")
+        # Held by this call; never due for the dispatcher, even if this process dies mid-call.
+        delivery["lease_until"] = epoch(plus_seconds=self.deliveries.lease_seconds)
+        delivery["lease_owner"] = uuid.uuid4().hex
+        delivery["due"] = epoch(plus_seconds=TEST_NEVER_DUE_SECONDS)
+        await self.deliveries.add([delivery])
+        answer, attempt = await self.dispatcher.attempt(endpoint, delivery)
+        outcome = {"last_status_code": answer.status_code, "last_error": answer.error, "finished_at": now_utc()}
+        state = "delivered" if answer.outcome == "delivered" else "failed"
+        await self.deliveries.settle(delivery, {"state": state, **outcome}, attempt)
         return {"delivery_id": delivery["_id"], "msg_id": delivery["msg_id"], "attempt": attempt_view(attempt)}
 
     async def purge(self) -> bool:

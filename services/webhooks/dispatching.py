@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import random
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +37,6 @@ from shared.outbox import OutboxRelay
 
 log = get_logger(__name__)
 PRODUCER = "webhooks"
-TEST_NEVER_DUE_SECONDS = 10 * 365 * 86400.0
 ENDPOINT_FRESH_SECONDS = 1.0
 
 
@@ -305,30 +303,6 @@ class Dispatcher:
         cancelled = await self.deliveries.cancel_pending(endpoint["_id"], f"endpoint disabled ({reason})")
         log.warning("webhooks.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason, cancelled=cancelled)
         return True
-
-    # --- a test call ------------------------------------------------------------------
-
-    async def test_call(self, endpoint: EndpointDoc, body: bytes) -> tuple[DeliveryDoc, AttemptDoc]:
-        """One signed `webhook.test` now, logged like any delivery, never retried."""
-        delivery = new_delivery(endpoint, uuid.uuid4().hex, "webhook.test", body, member_id=None, trigger="test")
-        # Held by this call; never due for the dispatcher, even if this process dies mid-call.
-        delivery["lease_until"] = epoch(plus_seconds=self.deliveries.lease_seconds)
-        delivery["lease_owner"] = uuid.uuid4().hex
-        delivery["due"] = epoch(plus_seconds=TEST_NEVER_DUE_SECONDS)
-        await self.deliveries.add([delivery])
-        answer, attempt = await self.attempt(endpoint, delivery)
-        state = "delivered" if answer.outcome == "delivered" else "failed"
-        await self.deliveries.settle(
-            delivery,
-            {
-                "state": state,
-                "last_status_code": answer.status_code,
-                "last_error": answer.error,
-                "finished_at": now_utc(),
-            },
-            attempt,
-        )
-        return delivery, attempt
 
 
 def _why(answer: Answer) -> str:
