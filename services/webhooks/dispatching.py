@@ -1,9 +1,10 @@
 """Sending deliveries: claim, sign, post, record, and decide what comes next.
 
-Every replica runs one dispatcher loop. A delivery is claimed with one atomic
-find-and-modify that sets a lease and an owner token (the pattern of
-shared/scheduler.py), so any number of replicas send each try once; only the lease
-holder records its result. A replica that dies mid-try leaves a lease that expires,
+Every replica runs one dispatcher loop. Deliveries are leased with atomic conditional
+writes that set a lease and an owner token (the pattern of shared/scheduler.py): when
+woken, the loop leases as many as it has free slots in one write; a sender that
+finishes takes the next due one with one find-and-modify. So any number of replicas
+send each try once; only the lease holder records its result. A replica that dies mid-try leaves a lease that expires,
 and the try is made again — by design at least once, with the same `webhook-id`, so
 partners deduplicate.
 
@@ -141,7 +142,7 @@ class Dispatcher:
             return False
         leased = await self.deliveries.lease(picked, now)
         for delivery in leased:
-            self._spawn(delivery, await self._endpoint(delivery["endpoint_id"]))
+            self._spawn(delivery)
         return bool(leased)
 
     async def _endpoint(self, endpoint_id: str) -> EndpointDoc | None:
@@ -170,20 +171,20 @@ class Dispatcher:
                 picked.append(delivery_id)
         return picked
 
-    def _spawn(self, delivery: DeliveryDoc, endpoint: EndpointDoc | None) -> None:
-        self._inflight[delivery["endpoint_id"]] += 1
-        task = asyncio.create_task(self._work(delivery, endpoint), name=f"webhook-worker-{delivery['_id']}")
+    def _spawn(self, delivery: DeliveryDoc) -> None:
+        self._inflight[delivery["endpoint_id"]] += 1  # counted at once: the next claim sees it
+        task = asyncio.create_task(self._work(delivery), name=f"webhook-worker-{delivery['_id']}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _work(self, delivery: DeliveryDoc | None, endpoint: EndpointDoc | None) -> None:
+    async def _work(self, delivery: DeliveryDoc | None) -> None:
         """Send a delivery, then take the next one due (one store call) while there is one:
         a busy replica pays one claim per delivery, an idle one nothing."""
         while delivery is not None:
             endpoint_id = delivery["endpoint_id"]
             try:
-                await self._deliver(delivery, endpoint)
-            except Exception:  # the lease lapses and the delivery is tried again
+                await self._deliver(delivery, await self._endpoint(endpoint_id))
+            except Exception:  # its lease lapses and the delivery is tried again
                 log.exception("webhooks.delivery_crashed", delivery_id=delivery["_id"])
             finally:
                 self._inflight[endpoint_id] -= 1
@@ -191,11 +192,18 @@ class Dispatcher:
                     del self._inflight[endpoint_id]
             if self._stopping:
                 return
-            busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
+            delivery = await self._next()
+
+    async def _next(self) -> DeliveryDoc | None:
+        busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
+        try:
             delivery = await self.deliveries.claim(busy, epoch())
-            if delivery is not None:
-                self._inflight[delivery["endpoint_id"]] += 1
-                endpoint = await self._endpoint(delivery["endpoint_id"])
+        except Exception:  # the store is not answering: the loop's poll comes back to it
+            log.warning("webhooks.claim_failed", exc_info=True)
+            return None
+        if delivery is not None:
+            self._inflight[delivery["endpoint_id"]] += 1
+        return delivery
 
     async def _deliver(self, delivery: DeliveryDoc, endpoint: EndpointDoc | None) -> None:
         if endpoint is None or endpoint["state"] != "active":
