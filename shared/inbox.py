@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar
 
 from pymongo import InsertOne, UpdateOne
@@ -66,7 +66,7 @@ class MongoInbox:
 
     async def _insert_claims(self, keys: list[str]) -> list[bool]:
         """Insert a claim per key; False where the key was already there."""
-        now, lease_until = datetime.now(timezone.utc), epoch(plus_seconds=self.lease_seconds)
+        now, lease_until = datetime.now(UTC), epoch(plus_seconds=self.lease_seconds)
         ops = [InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "at": now}) for k in keys]
         try:
             await self.collection.bulk_write(ops, ordered=False)
@@ -79,10 +79,12 @@ class MongoInbox:
             return [i not in taken for i in range(len(keys))]
 
     async def _mark_done(self, keys: list[str]) -> list[None]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await self.collection.bulk_write(
-            [UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})
-             for k in keys],
+            [
+                UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})
+                for k in keys
+            ],
             ordered=False,
         )
         return [None] * len(keys)
@@ -116,6 +118,6 @@ class _GroupWrite(Generic[T]):
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=False):
             if not future.done():
                 future.set_result(result)

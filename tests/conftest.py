@@ -36,8 +36,10 @@ def vhost() -> Iterator[PrivateVhost]:
     base = os.environ.get("AMQP_URL", DEFAULT_AMQP)
     ensure_broker(base)
     if not PrivateVhost.available():
-        pytest.fail("rabbitmqctl is needed to give this run its own vhost: install rabbitmq-server "
-                    "(Debian: apt-get install rabbitmq-server)")
+        pytest.fail(
+            "rabbitmqctl is needed to give this run its own vhost: install rabbitmq-server "
+            "(Debian: apt-get install rabbitmq-server)"
+        )
     vhost = PrivateVhost()
     vhost.create()
     yield vhost
@@ -64,7 +66,7 @@ def settings(mongo_url: str, amqp_url: str) -> Settings:
         bus_retry_delays="0.05,0.1,0.2",
         bus_max_attempts=3,
         outbox_poll_seconds=0.1,
-        internal_identity_secret=f"secret-{run}",
+        internal_identity_secret=f"test-secret-{run}-{uuid.uuid4().hex}",
         smtp_host="127.0.0.1",
         smtp_port=1,  # tests that send mail run their own SMTP server and say where
     )

@@ -15,7 +15,7 @@ an equality match finds nothing while `$in` works.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import ReturnDocument
@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 async def test_unique_sparse_indexes_refuse_duplicates_but_allow_missing_values(db):
@@ -44,11 +44,13 @@ async def test_an_atomic_lease_is_taken_by_exactly_one_claimant(db):
     await db.jobs.insert_one({"_id": "j", "lease_until": epoch(NOW, plus_seconds=-1)})
     claims = []
     for worker in ("w1", "w2"):
-        claims.append(await db.jobs.find_one_and_update(
-            {"_id": "j", "lease_until": {"$lt": epoch(NOW)}},
-            {"$set": {"lease_until": epoch(NOW, plus_seconds=60), "owner": worker}},
-            return_document=ReturnDocument.AFTER,
-        ))
+        claims.append(
+            await db.jobs.find_one_and_update(
+                {"_id": "j", "lease_until": {"$lt": epoch(NOW)}},
+                {"$set": {"lease_until": epoch(NOW, plus_seconds=60), "owner": worker}},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
     assert claims[0]["owner"] == "w1" and claims[1] is None
 
 
@@ -57,7 +59,9 @@ async def test_conditional_upsert_keeps_the_newest_copy(db):
         try:
             await db.contacts.update_one(
                 {"_id": "m", "$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]},
-                {"$set": {"name": name, "as_of": version_time}}, upsert=True)
+                {"$set": {"name": name, "as_of": version_time}},
+                upsert=True,
+            )
         except DuplicateKeyError:
             pass
 
