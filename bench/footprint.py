@@ -3,9 +3,11 @@ processes of a running `make run`, read from /proc. The figures size the Kuberne
 requests and limits (deploy/k8s) and are written in docs/capacity.md.
 
     make run                                  # terminal 1 (any ports: the script finds the processes)
-    .venv/bin/python bench/footprint.py       # terminal 2; --seconds 60 --rate 15 --gateway URL
+    .venv/bin/python bench/footprint.py       # terminal 2; --seconds 60 --rate 15 --import-rows 5000
 
-What it does, against the gateway only (as a partner system and staff would):
+It talks only to the gateway this checkout started (the port that process listens on), never
+to another one on the machine, and only as the admin of `var/bootstrap-admin-password`
+(or LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD), checked with one login before any other:
 1. idle: samples every service for `--idle` seconds;
 2. a login burst: five staff logins at once (argon2id, 64 MiB each, in threads);
 3. light load for `--seconds` at `--rate` requests per second, one partner key: member
@@ -40,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SERVICES = ("gateway", "membership", "events", "notifications", "contests", "webhooks")
 TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def service_processes(root: Path) -> dict[str, int]:
@@ -58,6 +59,24 @@ def service_processes(root: Path) -> dict[str, int]:
             if arg == b"-m" and argv[i + 1].startswith(b"services.") and cwd == root:
                 found[argv[i + 1].decode().removeprefix("services.")] = int(entry.name)
     return found
+
+
+def listening_port(pid: int) -> int:
+    """The TCP port process `pid` listens on (its own socket, not whoever holds a default port)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                return int(fields[1].rsplit(":", 1)[1], 16)
+    raise RuntimeError(f"process {pid} listens on no TCP port")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -156,7 +175,10 @@ async def main(args: argparse.Namespace) -> int:
     sampler = Sampler(pids)
     stop = asyncio.Event()
     background = asyncio.create_task(sampler.run(stop))
-    api = f"{args.gateway.rstrip('/')}/api/v1"
+    if "gateway" not in pids:
+        print(f"The gateway of {ROOT} is not running: start `make run` first.", file=sys.stderr)
+        return 1
+    api = f"http://127.0.0.1:{listening_port(pids['gateway'])}/api/v1"
     answered, failed = 0, 0
     try:
         print(
@@ -171,9 +193,14 @@ async def main(args: argparse.Namespace) -> int:
 
         async with aiohttp.ClientSession() as http:
             login = {"username": "admin", "password": password}
+            # One login first: five wrong ones at once would lock the account.
+            staff = {
+                "Authorization": f"Bearer {(await expect(await http.post(f'{api}/auth/login', json=login), 200))['access_token']}"
+            }
+            await asyncio.sleep(7)  # a client address may log in 5 times at once, 10 a minute (GATEWAY_LOGIN_*)
             print("Login burst: five staff logins at once…", flush=True)
-            tokens = await asyncio.gather(*(http.post(f"{api}/auth/login", json=login) for _ in range(5)))
-            staff = {"Authorization": f"Bearer {(await expect(tokens[0], 200))['access_token']}"}
+            for answer in await asyncio.gather(*(http.post(f"{api}/auth/login", json=login) for _ in range(5))):
+                await expect(answer, 200)
             run = uuid.uuid4().hex[:6].upper()
             key = await expect(
                 await http.post(
@@ -361,7 +388,6 @@ def _iso(epoch: float) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=15.0, help="requests per second (one key allows 20)")
     parser.add_argument("--idle", type=float, default=10.0)
