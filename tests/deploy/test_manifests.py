@@ -176,8 +176,8 @@ def test_checkov_finds_nothing_that_is_not_waived_with_its_reason(rendered, tmp_
     failed = [
         f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})" for c in results["failed_checks"]
     ]
-    assert not failed, "checkov findings (fix them, or waive one in place with a checkov.io/skip annotation and its "
-    "reason):\n" + "\n".join(failed)
+    advice = "fix them, or waive one in place with a checkov.io/skip annotation and its reason"
+    assert not failed, f"checkov findings ({advice}):\n" + "\n".join(failed)
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 500  # it did look at every object
     for skipped in results["skipped_checks"]:
