@@ -247,6 +247,8 @@ def test_every_deployment_is_probed_sized_locked_down_and_drained(rendered):
         tmp = next(m for m in app["volumeMounts"] if m["mountPath"] == "/tmp")
         assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == tmp["name"]), where
         assert pod["automountServiceAccountToken"] is False, where
+        # Service links would set <SERVICE>_PORT=tcp://… and break the port settings of the same names.
+        assert pod["enableServiceLinks"] is False, where
         assert app["command"] == ["python", "-m", f"services.{name}"], where
         assert "replicas" not in deployment["spec"], f"{where}: the autoscaler owns the replica count"
 
@@ -296,6 +298,14 @@ def test_network_policies_deny_by_default_and_let_through_only_what_each_service
             and not p["spec"].get("egress")
         ]
         assert deny, f"{overlay}: no default-deny policy"
+        dns = {
+            port["port"]
+            for p in policies
+            if p["spec"]["podSelector"] == {}
+            for rule in p["spec"].get("egress", [])
+            for port in rule.get("ports", [])
+        }
+        assert dns == {53}, f"{overlay}: every pod may ask DNS, and nothing more for all pods"
         gateway_pods = named(objects, "Deployment", "gateway")["spec"]["template"]["metadata"]["labels"]
         for _, deployment in deployments({overlay: objects}):
             name = deployment["metadata"]["name"]
