@@ -65,6 +65,8 @@ class Inbox(Protocol):
 
     async def release(self, consumer: str, event_id: str) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class EventInProgress(Exception):
     """Another worker is processing a copy of this event right now."""
@@ -460,6 +462,8 @@ class EventBus:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
         except TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
+        if self.inbox is not None:
+            await self.inbox.close()
         try:
             await asyncio.wait_for(self._connection.close(), 10)
         except Exception:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 import pytest
 
 from deploy.local.broker import ensure_broker
 from deploy.local.embedded_store import EmbeddedStore
+from shared.mongo import connect
 from shared.settings import Settings
 from tests.support import PrivateVhost
 
@@ -70,3 +71,11 @@ def settings(mongo_url: str, amqp_url: str) -> Settings:
         smtp_host="127.0.0.1",
         smtp_port=1,  # tests that send mail run their own SMTP server and say where
     )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator:
+    client = connect(settings.mongo_url)
+    yield client[settings.database("test")]
+    await client.drop_database(settings.database("test"))
+    await client.close()
