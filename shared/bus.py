@@ -11,6 +11,10 @@ Guarantees:
   bound to `#`, capped by length and age: audit and replay), so an event nobody
   consumes yet is normal; publish waits for the broker's confirm, and `Unroutable`
   only means a broken topology (the outbox keeps the event and tries again);
+- queues are quorum queues (replicated across a RabbitMQ cluster, with a delivery
+  limit that dead-letters a message redelivered over and over into the parking
+  queue) when the broker supports them, classic durable queues otherwise
+  (`queue_type`: auto, quorum or classic);
 - a message is acknowledged only after its handler returned (its effect is stored),
   or after it was safely re-published to a delay or parking queue;
 - a handler that raises is retried with growing delay, and parked after
@@ -44,7 +48,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
     AbstractRobustQueue,
 )
-from aiormq.exceptions import PublishError
+from aiormq.exceptions import ChannelPreconditionFailed, PublishError
 from pydantic import ValidationError
 
 from shared.contracts import Envelope, EventData, UnknownEventType, parse_data
@@ -71,6 +75,8 @@ class Inbox(Protocol):
     async def complete(self, consumer: str, event_id: str) -> None: ...
 
     async def release(self, consumer: str, event_id: str) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class EventInProgress(Exception):
@@ -120,6 +126,8 @@ class EventBus:
         inbox: Inbox | None = None,
         archive_max_events: int = 100_000,
         archive_hours: float = 168.0,
+        queue_type: str = "auto",
+        delivery_limit: int = 20,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays must name at least one delay")
@@ -133,6 +141,9 @@ class EventBus:
         self.inbox = inbox
         self.archive_max_events = archive_max_events
         self.archive_hours = archive_hours
+        self.queue_type = queue_type
+        self.delivery_limit = delivery_limit
+        self.quorum = False  # decided at start from `queue_type` and the broker's version
         self.subscriptions: list[Subscription] = []
         self.instance = uuid.uuid4().hex[:12]  # names this process's broadcast queues
         self._reconnect_listeners: list[Callable[[], None]] = []
@@ -185,6 +196,7 @@ class EventBus:
             self.url, client_properties={"connection_name": f"lienhiep-{self.service}"}
         )
         self._connection.reconnect_callbacks.add(self._reconnected)
+        self.quorum = self._use_quorum()
         self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._publish_channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
@@ -200,22 +212,59 @@ class EventBus:
             sub.consumer_tag = await sub.queue.consume(self._consumer_for(sub))  # type: ignore[union-attr]
         log.info("bus.started", queues=[s.queue_name for s in self.subscriptions])
 
+    def _use_quorum(self) -> bool:
+        """Quorum queues when asked, or by default when the broker has them (3.8+)."""
+        if self.queue_type != "auto":
+            return self.queue_type == "quorum"
+        assert self._connection is not None and self._connection.transport is not None
+        version = self._connection.transport.connection.server_properties.get("version", b"0")
+        text = version.decode() if isinstance(version, bytes) else str(version)
+        try:
+            major, minor = (int(x) for x in text.split(".")[:2])
+        except ValueError:
+            return False
+        return (major, minor) >= (3, 8)
+
+    def _queue_arguments(self, **arguments: Any) -> dict[str, Any]:
+        return {"x-queue-type": "quorum", **arguments} if self.quorum else arguments
+
     @property
     def archive_queue_name(self) -> str:
         return f"{self.queue_prefix}events.archive"
 
+    async def _declare_queue(self, name: str, arguments: dict[str, Any]) -> None:
+        """Declare a durable queue on a channel of its own: a queue that already exists
+        with other arguments (a classic queue from before quorum queues) is kept as it
+        is, with a warning, instead of stopping the service."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            await channel.declare_queue(name, durable=True, arguments=arguments)
+        except ChannelPreconditionFailed as exc:
+            log.warning(
+                "bus.queue_kept_as_it_is",
+                queue=name,
+                reason=str(exc)[:200],
+                hint="delete the queue (when empty) to have it made again with the current settings",
+            )
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
     async def _declare_archive(self) -> None:
         """The catch-all queue every event reaches, bounded by length and age."""
         assert self._publish_channel is not None and self._exchange is not None
-        archive = await self._publish_channel.declare_queue(
+        await self._declare_queue(
             self.archive_queue_name,
-            durable=True,
-            arguments={
-                "x-max-length": self.archive_max_events,
-                "x-message-ttl": int(self.archive_hours * 3600 * 1000),
-                "x-overflow": "drop-head",
-            },
+            self._queue_arguments(
+                **{
+                    "x-max-length": self.archive_max_events,
+                    "x-message-ttl": int(self.archive_hours * 3600 * 1000),
+                    "x-overflow": "drop-head",
+                }
+            ),
         )
+        archive = await self._publish_channel.declare_queue(self.archive_queue_name, passive=True)
         await archive.bind(self._exchange, routing_key="#")
 
     async def _declare(self, sub: Subscription) -> None:
@@ -223,27 +272,45 @@ class EventBus:
         assert channel is not None
         exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
         if sub.broadcast:
-            # Gone when this process is: deleted with its last consumer, or unused for a minute.
+            # Classic and transient: gone when this process is (with its last consumer, or unused a minute).
             sub.queue = await channel.declare_queue(
-                sub.queue_name, durable=False, auto_delete=True, arguments={"x-expires": 60_000}
+                sub.queue_name,
+                durable=False,
+                auto_delete=True,
+                arguments={"x-queue-type": "classic", "x-expires": 60_000},
             )
-        else:
-            sub.queue = await channel.declare_queue(sub.queue_name, durable=True)
+            for event_type in sub.event_types:
+                await sub.queue.bind(exchange, routing_key=event_type)
+            return
+        # Quorum: a message the broker redelivered `delivery_limit` times (a consumer that
+        # crashes on it every time) is dead-lettered to the parking queue by the broker.
+        await self._declare_queue(
+            sub.queue_name,
+            self._queue_arguments(
+                **{
+                    "x-delivery-limit": self.delivery_limit,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": sub.dead_queue_name,
+                }
+            )
+            if self.quorum
+            else {},
+        )
+        for index, delay in enumerate(self.retry_delays):
+            await self._declare_queue(
+                sub.retry_queue_name(index),
+                self._queue_arguments(
+                    **{
+                        "x-message-ttl": int(delay * 1000),
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": sub.queue_name,
+                    }
+                ),
+            )
+        await self._declare_queue(sub.dead_queue_name, self._queue_arguments())
+        sub.queue = await channel.declare_queue(sub.queue_name, passive=True)
         for event_type in sub.event_types:
             await sub.queue.bind(exchange, routing_key=event_type)
-        if sub.broadcast:
-            return
-        for index, delay in enumerate(self.retry_delays):
-            await channel.declare_queue(
-                sub.retry_queue_name(index),
-                durable=True,
-                arguments={
-                    "x-message-ttl": int(delay * 1000),
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": sub.queue_name,
-                },
-            )
-        await channel.declare_queue(sub.dead_queue_name, durable=True)
 
     # --- publishing ---------------------------------------------------------------
 
@@ -510,6 +577,8 @@ class EventBus:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
         except TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
+        if self.inbox is not None:
+            await self.inbox.close()
         try:
             await asyncio.wait_for(self._connection.close(), 10)
         except Exception:

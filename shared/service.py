@@ -96,6 +96,8 @@ class ServiceRuntime:
             inbox=MongoInbox(self.db),
             archive_max_events=s.bus_archive_max_events,
             archive_hours=s.bus_archive_hours,
+            queue_type=s.bus_queue_type,
+            delivery_limit=s.bus_delivery_limit,
         )
         _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(

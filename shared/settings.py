@@ -7,6 +7,8 @@ two never drift apart.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,6 +42,16 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Most events kept in the event archive queue (oldest dropped first)."
     )
     bus_archive_hours: float = Field(168.0, gt=0, description="Hours an event stays in the event archive queue.")
+    bus_queue_type: Literal["auto", "quorum", "classic"] = Field(
+        "auto",
+        description="Queue type: `quorum` (replicated in a RabbitMQ cluster), `classic`, or `auto` (quorum "
+        "when the broker supports it, RabbitMQ 3.8+). Existing queues keep the type they were made with.",
+    )
+    bus_delivery_limit: int = Field(
+        20,
+        ge=1,
+        description="Quorum queues: redeliveries of one message (consumer crashes) before the broker parks it.",
+    )
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
     )

@@ -10,7 +10,7 @@ import pytest
 from shared.bus import EventBus, PermanentError, Unroutable
 from shared.contracts import Envelope, MemberApproved, new_event
 from shared.inbox import MongoInbox
-from tests.support import PrivateVhost, eventually
+from tests.support import PrivateVhost, eventually, rabbitmqctl
 from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
@@ -302,3 +302,45 @@ async def test_listeners_hear_when_the_connection_comes_back(settings, vhost: Pr
 
 async def _ignore(envelope, data):
     return None
+
+
+async def test_queues_are_quorum_queues_and_an_existing_classic_queue_is_kept_as_it_is(settings):
+    classic = make_bus(settings, "svc")
+    classic.queue_type = "classic"
+    classic.subscribe("old", ["member.approved"], _noop)
+    await classic.start()
+    await classic.close()
+    bus = make_bus(settings, "svc")
+    bus.queue_type = "auto"  # the default outside tests: quorum on RabbitMQ 3.8+
+    bus.subscribe("old", ["member.approved"], _noop)
+    bus.subscribe("new", ["member.approved"], _noop)
+    await bus.start()  # the classic queue from before does not stop the service
+    try:
+        assert bus.quorum
+        kinds = {
+            row.split("\t")[0]: row.split("\t")[1]
+            for row in rabbitmqctl(
+                "list_queues", "-p", _vhost(settings), "name", "type", "--no-table-headers"
+            ).stdout.splitlines()
+            if row
+        }
+        prefix = settings.bus_queue_prefix
+        assert (
+            kinds[f"{prefix}svc.new"] == kinds[f"{prefix}svc.new.dead"] == kinds[f"{prefix}svc.new.retry.0"] == "quorum"
+        )
+        assert kinds[f"{prefix}svc.old"] == "classic"
+        event = approved()
+        await bus.publish(event)
+        assert bus.readiness() == (True, "ok")
+    finally:
+        await bus.close()
+
+
+async def _noop(envelope, data):
+    return None
+
+
+def _vhost(settings) -> str:
+    from urllib.parse import unquote
+
+    return unquote(settings.amqp_url.rsplit("/", 1)[1])
