@@ -23,12 +23,19 @@ Guarantees:
 - with an inbox, an event id already processed by a handler is acknowledged
   without running the handler again, and two copies of one event racing in two
   workers run the handler once (see inbox.py).
+
+A *broadcast* subscription is the other shape: every replica gets every message
+(e.g. "forget this revoked key" for each gateway's cache). Each process has its own
+queue, `<prefix><service>.<name>.<instance>`, which the broker deletes when the
+process goes; no inbox, no retries, no parking: a handler that fails is logged.
+`on_reconnect` tells a process that messages may have passed while it was away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -87,6 +94,7 @@ class Subscription:
     handled: int = 0
     retried: int = 0
     parked: int = 0
+    broadcast: bool = False  # every replica gets every message, on a queue of its own
 
     @property
     def dead_queue_name(self) -> str:
@@ -137,6 +145,8 @@ class EventBus:
         self.delivery_limit = delivery_limit
         self.quorum = False  # decided at start from `queue_type` and the broker's version
         self.subscriptions: list[Subscription] = []
+        self.instance = uuid.uuid4().hex[:12]  # names this process's broadcast queues
+        self._reconnect_listeners: list[Callable[[], None]] = []
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._consume_channel: AbstractRobustChannel | None = None
@@ -147,21 +157,45 @@ class EventBus:
 
     # --- set-up -----------------------------------------------------------------
 
-    def subscribe(self, name: str, event_types: Sequence[str], handler: Handler) -> Subscription:
+    def subscribe(
+        self, name: str, event_types: Sequence[str], handler: Handler, *, broadcast: bool = False
+    ) -> Subscription:
         """Register `handler` for `event_types`, with its own durable queue
-        `<prefix><service>.<name>`. Call before `start`."""
+        `<prefix><service>.<name>` that the service's replicas share (each message is
+        handled once), or with `broadcast` a queue per process (every replica handles
+        every message). Call before `start`."""
         if self._connection is not None:
             raise RuntimeError("subscribe before the bus starts")
         queue_name = f"{self.queue_prefix}{self.service}.{name}"
-        sub = Subscription(name=name, event_types=list(event_types), handler=handler, queue_name=queue_name)
+        if broadcast:
+            queue_name = f"{queue_name}.{self.instance}"
+        sub = Subscription(
+            name=name, event_types=list(event_types), handler=handler, queue_name=queue_name, broadcast=broadcast
+        )
         self.subscriptions.append(sub)
         return sub
+
+    @property
+    def parkable(self) -> list[Subscription]:
+        """The subscriptions whose failed messages are parked (broadcast ones are not)."""
+        return [s for s in self.subscriptions if not s.broadcast]
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call `listener` each time the connection comes back after a loss (broadcast
+        messages sent meanwhile were missed)."""
+        self._reconnect_listeners.append(listener)
+
+    def _reconnected(self, *_args: Any) -> None:
+        log.info("bus.reconnected", service=self.service)
+        for listener in self._reconnect_listeners:
+            listener()
 
     async def start(self) -> None:
         """Connect, declare the exchange and every subscription's queues, start consuming."""
         self._connection = await aio_pika.connect_robust(
             self.url, client_properties={"connection_name": f"lienhiep-{self.service}"}
         )
+        self._connection.reconnect_callbacks.add(self._reconnected)
         self.quorum = self._use_quorum()
         self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._publish_channel.declare_exchange(
@@ -237,6 +271,17 @@ class EventBus:
         channel = self._consume_channel
         assert channel is not None
         exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        if sub.broadcast:
+            # Classic and transient: gone when this process is (with its last consumer, or unused a minute).
+            sub.queue = await channel.declare_queue(
+                sub.queue_name,
+                durable=False,
+                auto_delete=True,
+                arguments={"x-queue-type": "classic", "x-expires": 60_000},
+            )
+            for event_type in sub.event_types:
+                await sub.queue.bind(exchange, routing_key=event_type)
+            return
         # Quorum: a message the broker redelivered `delivery_limit` times (a consumer that
         # crashes on it every time) is dead-lettered to the parking queue by the broker.
         await self._declare_queue(
@@ -328,7 +373,7 @@ class EventBus:
         started = time.perf_counter()
         claimed = False
         try:
-            if self.inbox is not None:
+            if self.inbox is not None and not sub.broadcast:
                 claim = await self.inbox.claim(consumer, envelope.id)
                 if claim == "done":
                     log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)
@@ -363,7 +408,11 @@ class EventBus:
         self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, exc: Exception
     ) -> None:
         consumer = sub.queue_name
-        if isinstance(exc, PermanentError):
+        if sub.broadcast:
+            # Nothing to retry towards: the next message of its kind comes on its own.
+            log.error("bus.broadcast_failed", queue=consumer, event_type=envelope.type, error=_short(exc))
+            await message.ack()
+        elif isinstance(exc, PermanentError):
             await self._park(sub, message, _short(exc))
         elif isinstance(exc, EventInProgress):
             # Not a failure: wait for the other worker, without using up an attempt.
@@ -409,6 +458,10 @@ class EventBus:
         await message.ack()
 
     async def _park(self, sub: Subscription, message: AbstractIncomingMessage, reason: str) -> None:
+        if sub.broadcast:  # a broadcast queue has no parking queue: the message is dropped, loudly
+            log.error("bus.broadcast_dropped", queue=sub.queue_name, reason=reason, message_id=message.message_id)
+            await message.ack()
+            return
         await self._send_to_queue(sub.dead_queue_name, message, {ERROR_HEADER: reason})
         sub.parked += 1
         await message.ack()

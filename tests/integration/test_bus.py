@@ -241,6 +241,70 @@ async def _async(value):
     return value
 
 
+async def test_a_broadcast_reaches_every_replica_and_their_queues_go_with_them(settings, db):
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    buses = []
+    for replica in ("a", "b"):
+
+        async def handler(envelope, data, replica=replica):
+            seen[replica].append(envelope.id)
+
+        bus = make_bus(settings, "gateway", inbox=MongoInbox(db))
+        bus.subscribe("forget", ["member.approved"], handler, broadcast=True)
+        await bus.start()
+        buses.append(bus)
+    assert buses[0].subscriptions[0].queue_name != buses[1].subscriptions[0].queue_name
+    assert buses[0].parkable == []
+    try:
+        events = [approved(), approved()]
+        for event in events:
+            await buses[0].publish(event)
+        ids = [e.id for e in events]
+        await eventually(lambda: _async(seen["a"] == ids and seen["b"] == ids), what="both replicas heard both")
+    finally:
+        for bus in buses:
+            await bus.close()
+
+
+async def test_a_failing_broadcast_handler_is_neither_retried_nor_parked(settings):
+    calls: list[str] = []
+
+    async def failing(envelope, data):
+        calls.append(envelope.id)
+        raise RuntimeError("boom")
+
+    bus = make_bus(settings, "gateway")
+    bus.subscribe("forget", ["member.approved"], failing, broadcast=True)
+    await bus.start()
+    try:
+        await bus.publish(approved())
+        await eventually(lambda: _async(len(calls) == 1), what="handled once")
+        later = approved()
+        await bus.publish(later)  # the queue is not blocked by the failure
+        await eventually(lambda: _async(calls[-1] == later.id), what="next message handled")
+        assert len(calls) == 2 and bus.subscriptions[0].retried == 0 and bus.subscriptions[0].parked == 0
+    finally:
+        await bus.close()
+
+
+async def test_listeners_hear_when_the_connection_comes_back(settings, vhost: PrivateVhost):
+    back: list[bool] = []
+    bus = make_bus(settings, "gateway")
+    bus.subscribe("forget", ["member.approved"], _ignore, broadcast=True)
+    bus.on_reconnect(lambda: back.append(True))
+    await bus.start()
+    try:
+        await asyncio.to_thread(vhost.close_connections)
+        await eventually(lambda: _async(bool(back)), timeout=30, what="reconnect heard")
+        await eventually(lambda: _async(bus.readiness()[0]), timeout=30, what="consumer attached again")
+    finally:
+        await bus.close()
+
+
+async def _ignore(envelope, data):
+    return None
+
+
 async def test_queues_are_quorum_queues_and_an_existing_classic_queue_is_kept_as_it_is(settings):
     classic = make_bus(settings, "svc")
     classic.queue_type = "classic"
