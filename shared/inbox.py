@@ -66,8 +66,12 @@ class MongoInbox:
         # `$or` inside `$and`: the embedded store ignores the other conditions of a write's
         # filter when `$or` sits beside them (tests/integration/test_store_shapes.py).
         taken = await self.collection.find_one_and_update(
-            {"$and": [{"_id": key, "status": "processing"},
-                      {"$or": [{"owner": self.owner}, {"lease_until": {"$lt": epoch()}}]}]},
+            {
+                "$and": [
+                    {"_id": key, "status": "processing"},
+                    {"$or": [{"owner": self.owner}, {"lease_until": {"$lt": epoch()}}]},
+                ]
+            },
             {"$set": {"lease_until": epoch(plus_seconds=self.lease_seconds), "owner": self.owner}},
         )
         if taken is not None and key not in self._active:
