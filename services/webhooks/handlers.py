@@ -3,9 +3,8 @@
 - `deliveries`: every event type partners may hear (endpoints.OFFERED, which includes
   `organization.*` and `member.*`, the projections reach needs) → FanOut. The bus's
   inbox runs it once per event; delivery ids make a second run harmless anyway.
-- `revocations`: `credential.revoked` from the gateway → the key's endpoints are
-  disabled at once. Subscribed only when that contract exists (the gateway publishes
-  it; see the README), since the bus refuses events without a contract.
+- `revocations`: `credential.revoked` from the gateway → a revoked partner key's
+  endpoints are disabled at once and it hears nothing more.
 
 Acknowledgement: after the handler returned, that is after the deliveries (or the
 disabling) are stored; a failure is retried with delay, then parked (shared/bus.py).
@@ -19,9 +18,7 @@ from services.webhooks.endpoints import OFFERED
 from services.webhooks.fanout import FanOut
 from services.webhooks.subscribing import Subscriptions
 from shared.bus import EventBus
-from shared.contracts import CONTRACTS, Envelope, EventData
-
-REVOKED = "credential.revoked"
+from shared.contracts import CredentialRevoked, Envelope, EventData
 
 
 @dataclass
@@ -34,13 +31,12 @@ class WebhookHandlers:
         await self.fanout.on_event(envelope, data)
 
     async def on_credential_revoked(self, envelope: Envelope, data: EventData) -> None:
-        """A partner key was revoked → it hears nothing more. Read from the envelope's data
-        (`kind`, `id`: the key's prefix) so this module needs no class of the gateway's."""
-        if envelope.data.get("kind") == "api_key" and isinstance(envelope.data.get("id"), str):
-            await self.subscriptions.key_revoked(envelope.data["id"])
+        """A partner key was revoked (`id` is its prefix) → it hears nothing more. Ended staff logins are ignored."""
+        assert isinstance(data, CredentialRevoked)
+        if data.kind == "api_key":
+            await self.subscriptions.key_revoked(data.id)
 
 
 def subscribe(bus: EventBus, handlers: WebhookHandlers) -> None:
     bus.subscribe("deliveries", sorted(OFFERED), handlers.on_event)
-    if REVOKED in CONTRACTS:
-        bus.subscribe("revocations", [REVOKED], handlers.on_credential_revoked)
+    bus.subscribe("revocations", ["credential.revoked"], handlers.on_credential_revoked)

@@ -3,15 +3,13 @@ rotated, a test call, and keys revoked by the gateway."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from services.webhooks import api, signing
-from services.webhooks.handlers import WebhookHandlers
-from shared.contracts import Envelope
+from services.webhooks import signing
+from shared.contracts import CredentialRevoked
 from tests.fakes.partner_events import DOCTORS, ENGINEERS, member
 from tests.integration.webhooks.conftest import HOOKS
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -157,21 +155,28 @@ async def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(hooks, 
 async def test_a_revoked_key_hears_nothing_more(hooks, receiver):
     key = hooks.key("a1b2c3d4")
     endpoint = await hooks.register(key, receiver.url + "/k", ["member.approved"])
-    handlers = WebhookHandlers(fanout=None, subscriptions=hooks.client.server.app[api.SUBSCRIPTIONS])  # type: ignore[arg-type]
-    revoked = Envelope(
-        id="evt-revoked-1",
-        type="credential.revoked",
-        occurred_at=datetime.now(UTC),
-        producer="gateway",
-        data={"kind": "api_key", "id": "a1b2c3d4"},
+    await hooks.publish(CredentialRevoked(kind="session", id="a1b2c3d4"), producer="gateway")  # a login: not ours
+    await hooks.publish(CredentialRevoked(kind="api_key", id="a1b2c3d4"), producer="gateway")
+    path = f"/webhooks/endpoints/{endpoint['id']}"
+
+    async def disabled() -> dict | None:
+        shown = await (await hooks.client.get(path, headers=hooks.admin)).json()
+        return shown if shown["state"] == "disabled" else None
+
+    shown = await eventually(disabled, what="the revoked key's endpoint disabled")
+    assert shown["disabled_reason"] == "key_revoked"
+    assert (await hooks.client.patch(path, json={"enabled": True}, headers=hooks.admin)).status == 409
+    refused = await hooks.client.post(
+        "/webhooks/endpoints",
+        json={
+            "url": receiver.url + "/k2",
+            "event_types": ["member.approved"],
+            "contact_email": "a@b.vn",
+            "key_prefix": "a1b2c3d4",
+        },
+        headers=hooks.admin,
     )
-    await handlers.on_credential_revoked(revoked, None)  # type: ignore[arg-type]
-    shown = await (await hooks.client.get(f"/webhooks/endpoints/{endpoint['id']}", headers=hooks.admin)).json()
-    assert (shown["state"], shown["disabled_reason"]) == ("disabled", "key_revoked")
-    resp = await hooks.client.patch(
-        f"/webhooks/endpoints/{endpoint['id']}", json={"enabled": True}, headers=hooks.admin
-    )
-    assert resp.status == 409
+    assert refused.status == 409
     await hooks.publish(member([ENGINEERS]))
     other = await hooks.register(hooks.key("b2c3d4e5"), receiver.url + "/still-here", ["member.approved"])
     await hooks.publish(member([ENGINEERS]))

@@ -185,3 +185,13 @@ async def test_a_partner_hears_its_registration_confirmed_within_a_second_and_ve
         return items[1] if items[1]["attempts"] == 2 and items[1]["state"] == "delivered" else None
 
     assert (await eventually(redelivered, what="the redelivery logged"))["log"][0]["trigger"] == "redelivery"
+
+    # The office revokes the key: the gateway says so on the bus, and its endpoint is disabled.
+    assert (await gateway.delete(f"/api/v1/admin/api-keys/{created['id']}", headers=staff)).status in (200, 204)
+    staff_view = f"/webhooks/endpoints/{endpoint['id']}"
+
+    async def disabled() -> Any:
+        shown = await call(gateway, "GET", staff_view, staff, 200)
+        return shown if shown["state"] == "disabled" else None
+
+    assert (await eventually(disabled, what="the revoked key's endpoint disabled"))["disabled_reason"] == "key_revoked"
