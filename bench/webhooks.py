@@ -25,11 +25,13 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -158,6 +160,23 @@ async def measure(settings: Settings, service_url: str, endpoint: Endpoint, url:
     }
 
 
+def private_vhost(name: str, create: bool) -> str:
+    """A vhost of this run's own on the broker, deleted afterwards (nothing left behind)."""
+    if create:
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    else:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60)
+    base = AMQP.rstrip("/")
+    root = base.rsplit("/", 1)[0] if base.count("/") > 2 else base  # without any vhost of its own
+    return f"{root}/{quote(name, safe='')}"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000, help="events in the throughput burst")
@@ -172,6 +191,8 @@ async def main() -> None:
     configure_logging("bench", "WARNING")
     ensure_broker(AMQP)
     run = uuid.uuid4().hex[:8]
+    vhost = f"lienhiep-bench-webhooks-{run}"
+    amqp = private_vhost(vhost, create=True)
     endpoint = Endpoint()
     app = web.Application()
     app.router.add_post("/{tail:.*}", endpoint.handle)
@@ -186,7 +207,7 @@ async def main() -> None:
         settings = Settings(
             mongo_url=mongo_url,
             mongo_db_prefix=f"bench{run}",
-            amqp_url=AMQP,
+            amqp_url=amqp,
             bus_exchange=f"lienhiep.bench.{run}",
             bus_queue_prefix=f"bench{run}.",
             internal_identity_secret=f"bench-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
@@ -222,6 +243,7 @@ async def main() -> None:
             if store is not None:
                 store.stop()
             await runner.cleanup()
+            private_vhost(vhost, create=False)
     print(
         f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; one endpoint; "
         f"{args.per_endpoint} at once to it ({CONCURRENCY} per replica)"
