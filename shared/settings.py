@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         "", description="Password of the `admin` staff account created on first start when no account exists "
                         "(empty: a generated one is printed once to the gateway's output).")
     gateway_token_ttl_seconds: int = Field(900, ge=60, le=86_400, description="Lifetime of a staff login token.")
+    gateway_session_max_seconds: int = Field(
+        43_200, ge=60, le=30 * 86_400,
+        description="Longest a staff login lasts through refreshes (POST /auth/refresh), counted from the password being typed.")
+    gateway_refresh_grace_seconds: int = Field(
+        30, ge=0, le=300, description="How long a refreshed token keeps working, so requests already sent with it finish.")
     gateway_rate_per_second: float = Field(20.0, gt=0, description="Requests per second each API key, staff login and client address may make (token bucket refill).")
     gateway_rate_burst: int = Field(100, ge=1, description="Requests a caller may make at once before the rate limit applies (bucket size).")
     gateway_login_rate_per_minute: float = Field(10.0, gt=0, description="Login attempts per minute from one client address.")

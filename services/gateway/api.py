@@ -157,6 +157,21 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
     return json_response(out, headers={"Cache-Control": "no-store"})
 
 
+@routes.route("POST", "/auth/refresh", summary="Exchange a live staff token for a fresh one (the old one ends)",
+              response=LoginOut, errors=(400,),
+              description="The old token keeps working for a few seconds, so requests already sent with it "
+                          "finish; it cannot be refreshed twice. A login lasts at most "
+                          "GATEWAY_SESSION_MAX_SECONDS from the password being typed, however often it is "
+                          "refreshed; the new token carries the account's current role.")
+async def refresh(request: web.Request) -> web.Response:
+    if not current_identity(request).sub.startswith("staff:"):
+        raise ProblemError(400, "not-a-login", "Not a staff login", "Only staff tokens can be refreshed")
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    out = await request.app[AUTH].refresh(token)
+    out["expires_at"] = _time(out["expires_at"])
+    return json_response(out, headers={"Cache-Control": "no-store"})
+
+
 @routes.route("POST", "/auth/logout", summary="End this login: the token stops working at once", status=204,
               errors=(400,))
 async def logout(request: web.Request) -> web.Response:

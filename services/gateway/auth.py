@@ -43,6 +43,12 @@ class LockedOut(ProblemError):
                          retry_after_seconds=int(retry_after) + 1)
 
 
+def _ended(session: dict[str, Any], now: float) -> bool:
+    """A session ends when revoked; a refreshed one at the end of its short grace."""
+    revoked = float(session.get("revoked_at") or 0)
+    return revoked > 0 and revoked <= now
+
+
 def _verify_password(hasher: PasswordHasher, stored: str, password: str) -> bool:
     try:
         return hasher.verify(stored, password)
@@ -119,7 +125,7 @@ class Authenticator:
         cached = self._sessions.get(claims.sid)
         if cached is None or now - cached[1] > CACHE_SECONDS:
             doc = await self.store.session(claims.sid)
-            cached = (doc is not None and not doc.get("revoked_at"), now)
+            cached = (doc is not None and not _ended(doc, time.time()), now)
             self._sessions[claims.sid] = cached
         if not cached[0]:
             raise unauthenticated("This login has ended; log in again")
@@ -182,13 +188,42 @@ class Authenticator:
             log.info("gateway.login_failed")
             raise unauthenticated("Wrong username or password")
         await self.store.login_succeeded(username, wall)
+        return await self._open(doc, started=wall, now=wall)
+
+    async def _open(self, doc: dict[str, Any], started: float, now: float) -> dict[str, Any]:
+        """A new session and its token; it never outlives the login's absolute lifetime."""
+        s = self.settings
         sid = uuid.uuid4().hex
-        exp = wall + s.gateway_token_ttl_seconds
-        await self.store.open_session(sid, username, exp)
+        exp = min(now + s.gateway_token_ttl_seconds, started + s.gateway_session_max_seconds)
+        username = doc["_id"]
+        await self.store.open_session(sid, username, exp, started)
         claims = credentials.StaffClaims(username, doc["role"], doc.get("organization_id"), sid, exp)
         return {"access_token": credentials.sign_staff_token(claims, self.token_key), "token_type": "Bearer",
-                "expires_in": s.gateway_token_ttl_seconds, "expires_at": exp,
+                "expires_in": max(0, round(exp - now)), "expires_at": exp,
                 "user": {"username": username, "role": doc["role"], "organization_id": doc.get("organization_id")}}
+
+    async def refresh(self, token: str) -> dict[str, Any]:
+        """Rotate a live staff token: a new one (the account's current role), the old one ending after a short
+        grace; refused once the login's absolute lifetime is reached or the account is disabled."""
+        wall = time.time()
+        try:
+            claims = credentials.verify_staff_token(token, self.token_key, wall)
+        except credentials.BadToken as exc:
+            raise unauthenticated(f"Staff token refused: {exc}") from None
+        session = await self.store.session(claims.sid)
+        if session is None or _ended(session, wall):
+            raise unauthenticated("This login has ended; log in again")
+        started = float(session.get("started") or (claims.exp - self.settings.gateway_token_ttl_seconds))
+        if wall >= started + self.settings.gateway_session_max_seconds - 1:
+            raise unauthenticated("This login has reached its longest life; log in again")
+        doc = await self.store.staff_member(claims.username)
+        if doc is None or doc.get("disabled_at"):
+            raise unauthenticated("This login has ended; log in again")
+        grace = self.settings.gateway_refresh_grace_seconds
+        if not await self.store.end_for_refresh(claims.sid, wall + grace):
+            raise unauthenticated("This token was already refreshed; use the new one")
+        self._sessions[claims.sid] = (grace > 0, time.monotonic())
+        return await self._open(doc, started=started, now=wall)
 
     async def logout(self, token: str) -> None:
         claims = credentials.verify_staff_token(token, self.token_key, time.time())

@@ -99,8 +99,15 @@ class GatewayStore:
 
     # --- sessions -----------------------------------------------------------------
 
-    async def open_session(self, sid: str, username: str, exp: float) -> None:
-        await self.sessions.insert_one({"_id": sid, "username": username, "exp": exp, "revoked_at": 0})
+    async def open_session(self, sid: str, username: str, exp: float, started: float) -> None:
+        await self.sessions.insert_one({"_id": sid, "username": username, "exp": exp, "started": started,
+                                        "revoked_at": 0})
+
+    async def end_for_refresh(self, sid: str, at: float) -> bool:
+        """Mark a session as replaced (it ends at `at`); False if it had already ended or been replaced,
+        so one token is refreshed once."""
+        result = await self.sessions.update_one({"_id": sid, "revoked_at": 0}, {"$set": {"revoked_at": at}})
+        return result.modified_count == 1
 
     async def session(self, sid: str) -> dict[str, Any] | None:
         return await self.sessions.find_one({"_id": sid})
