@@ -91,6 +91,22 @@ class StaffIn(Strict):
         return self
 
 
+class StaffPatch(Strict):
+    role: Literal["admin", "manager"]
+    organization_id: str | None = Field(None, min_length=1, max_length=64,
+                                        description="The association a manager manages (required for managers)")
+
+    @model_validator(mode="after")
+    def _manager_has_an_organisation(self) -> "StaffPatch":
+        if self.role == "manager" and not self.organization_id:
+            raise ValueError("a manager needs organization_id")
+        return self
+
+
+class PasswordReset(Strict):
+    new_password: str = Field(min_length=12, max_length=256)
+
+
 class Staff(BaseModel):
     username: str
     role: Literal["admin", "manager"]
@@ -259,6 +275,27 @@ async def list_staff(request: web.Request) -> web.Response:
               response=Staff, admin_only=True, tags=("admin",), errors=(404,))
 async def unlock_staff(request: web.Request) -> web.Response:
     return json_response(_staff(await request.app[AUTH].unlock_staff(request.match_info["username"])))
+
+
+@routes.route("PATCH", "/admin/staff/{username}", summary="Change a staff account's role and organisation; its logins end",
+              body=StaffPatch, response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+async def change_staff_role(request: web.Request, body: StaffPatch) -> web.Response:
+    org = body.organization_id if body.role == "manager" else None
+    return json_response(_staff(await request.app[AUTH].change_role(request.match_info["username"], body.role, org)))
+
+
+@routes.route("POST", "/admin/staff/{username}/password",
+              summary="Set another staff member's password (they forgot it); their logins end and the lock lifts",
+              body=PasswordReset, response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+async def reset_staff_password(request: web.Request, body: PasswordReset) -> web.Response:
+    return json_response(_staff(await request.app[AUTH].reset_password(request.match_info["username"],
+                                                                      body.new_password)))
+
+
+@routes.route("POST", "/admin/staff/{username}/enable", summary="Enable a disabled staff account again",
+              response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+async def enable_staff(request: web.Request) -> web.Response:
+    return json_response(_staff(await request.app[AUTH].enable_staff(request.match_info["username"])))
 
 
 @routes.route("DELETE", "/admin/staff/{username}", summary="Disable a staff account and end its logins",

@@ -246,6 +246,24 @@ class Authenticator:
             self._sessions[sid] = (False, time.monotonic())
         return doc
 
+    async def change_role(self, username: str, role: str, organization_id: str | None) -> dict[str, Any]:
+        # Tokens carry the role: the account's logins end so the new role applies from the next one.
+        return await self._change_and_end_logins(username, {"role": role, "organization_id": organization_id})
+
+    async def reset_password(self, username: str, password: str) -> dict[str, Any]:
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
+        return await self._change_and_end_logins(username, {"password_hash": hashed, "locked_until": 0,
+                                                            "failed_logins": 0})
+
+    async def enable_staff(self, username: str) -> dict[str, Any]:
+        return await self.store.update_staff(username, {"disabled_at": 0, "locked_until": 0, "failed_logins": 0})
+
+    async def _change_and_end_logins(self, username: str, changes: dict[str, Any]) -> dict[str, Any]:
+        doc = await self.store.update_staff(username, changes)
+        for sid in await self.store.revoke_sessions_of(username, time.time()):
+            self._sessions[sid] = (False, time.monotonic())
+        return doc
+
     async def unlock_staff(self, username: str) -> dict[str, Any]:
         return await self.store.update_staff(username, {"locked_until": 0, "failed_logins": 0})
 
