@@ -178,6 +178,7 @@ class ImportJob(Answer):
     rejected: int = 0
     errors: list[RowRejection] = []
     errors_next_after_line: int | None = None
+    error: dict[str, Any] | None = None
     created_by: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
@@ -219,6 +220,7 @@ class Event(Answer):
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     registration_open: bool = False
+    audience: dict[str, Any] = {}
     training_hours: float | None = None
     status: str
     cancel_reason: str | None = None
