@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     notify_batch: int = Field(200, ge=1, le=2000, description="Deliveries one dispatcher claims at a time.")
     notify_poll_seconds: float = Field(0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle.")
 
+    # --- staff console ----------------------------------------------------------
+    console_api_url: str = Field(
+        "", description="Where the console (served by the gateway at /console/) calls the API (default: the gateway's own address and port).")
+
     # --- gateway ----------------------------------------------------------------
     lienhiep_bootstrap_admin_password: str = Field(
         "", description="Password of the `admin` staff account created on first start when no account exists "

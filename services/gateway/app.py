@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from clients.console import create_console
 from services.gateway import api, store
 from services.gateway.auth import Authenticator
 from services.gateway.front import Front, decorate, preflight
@@ -48,6 +49,8 @@ def create_app(settings: Settings, services: Mapping[str, Api] | None = None) ->
         return await request.app[FRONT].handle(request)
 
     app.router.add_route("*", "/api/v1/{tail:.*}", dispatch)
+    # The staff console: a thin client of the API above, calling it over HTTP like any partner.
+    app.add_subapp("/console", create_console(settings))
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt, \
