@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -79,7 +80,9 @@ def run(work: Callable[[ApiClient], Awaitable[T]], url: str, token: str | None =
         async with ApiClient(url, token) as api:
             return await work(api)
 
-    return asyncio.run(go())
+    # A thread of its own: Playwright's sync API keeps an event loop running on the test's thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,10 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/templates/{notification}/{channel}/{language}", template, name="template")
     router.add_post("/templates/{notification}/{channel}/{language}", save_template, name="template_save")
     router.add_post("/templates/{notification}/{channel}/{language}/preview", preview, name="template_preview")
+    router.add_get("/templates/{notification}/{channel}/{language}/preview.html", preview_html,
+                   name="template_preview_html")
+    router.add_post("/templates/{notification}/{channel}/{language}/preview.html", preview_html,
+                    name="template_preview_html_post")
     router.add_get("/suppressions", suppressions, name="suppressions")
     router.add_post("/suppressions/remove", remove_suppression, name="suppression_remove")
     router.add_get("/parked", parked, name="parked")
@@ -133,6 +137,27 @@ async def preview(request: web.Request) -> web.StreamResponse:
             raise
         shown, problem = None, refused
     return render(request, "notifications/preview.html", preview=shown, preview_problem=problem)
+
+
+# An email's HTML keeps its inline styles (mail programs need them), so it is shown on a page of its own, in a
+# sandboxed frame: no script, no form, no link out, styles allowed only there.
+EMAIL_PREVIEW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; frame-ancestors 'self'"
+
+
+async def preview_html(request: web.Request) -> web.StreamResponse:
+    notification, channel, language = _path(request)
+    parts = None
+    if request.method == "POST":
+        parts = _parts(fields(await request.post(), "subject", "text", "html"), channel)
+    try:
+        shown = await api(request).preview_template(notification, channel, language, parts)
+        html = shown.html or ""
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        html = ""
+    return web.Response(text=html, content_type="text/html", charset="utf-8",
+                        headers={"Content-Security-Policy": EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"})
 
 
 # --- suppressions and parked messages -------------------------------------------------------
