@@ -578,7 +578,8 @@ class ApiClient:
         return Member.model_validate(await self.call("GET", f"/members/{member_id}"))
 
     async def member_history(self, member_id: str) -> list[HistoryEntry]:
-        return [HistoryEntry.model_validate(h) for h in (await self.call("GET", f"/members/{member_id}/history"))["items"]]
+        body = await self.call("GET", f"/members/{member_id}/history")
+        return [HistoryEntry.model_validate(h) for h in body["items"]]
 
     async def create_member(self, fields: Mapping[str, Any], application: bool = False) -> Member:
         path = "/members/applications" if application else "/members"

@@ -116,7 +116,8 @@ def dump(value: Any) -> Any:
     return value
 
 
-def show(value: Any, columns: Iterable[tuple[str, Callable[[Any], Any]]] | None = None, title: str | None = None) -> None:
+def show(value: Any, columns: Iterable[tuple[str, Callable[[Any], Any]]] | None = None,
+         title: str | None = None) -> None:
     """JSON with --json; otherwise a table of rows (a list) or of fields (one object)."""
     ctx = click.get_current_context().find_object(Context)
     if ctx is not None and ctx.json:
@@ -231,8 +232,11 @@ def orgs() -> None:
     """The organisation tree: the federation, associations, branches, centres, enterprises."""
 
 
+ORG_KINDS = ["federation", "association", "centre", "branch", "enterprise"]
+
+
 @orgs.command("list")
-@click.option("--kind", type=click.Choice(["federation", "association", "centre", "branch", "enterprise"]))
+@click.option("--kind", type=click.Choice(ORG_KINDS))
 @with_json
 def orgs_list(kind: str | None) -> None:
     """The tree, parents before children."""
@@ -244,7 +248,7 @@ def orgs_list(kind: str | None) -> None:
 @orgs.command("create")
 @click.option("--code", required=True, help="Short code, e.g. HOI-TIN-HOC.")
 @click.option("--name", required=True)
-@click.option("--kind", required=True, type=click.Choice(["federation", "association", "centre", "branch", "enterprise"]))
+@click.option("--kind", required=True, type=click.Choice(ORG_KINDS))
 @click.option("--parent", "parent_id", help="Parent organisation id.")
 @with_json
 def orgs_create(code: str, name: str, kind: str, parent_id: str | None) -> None:

@@ -277,7 +277,8 @@ async def unlock_staff(request: web.Request) -> web.Response:
     return json_response(_staff(await request.app[AUTH].unlock_staff(request.match_info["username"])))
 
 
-@routes.route("PATCH", "/admin/staff/{username}", summary="Change a staff account's role and organisation; its logins end",
+@routes.route("PATCH", "/admin/staff/{username}",
+              summary="Change a staff account's role and organisation; its logins end",
               body=StaffPatch, response=Staff, admin_only=True, tags=("admin",), errors=(404,))
 async def change_staff_role(request: web.Request, body: StaffPatch) -> web.Response:
     org = body.organization_id if body.role == "manager" else None

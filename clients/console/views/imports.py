@@ -97,7 +97,7 @@ async def rejected_csv(request: web.Request) -> web.StreamResponse:
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM as UTF-8
     writer = csv.writer(buffer)
-    writer.writerow([translate(lang, "import.line"), translate(lang, "import.column"), translate(lang, "import.reason")])
+    writer.writerow([translate(lang, key) for key in ("import.line", "import.column", "import.reason")])
     for row in rows:
         writer.writerow([row.line, _cell(row.column), _cell(row.reason)])
     name = f"{job.filename or 'import'}".rsplit(".", 1)[0] + "-rejected.csv"

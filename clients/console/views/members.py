@@ -100,7 +100,7 @@ MEMBER_FIELDS = ("full_name", "email", "phone", "date_of_birth", "gender", "expe
 
 async def new_page(request: web.Request) -> web.StreamResponse:
     orgs = await api(request).organizations()
-    values = {name: "" for name in MEMBER_FIELDS}
+    values: dict[str, Any] = {name: "" for name in MEMBER_FIELDS}
     values.update(language="vi", organization_id=session_of(request).organization_id or "", titles=[],
                   consent_email="on", consent_sms="on")
     return render(request, "members/new.html", form=Form(values), orgs=orgs, titles=TITLES)
