@@ -23,7 +23,8 @@ from aiohttp import web
 
 from clients.api import ApiClient, ApiProblem
 from clients.console import formatting, i18n
-from clients.console.session import CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, Cookies, Session, set_plain
+from clients.console.session import (CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, NEW_CSRF_SEED, Cookies, Session,
+                                     set_plain)
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -202,8 +203,9 @@ def _static(request: web.Request) -> Callable[[str], str]:
     return static
 
 
-def redirect(request: web.Request, target: str, flash: str | None = None) -> web.HTTPSeeOther:
-    response = web.HTTPSeeOther(target)
+def redirect(request: web.Request, target: str, flash: str | None = None) -> web.Response:
+    """303 See Other: after a form, the browser asks for the page with GET."""
+    response = web.Response(status=303, headers={"Location": target})
     if flash:
         set_plain(request, response, FLASH_COOKIE, flash, max_age=60)
     return response
@@ -262,7 +264,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             return _secured(request, render(request, "problem.html", status=exc.status, problem=ApiProblem(
                 exc.status, i18n.translate(lang_of(request), "error.not_found" if exc.status == 404
                                            else "error.generic"), "")))
-        response = exc
+        response = web.Response(status=exc.status, headers=exc.headers)
     return _secured(request, response)
 
 
@@ -285,7 +287,7 @@ def _secured(request: web.Request, response: web.StreamResponse) -> web.StreamRe
     renewed = request.get(REFRESHED)
     if renewed is not None:
         console.cookies.write_session(request, response, renewed)
-    seed = request.get("new_csrf_seed")
+    seed = request.get(NEW_CSRF_SEED)
     if seed and not request.cookies.get(CSRF_COOKIE):
         set_plain(request, response, CSRF_COOKIE, seed)
     return response

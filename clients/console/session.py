@@ -23,6 +23,7 @@ CSRF_COOKIE = "lh_csrf"
 LANG_COOKIE = "lh_lang"
 FLASH_COOKIE = "lh_flash"
 PATH = "/console"
+NEW_CSRF_SEED = web.RequestKey("console_new_csrf_seed", str)
 
 
 @dataclass
@@ -82,8 +83,8 @@ class Cookies:
     def csrf_seed(self, request: web.Request, response: web.StreamResponse | None = None) -> str:
         seed = request.cookies.get(CSRF_COOKIE, "")
         if len(seed) < 20:
-            seed = request.get("new_csrf_seed") or secrets.token_urlsafe(24)
-            request["new_csrf_seed"] = seed
+            seed = request.get(NEW_CSRF_SEED) or secrets.token_urlsafe(24)
+            request[NEW_CSRF_SEED] = seed
         return seed
 
     def csrf_token(self, seed: str) -> str:
