@@ -131,6 +131,23 @@ def test_sign_in_speaks_vietnamese_and_says_plainly_what_went_wrong(browser, gat
     staff.close()
 
 
+def test_a_locked_account_is_told_so_in_plain_words(browser, gateway_url, admin_token):
+    name = f"khoa.{uuid.uuid4().hex[:5]}"
+    run(lambda api: api.create_staff({"username": name, "password": "mat-khau-that-dai", "role": "admin"}),
+        gateway_url, admin_token)
+    for _ in range(5):
+        with pytest.raises(ApiProblem):
+            run(lambda api: api.login(name, "sai-mat-khau"), gateway_url)
+    staff = Staff(browser, gateway_url)
+    page = staff.go("/login")
+    page.get_by_label("Tên đăng nhập").fill(name)
+    page.get_by_label("Mật khẩu").fill("mat-khau-that-dai")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("alert")).to_contain_text("Tài khoản đang bị khóa")
+    expect(page.get_by_role("alert")).to_contain_text("nhờ quản trị viên mở khóa")
+    staff.close()
+
+
 def test_a_form_without_its_csrf_token_is_refused(admin, gateway_url):
     answer = admin.page.request.post(f"{gateway_url}/console/members/new", form={"full_name": "Không Có Mã"})
     assert answer.status == 403
