@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-unit bench docs clean compose-check
+.PHONY: install run test test-unit lint format bench docs clean compose-check
 
 # Install exactly what uv.lock pins (uv itself comes from PyPI if missing).
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -24,6 +24,16 @@ test: install
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# Lint, format check and type check (ruff and mypy, configured in pyproject.toml).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # Each benchmark prints its figure beside the raw limit it measured in the same run.
 bench: install

@@ -24,17 +24,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aio_pika  # noqa: E402
+import aio_pika
 
-from deploy.local.broker import ensure_broker  # noqa: E402
-from deploy.local.embedded_store import EmbeddedStore  # noqa: E402
-from shared.bus import EventBus  # noqa: E402
-from shared.contracts import MemberApproved, new_event  # noqa: E402
-from shared.inbox import MongoInbox  # noqa: E402
-from shared.mongo import connect, ensure_indexes  # noqa: E402
-from shared.outbox import OutboxRelay, outbox_indexes, with_events  # noqa: E402
-from shared.inbox import INDEXES as INBOX_INDEXES  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
+from deploy.local.broker import ensure_broker
+from deploy.local.embedded_store import EmbeddedStore
+from shared.bus import EventBus
+from shared.contracts import MemberApproved, new_event
+from shared.inbox import INDEXES as INBOX_INDEXES
+from shared.inbox import MongoInbox
+from shared.logging import configure_logging
+from shared.mongo import connect, ensure_indexes
+from shared.outbox import OutboxRelay, outbox_indexes, with_events
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -58,12 +58,19 @@ async def raw_rate(n: int, run: str) -> float:
                 done.set()
 
         await queue.consume(on_message)
-        body = new_event(MemberApproved(member_id="m", full_name="Nguyễn Văn An", status="active"),
-                         producer="bench").model_dump_json().encode()
+        body = (
+            new_event(MemberApproved(member_id="m", full_name="Nguyễn Văn An", status="active"), producer="bench")
+            .model_dump_json()
+            .encode()
+        )
         started = time.perf_counter()
         for i in range(0, n, 200):
-            await asyncio.gather(*(pub.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
-                                   for _ in range(min(200, n - i))))
+            await asyncio.gather(
+                *(
+                    pub.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
+                    for _ in range(min(200, n - i))
+                )
+            )
         await done.wait()
         return n / (time.perf_counter() - started)
     finally:
@@ -77,8 +84,12 @@ async def store_insert_rate(n: int, run: str, mongo_url: str) -> float:
     try:
         started = time.perf_counter()
         for i in range(0, n, 100):
-            await asyncio.gather(*(collection.insert_one({"_id": f"{i}-{j}", "full_name": "Nguyễn Văn An"})
-                                   for j in range(min(100, n - i))))
+            await asyncio.gather(
+                *(
+                    collection.insert_one({"_id": f"{i}-{j}", "full_name": "Nguyễn Văn An"})
+                    for j in range(min(100, n - i))
+                )
+            )
         return n / (time.perf_counter() - started)
     finally:
         await client.drop_database(f"bench_raw_{run}")
@@ -101,8 +112,7 @@ async def platform_rate(n: int, run: str, mongo_url: str) -> tuple[float, int, i
         if handled == n:
             done.set()
 
-    common = dict(url=AMQP, exchange=f"bench.{run}", queue_prefix=f"bench.{run}.", prefetch=64,
-                  retry_delays=[1.0])
+    common = dict(url=AMQP, exchange=f"bench.{run}", queue_prefix=f"bench.{run}.", prefetch=64, retry_delays=[1.0])
     consumer = EventBus(service="consumer", inbox=MongoInbox(db), **common)
     consumer.subscribe("welcome", ["member.approved"], handler)
     await consumer.start()
@@ -116,8 +126,9 @@ async def platform_rate(n: int, run: str, mongo_url: str) -> tuple[float, int, i
             batch = []
             for _ in range(min(100, n - i)):
                 member_id = str(uuid.uuid4())
-                event = new_event(MemberApproved(member_id=member_id, full_name="Nguyễn Văn An", status="active"),
-                                  producer="bench")
+                event = new_event(
+                    MemberApproved(member_id=member_id, full_name="Nguyễn Văn An", status="active"), producer="bench"
+                )
                 batch.append(members.insert_one(with_events({"_id": member_id, "full_name": "Nguyễn Văn An"}, event)))
             await asyncio.gather(*batch)
             relay.notify()
@@ -152,8 +163,7 @@ async def main() -> None:
     print(f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; events: {args.events}")
     print(f"raw aio-pika publish+consume (confirms, acks):   {raw:8.0f} msg/s")
     print(f"raw store single-document inserts:                {inserts:8.0f} docs/s")
-    print(f"outbox -> relay -> broker -> idempotent consumer: {e2e:8.0f} events/s "
-          f"({100 * e2e / raw:.0f}% of raw)")
+    print(f"outbox -> relay -> broker -> idempotent consumer: {e2e:8.0f} events/s ({100 * e2e / raw:.0f}% of raw)")
     print(f"effects stored: {effects} (expected {args.events}); handler calls: {handled}")
 
 

@@ -30,19 +30,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
+import aiohttp
 
-from deploy.local.broker import ensure_broker  # noqa: E402
-from deploy.local.embedded_store import EmbeddedStore, free_port  # noqa: E402
-from deploy.local.services import ServiceProcesses  # noqa: E402
-from shared.identity import HEADER, Identity, sign  # noqa: E402
+from deploy.local.broker import ensure_broker
+from deploy.local.embedded_store import EmbeddedStore, free_port
+from deploy.local.services import ServiceProcesses
+from shared.identity import HEADER, Identity, sign
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PASSWORD = "bench-admin-password"
 
 
-async def throughput(session: aiohttp.ClientSession, url: str, headers: dict, seconds: float,
-                     concurrency: int) -> tuple[int, float]:
+async def throughput(
+    session: aiohttp.ClientSession, url: str, headers: dict, seconds: float, concurrency: int
+) -> tuple[int, float]:
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -95,18 +96,22 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(gateway: str, membership: str, secret: str, seconds: float, concurrency: int,
-                  samples: int, pids: dict[str, int]) -> None:
+async def measure(
+    gateway: str, membership: str, secret: str, seconds: float, concurrency: int, samples: int, pids: dict[str, int]
+) -> None:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
-        async with http.post(f"{gateway}/api/v1/auth/login",
-                             json={"username": "admin", "password": PASSWORD}) as resp:
+        async with http.post(f"{gateway}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}) as resp:
             staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
-        async with http.post(f"{gateway}/api/v1/admin/api-keys", headers=staff,
-                             json={"name": "bench", "scopes": ["members:read", "members:write"]}) as resp:
+        async with http.post(
+            f"{gateway}/api/v1/admin/api-keys",
+            headers=staff,
+            json={"name": "bench", "scopes": ["members:read", "members:write"]},
+        ) as resp:
             key = {"X-API-Key": (await resp.json())["key"]}
-        async with http.post(f"{gateway}/api/v1/members", headers=key,
-                             json={"full_name": "Phan Văn Đo", "email": "bench@example.vn"}) as resp:
+        async with http.post(
+            f"{gateway}/api/v1/members", headers=key, json={"full_name": "Phan Văn Đo", "email": "bench@example.vn"}
+        ) as resp:
             member_id = (await resp.json())["id"]
         via_gateway = (f"{gateway}/api/v1/members/{member_id}", key)
         prefix = key["X-API-Key"].split("_")[1]
@@ -150,18 +155,28 @@ async def measure(gateway: str, membership: str, secret: str, seconds: float, co
     print(f"  through the gateway  : {rate['gateway']:8.0f} req/s")
     print(f"  throughput ratio     : {rate['gateway'] / rate['direct']:8.1%}   (target ≥ 50%)")
     print(f"\nOne request at a time, {2 * samples} samples per path (ms):")
-    print(f"  direct   p50 {p['direct'][0]:6.2f}  p99 {p['direct'][1]:6.2f}  mean {statistics.mean(lat['direct']):6.2f}")
-    print(f"  gateway  p50 {p['gateway'][0]:6.2f}  p99 {p['gateway'][1]:6.2f}  mean {statistics.mean(lat['gateway']):6.2f}")
-    print(f"  added    p50 {p['gateway'][0] - p['direct'][0]:6.2f}  p99 {p['gateway'][1] - p['direct'][1]:6.2f}"
-          "   (target: ≤ 1 ms added at p50)")
+    print(
+        f"  direct   p50 {p['direct'][0]:6.2f}  p99 {p['direct'][1]:6.2f}  mean {statistics.mean(lat['direct']):6.2f}"
+    )
+    print(
+        f"  gateway  p50 {p['gateway'][0]:6.2f}  p99 {p['gateway'][1]:6.2f}  mean {statistics.mean(lat['gateway']):6.2f}"
+    )
+    print(
+        f"  added    p50 {p['gateway'][0] - p['direct'][0]:6.2f}  p99 {p['gateway'][1] - p['direct'][1]:6.2f}"
+        "   (target: ≤ 1 ms added at p50)"
+    )
     per = {name: {k: v / counts[name][0] * 1000 for k, v in cpu[name].items()} for name in cpu}
     print("\nCPU time per request, from /proc (ms; not inflated by other load on the machine):")
     print(f"  direct : membership {per['direct']['membership']:5.2f}")
-    print(f"  gateway: membership {per['gateway']['membership']:5.2f}  gateway {per['gateway']['gateway']:5.2f}"
-          f"   → one gateway process serves up to {1000 / per['gateway']['gateway']:,.0f} req/s per core")
+    print(
+        f"  gateway: membership {per['gateway']['membership']:5.2f}  gateway {per['gateway']['gateway']:5.2f}"
+        f"   → one gateway process serves up to {1000 / per['gateway']['gateway']:,.0f} req/s per core"
+    )
     print("\nMean time inside the servers per gateway request, one at a time (their /metrics, ms):")
-    print(f"  gateway, from first to last byte {gw_mean:6.2f}  of which membership {svc_mean:6.2f}"
-          f"  → the gateway's own work and the hop {gw_mean - svc_mean:6.2f}")
+    print(
+        f"  gateway, from first to last byte {gw_mean:6.2f}  of which membership {svc_mean:6.2f}"
+        f"  → the gateway's own work and the hop {gw_mean - svc_mean:6.2f}"
+    )
 
 
 def wait_until_up(processes: ServiceProcesses, timeout: float) -> None:
@@ -194,13 +209,20 @@ def main() -> int:
     secret = f"bench-{run}"
     with tempfile.TemporaryDirectory() as folder, EmbeddedStore(Path(folder) / "store") as store:
         env = {
-            "MONGO_URL": store.url, "MONGO_DB_PREFIX": f"bench{run}", "AMQP_URL": AMQP,
-            "BUS_EXCHANGE": f"lienhiep.bench.{run}", "BUS_QUEUE_PREFIX": f"bench{run}.",
-            "GATEWAY_PORT": str(free_port()), "MEMBERSHIP_PORT": str(free_port()),
-            "EVENTS_PORT": str(free_port()), "NOTIFICATIONS_PORT": str(free_port()),
-            "INTERNAL_IDENTITY_SECRET": secret, "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD,
+            "MONGO_URL": store.url,
+            "MONGO_DB_PREFIX": f"bench{run}",
+            "AMQP_URL": AMQP,
+            "BUS_EXCHANGE": f"lienhiep.bench.{run}",
+            "BUS_QUEUE_PREFIX": f"bench{run}.",
+            "GATEWAY_PORT": str(free_port()),
+            "MEMBERSHIP_PORT": str(free_port()),
+            "EVENTS_PORT": str(free_port()),
+            "NOTIFICATIONS_PORT": str(free_port()),
+            "INTERNAL_IDENTITY_SECRET": secret,
+            "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD,
             # Every request is still checked against its buckets; the limit is set above what the bench sends.
-            "GATEWAY_RATE_PER_SECOND": "1000000", "GATEWAY_RATE_BURST": "1000000",
+            "GATEWAY_RATE_PER_SECOND": "1000000",
+            "GATEWAY_RATE_BURST": "1000000",
             "LOG_LEVEL": "WARNING",
         }
         processes = ServiceProcesses(env=env, log_folder=Path(folder) / "log")
@@ -208,8 +230,17 @@ def main() -> int:
         try:
             wait_until_up(processes, timeout=60)
             pids = {name: processes.processes[name].pid for name in ("gateway", "membership")}
-            asyncio.run(measure(processes.url("gateway"), processes.url("membership"), secret,
-                                args.seconds, args.concurrency, args.samples, pids))
+            asyncio.run(
+                measure(
+                    processes.url("gateway"),
+                    processes.url("membership"),
+                    secret,
+                    args.seconds,
+                    args.concurrency,
+                    args.samples,
+                    pids,
+                )
+            )
         finally:
             processes.stop()
     return 0

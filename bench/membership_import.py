@@ -30,41 +30,116 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aio_pika  # noqa: E402
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
+import aio_pika
+import aiohttp
+from aiohttp import web
 
-from deploy.local.broker import ensure_broker  # noqa: E402
-from deploy.local.embedded_store import EmbeddedStore, free_port  # noqa: E402
-from services.membership.app import create_app  # noqa: E402
-from services.membership.store import INDEXES, MEMBERS, contact, event, new_member_document  # noqa: E402
-from shared.contracts import MemberUpdated  # noqa: E402
-from shared.identity import HEADER, Identity, sign  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
-from shared.mongo import connect, ensure_indexes  # noqa: E402
-from shared.outbox import PENDING, outbox_indexes, with_events  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from deploy.local.broker import ensure_broker
+from deploy.local.embedded_store import EmbeddedStore, free_port
+from services.membership.app import create_app
+from services.membership.store import INDEXES, MEMBERS, contact, event, new_member_document
+from shared.contracts import MemberUpdated
+from shared.identity import HEADER, Identity, sign
+from shared.logging import configure_logging
+from shared.mongo import connect, ensure_indexes
+from shared.outbox import PENDING, outbox_indexes, with_events
+from shared.settings import Settings
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
-            "Dương", "Lý"]
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quốc", "Gia", "Bảo", "Kim", "Diệu"]
-GIVEN = ["An", "Bình", "Châu", "Dũng", "Đạt", "Giang", "Hương", "Khánh", "Lan", "Mai", "Nam", "Oanh", "Phúc",
-         "Quang", "Sơn", "Tâm", "Uyên", "Vinh", "Xuân", "Yến"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Đạt",
+    "Giang",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Mai",
+    "Nam",
+    "Oanh",
+    "Phúc",
+    "Quang",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Vinh",
+    "Xuân",
+    "Yến",
+]
 TITLES = ["", "GS.TS", "PGS.TS", "TS", "ThS", "KS", "BS", "CN"]
 FIELDS = ["Công nghệ thông tin", "Y học", "Nông nghiệp", "Xây dựng", "Cơ khí", "Kinh tế", "Giáo dục", "Hóa học"]
-ORGS = ["HOI-TIN-HOC", "HOI-KY-SU-XD", "HOI-Y-HOC", "HOI-NONG-NGHIEP", "HOI-CO-KHI", "HOI-MOI-TRUONG",
-        "HOI-GIAO-DUC", "CH-TIN-HOC-TDM"]
-PREFIXES = ["091", "094", "088", "098", "097", "096", "086", "090", "093", "070", "079", "081", "083", "085",
-            "032", "033", "034", "035", "036", "037", "038", "039"]
-HEADER_ROW = ["STT", "Họ và tên", "Ngày sinh", "Giới tính", "Email", "Điện thoại", "Học hàm, học vị", "Chuyên ngành",
-              "Mã đơn vị"]
+ORGS = [
+    "HOI-TIN-HOC",
+    "HOI-KY-SU-XD",
+    "HOI-Y-HOC",
+    "HOI-NONG-NGHIEP",
+    "HOI-CO-KHI",
+    "HOI-MOI-TRUONG",
+    "HOI-GIAO-DUC",
+    "CH-TIN-HOC-TDM",
+]
+PREFIXES = [
+    "091",
+    "094",
+    "088",
+    "098",
+    "097",
+    "096",
+    "086",
+    "090",
+    "093",
+    "070",
+    "079",
+    "081",
+    "083",
+    "085",
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+]
+HEADER_ROW = [
+    "STT",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Email",
+    "Điện thoại",
+    "Học hàm, học vị",
+    "Chuyên ngành",
+    "Mã đơn vị",
+]
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
@@ -76,11 +151,28 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
         for i in range(rows):
             name = f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
             digits = f"{rnd.choice(PREFIXES)}{i:07d}"
-            phone = rnd.choice([f"{digits[:4]} {digits[4:7]} {digits[7:]}", f"{digits[:3]}.{digits[3:6]}.{digits[6:]}",
-                                f"84{digits[1:]}", f"+84 {digits[1:]}"])
+            phone = rnd.choice(
+                [
+                    f"{digits[:4]} {digits[4:7]} {digits[7:]}",
+                    f"{digits[:3]}.{digits[3:6]}.{digits[6:]}",
+                    f"84{digits[1:]}",
+                    f"+84 {digits[1:]}",
+                ]
+            )
             born = date(rnd.randint(1950, 2002), rnd.randint(1, 12), rnd.randint(1, 28))
-            writer.writerow([i + 1, name, born.strftime("%d/%m/%Y"), rnd.choice(["Nam", "Nữ"]),
-                             f"hv{i}@example.vn", phone, rnd.choice(TITLES), rnd.choice(FIELDS), rnd.choice(ORGS)])
+            writer.writerow(
+                [
+                    i + 1,
+                    name,
+                    born.strftime("%d/%m/%Y"),
+                    rnd.choice(["Nam", "Nữ"]),
+                    f"hv{i}@example.vn",
+                    phone,
+                    rnd.choice(TITLES),
+                    rnd.choice(FIELDS),
+                    rnd.choice(ORGS),
+                ]
+            )
 
 
 def peak_rss_mb() -> float:
@@ -102,18 +194,22 @@ async def import_through_the_service(settings: Settings, path: Path) -> tuple[fl
         await listener.bind(exchange, routing_key=binding)
     await listener.consume(lambda message: message.ack())
     base = f"http://127.0.0.1:{port}"
-    headers = {HEADER: sign(Identity(sub="staff:bench", roles=("admin",)), settings.internal_identity_secret,
-                            ttl=3600)}
+    headers = {HEADER: sign(Identity(sub="staff:bench", roles=("admin",)), settings.internal_identity_secret, ttl=3600)}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3600)) as http:
             with open(DATA / "organizations_sample.csv", "rb") as orgs:
-                resp = await http.post(f"{base}/organizations/imports", data=orgs,
-                                       headers={**headers, "Content-Type": "text/csv"})
+                resp = await http.post(
+                    f"{base}/organizations/imports", data=orgs, headers={**headers, "Content-Type": "text/csv"}
+                )
                 assert resp.status == 200, await resp.text()
             started = time.perf_counter()
             with open(path, "rb") as upload:
-                resp = await http.post(f"{base}/members/imports", params={"wait": "true"}, data=upload,
-                                       headers={**headers, "Content-Type": "text/csv"})
+                resp = await http.post(
+                    f"{base}/members/imports",
+                    params={"wait": "true"},
+                    data=upload,
+                    headers={**headers, "Content-Type": "text/csv"},
+                )
                 report = await resp.json()
             elapsed = time.perf_counter() - started
         rss = peak_rss_mb()
@@ -136,7 +232,7 @@ async def raw_insert_rate(mongo_url: str, rows: int, run: str, with_indexes: boo
     db = client[name]
     if with_indexes:
         await ensure_indexes(db, [*[s for s in INDEXES if s.collection == MEMBERS], *outbox_indexes(MEMBERS)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rnd = random.Random(3)
     try:
         elapsed = 0.0
@@ -144,12 +240,19 @@ async def raw_insert_rate(mongo_url: str, rows: int, run: str, with_indexes: boo
             docs = []
             for i in range(start, min(rows, start + 1000)):
                 member_id = str(uuid.uuid4())
-                fields = {"full_name": f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}",
-                          "email": f"hv{i}@example.vn", "phone": f"+8491{i:07d}", "gender": "female",
-                          "date_of_birth": date(1980, 1, 1), "titles": ["TS"], "expertise": "Y học",
-                          "organization_ids": [str(uuid.uuid4())]}
-                doc = new_member_document(member_id, fields, status="active", by="staff:bench", now=now,
-                                          consent_source="import", years=1)
+                fields = {
+                    "full_name": f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}",
+                    "email": f"hv{i}@example.vn",
+                    "phone": f"+8491{i:07d}",
+                    "gender": "female",
+                    "date_of_birth": date(1980, 1, 1),
+                    "titles": ["TS"],
+                    "expertise": "Y học",
+                    "organization_ids": [str(uuid.uuid4())],
+                }
+                doc = new_member_document(
+                    member_id, fields, status="active", by="staff:bench", now=now, consent_source="import", years=1
+                )
                 docs.append(with_events(doc, event(MemberUpdated(**contact(doc)), None)))
             began = time.perf_counter()
             await db[MEMBERS].insert_many(docs, ordered=False)
@@ -174,9 +277,15 @@ async def main() -> None:
         store = None if os.environ.get("MONGO_URL") else EmbeddedStore(Path(folder) / "store").start()
         try:
             mongo_url = os.environ.get("MONGO_URL") or store.url
-            settings = Settings(mongo_url=mongo_url, mongo_db_prefix=f"bench{run}", amqp_url=AMQP,
-                                bus_exchange=f"bench.{run}", bus_queue_prefix=f"bench.{run}.",
-                                internal_identity_secret=f"bench-{run}", log_level="WARNING")
+            settings = Settings(
+                mongo_url=mongo_url,
+                mongo_db_prefix=f"bench{run}",
+                amqp_url=AMQP,
+                bus_exchange=f"bench.{run}",
+                bus_queue_prefix=f"bench.{run}.",
+                internal_identity_secret=f"bench-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+                log_level="WARNING",
+            )
             rss_before = peak_rss_mb()
             elapsed, report, rss = await import_through_the_service(settings, path)
             raw = await raw_insert_rate(mongo_url, args.rows, run, with_indexes=False)
@@ -188,17 +297,27 @@ async def main() -> None:
             if store is not None:
                 store.stop()
     rate = args.rows / elapsed
-    print(f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; "
-          f"file: {args.rows} rows, {size_mb:.1f} MB (UTF-8 with BOM, Vietnamese headers)")
-    print(f"import report: state={report.get('state')} created={report.get('created')} "
-          f"rejected={report.get('rejected')} rows={report.get('rows')}")
+    print(
+        f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; "
+        f"file: {args.rows} rows, {size_mb:.1f} MB (UTF-8 with BOM, Vietnamese headers)"
+    )
+    print(
+        f"import report: state={report.get('state')} created={report.get('created')} "
+        f"rejected={report.get('rejected')} rows={report.get('rows')}"
+    )
     print(f"member import over HTTP (check, match, write, outbox):   {rate:8.0f} rows/s  ({elapsed:.1f} s)")
-    print(f"members whose member.updated the relay had not yet published when the import finished: "
-          f"{report['events_waiting']} (published afterwards)")
-    print(f"raw insert_many of the same documents, no indexes:        {raw:8.0f} docs/s  "
-          f"-> import is {100 * rate / raw:.0f}% of raw")
-    print(f"raw insert_many with the members collection's indexes:    {raw_indexed:8.0f} docs/s  "
-          f"-> import is {100 * rate / raw_indexed:.0f}% of it")
+    print(
+        f"members whose member.updated the relay had not yet published when the import finished: "
+        f"{report['events_waiting']} (published afterwards)"
+    )
+    print(
+        f"raw insert_many of the same documents, no indexes:        {raw:8.0f} docs/s  "
+        f"-> import is {100 * rate / raw:.0f}% of raw"
+    )
+    print(
+        f"raw insert_many with the members collection's indexes:    {raw_indexed:8.0f} docs/s  "
+        f"-> import is {100 * rate / raw_indexed:.0f}% of it"
+    )
     print(f"peak RSS of this process: {rss:.0f} MB after the import (before it: {rss_before:.0f} MB)")
     print("targets: >= 5,000 rows/s, >= 25% of raw, peak RSS < 300 MB")
 

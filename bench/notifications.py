@@ -28,21 +28,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
+import aiohttp
 
-from deploy.local.embedded_store import EmbeddedStore, free_port, port_open  # noqa: E402
-from services.notifications import campaigns as campaigns_mod  # noqa: E402
-from services.notifications import store as store_mod  # noqa: E402
-from services.notifications import templates as templates_mod  # noqa: E402
-from services.notifications.campaigns import CampaignRunner, CampaignStore  # noqa: E402
-from services.notifications.dispatcher import Dispatcher  # noqa: E402
-from services.notifications.email import SmtpSender  # noqa: E402
-from services.notifications.planner import Planner  # noqa: E402
-from services.notifications.rendering import Renderer  # noqa: E402
-from services.notifications.sms import HttpJsonProvider  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
-from shared.mongo import connect, ensure_indexes  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from deploy.local.embedded_store import EmbeddedStore, free_port, port_open
+from services.notifications import campaigns as campaigns_mod
+from services.notifications import store as store_mod
+from services.notifications import templates as templates_mod
+from services.notifications.campaigns import CampaignRunner, CampaignStore
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.email import SmtpSender
+from services.notifications.planner import Planner
+from services.notifications.rendering import Renderer
+from services.notifications.sms import HttpJsonProvider
+from shared.logging import configure_logging
+from shared.mongo import connect, ensure_indexes
+from shared.settings import Settings
 
 SMTP_SINK = textwrap.dedent("""
     import collections, json, signal, sys, time
@@ -101,8 +101,13 @@ async def raw_smtp(settings: Settings, n: int) -> float:
     sender = SmtpSender(settings)
     renderer = Renderer()
     rendered = renderer.email("announcement", "vi", {**_context(), "full_name": "Hội viên", "unsubscribe_url": "x"})
-    messages = [(sender.build(to=f"raw{i}@example.vn", to_name="Hội viên", rendered=rendered,
-                              delivery_key=f"raw{i}"), f"raw{i}@example.vn") for i in range(n)]
+    messages = [
+        (
+            sender.build(to=f"raw{i}@example.vn", to_name="Hội viên", rendered=rendered, delivery_key=f"raw{i}"),
+            f"raw{i}@example.vn",
+        )
+        for i in range(n)
+    ]
     started = time.perf_counter()
     await asyncio.gather(*(sender.send(m, to) for m, to in messages))
     elapsed = time.perf_counter() - started
@@ -113,21 +118,28 @@ async def raw_smtp(settings: Settings, n: int) -> float:
 async def raw_http(url: str, n: int, concurrency: int) -> float:
     gate = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
+
         async def one(i: int) -> None:
             async with gate:
-                async with http.post(url, json={"to": "+84900000000", "text": "raw", "sender": "X",
-                                                "request_id": f"raw-{i}"}) as resp:
+                async with http.post(
+                    url, json={"to": "+84900000000", "text": "raw", "sender": "X", "request_id": f"raw-{i}"}
+                ) as resp:
                     await resp.read()
+
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
         return n / (time.perf_counter() - started)
 
 
 def _context() -> dict:
-    return {"federation": "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh", "federation_en": "the Union",
-            "public_base_url": "http://127.0.0.1", "subject": "Hội thi Sáng tạo kỹ thuật lần thứ X",
-            "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
-            "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so."}
+    return {
+        "federation": "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
+        "federation_en": "the Union",
+        "public_base_url": "http://127.0.0.1",
+        "subject": "Hội thi Sáng tạo kỹ thuật lần thứ X",
+        "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
+        "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so.",
+    }
 
 
 async def raw_store(db, n: int) -> tuple[float, float]:
@@ -140,8 +152,9 @@ async def raw_store(db, n: int) -> tuple[float, float]:
         await db.bench_raw.update_one({"_id": i}, {"$set": {"status": "sent"}})
     updates = n / (time.perf_counter() - started)
     started = time.perf_counter()
-    await db.bench_raw.insert_many([{"_id": f"b{i}", "status": "queued", "content": {"text": "x" * 120}}
-                                    for i in range(n * 4)])
+    await db.bench_raw.insert_many(
+        [{"_id": f"b{i}", "status": "queued", "content": {"text": "x" * 120}} for i in range(n * 4)]
+    )
     inserts = n * 4 / (time.perf_counter() - started)
     await db.bench_raw.drop()
     return updates, inserts
@@ -151,17 +164,27 @@ async def campaign_run(settings: Settings, db, channel: str, n: int) -> tuple[fl
     """Plan and send a campaign to n people on one channel; (seconds planning, seconds to the last send)."""
     renderer = Renderer()
     deliveries = store_mod.DeliveryStore(db)
-    planner = Planner(settings, store_mod.ContactStore(db), deliveries, templates_mod.TemplateStore(db, renderer),
-                      renderer)
+    planner = Planner(
+        settings, store_mod.ContactStore(db), deliveries, templates_mod.TemplateStore(db, renderer), renderer
+    )
     smtp = SmtpSender(settings)
     sms = HttpJsonProvider(settings.sms_provider_url, "", settings.sms_sender)
     dispatcher = Dispatcher(settings, deliveries, store_mod.SuppressionStore(db), smtp, sms)
     campaigns = CampaignStore(db)
     runner = CampaignRunner(campaigns, store_mod.DirectoryStore(db), planner, dispatcher.wake, sender=dispatcher)
     context = _context()
-    doc = await campaigns.create({"name": f"bench {channel}", "segment": {"kind": "consented"},
-                                  "channels": [channel], "language": "vi", "subject": context["subject"],
-                                  "body": context["body"], "sms_text": context["sms_text"]}, "bench")
+    doc = await campaigns.create(
+        {
+            "name": f"bench {channel}",
+            "segment": {"kind": "consented"},
+            "channels": [channel],
+            "language": "vi",
+            "subject": context["subject"],
+            "body": context["body"],
+            "sms_text": context["sms_text"],
+        },
+        "bench",
+    )
     started = time.perf_counter()
     dispatcher.start()
     runner.start()
@@ -195,18 +218,38 @@ async def main(recipients: int) -> None:
             await wait_port(smtp_port)
             await wait_port(sms_port)
             sms_url = f"http://127.0.0.1:{sms_port}/send"
-            settings = Settings(mongo_url=store.url, mongo_db_prefix="bench", smtp_port=smtp_port,
-                                sms_provider_url=sms_url, sms_rate_per_second=100_000, email_rate_per_second=100_000,
-                                notify_batch=1000, smtp_connections=8, sms_quiet_start_hour=0,
-                                sms_quiet_end_hour=0, sms_announcements_per_day=1_000_000)
+            settings = Settings(
+                mongo_url=store.url,
+                mongo_db_prefix="bench",
+                smtp_port=smtp_port,
+                sms_provider_url=sms_url,
+                sms_rate_per_second=100_000,
+                email_rate_per_second=100_000,
+                notify_batch=1000,
+                smtp_connections=8,
+                sms_quiet_start_hour=0,
+                sms_quiet_end_hour=0,
+                sms_announcements_per_day=1_000_000,
+            )
             client = connect(store.url)
             db = client[settings.database("notifications")]
             await ensure_indexes(db, [*store_mod.INDEXES, *templates_mod.INDEXES, *campaigns_mod.INDEXES])
             print(f"seeding {recipients} contacts ...", flush=True)
-            await db.contacts.insert_many([
-                {"_id": f"m-{i:06d}", "full_name": f"Hội viên {i}", "email": f"hv{i}@example.vn",
-                 "phone": f"+8491{i:07d}", "language": "vi", "consents": {"email": "yes", "sms": "yes"},
-                 "organization_ids": ["org"], "status": "active"} for i in range(recipients)])
+            await db.contacts.insert_many(
+                [
+                    {
+                        "_id": f"m-{i:06d}",
+                        "full_name": f"Hội viên {i}",
+                        "email": f"hv{i}@example.vn",
+                        "phone": f"+8491{i:07d}",
+                        "language": "vi",
+                        "consents": {"email": "yes", "sms": "yes"},
+                        "organization_ids": ["org"],
+                        "status": "active",
+                    }
+                    for i in range(recipients)
+                ]
+            )
 
             store_updates, store_inserts = await raw_store(db, 1000)
             raw_email = await raw_smtp(settings, min(recipients, 3000))
@@ -229,14 +272,21 @@ async def main(recipients: int) -> None:
     report = {
         "recipients": recipients,
         "store": {"single_updates_per_second": round(store_updates), "bulk_inserts_per_second": round(store_inserts)},
-        "email": {"per_second": round(recipients / email_s), "raw_smtp_per_second": round(raw_email),
-                  "share_of_raw": round(recipients / email_s / raw_email, 2), "seconds": round(email_s, 1),
-                  "duplicates": sum(v - 1 for v in campaign_mail.values() if v > 1),
-                  "losses": recipients - len(campaign_mail)},
-        "sms": {"per_second": round(recipients / sms_s), "raw_http_per_second": round(raw_sms),
-                "seconds": round(sms_s, 1),
-                "duplicates": sum(v - 1 for v in sms_counts.values() if v > 1),
-                "losses": recipients - len(sms_counts)},
+        "email": {
+            "per_second": round(recipients / email_s),
+            "raw_smtp_per_second": round(raw_email),
+            "share_of_raw": round(recipients / email_s / raw_email, 2),
+            "seconds": round(email_s, 1),
+            "duplicates": sum(v - 1 for v in campaign_mail.values() if v > 1),
+            "losses": recipients - len(campaign_mail),
+        },
+        "sms": {
+            "per_second": round(recipients / sms_s),
+            "raw_http_per_second": round(raw_sms),
+            "seconds": round(sms_s, 1),
+            "duplicates": sum(v - 1 for v in sms_counts.values() if v > 1),
+            "losses": recipients - len(sms_counts),
+        },
     }
     print(json.dumps(report, indent=2))
 

@@ -31,22 +31,22 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
-from pymongo import ReturnDocument  # noqa: E402
+import aiohttp
+from aiohttp import web
+from pymongo import ReturnDocument
 
-from deploy.local.broker import ensure_broker  # noqa: E402
-from deploy.local.embedded_store import EmbeddedStore, free_port  # noqa: E402
-from shared.bus import EventBus  # noqa: E402
-from shared.identity import HEADER, Identity, sign  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
-from shared.mongo import connect  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from deploy.local.broker import ensure_broker
+from deploy.local.embedded_store import EmbeddedStore, free_port
+from shared.bus import EventBus
+from shared.identity import HEADER, Identity, sign
+from shared.logging import configure_logging
+from shared.mongo import connect
+from shared.settings import Settings
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TYPES = ["event.published", "registration.confirmed", "registration.waitlisted", "registration.promoted"]
@@ -54,7 +54,7 @@ TYPES = ["event.published", "registration.confirmed", "registration.waitlisted",
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, connections: int) -> float:
@@ -68,7 +68,9 @@ async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, c
         async with gate:
             await events.find_one_and_update(
                 {"_id": "e", "status": "published", "seats_free": {"$gt": 0}, "waiting": 0},
-                {"$inc": {"seats_free": -1, "confirmed": 1}}, return_document=ReturnDocument.AFTER)
+                {"$inc": {"seats_free": -1, "confirmed": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
 
     try:
         started = time.perf_counter()
@@ -88,11 +90,13 @@ async def raw_registration_rate(mongo_url: str, run: str, attempts: int, seats: 
     from services.events.store import INDEXES, REGISTRATIONS
     from shared.mongo import ensure_indexes
     from shared.outbox import outbox_indexes
+
     client = connect(mongo_url)
     db = client[f"bench_raw2_{run}"]
     await ensure_indexes(db, [i for i in INDEXES if i.collection == REGISTRATIONS] + outbox_indexes(REGISTRATIONS))
-    await db.events.insert_one({"_id": "e", "status": "published", "seats_free": seats, "confirmed": 0, "waiting": 0,
-                                "waitlist_seq": 0})
+    await db.events.insert_one(
+        {"_id": "e", "status": "published", "seats_free": seats, "confirmed": 0, "waiting": 0, "waitlist_seq": 0}
+    )
     gate = asyncio.Semaphore(connections)
     payload = "x" * 1500  # about the size of one announcement
 
@@ -100,15 +104,28 @@ async def raw_registration_rate(mongo_url: str, run: str, attempts: int, seats: 
         async with gate:
             after = await db.events.find_one_and_update(
                 {"_id": "e", "status": "published", "seats_free": {"$gt": 0}, "waiting": 0},
-                {"$inc": {"seats_free": -1, "confirmed": 1}}, return_document=ReturnDocument.AFTER)
+                {"$inc": {"seats_free": -1, "confirmed": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
             if after is None:
                 after = await db.events.find_one_and_update(
-                    {"_id": "e", "status": "published"}, {"$inc": {"waiting": 1, "waitlist_seq": 1}},
-                    return_document=ReturnDocument.AFTER)
-            await db[REGISTRATIONS].insert_one({
-                "_id": uuid.uuid4().hex, "event_id": "e", "holder_email": f"e|{i}@x.vn", "status": "waitlisted",
-                "wait_seq": after["waitlist_seq"], "_outbox": {"k": payload}, "_outbox_pending": True,
-                "_outbox_due": 0.0, "_outbox_rev": 1})
+                    {"_id": "e", "status": "published"},
+                    {"$inc": {"waiting": 1, "waitlist_seq": 1}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            await db[REGISTRATIONS].insert_one(
+                {
+                    "_id": uuid.uuid4().hex,
+                    "event_id": "e",
+                    "holder_email": f"e|{i}@x.vn",
+                    "status": "waitlisted",
+                    "wait_seq": after["waitlist_seq"],
+                    "_outbox": {"k": payload},
+                    "_outbox_pending": True,
+                    "_outbox_due": 0.0,
+                    "_outbox_rev": 1,
+                }
+            )
 
     try:
         started = time.perf_counter()
@@ -128,17 +145,28 @@ class Servers:
         self.processes: list[subprocess.Popen] = []
         self.runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> "Servers":
+    async def __aenter__(self) -> Servers:
         if self.mode == "process":
             for port in self.ports:
-                env = {**os.environ, "MONGO_URL": self.settings.mongo_url, "AMQP_URL": self.settings.amqp_url,
-                       "MONGO_DB_PREFIX": self.settings.mongo_db_prefix, "BUS_EXCHANGE": self.settings.bus_exchange,
-                       "BUS_QUEUE_PREFIX": self.settings.bus_queue_prefix, "EVENTS_PORT": str(port),
-                       "INTERNAL_IDENTITY_SECRET": self.settings.internal_identity_secret, "LOG_LEVEL": "WARNING"}
-                self.processes.append(subprocess.Popen([sys.executable, "-m", "services.events"], env=env,
-                                                       cwd=Path(__file__).resolve().parents[1]))
+                env = {
+                    **os.environ,
+                    "MONGO_URL": self.settings.mongo_url,
+                    "AMQP_URL": self.settings.amqp_url,
+                    "MONGO_DB_PREFIX": self.settings.mongo_db_prefix,
+                    "BUS_EXCHANGE": self.settings.bus_exchange,
+                    "BUS_QUEUE_PREFIX": self.settings.bus_queue_prefix,
+                    "EVENTS_PORT": str(port),
+                    "INTERNAL_IDENTITY_SECRET": self.settings.internal_identity_secret,
+                    "LOG_LEVEL": "WARNING",
+                }
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "services.events"], env=env, cwd=Path(__file__).resolve().parents[1]
+                    )
+                )
         else:
             from services.events.app import create_app
+
             self.runner = web.AppRunner(create_app(self.settings), access_log=None)
             await self.runner.setup()
             await web.TCPSite(self.runner, "127.0.0.1", self.ports[0]).start()
@@ -173,14 +201,26 @@ class Servers:
 
 
 async def rush(args, mongo_url: str, run: str) -> dict:
-    settings = Settings(mongo_url=mongo_url, amqp_url=AMQP, mongo_db_prefix=f"bench{run}",
-                        bus_exchange=f"bench.{run}", bus_queue_prefix=f"bench.{run}.",
-                        internal_identity_secret=f"bench-{run}", log_level="WARNING")
+    settings = Settings(
+        mongo_url=mongo_url,
+        amqp_url=AMQP,
+        mongo_db_prefix=f"bench{run}",
+        bus_exchange=f"bench.{run}",
+        bus_queue_prefix=f"bench.{run}.",
+        internal_identity_secret=f"bench-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        log_level="WARNING",
+    )
     client = connect(mongo_url)
     db = client[settings.database("events")]
     await db["organizations"].insert_one({"_id": "org-lhh", "code": "LHH", "code_key": "lhh", "name": "LHH"})
-    sink = EventBus(url=AMQP, exchange=settings.bus_exchange, service="sink", queue_prefix=settings.bus_queue_prefix,
-                    prefetch=256, retry_delays=[1.0])
+    sink = EventBus(
+        url=AMQP,
+        exchange=settings.bus_exchange,
+        service="sink",
+        queue_prefix=settings.bus_queue_prefix,
+        prefetch=256,
+        retry_delays=[1.0],
+    )
     heard = 0
 
     async def count(envelope, data) -> None:
@@ -194,17 +234,25 @@ async def rush(args, mongo_url: str, run: str) -> dict:
 
     def refresh() -> None:  # identities expire after a minute
         admin[HEADER] = sign(Identity(sub="staff:bench", roles=("admin",)), settings.internal_identity_secret)
-        partner[HEADER] = sign(Identity(sub="key:bench", scopes=("registrations:write",)),
-                               settings.internal_identity_secret)
+        partner[HEADER] = sign(
+            Identity(sub="key:bench", scopes=("registrations:write",)), settings.internal_identity_secret
+        )
 
     refresh()
     try:
-        async with Servers(settings, args.server, args.replicas) as servers, aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=args.connections)) as http:
-            start = datetime.now(timezone.utc) + timedelta(days=10)
-            body = {"kind": "conference", "title": {"vi": "Hội nghị khoa học thường niên"}, "organizer": "LHH",
-                    "venue": "Trung tâm Hội nghị tỉnh", "capacity": args.seats,
-                    "sessions": [{"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat()}]}
+        async with (
+            Servers(settings, args.server, args.replicas) as servers,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.connections)) as http,
+        ):
+            start = datetime.now(UTC) + timedelta(days=10)
+            body = {
+                "kind": "conference",
+                "title": {"vi": "Hội nghị khoa học thường niên"},
+                "organizer": "LHH",
+                "venue": "Trung tâm Hội nghị tỉnh",
+                "capacity": args.seats,
+                "sessions": [{"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat()}],
+            }
             first = servers.urls[0]
             async with http.post(f"{first}/events", json=body, headers=admin) as resp:
                 event = await resp.json()
@@ -222,8 +270,9 @@ async def rush(args, mongo_url: str, run: str) -> dict:
                         refresh()  # the gateway signs a fresh identity; each lives a minute
                     sent = time.perf_counter()
                     url = servers.urls[i % len(servers.urls)]  # round robin, as a load balancer would
-                    async with http.post(f"{url}/events/{event['id']}/registrations", json=guest,
-                                         headers=partner) as resp:
+                    async with http.post(
+                        f"{url}/events/{event['id']}/registrations", json=guest, headers=partner
+                    ) as resp:
                         answer = await resp.json()
                     latencies.append(time.perf_counter() - sent)
                 key = answer.get("status") if resp.status == 201 else f"http {resp.status}"
@@ -234,8 +283,9 @@ async def rush(args, mongo_url: str, run: str) -> dict:
             elapsed = time.perf_counter() - started
 
             regs = db["registrations"]
-            stored = await regs.find({"event_id": event["id"]}, {"status": 1, "holder_email": 1, "ticket_code": 1,
-                                                                  "wait_seq": 1}).to_list()
+            stored = await regs.find(
+                {"event_id": event["id"]}, {"status": 1, "holder_email": 1, "ticket_code": 1, "wait_seq": 1}
+            ).to_list()
             holders = [r.get("holder_email") for r in stored]
             tickets = [r["ticket_code"] for r in stored if r.get("ticket_code")]
             seqs = [r["wait_seq"] for r in stored if r["status"] == "waitlisted"]
@@ -246,13 +296,18 @@ async def rush(args, mongo_url: str, run: str) -> dict:
                 await asyncio.sleep(0.2)
             drained = time.perf_counter() - started
             return {
-                "elapsed": elapsed, "drained": drained, "statuses": statuses, "stored": len(stored),
+                "elapsed": elapsed,
+                "drained": drained,
+                "statuses": statuses,
+                "stored": len(stored),
                 "confirmed": sum(1 for r in stored if r["status"] == "confirmed"),
                 "waitlisted": sum(1 for r in stored if r["status"] == "waitlisted"),
-                "duplicates": (len(holders) - len(set(holders))) + (len(tickets) - len(set(tickets)))
+                "duplicates": (len(holders) - len(set(holders)))
+                + (len(tickets) - len(set(tickets)))
                 + (len(seqs) - len(set(seqs))),
                 "counters": (counters["confirmed"], counters["seats_free"], counters["waiting"]),
-                "heard": heard, "latencies": latencies,
+                "heard": heard,
+                "latencies": latencies,
             }
     finally:
         await sink.close()
@@ -284,22 +339,37 @@ async def main() -> None:
     rate = args.attempts / result["elapsed"]
     lat = result["latencies"]
     replicas = args.replicas if args.server == "process" else 1
-    print(f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; server: {args.server} "
-          f"x{replicas}; "
-          f"{args.attempts} attempts for {args.seats} seats, {args.connections} in flight")
+    print(
+        f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; server: {args.server} "
+        f"x{replicas}; "
+        f"{args.attempts} attempts for {args.seats} seats, {args.connections} in flight"
+    )
     print(f"answers:     {result['statuses']}")
-    print(f"stored:      confirmed {result['confirmed']}, waitlisted {result['waitlisted']}, "
-          f"duplicates {result['duplicates']}; event counters (confirmed, free, waiting) {result['counters']}")
-    print(f"rush:        {rate:8.0f} attempts/s  (p50 {1000 * statistics.median(lat):.0f} ms, "
-          f"p95 {1000 * percentile(lat, 95):.0f} ms once sent)")
-    print(f"raw ledger:  {raw:8.0f} atomic seat updates/s on the same store "
-          f"-> the rush runs at {100 * rate / raw:.0f}% of it")
-    print(f"raw writes:  {raw2:8.0f} registrations/s as bare store writes (seat update + insert), same store "
-          f"-> the rush runs at {100 * rate / raw2:.0f}% of it")
-    print(f"announced:   {result['heard']} events heard by the sink; all published "
-          f"{result['drained']:.1f} s after the rush began")
-    ok = (result["confirmed"] == args.seats and result["waitlisted"] == args.attempts - args.seats
-          and result["duplicates"] == 0)
+    print(
+        f"stored:      confirmed {result['confirmed']}, waitlisted {result['waitlisted']}, "
+        f"duplicates {result['duplicates']}; event counters (confirmed, free, waiting) {result['counters']}"
+    )
+    print(
+        f"rush:        {rate:8.0f} attempts/s  (p50 {1000 * statistics.median(lat):.0f} ms, "
+        f"p95 {1000 * percentile(lat, 95):.0f} ms once sent)"
+    )
+    print(
+        f"raw ledger:  {raw:8.0f} atomic seat updates/s on the same store "
+        f"-> the rush runs at {100 * rate / raw:.0f}% of it"
+    )
+    print(
+        f"raw writes:  {raw2:8.0f} registrations/s as bare store writes (seat update + insert), same store "
+        f"-> the rush runs at {100 * rate / raw2:.0f}% of it"
+    )
+    print(
+        f"announced:   {result['heard']} events heard by the sink; all published "
+        f"{result['drained']:.1f} s after the rush began"
+    )
+    ok = (
+        result["confirmed"] == args.seats
+        and result["waitlisted"] == args.attempts - args.seats
+        and result["duplicates"] == 0
+    )
     print("exactly the capacity confirmed, the rest waitlisted, no duplicates:", "yes" if ok else "NO")
     if not ok:
         raise SystemExit(1)

@@ -67,14 +67,23 @@ class ApiProblem(Exception):
         return out
 
     @classmethod
-    def from_answer(cls, status: int, body: Any) -> "ApiProblem":
+    def from_answer(cls, status: int, body: Any) -> ApiProblem:
         if not isinstance(body, dict):
             return cls(status, f"HTTP {status}", str(body)[:300] if body else "")
-        errors = [FieldError(str(e.get("field", "")), str(e.get("message", "")), str(e.get("code", "")))
-                  for e in body.get("errors") or [] if isinstance(e, dict)]
+        errors = [
+            FieldError(str(e.get("field", "")), str(e.get("message", "")), str(e.get("code", "")))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        ]
         known = {"type", "title", "status", "detail", "errors"}
-        return cls(status, str(body.get("title") or f"HTTP {status}"), str(body.get("detail") or ""),
-                   str(body.get("type") or ""), errors, {k: v for k, v in body.items() if k not in known})
+        return cls(
+            status,
+            str(body.get("title") or f"HTTP {status}"),
+            str(body.get("detail") or ""),
+            str(body.get("type") or ""),
+            errors,
+            {k: v for k, v in body.items() if k not in known},
+        )
 
 
 def unreachable(base_url: str, reason: str) -> ApiProblem:
@@ -428,9 +437,18 @@ class ApiClient:
     `aiohttp.ClientSession` (the console keeps one for every signed-in person).
     """
 
-    def __init__(self, base_url: str, token: str | None = None, *, language: str = "vi",
-                 session: aiohttp.ClientSession | None = None, request_id: str | None = None,
-                 forwarded_for: str | None = None, timeout: float = 30.0, upload_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        language: str = "vi",
+        session: aiohttp.ClientSession | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+        timeout: float = 30.0,
+        upload_timeout: float = 300.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.language = language
@@ -441,7 +459,7 @@ class ApiClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=5)
         self._upload_timeout = aiohttp.ClientTimeout(total=upload_timeout, connect=5)
 
-    async def __aenter__(self) -> "ApiClient":
+    async def __aenter__(self) -> ApiClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         return self
@@ -462,16 +480,31 @@ class ApiClient:
         headers.update(extra or {})
         return headers
 
-    async def call(self, method: str, path: str, *, json_body: Any = None, params: Mapping[str, Any] | None = None,
-                   data: Any = None, headers: Mapping[str, str] | None = None, slow: bool = False) -> Any:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        slow: bool = False,
+    ) -> Any:
         """The JSON answer of one request (None for 204); ApiProblem for any refusal."""
         if self._session is None:
             raise RuntimeError("use ApiClient in `async with`")
         url = f"{self.base_url}{PREFIX}{path}"
         try:
-            async with self._session.request(method, url, params=_clean(params or {}), json=json_body, data=data,
-                                             headers=self._headers(headers),
-                                             timeout=self._upload_timeout if slow else self._timeout) as resp:
+            async with self._session.request(
+                method,
+                url,
+                params=_clean(params or {}),
+                json=json_body,
+                data=data,
+                headers=self._headers(headers),
+                timeout=self._upload_timeout if slow else self._timeout,
+            ) as resp:
                 raw = await resp.read()
                 body: Any = None
                 if raw:
@@ -488,16 +521,18 @@ class ApiClient:
             raise unreachable(self.base_url, "timed out") from None
 
     @asynccontextmanager
-    async def download(self, path: str, params: Mapping[str, Any] | None = None,
-                       fallback_name: str = "export") -> AsyncIterator[Download]:
+    async def download(
+        self, path: str, params: Mapping[str, Any] | None = None, fallback_name: str = "export"
+    ) -> AsyncIterator[Download]:
         """Stream a file the API answers (exports); ApiProblem before the first byte if refused."""
         if self._session is None:
             raise RuntimeError("use ApiClient in `async with`")
         url = f"{self.base_url}{PREFIX}{path}"
         headers = self._headers({"Accept": "*/*"})
         try:
-            async with self._session.get(url, params=_clean(params or {}), headers=headers,
-                                         timeout=self._upload_timeout) as resp:
+            async with self._session.get(
+                url, params=_clean(params or {}), headers=headers, timeout=self._upload_timeout
+            ) as resp:
                 if resp.status >= 400:
                     raw = await resp.read()
                     try:
@@ -505,8 +540,11 @@ class ApiClient:
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         body = None
                     raise ApiProblem.from_answer(resp.status, body)
-                yield Download(resp.headers.get("Content-Type", "application/octet-stream"),
-                               _filename(resp.headers.get("Content-Disposition", ""), fallback_name), resp)
+                yield Download(
+                    resp.headers.get("Content-Type", "application/octet-stream"),
+                    _filename(resp.headers.get("Content-Disposition", ""), fallback_name),
+                    resp,
+                )
         except aiohttp.ClientError as exc:
             raise unreachable(self.base_url, type(exc).__name__) from None
 
@@ -519,8 +557,9 @@ class ApiClient:
     # --- staff login -------------------------------------------------------------------
 
     async def login(self, username: str, password: str) -> Login:
-        return Login.model_validate(await self.call("POST", "/auth/login",
-                                                    json_body={"username": username, "password": password}))
+        return Login.model_validate(
+            await self.call("POST", "/auth/login", json_body={"username": username, "password": password})
+        )
 
     async def refresh(self) -> Login:
         return Login.model_validate(await self.call("POST", "/auth/refresh"))
@@ -551,25 +590,52 @@ class ApiClient:
         return Organization.model_validate(await self.call("POST", "/organizations", json_body=dict(fields)))
 
     async def update_organization(self, organization_id: str, changes: Mapping[str, Any]) -> Organization:
-        return Organization.model_validate(await self.call("PATCH", f"/organizations/{organization_id}",
-                                                           json_body=dict(changes)))
+        return Organization.model_validate(
+            await self.call("PATCH", f"/organizations/{organization_id}", json_body=dict(changes))
+        )
 
     async def import_organizations(self, upload: Upload) -> OrganizationImport:
         return OrganizationImport.model_validate(
-            await self._upload("/organizations/imports", upload, {"lang": self.language}))
+            await self._upload("/organizations/imports", upload, {"lang": self.language})
+        )
 
     # --- members -----------------------------------------------------------------------
 
-    async def members(self, *, q: str | None = None, organization_id: str | None = None, status: str | None = None,
-                      young_intellectual: bool | None = None, expertise: str | None = None, title: str | None = None,
-                      limit: int = 50, after: str | None = None) -> MemberPage:
-        return MemberPage.model_validate(await self.call("GET", "/members", params={
-            "q": q, "organization_id": organization_id, "status": status, "young_intellectual": young_intellectual,
-            "expertise": expertise, "title": title, "limit": limit, "after": after}))
+    async def members(
+        self,
+        *,
+        q: str | None = None,
+        organization_id: str | None = None,
+        status: str | None = None,
+        young_intellectual: bool | None = None,
+        expertise: str | None = None,
+        title: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> MemberPage:
+        return MemberPage.model_validate(
+            await self.call(
+                "GET",
+                "/members",
+                params={
+                    "q": q,
+                    "organization_id": organization_id,
+                    "status": status,
+                    "young_intellectual": young_intellectual,
+                    "expertise": expertise,
+                    "title": title,
+                    "limit": limit,
+                    "after": after,
+                },
+            )
+        )
 
     async def unpaid_dues(self, organization_id: str, limit: int = 50, after: str | None = None) -> MemberPage:
-        return MemberPage.model_validate(await self.call("GET", f"/organizations/{organization_id}/unpaid-dues",
-                                                         params={"limit": limit, "after": after}))
+        return MemberPage.model_validate(
+            await self.call(
+                "GET", f"/organizations/{organization_id}/unpaid-dues", params={"limit": limit, "after": after}
+            )
+        )
 
     async def member_counts(self) -> dict[str, int]:
         return dict((await self.call("GET", "/members/counts"))["counts"])
@@ -588,11 +654,15 @@ class ApiClient:
     async def update_member(self, member_id: str, changes: Mapping[str, Any]) -> Member:
         return Member.model_validate(await self.call("PATCH", f"/members/{member_id}", json_body=dict(changes)))
 
-    async def member_transition(self, member_id: str, action: Literal["approve", "reject", "suspend", "reinstate",
-                                                                        "resign"],
-                                reason: str | None = None) -> Member:
-        return Member.model_validate(await self.call("POST", f"/members/{member_id}/{action}",
-                                                     json_body={"reason": reason} if reason else {}))
+    async def member_transition(
+        self,
+        member_id: str,
+        action: Literal["approve", "reject", "suspend", "reinstate", "resign"],
+        reason: str | None = None,
+    ) -> Member:
+        return Member.model_validate(
+            await self.call("POST", f"/members/{member_id}/{action}", json_body={"reason": reason} if reason else {})
+        )
 
     async def renew_member(self, member_id: str, years: int = 1, dues: Mapping[str, Any] | None = None) -> Member:
         body: dict[str, Any] = {"years": years}
@@ -607,28 +677,56 @@ class ApiClient:
         return Member.model_validate(await self.call("DELETE", f"/members/{member_id}/personal-data"))
 
     def export_members(self, fmt: str, filters: Mapping[str, Any]):
-        return self.download("/members/export", {**filters, "format": fmt, "lang": self.language},
-                             fallback_name=f"members.{fmt}")
+        return self.download(
+            "/members/export", {**filters, "format": fmt, "lang": self.language}, fallback_name=f"members.{fmt}"
+        )
 
     async def import_members(self, upload: Upload, wait: bool = False) -> ImportJob:
-        return ImportJob.model_validate(await self._upload("/members/imports", upload,
-                                                           {"wait": wait, "lang": self.language}))
+        return ImportJob.model_validate(
+            await self._upload("/members/imports", upload, {"wait": wait, "lang": self.language})
+        )
 
     async def imports(self, limit: int = 20) -> list[ImportJob]:
-        return [ImportJob.model_validate(j) for j in (await self.call("GET", "/members/imports",
-                                                                       params={"limit": limit}))["items"]]
+        return [
+            ImportJob.model_validate(j)
+            for j in (await self.call("GET", "/members/imports", params={"limit": limit}))["items"]
+        ]
 
     async def import_job(self, job_id: str, limit: int = 500, after_line: int | None = None) -> ImportJob:
-        return ImportJob.model_validate(await self.call("GET", f"/members/imports/{job_id}", params={
-            "lang": self.language, "limit": limit, "after_line": after_line}))
+        return ImportJob.model_validate(
+            await self.call(
+                "GET",
+                f"/members/imports/{job_id}",
+                params={"lang": self.language, "limit": limit, "after_line": after_line},
+            )
+        )
 
     # --- events and registrations ------------------------------------------------------
 
-    async def events(self, *, status: str | None = None, kind: str | None = None, upcoming: bool = False,
-                     organizer: str | None = None, limit: int = 50, offset: int = 0) -> EventPage:
-        return EventPage.model_validate(await self.call("GET", "/events", params={
-            "status": status, "kind": kind, "upcoming": upcoming or None, "organizer": organizer,
-            "limit": limit, "offset": offset}))
+    async def events(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        upcoming: bool = False,
+        organizer: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> EventPage:
+        return EventPage.model_validate(
+            await self.call(
+                "GET",
+                "/events",
+                params={
+                    "status": status,
+                    "kind": kind,
+                    "upcoming": upcoming or None,
+                    "organizer": organizer,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
+        )
 
     async def event(self, event_id: str) -> Event:
         return Event.model_validate(await self.call("GET", f"/events/{event_id}"))
@@ -639,28 +737,37 @@ class ApiClient:
     async def update_event(self, event_id: str, changes: Mapping[str, Any]) -> Event:
         return Event.model_validate(await self.call("PATCH", f"/events/{event_id}", json_body=dict(changes)))
 
-    async def event_transition(self, event_id: str,
-                               action: Literal["publish", "close-registration", "complete"]) -> Event:
+    async def event_transition(
+        self, event_id: str, action: Literal["publish", "close-registration", "complete"]
+    ) -> Event:
         return Event.model_validate(await self.call("POST", f"/events/{event_id}/{action}"))
 
     async def cancel_event(self, event_id: str, reason: str | None) -> Event:
-        return Event.model_validate(await self.call("POST", f"/events/{event_id}/cancel",
-                                                    json_body={"reason": reason} if reason else {}))
+        return Event.model_validate(
+            await self.call("POST", f"/events/{event_id}/cancel", json_body={"reason": reason} if reason else {})
+        )
 
     async def set_capacity(self, event_id: str, capacity: int) -> Event:
-        return Event.model_validate(await self.call("PUT", f"/events/{event_id}/capacity",
-                                                    json_body={"capacity": capacity}))
+        return Event.model_validate(
+            await self.call("PUT", f"/events/{event_id}/capacity", json_body={"capacity": capacity})
+        )
 
-    async def registrations(self, event_id: str, status: str | None = None, limit: int = 100,
-                            offset: int = 0) -> RegistrationPage:
-        return RegistrationPage.model_validate(await self.call("GET", f"/events/{event_id}/registrations", params={
-            "status": status, "limit": limit, "offset": offset}))
+    async def registrations(
+        self, event_id: str, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RegistrationPage:
+        return RegistrationPage.model_validate(
+            await self.call(
+                "GET", f"/events/{event_id}/registrations", params={"status": status, "limit": limit, "offset": offset}
+            )
+        )
 
-    async def register(self, event_id: str, fields: Mapping[str, Any],
-                       idempotency_key: str | None = None) -> Registration:
+    async def register(
+        self, event_id: str, fields: Mapping[str, Any], idempotency_key: str | None = None
+    ) -> Registration:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return Registration.model_validate(await self.call("POST", f"/events/{event_id}/registrations",
-                                                           json_body=dict(fields), headers=headers))
+        return Registration.model_validate(
+            await self.call("POST", f"/events/{event_id}/registrations", json_body=dict(fields), headers=headers)
+        )
 
     async def cancel_registration(self, registration_id: str) -> Registration:
         return Registration.model_validate(await self.call("DELETE", f"/registrations/{registration_id}"))
@@ -675,20 +782,35 @@ class ApiClient:
         return Attendance.model_validate(await self.call("GET", f"/events/{event_id}/attendance"))
 
     def export_event(self, event_id: str, what: Literal["registrations", "attendance"], fmt: str):
-        return self.download(f"/events/{event_id}/{what}/export", {"format": fmt},
-                             fallback_name=f"{what}.{fmt}")
+        return self.download(f"/events/{event_id}/{what}/export", {"format": fmt}, fallback_name=f"{what}.{fmt}")
 
     async def issue_certificates(self, event_id: str) -> dict[str, int]:
         return dict(await self.call("POST", f"/events/{event_id}/certificates"))
 
     # --- notifications -----------------------------------------------------------------
 
-    async def deliveries(self, *, status: str | None = None, member_id: str | None = None,
-                         recipient_id: str | None = None, event_id: str | None = None, campaign_id: str | None = None,
-                         limit: int = 50) -> list[Delivery]:
-        body = await self.call("GET", "/notifications/deliveries", params={
-            "status": status, "member_id": member_id, "recipient_id": recipient_id, "event_id": event_id,
-            "campaign_id": campaign_id, "limit": limit})
+    async def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        member_id: str | None = None,
+        recipient_id: str | None = None,
+        event_id: str | None = None,
+        campaign_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        body = await self.call(
+            "GET",
+            "/notifications/deliveries",
+            params={
+                "status": status,
+                "member_id": member_id,
+                "recipient_id": recipient_id,
+                "event_id": event_id,
+                "campaign_id": campaign_id,
+                "limit": limit,
+            },
+        )
         return [Delivery.model_validate(d) for d in body["items"]]
 
     async def delivery(self, key: str) -> Delivery:
@@ -701,32 +823,50 @@ class ApiClient:
         return DeadLetters.model_validate(await self.call("GET", "/notifications/dead-letters"))
 
     async def replay_parked(self, handler: str) -> int:
-        return int((await self.call("POST", "/notifications/dead-letters/replay",
-                                    json_body={"handler": handler}))["replayed"])
+        return int(
+            (await self.call("POST", "/notifications/dead-letters/replay", json_body={"handler": handler}))["replayed"]
+        )
 
     async def templates(self) -> list[TemplateSummary]:
-        return [TemplateSummary.model_validate(t)
-                for t in (await self.call("GET", "/notifications/templates"))["items"]]
+        return [
+            TemplateSummary.model_validate(t) for t in (await self.call("GET", "/notifications/templates"))["items"]
+        ]
 
     async def template(self, notification: str, channel: str, language: str) -> Template:
-        return Template.model_validate(await self.call(
-            "GET", f"/notifications/templates/{notification}/{channel}/{language}"))
+        return Template.model_validate(
+            await self.call("GET", f"/notifications/templates/{notification}/{channel}/{language}")
+        )
 
     async def template_versions(self, notification: str, channel: str, language: str) -> list[Template]:
         body = await self.call("GET", f"/notifications/templates/{notification}/{channel}/{language}/versions")
         return [Template.model_validate(t) for t in body["items"]]
 
-    async def save_template(self, notification: str, channel: str, language: str, parts: Mapping[str, str | None],
-                            expected_version: int | None) -> Template:
-        return Template.model_validate(await self.call(
-            "PUT", f"/notifications/templates/{notification}/{channel}/{language}",
-            json_body={"parts": dict(parts), "expected_version": expected_version}))
+    async def save_template(
+        self,
+        notification: str,
+        channel: str,
+        language: str,
+        parts: Mapping[str, str | None],
+        expected_version: int | None,
+    ) -> Template:
+        return Template.model_validate(
+            await self.call(
+                "PUT",
+                f"/notifications/templates/{notification}/{channel}/{language}",
+                json_body={"parts": dict(parts), "expected_version": expected_version},
+            )
+        )
 
-    async def preview_template(self, notification: str, channel: str, language: str,
-                               parts: Mapping[str, str | None] | None) -> Preview:
-        return Preview.model_validate(await self.call(
-            "POST", f"/notifications/templates/{notification}/{channel}/{language}/preview",
-            json_body={"parts": dict(parts)} if parts is not None else {}))
+    async def preview_template(
+        self, notification: str, channel: str, language: str, parts: Mapping[str, str | None] | None
+    ) -> Preview:
+        return Preview.model_validate(
+            await self.call(
+                "POST",
+                f"/notifications/templates/{notification}/{channel}/{language}/preview",
+                json_body={"parts": dict(parts)} if parts is not None else {},
+            )
+        )
 
     async def suppressions(self, limit: int = 200) -> list[Suppression]:
         body = await self.call("GET", "/notifications/suppressions", params={"limit": limit})
@@ -763,8 +903,9 @@ class ApiClient:
         return Staff.model_validate(await self.call("PATCH", f"/admin/staff/{username}", json_body=body))
 
     async def reset_staff_password(self, username: str, new_password: str) -> Staff:
-        return Staff.model_validate(await self.call("POST", f"/admin/staff/{username}/password",
-                                                    json_body={"new_password": new_password}))
+        return Staff.model_validate(
+            await self.call("POST", f"/admin/staff/{username}/password", json_body={"new_password": new_password})
+        )
 
     async def staff_action(self, username: str, action: Literal["unlock", "enable", "disable"]) -> Staff:
         if action == "disable":
@@ -789,6 +930,10 @@ class ApiClient:
     async def scopes(self) -> list[str]:
         """Every scope a partner key may be given, read from the API's own document."""
         doc = await self.call("GET", "/openapi.json")
-        found = {op.get("x-required-scope") for item in doc.get("paths", {}).values() for op in item.values()
-                 if isinstance(op, dict)}
+        found = {
+            op.get("x-required-scope")
+            for item in doc.get("paths", {}).values()
+            for op in item.values()
+            if isinstance(op, dict)
+        }
         return sorted(s for s in found if s and s != "admin")

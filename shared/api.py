@@ -1,12 +1,18 @@
 """Declaring a service's HTTP endpoints once: validation, authorisation, OpenAPI.
 
-Each service lists its endpoints in an `Api`:
+Each service declares its endpoints in `endpoints.py` (the one module of a service
+the gateway imports: models and declarations, no handlers, no I/O):
 
     api = Api("membership")
+    create_member = api.endpoint("create_member", "POST", "/members", summary="Enter a member",
+                                 body=MemberIn, response=Member, status=201, scope="members:write")
 
-    @api.route("POST", "/members", summary="Enter a member", body=MemberIn, response=Member,
-               status=201, scope="members:write")
+and binds a handler to each in `api.py`:
+
+    @endpoints.create_member.handles
     async def create_member(request, body: MemberIn): ...
+
+`Api.setup(app)` refuses to start a service with a declared endpoint left unbound.
 
 The route wrapper validates the body and query against the declared pydantic
 models (422 problem+json naming each field) and passes them to the handler as
@@ -16,8 +22,10 @@ assembles the public OpenAPI document from the same declarations
 
 Who may call (the identity the gateway signed, see identity.py):
 - role `admin`: every endpoint;
-- role `manager`: every endpoint that is not `admin_only`; the handler limits
-  them to their own organisation's subtree (object-level checks live with the data);
+- role `manager`: every endpoint that is not `admin_only`; the service limits
+  them to their own organisation's subtree (shared/access.py: reach);
+- role `judge`: endpoints marked `judges` (the contests service shows a judge only
+  the entries assigned to them);
 - a partner key: endpoints whose `scope` is among the key's scopes, never `admin_only`;
 - anyone (the gateway forwards `anonymous`): endpoints marked `public`.
 """
@@ -31,18 +39,18 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from shared.http import ProblemError, current_identity, parse_json, parse_query
+from shared.errors import MESSAGES, Forbidden
+from shared.http import current_identity, parse_json, parse_query
 from shared.identity import Identity
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
-ANONYMOUS = "anonymous"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Endpoint:
+    name: str  # the operation's name: unique within its service (operationId `<service>_<name>`)
     method: str
     path: str
-    handler: Handler
     summary: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -51,6 +59,8 @@ class Endpoint:
     scope: str | None = None
     admin_only: bool = False
     public: bool = False
+    # Contest judges may call it (the service limits them to the entries assigned to them).
+    judges: bool = False
     tags: tuple[str, ...] = ()
     description: str = ""
     # Non-JSON bodies (imports) and answers (exports, images): media type → schema.
@@ -65,20 +75,31 @@ class Endpoint:
     max_body_bytes: int | None = None
     # Seconds the gateway waits for the service before answering 504; None: its default.
     timeout_seconds: float | None = None
+    # The service's handler, bound by its api.py (None in the gateway, which only routes).
+    handler: Handler | None = None
+
+    def handles(self, handler: Handler) -> Handler:
+        """Decorator: `handler` answers this endpoint."""
+        if self.handler is not None:
+            raise RuntimeError(f"{self.method} {self.path} already has a handler")
+        self.handler = handler
+        return handler
 
 
 def allowed(endpoint: Endpoint, who: Identity) -> bool:
     """Function-level authorisation: may `who` call `endpoint` at all?"""
     if endpoint.public:
         return True
-    if who.sub == ANONYMOUS:
+    if who.is_anonymous:
         return False
-    if "admin" in who.roles:
+    if who.is_admin:
         return True
     if endpoint.admin_only:
         return False
-    if "manager" in who.roles:
+    if who.is_manager:
         return True
+    if who.is_judge:
+        return endpoint.judges
     return endpoint.scope is not None and endpoint.scope in who.scopes
 
 
@@ -88,14 +109,35 @@ class Api:
         self.tag = tag or service
         self.endpoints: list[Endpoint] = []
 
+    def endpoint(self, name: str, method: str, path: str, *, summary: str, **meta: Any) -> Endpoint:
+        """Declare an endpoint (its handler is bound later, in the service's api.py)."""
+        if any(e.name == name for e in self.endpoints):
+            raise ValueError(f"endpoint name {name!r} declared twice in {self.service}")
+        declared = Endpoint(name, method.upper(), path, summary, **meta)
+        self.endpoints.append(declared)
+        return declared
+
     def route(self, method: str, path: str, *, summary: str, **meta: Any) -> Callable[[Handler], Handler]:
+        """Declare and bind in one step (services not yet split into endpoints.py/api.py)."""
+
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method.upper(), path, handler, summary, **meta))
+            self.endpoint(
+                handler.__name__
+                if not any(e.name == handler.__name__ for e in self.endpoints)
+                else f"{handler.__name__}_{len(self.endpoints)}",
+                method,
+                path,
+                summary=summary,
+                **meta,
+            ).handles(handler)
             return handler
 
         return register
 
     def setup(self, app: web.Application) -> None:
+        unbound = [f"{e.method} {e.path}" for e in self.endpoints if e.handler is None]
+        if unbound:
+            raise RuntimeError(f"{self.service}: declared endpoints without a handler: {', '.join(unbound)}")
         for endpoint in self.endpoints:
             if endpoint.method == "GET":  # HEAD comes with GET, as HTTP says
                 app.router.add_get(endpoint.path, _guarded(endpoint), allow_head=True)
@@ -108,7 +150,7 @@ class Api:
         schemas: dict[str, Any] = {}
         seen: dict[str, int] = {}
         for ep in self.endpoints:
-            operation_id = f"{self.service}_{ep.handler.__name__}"
+            operation_id = f"{self.service}_{ep.name}"
             seen[operation_id] = seen.get(operation_id, 0) + 1
             if seen[operation_id] > 1:  # one handler behind several routes: ids stay unique
                 operation_id = f"{operation_id}_{seen[operation_id]}"
@@ -147,25 +189,39 @@ def guarded(endpoint: Endpoint) -> Handler:
 def _guarded(endpoint: Endpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         if not allowed(endpoint, current_identity(request)):
-            raise ProblemError(403, "forbidden", "Forbidden", "Your credentials do not allow this request",
-                               required=("admin" if endpoint.admin_only else endpoint.scope))
+            raise Forbidden(
+                MESSAGES("problem.forbidden.detail"), required=("admin" if endpoint.admin_only else endpoint.scope)
+            )
         kwargs: dict[str, Any] = {}
         if endpoint.query is not None:
             kwargs["query"] = parse_query(request, endpoint.query)
         if endpoint.body is not None:
             kwargs["body"] = await parse_json(request, endpoint.body)
+        assert endpoint.handler is not None  # setup() refused unbound endpoints
         return await endpoint.handler(request, **kwargs)
 
-    handle.__name__ = endpoint.handler.__name__
+    handle.__name__ = endpoint.name
     return handle
 
 
 # --- OpenAPI pieces -----------------------------------------------------------------
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
-ERROR_TEXT = {400: "Malformed request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-              405: "Method not allowed", 409: "Conflict", 410: "Gone", 423: "Locked", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid input",
-              429: "Too many requests", 503: "Service unavailable"}
+ERROR_TEXT = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    423: "Locked",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
 
 
 def _responses(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -187,8 +243,10 @@ def _responses(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if ep.body is not None:
         codes |= {413, 415}
     for code in sorted(codes):
-        responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"),
-                                "content": {"application/problem+json": {"schema": PROBLEM}}}
+        responses[str(code)] = {
+            "description": ERROR_TEXT.get(code, "Error"),
+            "content": {"application/problem+json": {"schema": PROBLEM}},
+        }
     return responses
 
 
@@ -204,8 +262,13 @@ def _query_params(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[
     schemas.update(schema.pop("$defs", {}))
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop,
-         **({"description": prop["description"]} if "description" in prop else {})}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
         for name, prop in schema.get("properties", {}).items()
     ]
 

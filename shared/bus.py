@@ -7,8 +7,10 @@ Topology, for a service `notifications` with a handler `welcome_email`:
     notifications.welcome_email.dead       parking queue after the last attempt (staff replay it)
 
 Guarantees:
-- publish waits for the broker's confirm; an unroutable message raises `Unroutable`
-  (nobody would have received it), so the outbox keeps it and tries again later;
+- every event is routed at least to the bounded event archive (`<prefix>events.archive`,
+  bound to `#`, capped by length and age: audit and replay), so an event nobody
+  consumes yet is normal; publish waits for the broker's confirm, and `Unroutable`
+  only means a broken topology (the outbox keeps the event and tries again);
 - a message is acknowledged only after its handler returned (its effect is stored),
   or after it was safely re-published to a delay or parking queue;
 - a handler that raises is retried with growing delay, and parked after
@@ -63,6 +65,8 @@ class Inbox(Protocol):
 
     async def release(self, consumer: str, event_id: str) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class EventInProgress(Exception):
     """Another worker is processing a copy of this event right now."""
@@ -108,6 +112,8 @@ class EventBus:
         max_attempts: int = 6,
         retry_delays: Sequence[float] = (1, 5, 30, 120, 600),
         inbox: Inbox | None = None,
+        archive_max_events: int = 100_000,
+        archive_hours: float = 168.0,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays must name at least one delay")
@@ -119,6 +125,8 @@ class EventBus:
         self.max_attempts = max_attempts
         self.retry_delays = list(retry_delays)
         self.inbox = inbox
+        self.archive_max_events = archive_max_events
+        self.archive_hours = archive_hours
         self.subscriptions: list[Subscription] = []
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
@@ -149,6 +157,7 @@ class EventBus:
         self._exchange = await self._publish_channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
+        await self._declare_archive()
         if not self.subscriptions:
             return
         self._consume_channel = await self._connection.channel()
@@ -158,6 +167,24 @@ class EventBus:
         for sub in self.subscriptions:
             sub.consumer_tag = await sub.queue.consume(self._consumer_for(sub))  # type: ignore[union-attr]
         log.info("bus.started", queues=[s.queue_name for s in self.subscriptions])
+
+    @property
+    def archive_queue_name(self) -> str:
+        return f"{self.queue_prefix}events.archive"
+
+    async def _declare_archive(self) -> None:
+        """The catch-all queue every event reaches, bounded by length and age."""
+        assert self._publish_channel is not None and self._exchange is not None
+        archive = await self._publish_channel.declare_queue(
+            self.archive_queue_name,
+            durable=True,
+            arguments={
+                "x-max-length": self.archive_max_events,
+                "x-message-ttl": int(self.archive_hours * 3600 * 1000),
+                "x-overflow": "drop-head",
+            },
+        )
+        await archive.bind(self._exchange, routing_key="#")
 
     async def _declare(self, sub: Subscription) -> None:
         channel = self._consume_channel
@@ -227,7 +254,7 @@ class EventBus:
         return on_message
 
     async def _handle(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        attempt = _attempt(message)
         try:
             envelope = Envelope.model_validate_json(message.body)
             data = parse_data(envelope)
@@ -260,8 +287,9 @@ class EventBus:
             return
         sub.handled += 1
         await message.ack()
-        log.debug("bus.handled", queue=consumer, event_type=envelope.type,
-                  ms=round((time.perf_counter() - started) * 1000, 2))
+        log.debug(
+            "bus.handled", queue=consumer, event_type=envelope.type, ms=round((time.perf_counter() - started) * 1000, 2)
+        )
 
     async def _release(self, consumer: str, event_id: str) -> None:
         try:
@@ -269,8 +297,9 @@ class EventBus:
         except Exception:  # the claim's lease expires on its own
             log.warning("bus.release_failed", queue=consumer, event_id=event_id)
 
-    async def _after_failure(self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope,
-                             attempt: int, exc: Exception) -> None:
+    async def _after_failure(
+        self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, exc: Exception
+    ) -> None:
         consumer = sub.queue_name
         if isinstance(exc, PermanentError):
             await self._park(sub, message, _short(exc))
@@ -278,21 +307,42 @@ class EventBus:
             # Not a failure: wait for the other worker, without using up an attempt.
             await self._retry(sub, message, attempt, exc, next_attempt=attempt)
         elif attempt >= self.max_attempts:
-            log.error("bus.handler_failed", queue=consumer, event_type=envelope.type, attempt=attempt,
-                      error=_short(exc), exc_info=exc)
+            log.error(
+                "bus.handler_failed",
+                queue=consumer,
+                event_type=envelope.type,
+                attempt=attempt,
+                error=_short(exc),
+                exc_info=exc,
+            )
             await self._park(sub, message, _short(exc))
         else:
-            log.warning("bus.handler_failed_will_retry", queue=consumer, event_type=envelope.type,
-                        attempt=attempt, error=_short(exc))
+            log.warning(
+                "bus.handler_failed_will_retry",
+                queue=consumer,
+                event_type=envelope.type,
+                attempt=attempt,
+                error=_short(exc),
+            )
             await self._retry(sub, message, attempt, exc)
 
-    async def _retry(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int, exc: Exception,
-                     next_attempt: int | None = None) -> None:
+    async def _retry(
+        self,
+        sub: Subscription,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        exc: Exception,
+        next_attempt: int | None = None,
+    ) -> None:
         index = min(attempt - 1, len(self.retry_delays) - 1)
-        await self._send_to_queue(sub.retry_queue_name(index), message, {
-            ATTEMPT_HEADER: attempt + 1 if next_attempt is None else next_attempt,
-            ERROR_HEADER: _short(exc),
-        })
+        await self._send_to_queue(
+            sub.retry_queue_name(index),
+            message,
+            {
+                ATTEMPT_HEADER: attempt + 1 if next_attempt is None else next_attempt,
+                ERROR_HEADER: _short(exc),
+            },
+        )
         sub.retried += 1
         await message.ack()
 
@@ -324,15 +374,27 @@ class EventBus:
                 if message is None:
                     break
                 held.append(message)
-                found.append({
-                    "message_id": message.message_id,
-                    "type": message.type,
-                    "attempts": (message.headers or {}).get(ATTEMPT_HEADER, 1),
-                    "last_error": (message.headers or {}).get(ERROR_HEADER),
-                })
+                found.append(
+                    {
+                        "message_id": message.message_id,
+                        "type": message.type,
+                        "attempts": (message.headers or {}).get(ATTEMPT_HEADER, 1),
+                        "last_error": (message.headers or {}).get(ERROR_HEADER),
+                    }
+                )
             for message in held:
                 await message.nack(requeue=True)
             return found
+        finally:
+            await channel.close()
+
+    async def parked_count(self, name: str) -> int:
+        """How many messages of one handler are parked."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            queue = await channel.declare_queue(self.subscription(name).dead_queue_name, durable=True, passive=True)
+            return queue.declaration_result.message_count or 0
         finally:
             await channel.close()
 
@@ -361,6 +423,12 @@ class EventBus:
 
     # --- health and shutdown ------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """Is the broker connection up right now?"""
+        conn = self._connection
+        return conn is not None and not conn.is_closed and conn.connected.is_set()
+
     def readiness(self) -> tuple[bool, str]:
         """Is the broker connected and is every consumer attached?"""
         conn = self._connection
@@ -369,7 +437,12 @@ class EventBus:
         if self._closing:
             return False, "shutting down"
         for sub in self.subscriptions:
-            if sub.queue is None or sub.consumer_tag is None or self._consume_channel is None or self._consume_channel.is_closed:
+            if (
+                sub.queue is None
+                or sub.consumer_tag is None
+                or self._consume_channel is None
+                or self._consume_channel.is_closed
+            ):
                 return False, f"consumer {sub.queue_name} not attached"
         return True, "ok"
 
@@ -387,8 +460,10 @@ class EventBus:
                     log.warning("bus.cancel_failed", queue=sub.queue_name)
         try:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
+        if self.inbox is not None:
+            await self.inbox.close()
         try:
             await asyncio.wait_for(self._connection.close(), 10)
         except Exception:
@@ -408,6 +483,12 @@ def _message(envelope: Envelope) -> aio_pika.Message:
         headers={ATTEMPT_HEADER: 1},
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
+
+
+def _attempt(message: AbstractIncomingMessage) -> int:
+    """The attempt a message is on (1 when the header is missing or not a number)."""
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value >= 1 else 1
 
 
 def _short(exc: BaseException) -> str:

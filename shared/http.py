@@ -16,19 +16,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
+import os
 import re
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from pydantic import BaseModel, ValidationError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError, WaitQueueTimeoutError
 
 from shared import identity as identity_mod
+from shared import tabular
+from shared.errors import MESSAGES, DomainError, Problem, Unavailable, validation_error
+from shared.errors import Conflict as Conflict  # re-exported for the HTTP layer
+from shared.errors import NotFound as NotFound  # re-exported for the HTTP layer
+from shared.i18n import Lang, negotiate
 from shared.logging import bind_context, clear_context, get_logger
 
 log = get_logger(__name__)
@@ -46,73 +64,64 @@ IDENTITY_KEY = web.RequestKey("identity", identity_mod.Identity)
 ROUTE_KEY = web.RequestKey("route_template", str)
 
 disable_created_metrics()  # no `_created` series: half the scrape for nothing
-HTTP_REQUESTS = Counter("lienhiep_http_requests", "HTTP requests answered, by route template and status",
-                        ["method", "route", "status"])
-HTTP_LATENCY = Histogram("lienhiep_http_request_duration_seconds", "Time to answer an HTTP request",
-                         ["method", "route"],
-                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+HTTP_REQUESTS = Counter(
+    "lienhiep_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "lienhiep_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 M = TypeVar("M", bound=BaseModel)
 
 
 # --- errors ----------------------------------------------------------------------
+# Domain errors live in shared/errors.py (no web import); they are re-exported here
+# for the HTTP layer. `ProblemError` is a problem spelled out where it is raised.
+ProblemError = Problem
+# Driver errors that mean "the store is not answering", not "this request is wrong".
+STORE_DOWN = (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout, WaitQueueTimeoutError)
+STORE_RETRY_AFTER_SECONDS = 5
 
 
-class DomainError(Exception):
-    """Base of domain errors. Subclasses set `status`, `code` and a default title."""
-
-    status: int = 400
-    code: str = "domain-error"
-    title: str = "Request refused"
-
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
-        self.extra = extra
-
-
-class NotFound(DomainError):
-    status, code, title = 404, "not-found", "Not found"
-
-
-class Conflict(DomainError):
-    status, code, title = 409, "conflict", "Conflict"
-
-
-class ProblemError(Exception):
-    """Raise to answer with a problem+json body."""
-
-    def __init__(self, status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail or title)
-        self.status, self.code, self.title, self.detail, self.extra = status, code, title, detail, extra
-
-
-def problem(status: int, code: str, title: str, detail: str | None = None,
-            headers: Mapping[str, str] | None = None, **extra: Any) -> web.Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
     body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
+    return problem_response(body, headers)
+
+
+def problem_response(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(
-        status=status,
+        status=body["status"],
         text=json.dumps(body, ensure_ascii=False, default=_json_default),
         content_type="application/problem+json",
         headers=headers,
     )
 
 
-def validation_problem(exc: ValidationError, location: str = "body") -> ProblemError:
-    errors = [
-        {
-            "field": ".".join(str(p) for p in err["loc"]) or location,
-            "in": location,
-            "message": err["msg"],
-            "code": err["type"],
-        }
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
-    return ProblemError(422, "validation-error", "Invalid input",
-                        f"{len(errors)} field(s) are invalid", errors=errors)
+def error_response(exc: DomainError, lang: str) -> web.Response:
+    """A domain error as problem+json in `lang`."""
+    return problem_response({"type": PROBLEM_BASE + exc.code, **exc.public(lang)}, exc.headers or None)
+
+
+def validation_problem(exc: ValidationError, location: str = "body") -> DomainError:
+    return validation_error(exc, location)
+
+
+def language(request: web.Request) -> Lang:
+    """The language the caller reads: Accept-Language, Vietnamese by default."""
+    return negotiate(request.headers.get("Accept-Language"))
 
 
 # --- JSON ------------------------------------------------------------------------
@@ -140,16 +149,28 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
 async def parse_json(request: web.Request, model: type[M]) -> M:
     """The request body validated as `model`; 400 for bad JSON, 422 for bad fields."""
     if request.content_type not in ("application/json", "application/merge-patch+json"):
-        raise ProblemError(415, "unsupported-media-type", "Send JSON",
-                           "Content-Type must be application/json")
+        raise Problem(
+            415, "unsupported-media-type", MESSAGES("problem.send_json"), MESSAGES("problem.send_json.detail")
+        )
+    return parse_json_bytes(await request.read(), model)
+
+
+def parse_json_bytes(raw: bytes, model: type[M]) -> M:
+    """`raw` validated as `model`; 400 for bad JSON (too deep included), 422 for bad fields."""
     try:
-        raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ProblemError(400, "malformed-json", "Malformed JSON", "The body is not valid JSON") from None
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise Problem(
+            400, "malformed-json", MESSAGES("problem.malformed_json"), MESSAGES("problem.malformed_json.detail")
+        ) from None
     try:
-        return model.model_validate(raw)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_problem(exc) from None
+        raise validation_error(exc) from None
+    except RecursionError:
+        raise Problem(
+            400, "malformed-json", MESSAGES("problem.malformed_json"), MESSAGES("problem.malformed_json.detail")
+        ) from None
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
@@ -161,7 +182,7 @@ def parse_query(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise validation_problem(exc, "query") from None
+        raise validation_error(exc, "query") from None
 
 
 # --- middlewares ------------------------------------------------------------------
@@ -190,8 +211,7 @@ async def request_context_middleware(request: web.Request, handler):
         route = _route_template(request)
         if request.path not in PUBLIC_PATHS:
             # The route template, not the path: paths can hold personal data (an email address).
-            log.info("http.request", method=request.method, route=route, status=status,
-                     ms=round(elapsed * 1000, 2))
+            log.info("http.request", method=request.method, route=route, status=status, ms=round(elapsed * 1000, 2))
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
         HTTP_LATENCY.labels(request.method, route).observe(elapsed)
         clear_context()
@@ -220,30 +240,56 @@ def _clean_request_id(value: str | None) -> str:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):
-    """Every error leaves as problem+json; no stack trace or internal detail leaks."""
+    """Every error leaves as problem+json in the caller's language; no stack trace or
+    internal detail leaks."""
     try:
         return await handler(request)
-    except ProblemError as exc:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
     except DomainError as exc:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return error_response(exc, language(request))
+    except STORE_DOWN as exc:
+        log.warning("http.store_unavailable", route=_route_template(request), error=type(exc).__name__)
+        return error_response(
+            Unavailable(
+                MESSAGES("problem.store_unavailable.detail"), headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
+            ),
+            language(request),
+        )
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[MAX_BODY]
-        return problem(413, "payload-too-large", "Request body too large",
-                       f"The body may be at most {limit} bytes", max_bytes=limit)
+        return error_response(
+            Problem(
+                413,
+                "payload-too-large",
+                MESSAGES("problem.too_large"),
+                MESSAGES("problem.too_large.detail", limit=limit),
+                max_bytes=limit,
+            ),
+            language(request),
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         extra: dict[str, Any] = {}
         if isinstance(exc, web.HTTPMethodNotAllowed):
             extra["allowed"] = sorted(exc.allowed_methods)
-        return problem(exc.status, _slug(exc.reason), exc.reason, None,
-                       headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"}, **extra)
+        return problem(
+            exc.status,
+            _slug(exc.reason),
+            exc.reason,
+            None,
+            headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
+            **extra,
+        )
     except Exception:
         log.exception("http.unhandled_error", route=_route_template(request))
-        return problem(500, "internal-error", "Internal error",
-                       "Something went wrong on our side; the request id helps us find it",
-                       request_id=request.get(REQUEST_ID_KEY))
+        lang = language(request)
+        return problem(
+            500,
+            "internal-error",
+            MESSAGES.text("problem.internal", lang),
+            MESSAGES.text("problem.internal.detail", lang),
+            request_id=request.get(REQUEST_ID_KEY),
+        )
 
 
 def _slug(text: str) -> str:
@@ -259,12 +305,16 @@ def identity_middleware(secret: str):
             return await handler(request)
         token = request.headers.get(identity_mod.HEADER)
         if not token:
-            raise ProblemError(401, "unauthenticated", "Not authenticated",
-                               "Internal services answer only requests forwarded by the gateway")
+            raise Problem(
+                401,
+                "unauthenticated",
+                MESSAGES("problem.unauthenticated"),
+                "Internal services answer only requests forwarded by the gateway",
+            )
         try:
             request[IDENTITY_KEY] = identity_mod.verify(token, secret)
         except identity_mod.InvalidIdentity as exc:
-            raise ProblemError(401, "unauthenticated", "Not authenticated", str(exc)) from None
+            raise Problem(401, "unauthenticated", MESSAGES("problem.unauthenticated"), str(exc)) from None
         return await handler(request)
 
     return check_identity
@@ -319,5 +369,59 @@ async def _readyz(request: web.Request) -> web.Response:
             ok, detail = False, type(exc).__name__
         results[name] = {"ok": ok, "detail": detail}
         ready = ready and ok
-    return json_response({"status": "ready" if ready else "not ready", "checks": results},
-                         status=200 if ready else 503)
+    return json_response({"status": "ready" if ready else "not ready", "checks": results}, status=200 if ready else 503)
+
+
+# --- tabular downloads ------------------------------------------------------------
+
+
+async def table_response(
+    request: web.Request,
+    *,
+    filename: str,
+    fmt: str,
+    sheet: str,
+    header: Sequence[str],
+    rows: AsyncIterable[Sequence[Any]],
+) -> web.StreamResponse:
+    """Stream a table as a CSV or XLSX download (`filename` without extension). Every
+    cell is neutralised against formula injection by shared/tabular.py."""
+    response = web.StreamResponse(headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+    if fmt == "csv":
+        response.content_type, response.charset = tabular.CSV_MEDIA, "utf-8"
+        await response.prepare(request)
+        buffered: list[Sequence[Any]] = []
+        first = True
+        async for row in rows:
+            buffered.append(row)
+            if len(buffered) >= 500:
+                await response.write(_csv_part(header if first else None, buffered))
+                buffered, first = [], False
+        await response.write(_csv_part(header if first else None, buffered))
+        await response.write_eof()
+        return response
+    writer = tabular.XlsxWriter(sheet, header)
+    async for row in rows:
+        writer.append(row)
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        await asyncio.to_thread(writer.save, path)
+        response.content_type = tabular.XLSX_MEDIA
+        response.content_length = os.path.getsize(path)
+        await response.prepare(request)
+        with open(path, "rb") as stream:
+            while chunk := stream.read(65536):
+                await response.write(chunk)
+    finally:
+        os.unlink(path)
+    await response.write_eof()
+    return response
+
+
+def _csv_part(header: Sequence[str] | None, rows: list[Sequence[Any]]) -> bytes:
+    if header is not None:
+        return tabular.to_csv(header, rows)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[tabular.csv_cell(v) for v in row] for row in rows])
+    return buffer.getvalue().encode("utf-8")

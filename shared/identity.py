@@ -8,16 +8,18 @@ valid, unexpired identity, so calling a service port directly gets nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.tokens import InvalidToken, Signer
+
 HEADER = "X-LienHiep-Identity"
 TTL_SECONDS = 60
+ADMIN, MANAGER, JUDGE = "admin", "manager", "judge"
+ROLES = (ADMIN, MANAGER, JUDGE)
+STAFF_PREFIX, KEY_PREFIX, SYSTEM_PREFIX = "staff:", "key:", "system:"
+ANONYMOUS = "anonymous"
 
 
 class Identity(BaseModel):
@@ -30,37 +32,53 @@ class Identity(BaseModel):
     exp: float = 0.0
 
     def has_scope(self, scope: str) -> bool:
-        return "admin" in self.roles or scope in self.scopes
+        return self.is_admin or scope in self.scopes
+
+    # Roles, asked one way everywhere (never `"admin" in who.roles` by hand).
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def is_manager(self) -> bool:
+        return MANAGER in self.roles and not self.is_admin
+
+    @property
+    def is_judge(self) -> bool:
+        return JUDGE in self.roles and not self.is_admin and MANAGER not in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        """A person of the federation's office or an association (not a partner system)."""
+        return self.sub.startswith(STAFF_PREFIX)
+
+    @property
+    def is_partner(self) -> bool:
+        """A partner system calling with an API key."""
+        return self.sub.startswith(KEY_PREFIX)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.sub == ANONYMOUS
 
 
 class InvalidIdentity(Exception):
     pass
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+@lru_cache(maxsize=8)
+def _signer(secret: str) -> Signer:
+    return Signer(secret, "internal-identity")
 
 
 def sign(identity: Identity, secret: str, ttl: float = TTL_SECONDS) -> str:
-    payload = identity.model_copy(update={"exp": time.time() + ttl}).model_dump_json().encode()
-    mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(mac)}"
+    return _signer(secret).sign(identity.model_dump(exclude={"exp"}, mode="json"), ttl_seconds=ttl)
 
 
 def verify(token: str, secret: str) -> Identity:
     try:
-        payload_part, mac_part = token.split(".", 1)
-        payload = _unb64(payload_part)
-        expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac_part)):
-            raise InvalidIdentity("bad signature")
-        identity = Identity.model_validate(json.loads(payload))
-    except (ValueError, ValidationError, json.JSONDecodeError) as exc:
-        raise InvalidIdentity("malformed identity") from exc
-    if identity.exp < time.time():
-        raise InvalidIdentity("expired identity")
-    return identity
+        return Identity.model_validate(_signer(secret).verify(token))
+    except InvalidToken as exc:
+        raise InvalidIdentity(str(exc)) from None
+    except ValidationError:
+        raise InvalidIdentity("malformed identity") from None

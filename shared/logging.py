@@ -15,9 +15,7 @@ from typing import Any
 
 import structlog
 
-SENSITIVE_KEY = re.compile(
-    r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|credential|^key$|_key$", re.I
-)
+SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|credential|^key$|_key$", re.I)
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # Vietnamese and international phone numbers in the ways people write them:
 # +84 912 345 678, 0912.345.678, 84912345678. Dates and ids do not start this way.
@@ -39,7 +37,7 @@ def _mask_value(value: Any, depth: int = 0) -> Any:
 
 def mask_sensitive(_logger: Any, _method: str, event_dict: dict) -> dict:
     """structlog processor: scrub secrets, email addresses and phone numbers."""
-    return _mask_value(event_dict)  # type: ignore[return-value]
+    return _mask_value(event_dict)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -65,7 +63,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer(ensure_ascii=False)],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors],
         )
     )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -42,8 +42,9 @@ class IndexSpec:
 def connect(url: str) -> AsyncMongoClient:
     """A client that returns timezone-aware datetimes (everything is stored in UTC)."""
     # socketTimeoutMS: a store that stops answering fails the operation instead of hanging it.
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
-                            socketTimeoutMS=120_000)
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=120_000
+    )
 
 
 async def ensure_indexes(db: AsyncDatabase, specs: Iterable[IndexSpec]) -> None:
@@ -96,7 +97,7 @@ def epoch(moment: datetime | None = None, *, plus_seconds: float = 0.0) -> float
     second only, and not at all inside count_documents. Numbers compare alike on
     every store.
     """
-    return (moment or datetime.now(timezone.utc)).timestamp() + plus_seconds
+    return (moment or datetime.now(UTC)).timestamp() + plus_seconds
 
 
 # nx-27017 hands back a datetime written by an update (`$set`) as text such as
@@ -112,7 +113,7 @@ def from_store(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _restore(value: Any) -> Any:
     if isinstance(value, str) and _NX_DATETIME.match(value):
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
     if isinstance(value, dict):
         return from_store(value)
     if isinstance(value, list):

@@ -13,22 +13,31 @@ them from their document. It runs until none are pending; it is woken right afte
 a write (`notify`) and also polls, so events left behind by a crash between write
 and publish are sent when the service comes back. A crash after publish and before
 removal publishes an event twice: consumers are idempotent (see inbox.py).
+
+A document's events go out in the order they happened. One event that the broker
+keeps refusing while the connection is healthy (it cannot be routed, or is refused)
+must not hold back the others of its document for ever: after `max_tries` it is
+*set aside* (moved to `_outbox_aside` with the error), counted in /metrics, listed
+for staff with the parked messages (shared/parking.py) and can be put back. A broker
+outage sets nothing aside: those failures are waited out with back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.bus import EventBus
 from shared.contracts import Envelope
 from shared.logging import get_logger
+from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
-from shared.waiting import stop_task, wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -37,12 +46,24 @@ EVENTS = "_outbox"
 REVISION = "_outbox_rev"
 DUE = "_outbox_due"
 TRIES = "_outbox_tries"
+ASIDE = "_outbox_aside"  # event id → {"event": envelope JSON, "error": text, "at": epoch}
+HAS_ASIDE = "_outbox_has_aside"
 MAX_BACKOFF_SECONDS = 60.0
+MAX_TRIES = 8  # with the back-off: about four minutes of refusals before an event is set aside
+
+SET_ASIDE = Counter(
+    "lienhiep_outbox_set_aside",
+    "Events the outbox relay set aside after repeated refusals",
+    ["collection", "event_type"],
+)
 
 
 def outbox_indexes(collection: str) -> list[IndexSpec]:
     """Declare these for every collection whose documents carry events."""
-    return [IndexSpec(collection, [(PENDING, 1), (DUE, 1)], name=f"outbox_pending_{collection}")]
+    return [
+        IndexSpec(collection, [(PENDING, 1), (DUE, 1)], name=f"outbox_pending_{collection}"),
+        IndexSpec(collection, [(HAS_ASIDE, 1)], sparse=True, name=f"outbox_aside_{collection}"),
+    ]
 
 
 def with_events(document: dict[str, Any], *events: Envelope) -> dict[str, Any]:
@@ -83,41 +104,34 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch: int = 200,
+        max_tries: int = MAX_TRIES,
     ) -> None:
         self.bus = bus
+        self.max_tries = max_tries
         self.collections = list(collections)
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.published = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
 
     def notify(self) -> None:
         """Tell the relay new events were written (it would find them anyway)."""
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
+        await self._loop.stop()
         # What is already written goes out before the process ends, if it can.
         try:
             await asyncio.wait_for(self.drain(), timeout=5)
         except Exception:
             log.warning("outbox.final_drain_failed")
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox.drain_failed")
-            await wake_or_timeout(self._wake, self.poll_seconds)
-            self._wake.clear()
+    async def _step(self) -> bool:
+        await self.drain()
+        return False  # drain() publishes everything due; then wait for a notify or the poll
 
     async def drain(self) -> int:
         """Publish every due event; return how many were published."""
@@ -133,9 +147,11 @@ class OutboxRelay:
 
     async def _drain_batch(self, collection: AsyncCollection) -> tuple[int, int]:
         now = epoch()
-        docs = await collection.find(
-            {PENDING: True, DUE: {"$lte": now}}, {EVENTS: 1, REVISION: 1, TRIES: 1}
-        ).limit(self.batch).to_list()
+        docs = (
+            await collection.find({PENDING: True, DUE: {"$lte": now}}, {EVENTS: 1, REVISION: 1, TRIES: 1})
+            .limit(self.batch)
+            .to_list()
+        )
         if not docs:
             return 0, 0
         results = await asyncio.gather(*(self._publish_document(doc) for doc in docs))
@@ -143,18 +159,18 @@ class OutboxRelay:
         fallback: list[UpdateOne] = []  # ... in which case only remove what was sent
         retry_later: list[UpdateOne] = []
         sent = 0
-        for doc, (published, failed) in zip(docs, results):
-            sent += len(published)
-            remove = {"$unset": {f"{EVENTS}.{event_id}": "" for event_id in published}} if published else {}
-            if failed:
-                tries = int(doc.get(TRIES) or 0) + 1
-                backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries)
-                retry_later.append(UpdateOne({"_id": doc["_id"]}, {**remove, "$set": {DUE: now + backoff, TRIES: tries}}))
+        for doc, outcome in zip(docs, results, strict=True):
+            sent += len(outcome.published)
+            remove = {f"{EVENTS}.{event_id}": "" for event_id in outcome.published}
+            if outcome.refused is not None:
+                retry_later.append(self._after_refusal(collection, doc, outcome, remove, now))
             else:
-                cleared.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)},
-                                          {**remove, "$set": {PENDING: False, TRIES: 0}}))
-                if published:
-                    fallback.append(UpdateOne({"_id": doc["_id"]}, remove))
+                update: dict[str, Any] = {"$set": {PENDING: False, TRIES: 0}}
+                if remove:
+                    update["$unset"] = remove
+                cleared.append(UpdateOne({"_id": doc["_id"], REVISION: doc.get(REVISION)}, update))
+                if remove:
+                    fallback.append(UpdateOne({"_id": doc["_id"]}, {"$unset": remove}))
         if retry_later:
             await collection.bulk_write(retry_later, ordered=False)
         if cleared:
@@ -163,16 +179,122 @@ class OutboxRelay:
                 await collection.bulk_write(fallback, ordered=False)  # $unset twice is harmless
         return sent, len(docs)
 
-    async def _publish_document(self, doc: dict[str, Any]) -> tuple[list[str], bool]:
-        """Publish a document's events in order; stop at the first failure."""
-        published: list[str] = []
-        envelopes = [Envelope.model_validate_json(raw) for raw in (doc.get(EVENTS) or {}).values()]
-        for envelope in sorted(envelopes, key=lambda e: e.occurred_at):
+    def _after_refusal(
+        self, collection: AsyncCollection, doc: dict[str, Any], outcome: _Outcome, remove: dict[str, str], now: float
+    ) -> UpdateOne:
+        """Back off; an event refused `max_tries` times while the broker was up is set aside."""
+        event_id, raw, error = outcome.refused  # type: ignore[misc]
+        tries = int(doc.get(TRIES) or 0) + (1 if outcome.counts else 0)
+        update: dict[str, Any] = {"$set": {DUE: now + min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries), TRIES: tries}}
+        if outcome.counts and (tries >= self.max_tries or outcome.hopeless):
+            event_type = outcome.refused_type or "unknown"
+            log.error(
+                "outbox.event_set_aside",
+                collection=collection.name,
+                event_id=event_id,
+                event_type=event_type,
+                tries=tries,
+                error=error,
+            )
+            SET_ASIDE.labels(collection.name, event_type).inc()
+            remove = {**remove, f"{EVENTS}.{event_id}": ""}
+            update["$set"] = {
+                DUE: now,
+                TRIES: 0,
+                HAS_ASIDE: True,
+                f"{ASIDE}.{event_id}": {"event": raw, "error": error, "at": now, "tries": tries},
+            }
+        if remove:
+            update["$unset"] = remove
+        return UpdateOne({"_id": doc["_id"]}, update)
+
+    async def _publish_document(self, doc: dict[str, Any]) -> _Outcome:
+        """Publish a document's events in order; stop at the first refusal."""
+        outcome = _Outcome()
+        parsed: list[tuple[Envelope, str]] = []
+        for event_id, raw in (doc.get(EVENTS) or {}).items():
+            try:
+                parsed.append((Envelope.model_validate_json(raw), raw))
+            except ValueError as exc:  # unreadable: no try will ever publish it
+                outcome.refuse(event_id, raw, f"unreadable event: {exc}"[:300], None, counts=True, hopeless=True)
+                return outcome
+        for envelope, raw in sorted(parsed, key=lambda pair: pair[0].occurred_at):
             try:
                 await self.bus.publish(envelope)
             except Exception as exc:
-                log.warning("outbox.publish_failed", event_type=envelope.type, event_id=envelope.id,
-                            error=f"{type(exc).__name__}: {exc}")
-                return published, True
-            published.append(envelope.id)
-        return published, False
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("outbox.publish_failed", event_type=envelope.type, event_id=envelope.id, error=error)
+                # Only refusals on a healthy connection count towards setting an event aside.
+                outcome.refuse(envelope.id, raw, error, envelope.type, counts=self.bus.connected)
+                return outcome
+            outcome.published.append(envelope.id)
+        return outcome
+
+    # --- events set aside -----------------------------------------------------------
+
+    async def set_aside(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events set aside, oldest first: where they are, why, and when."""
+        found: list[dict[str, Any]] = []
+        for collection in self.collections:
+            async for doc in collection.find({HAS_ASIDE: True}, {ASIDE: 1}).limit(limit):
+                for event_id, entry in (doc.get(ASIDE) or {}).items():
+                    try:
+                        event_type = Envelope.model_validate_json(entry["event"]).type
+                    except ValueError:
+                        event_type = "unreadable"
+                    found.append(
+                        {
+                            "event_id": event_id,
+                            "type": event_type,
+                            "collection": collection.name,
+                            "document_id": str(doc["_id"]),
+                            "error": entry.get("error"),
+                            "tries": entry.get("tries"),
+                            "set_aside_at": entry.get("at"),
+                        }
+                    )
+        return sorted(found, key=lambda e: e["set_aside_at"] or 0)[:limit]
+
+    async def put_back(self) -> int:
+        """Return every event set aside to its document's outbox, to be tried again."""
+        moved = 0
+        for collection in self.collections:
+            async for doc in collection.find({HAS_ASIDE: True}, {ASIDE: 1}):
+                aside = doc.get(ASIDE) or {}
+                if not aside:
+                    continue
+                update = {
+                    "$set": {
+                        **{f"{EVENTS}.{eid}": e["event"] for eid, e in aside.items()},
+                        PENDING: True,
+                        DUE: epoch(),
+                        TRIES: 0,
+                        HAS_ASIDE: False,
+                    },
+                    "$unset": {f"{ASIDE}.{eid}": "" for eid in aside},
+                    "$inc": {REVISION: 1},
+                }
+                await collection.update_one({"_id": doc["_id"]}, update)
+                moved += len(aside)
+        if moved:
+            self.notify()
+        return moved
+
+
+@dataclass
+class _Outcome:
+    published: list[str] = field(default_factory=list)
+    refused: tuple[str, str, str] | None = None  # event id, envelope JSON, error
+    refused_type: str | None = None
+    counts: bool = False  # the refusal counts towards setting the event aside
+    hopeless: bool = False  # set it aside now: no try can ever publish it
+
+    def refuse(
+        self, event_id: str, raw: str, error: str, event_type: str | None, *, counts: bool, hopeless: bool = False
+    ) -> None:
+        self.refused, self.refused_type, self.counts, self.hopeless = (
+            (event_id, raw, error),
+            event_type,
+            counts,
+            hopeless,
+        )

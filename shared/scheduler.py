@@ -12,10 +12,9 @@ mid-job leaves a lease that expires, and the item is claimed again.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -24,9 +23,9 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.contracts import Envelope
 from shared.logging import get_logger
+from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
 from shared.outbox import OutboxRelay, push_events
-from shared.waiting import pause, stop_task
 
 log = get_logger(__name__)
 
@@ -44,8 +43,9 @@ def _as_epoch(when: datetime | float) -> float:
 class DueItems:
     """The items of one kind of scheduled work, in one collection."""
 
-    def __init__(self, collection: AsyncCollection, relay: OutboxRelay | None = None,
-                 lease_seconds: float = 60.0) -> None:
+    def __init__(
+        self, collection: AsyncCollection, relay: OutboxRelay | None = None, lease_seconds: float = 60.0
+    ) -> None:
         self.collection = collection
         self.relay = relay
         self.lease_seconds = lease_seconds
@@ -53,10 +53,16 @@ class DueItems:
     async def schedule(self, key: str, due: datetime | float, payload: dict[str, Any]) -> bool:
         """Add an item; False if one with this key exists already (then it is left as it is)."""
         try:
-            await self.collection.insert_one({
-                "_id": key, "state": "pending", "due": _as_epoch(due), "lease_until": 0.0,
-                "payload": payload, "created_at": datetime.now(timezone.utc),
-            })
+            await self.collection.insert_one(
+                {
+                    "_id": key,
+                    "state": "pending",
+                    "due": _as_epoch(due),
+                    "lease_until": 0.0,
+                    "payload": payload,
+                    "created_at": datetime.now(UTC),
+                }
+            )
             return True
         except DuplicateKeyError:
             return False
@@ -75,15 +81,17 @@ class DueItems:
         now = epoch() if now is None else now
         return await self.collection.find_one_and_update(
             {"state": "pending", "due": {"$lte": now}, "lease_until": {"$lt": now}},
-            {"$set": {"lease_until": now + self.lease_seconds, "lease_owner": uuid.uuid4().hex},
-             "$inc": {"attempts": 1}},
+            {
+                "$set": {"lease_until": now + self.lease_seconds, "lease_owner": uuid.uuid4().hex},
+                "$inc": {"attempts": 1},
+            },
             sort=[("due", 1)],
             return_document=ReturnDocument.AFTER,
         )
 
     async def finish(self, item: dict[str, Any], events: Sequence[Envelope] = ()) -> bool:
         """Mark a claimed item done and store its events, in one write; False if the lease was lost."""
-        update = push_events({"$set": {"state": "done", "done_at": datetime.now(timezone.utc)}}, *events)
+        update = push_events({"$set": {"state": "done", "done_at": datetime.now(UTC)}}, *events)
         result = await self.collection.update_one(
             {"_id": item["_id"], "state": "pending", "lease_owner": item["lease_owner"]}, update
         )
@@ -102,21 +110,29 @@ class DueItems:
 class Scheduler:
     """Runs due items of one kind: claim, run the job, finish (with its events)."""
 
-    def __init__(self, items: DueItems, job: Job, *, name: str, poll_seconds: float = 1.0,
-                 retry_seconds: float = 30.0) -> None:
+    def __init__(
+        self, items: DueItems, job: Job, *, name: str, poll_seconds: float = 1.0, retry_seconds: float = 30.0
+    ) -> None:
         self.items = items
         self.job = job
         self.name = name
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
-        self._task: asyncio.Task | None = None
+        self._loop = BackgroundLoop(f"scheduler-{name}", self._step, idle_seconds=poll_seconds)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=f"scheduler-{self.name}")
+        self._loop.start()
+
+    def notify(self) -> None:
+        """Something became due sooner than the next poll."""
+        self._loop.notify()
 
     async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
+        await self._loop.stop()
+
+    async def _step(self) -> bool:
+        await self.run_due()
+        return False  # run_due() ran everything due; wait for the next poll
 
     async def run_due(self) -> int:
         """Run every item due now; returns how many this replica finished."""
@@ -133,13 +149,3 @@ class Scheduler:
             else:
                 log.warning("scheduler.lease_lost", scheduler=self.name, item=item["_id"])
         return finished
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduler.loop_failed", scheduler=self.name)
-            await pause(self.poll_seconds)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import EventBus
@@ -31,7 +33,7 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-_LIVE_BUSES: "weakref.WeakSet[EventBus]" = weakref.WeakSet()
+_LIVE_BUSES: weakref.WeakSet[EventBus] = weakref.WeakSet()
 
 
 class BusMetrics:
@@ -39,8 +41,11 @@ class BusMetrics:
     from the live buses' subscriptions when `/metrics` is scraped."""
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily("lienhiep_bus_messages", "Messages each consumer handled, retried or parked",
-                                     labels=["service", "consumer", "outcome"])
+        family = CounterMetricFamily(
+            "lienhiep_bus_messages",
+            "Messages each consumer handled, retried or parked",
+            labels=["service", "consumer", "outcome"],
+        )
         for bus in list(_LIVE_BUSES):
             for sub in bus.subscriptions:
                 for outcome in ("handled", "retried", "parked"):
@@ -66,13 +71,14 @@ class ServiceRuntime:
         self.indexes = list(indexes)
         self.outbox_collections = list(outbox)
         self.app = app
-        self.client = None
+        self.client: AsyncMongoClient[dict[str, Any]] | None = None
         self.db: AsyncDatabase
         self.bus: EventBus
         self.relay: OutboxRelay
 
-    async def __aenter__(self) -> "ServiceRuntime":
+    async def __aenter__(self) -> ServiceRuntime:
         s = self.settings
+        s.check_secret()
         self.client = connect(s.mongo_url)
         self.db = self.client[s.database(self.service)]
         specs = [*self.indexes, *INBOX_INDEXES]
@@ -88,12 +94,15 @@ class ServiceRuntime:
             max_attempts=s.bus_max_attempts,
             retry_delays=s.retry_delays,
             inbox=MongoInbox(self.db),
+            archive_max_events=s.bus_archive_max_events,
+            archive_hours=s.bus_archive_hours,
         )
         _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(
             self.bus, [self.db[name] for name in self.outbox_collections], poll_seconds=s.outbox_poll_seconds
         )
         if self.app is not None:
+            self.app[RUNTIME] = self
             add_ready_check(self.app, "store", self._store_ready)
             add_ready_check(self.app, "broker", self._bus_ready)
         return self
@@ -121,8 +130,15 @@ class ServiceRuntime:
         return self.bus.readiness()
 
 
-def run_service(service: str, create_app: Callable[[Settings], web.Application], port_of: Callable[[Settings], int],
-                host_of: Callable[[Settings], str] | None = None) -> None:
+RUNTIME = web.AppKey("service_runtime", ServiceRuntime)
+
+
+def run_service(
+    service: str,
+    create_app: Callable[[Settings], web.Application],
+    port_of: Callable[[Settings], int],
+    host_of: Callable[[Settings], str] | None = None,
+) -> None:
     """Entry point of `python -m services.<name>`: log, build the app, serve until SIGTERM/SIGINT."""
     settings = Settings()
     configure_logging(service, settings.log_level)
@@ -130,5 +146,6 @@ def run_service(service: str, create_app: Callable[[Settings], web.Application],
     host = host_of(settings) if host_of else settings.service_host
     log.info("service.listening", service=service, url=f"http://{host}:{port_of(settings)}")
     # shutdown_timeout: how long open HTTP requests may take to finish on shutdown.
-    web.run_app(app, host=host, port=port_of(settings), print=None, shutdown_timeout=20,
-                access_log=None, handle_signals=True)
+    web.run_app(
+        app, host=host, port=port_of(settings), print=None, shutdown_timeout=20, access_log=None, handle_signals=True
+    )

@@ -7,11 +7,12 @@ two never drift apart.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.tokens import Signer, derive_key
+
+DEV_SECRET = "dev-only-internal-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -21,19 +22,31 @@ class Settings(BaseSettings):
         "mongodb://127.0.0.1:27017",
         description="MongoDB URL. `make run` and the tests start the embedded store when it is unset.",
     )
-    mongo_db_prefix: str = Field("lienhiep", description="Prefix of each service's database name (`<prefix>_membership`).")
+    mongo_db_prefix: str = Field(
+        "lienhiep", description="Prefix of each service's database name (`<prefix>_membership`)."
+    )
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ URL (vhost included).")
     bus_exchange: str = Field("lienhiep.events", description="Durable topic exchange every event goes through.")
     bus_queue_prefix: str = Field("", description="Prefix of every queue name; lets test runs share a broker.")
     bus_prefetch: int = Field(32, ge=1, le=1000, description="Unacknowledged messages a consumer holds at once.")
-    bus_max_attempts: int = Field(6, ge=1, description="Attempts before a failing message is parked in the dead-letter queue.")
+    bus_max_attempts: int = Field(
+        6, ge=1, description="Attempts before a failing message is parked in the dead-letter queue."
+    )
     bus_retry_delays: str = Field(
         "1,5,30,120,600",
         description="Seconds to wait before each retry, comma-separated; the last repeats.",
     )
-    outbox_poll_seconds: float = Field(1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about.")
+    bus_archive_max_events: int = Field(
+        100_000, ge=1, description="Most events kept in the event archive queue (oldest dropped first)."
+    )
+    bus_archive_hours: float = Field(168.0, gt=0, description="Hours an event stays in the event archive queue.")
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
+    )
 
-    smtp_host: str = Field("127.0.0.1", description="SMTP server for email. `make run` starts a local catcher when unset.")
+    smtp_host: str = Field(
+        "127.0.0.1", description="SMTP server for email. `make run` starts a local catcher when unset."
+    )
     smtp_port: int = Field(1025, description="SMTP port.")
     smtp_from: str = Field("LienHiep <no-reply@lienhiep.local>", description="From address of every email.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
@@ -46,94 +59,194 @@ class Settings(BaseSettings):
     membership_port: int = Field(8081, description="Membership service port (internal).")
     events_port: int = Field(8082, description="Events service port (internal).")
     notifications_port: int = Field(8083, description="Notifications service port (internal).")
+    contests_port: int = Field(8084, description="Contests service port (internal).")
+    webhooks_port: int = Field(8085, description="Webhooks service port (internal).")
     service_host: str = Field("127.0.0.1", description="Address the internal services listen on.")
-    membership_url: str = Field("", description="Membership base URL for the gateway (default: service_host and membership_port).")
+    membership_url: str = Field(
+        "", description="Membership base URL for the gateway (default: service_host and membership_port)."
+    )
     events_url: str = Field("", description="Events base URL for the gateway (default from events_port).")
-    notifications_url: str = Field("", description="Notifications base URL for the gateway (default from notifications_port).")
+    notifications_url: str = Field(
+        "", description="Notifications base URL for the gateway (default from notifications_port)."
+    )
+    contests_url: str = Field("", description="Contests base URL for the gateway (default from contests_port).")
+    webhooks_url: str = Field("", description="Webhooks base URL for the gateway (default from webhooks_port).")
 
     internal_identity_secret: str = Field(
-        "dev-only-internal-secret-change-me",
-        description="HMAC key the gateway signs forwarded identities with; services refuse requests without a valid one.",
+        DEV_SECRET,
+        description="The platform's one secret (at least 32 random bytes): the gateway signs forwarded identities "
+        "with a key derived from it, and every token and signed link with another. Services refuse to "
+        "start with the default unless DEVELOPMENT_MODE is true.",
+    )
+    development_mode: bool = Field(
+        False, description="Accept the development secret (only `make run` and the tests set this)."
     )
     max_body_bytes: int = Field(1_048_576, description="Largest request body a service accepts (413 above).")
     log_level: str = Field("INFO", description="Log level.")
-    federation_name: str = Field("Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh", description="The federation's name in Vietnamese, as messages sign it.")
-    federation_name_en: str = Field("the Provincial Union of Science and Technology Associations", description="The federation's name in English.")
+    federation_name: str = Field(
+        "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
+        description="The federation's name in Vietnamese, as messages sign it.",
+    )
+    federation_name_en: str = Field(
+        "the Provincial Union of Science and Technology Associations", description="The federation's name in English."
+    )
     public_base_url: str = Field("http://127.0.0.1:8080", description="Base of links put in emails.")
 
     # --- membership -------------------------------------------------------------
     membership_term_years: int = Field(1, ge=1, le=10, description="Length of a membership term, in years.")
     membership_import_max_bytes: int = Field(
-        52_428_800, description="Largest member or organisation file an import accepts (413 above).")
+        52_428_800, description="Largest member or organisation file an import accepts (413 above)."
+    )
     membership_import_batch_rows: int = Field(
-        1000, ge=1, le=10_000, description="Rows a member import reads, checks and writes at a time.")
+        1000, ge=1, le=10_000, description="Rows a member import reads, checks and writes at a time."
+    )
     membership_expiry_sweep_seconds: float = Field(
-        3600.0, gt=0, description="How often membership expiry notices and lapses are looked for.")
+        3600.0, gt=0, description="How often membership expiry notices and lapses are looked for."
+    )
     membership_scheduler_poll_seconds: float = Field(
-        15.0, gt=0, description="How often each replica looks for due membership work.")
+        15.0, gt=0, description="How often each replica looks for due membership work."
+    )
 
     # --- events -----------------------------------------------------------------
     events_reminder_hours: str = Field(
-        "24,2", description="Hours before an event's first session at which each confirmed registrant is reminded, comma-separated.")
-    events_scheduler_poll_seconds: float = Field(5.0, gt=0, description="How often the events service looks for due reminders and for seats left free while people wait.")
+        "24,2",
+        description="Hours before an event's first session at which each confirmed registrant is reminded, comma-separated.",
+    )
+    events_scheduler_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the events service looks for due reminders and for seats left free while people wait.",
+    )
     events_certificate_font: str = Field(
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        description="Unicode TrueType font for training certificates (Vietnamese needs one; Debian: fonts-dejavu-core).")
+        description="Unicode TrueType font for training certificates (Vietnamese needs one; Debian: fonts-dejavu-core).",
+    )
 
     # --- notifications ----------------------------------------------------------
-    sms_provider: str = Field("http", description="SMS provider: `http` (generic JSON API at SMS_PROVIDER_URL) or `esms` (eSMS.vn brandname API).")
-    sms_provider_url: str = Field("", description="URL the generic SMS provider takes messages at (empty: SMS is not sent, deliveries wait).")
+    sms_provider: str = Field(
+        "http",
+        description="SMS provider: `http` (generic JSON API at SMS_PROVIDER_URL) or `esms` (eSMS.vn brandname API).",
+    )
+    sms_provider_url: str = Field(
+        "", description="URL the generic SMS provider takes messages at (empty: SMS is not sent, deliveries wait)."
+    )
     sms_provider_token: str = Field("", description="Bearer token for the generic SMS provider.")
     sms_sender: str = Field("LIENHIEP", description="Sender name (brandname) of every SMS.")
-    esms_url: str = Field("https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/", description="eSMS.vn send endpoint.")
+    esms_url: str = Field(
+        "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+        description="eSMS.vn send endpoint.",
+    )
     esms_api_key: str = Field("", description="eSMS.vn ApiKey.")
     esms_secret_key: str = Field("", description="eSMS.vn SecretKey.")
     esms_sms_type: str = Field("2", description="eSMS.vn SmsType (2: brandname customer care).")
-    sms_unicode: bool = Field(False, description="Send SMS with Vietnamese diacritics (UCS-2, 70 characters a segment) instead of without (GSM-7, 160).")
-    sms_max_segments: int = Field(3, ge=1, le=10, description="Most segments an SMS template may render to; longer templates are refused at save time.")
+    sms_unicode: bool = Field(
+        False,
+        description="Send SMS with Vietnamese diacritics (UCS-2, 70 characters a segment) instead of without (GSM-7, 160).",
+    )
+    sms_max_segments: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Most segments an SMS template may render to; longer templates are refused at save time.",
+    )
     sms_announcement_tag: str = Field("QC", description="Tag every announcement SMS starts with (advertising rules).")
-    sms_opt_out_text: str = Field("Tu choi: tra loi TC", description="Opt-out instructions every announcement SMS ends with.")
-    sms_announcements_per_day: int = Field(3, ge=1, description="Most announcement SMS one number receives in 24 hours.")
-    sms_quiet_start_hour: int = Field(22, ge=0, le=23, description="Announcement SMS are held from this hour (Asia/Ho_Chi_Minh)…")
+    sms_opt_out_text: str = Field(
+        "Tu choi: tra loi TC", description="Opt-out instructions every announcement SMS ends with."
+    )
+    sms_announcements_per_day: int = Field(
+        3, ge=1, description="Most announcement SMS one number receives in 24 hours."
+    )
+    sms_quiet_start_hour: int = Field(
+        22, ge=0, le=23, description="Announcement SMS are held from this hour (Asia/Ho_Chi_Minh)…"
+    )
     sms_quiet_end_hour: int = Field(7, ge=0, le=23, description="…until this hour.")
     sms_rate_per_second: float = Field(100.0, gt=0, description="Most SMS per second handed to the provider.")
     email_rate_per_second: float = Field(100.0, gt=0, description="Most emails per second handed to the SMTP server.")
     smtp_connections: int = Field(4, ge=1, le=64, description="SMTP connections kept open and reused.")
-    notify_max_attempts: int = Field(8, ge=1, description="Attempts at one delivery before it goes to the dead-letter list.")
-    notify_retry_seconds: str = Field("30,120,600,1800,3600", description="Delay before each retry of a delivery, comma-separated; the last repeats.")
+    notify_max_attempts: int = Field(
+        8, ge=1, description="Attempts at one delivery before it goes to the dead-letter list."
+    )
+    notify_retry_seconds: str = Field(
+        "30,120,600,1800,3600", description="Delay before each retry of a delivery, comma-separated; the last repeats."
+    )
     notify_batch: int = Field(200, ge=1, le=2000, description="Deliveries one dispatcher claims at a time.")
-    notify_poll_seconds: float = Field(0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle.")
+    notify_poll_seconds: float = Field(
+        0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
+    )
 
     # --- staff console ----------------------------------------------------------
     console_api_url: str = Field(
-        "", description="Where the console (served by the gateway at /console/) calls the API (default: the gateway's own address and port).")
+        "",
+        description="Where the console (served by the gateway at /console/) calls the API (default: the gateway's "
+        "own address and port).",
+    )
 
     # --- gateway ----------------------------------------------------------------
     lienhiep_bootstrap_admin_password: str = Field(
-        "", description="Password of the `admin` staff account created on first start when no account exists "
-                        "(empty: a generated one is printed once to the gateway's output).")
+        "",
+        description="Password of the `admin` staff account created on first start when no account exists "
+        "(empty: a generated one is printed once to the gateway's output).",
+    )
     gateway_token_ttl_seconds: int = Field(900, ge=60, le=86_400, description="Lifetime of a staff login token.")
     gateway_session_max_seconds: int = Field(
-        43_200, ge=60, le=30 * 86_400,
-        description="Longest a staff login lasts through refreshes (POST /auth/refresh), counted from the password being typed.")
+        43_200,
+        ge=60,
+        le=30 * 86_400,
+        description="Longest a staff login lasts through refreshes (POST /auth/refresh), counted from the password "
+        "being typed.",
+    )
     gateway_refresh_grace_seconds: int = Field(
-        30, ge=0, le=300, description="How long a refreshed token keeps working, so requests already sent with it finish.")
-    gateway_rate_per_second: float = Field(20.0, gt=0, description="Requests per second each API key, staff login and client address may make (token bucket refill).")
-    gateway_rate_burst: int = Field(100, ge=1, description="Requests a caller may make at once before the rate limit applies (bucket size).")
-    gateway_login_rate_per_minute: float = Field(10.0, gt=0, description="Login attempts per minute from one client address.")
+        30,
+        ge=0,
+        le=300,
+        description="How long a refreshed token keeps working, so requests already sent with it finish.",
+    )
+    gateway_rate_per_second: float = Field(
+        20.0,
+        gt=0,
+        description="Requests per second each API key, staff login and client address may make (token bucket refill).",
+    )
+    gateway_rate_burst: int = Field(
+        100, ge=1, description="Requests a caller may make at once before the rate limit applies (bucket size)."
+    )
+    gateway_login_rate_per_minute: float = Field(
+        10.0, gt=0, description="Login attempts per minute from one client address."
+    )
     gateway_login_burst: int = Field(5, ge=1, description="Login attempts one client address may make at once.")
     gateway_lockout_attempts: int = Field(5, ge=1, description="Failed logins in a row that lock a staff account.")
     gateway_lockout_seconds: int = Field(900, ge=1, description="How long a locked staff account stays locked.")
-    gateway_cors_origins: str = Field("", description="Browser origins allowed to call the API (comma-separated; empty: none).")
-    gateway_body_bytes: int = Field(262_144, ge=1024, description="Largest JSON request body the gateway lets through (413 above).")
-    gateway_import_body_bytes: int = Field(52_428_800, ge=1024, description="Largest file upload (imports) the gateway streams through (413 above).")
-    gateway_upstream_timeout_seconds: float = Field(10.0, gt=0, description="How long the gateway waits for a service before answering 504.")
-    gateway_import_timeout_seconds: float = Field(300.0, gt=0, description="How long the gateway waits for a service on file uploads and downloads.")
-    gateway_breaker_failures: int = Field(5, ge=1, description="Failures in a row after which the gateway stops calling a service for a while (503 at once).")
-    gateway_breaker_reset_seconds: float = Field(10.0, gt=0, description="How long an open circuit stays open before one trial request.")
-    gateway_argon2_time_cost: int = Field(3, ge=1, description="Argon2id passes for staff passwords (RFC 9106 second recommendation: 3).")
-    gateway_argon2_memory_kib: int = Field(65_536, ge=1024, description="Argon2id memory for staff passwords, in KiB (64 MiB).")
-    gateway_trusted_proxies: str = Field("", description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated).")
+    gateway_cors_origins: str = Field(
+        "", description="Browser origins allowed to call the API (comma-separated; empty: none)."
+    )
+    gateway_body_bytes: int = Field(
+        262_144, ge=1024, description="Largest JSON request body the gateway lets through (413 above)."
+    )
+    gateway_import_body_bytes: int = Field(
+        52_428_800, ge=1024, description="Largest file upload (imports) the gateway streams through (413 above)."
+    )
+    gateway_upstream_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long the gateway waits for a service before answering 504."
+    )
+    gateway_import_timeout_seconds: float = Field(
+        300.0, gt=0, description="How long the gateway waits for a service on file uploads and downloads."
+    )
+    gateway_breaker_failures: int = Field(
+        5,
+        ge=1,
+        description="Failures in a row after which the gateway stops calling a service for a while (503 at once).",
+    )
+    gateway_breaker_reset_seconds: float = Field(
+        10.0, gt=0, description="How long an open circuit stays open before one trial request."
+    )
+    gateway_argon2_time_cost: int = Field(
+        3, ge=1, description="Argon2id passes for staff passwords (RFC 9106 second recommendation: 3)."
+    )
+    gateway_argon2_memory_kib: int = Field(
+        65_536, ge=1024, description="Argon2id memory for staff passwords, in KiB (64 MiB)."
+    )
+    gateway_trusted_proxies: str = Field(
+        "", description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)."
+    )
 
     def upstream(self, service: str) -> str:
         """Base URL of an internal service, as the gateway calls it."""
@@ -148,7 +261,23 @@ class Settings(BaseSettings):
     def derived_secret(self, purpose: str) -> bytes:
         """A key for one purpose (signed links, tokens), derived from the internal
         secret so each purpose has its own key and deployments set one secret."""
-        return hmac.new(self.internal_identity_secret.encode(), purpose.encode(), hashlib.sha256).digest()
+        return derive_key(self.internal_identity_secret, purpose)
+
+    def signer(self, purpose: str, mac_bytes: int = 32) -> Signer:
+        """The signer of one purpose's tokens (shared/tokens.py)."""
+        return Signer(self.internal_identity_secret, purpose, mac_bytes=mac_bytes)
+
+    def check_secret(self) -> None:
+        """Refuse to run with the development secret, or any short one, outside
+        development mode: every signed identity, token and link hangs on it."""
+        if self.development_mode:
+            return
+        if self.internal_identity_secret == DEV_SECRET or len(self.internal_identity_secret.encode()) < 32:
+            raise SystemExit(
+                "INTERNAL_IDENTITY_SECRET must be set to a random value of at least 32 bytes "
+                "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`); "
+                "the development default is accepted only with DEVELOPMENT_MODE=true"
+            )
 
     @property
     def retry_delays(self) -> list[float]:

@@ -55,6 +55,6 @@ async def finish_then_stop(task: asyncio.Task | None, grace_seconds: float) -> b
     try:
         await asyncio.wait_for(asyncio.shield(task), grace_seconds)
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await stop_task(task)
         return False

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 import pytest
 
 from deploy.local.broker import ensure_broker
 from deploy.local.embedded_store import EmbeddedStore
+from shared.mongo import connect
 from shared.settings import Settings
 from tests.support import PrivateVhost
 
@@ -36,8 +37,10 @@ def vhost() -> Iterator[PrivateVhost]:
     base = os.environ.get("AMQP_URL", DEFAULT_AMQP)
     ensure_broker(base)
     if not PrivateVhost.available():
-        pytest.fail("rabbitmqctl is needed to give this run its own vhost: install rabbitmq-server "
-                    "(Debian: apt-get install rabbitmq-server)")
+        pytest.fail(
+            "rabbitmqctl is needed to give this run its own vhost: install rabbitmq-server "
+            "(Debian: apt-get install rabbitmq-server)"
+        )
     vhost = PrivateVhost()
     vhost.create()
     yield vhost
@@ -64,7 +67,15 @@ def settings(mongo_url: str, amqp_url: str) -> Settings:
         bus_retry_delays="0.05,0.1,0.2",
         bus_max_attempts=3,
         outbox_poll_seconds=0.1,
-        internal_identity_secret=f"secret-{run}",
+        internal_identity_secret=f"test-secret-{run}-{uuid.uuid4().hex}",
         smtp_host="127.0.0.1",
         smtp_port=1,  # tests that send mail run their own SMTP server and say where
     )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator:
+    client = connect(settings.mongo_url)
+    yield client[settings.database("test")]
+    await client.drop_database(settings.database("test"))
+    await client.close()

@@ -38,8 +38,9 @@ class Context:
     def __init__(self, url: str | None, as_json: bool, lang: str) -> None:
         saved = config.load()
         self.saved = saved
-        self.url = (url or os.environ.get("LIENHIEP_URL") or (saved.url if saved else None)
-                    or config.DEFAULT_URL).rstrip("/")
+        self.url = (
+            url or os.environ.get("LIENHIEP_URL") or (saved.url if saved else None) or config.DEFAULT_URL
+        ).rstrip("/")
         self.json = as_json
         self.lang = lang
         env_token = os.environ.get("LIENHIEP_TOKEN")
@@ -59,8 +60,15 @@ class Context:
         except lh.ApiProblem:
             return  # the token still works for now; the next command tries again
         api.token = self.token = fresh.access_token
-        config.save(config.Saved(url=self.url, token=fresh.access_token, username=fresh.user.username,
-                                 expires_at=fresh.expires_at.timestamp(), expires_in=fresh.expires_in))
+        config.save(
+            config.Saved(
+                url=self.url,
+                token=fresh.access_token,
+                username=fresh.user.username,
+                expires_at=fresh.expires_at.timestamp(),
+                expires_in=fresh.expires_in,
+            )
+        )
 
 
 def with_json(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,8 +124,9 @@ def dump(value: Any) -> Any:
     return value
 
 
-def show(value: Any, columns: Iterable[tuple[str, Callable[[Any], Any]]] | None = None,
-         title: str | None = None) -> None:
+def show(
+    value: Any, columns: Iterable[tuple[str, Callable[[Any], Any]]] | None = None, title: str | None = None
+) -> None:
     """JSON with --json; otherwise a table of rows (a list) or of fields (one object)."""
     ctx = click.get_current_context().find_object(Context)
     if ctx is not None and ctx.json:
@@ -175,11 +184,17 @@ def ctx_obj() -> Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--url", metavar="URL", help="Gateway URL (default: LIENHIEP_URL, the saved login's, or "
-                                           f"{config.DEFAULT_URL}).")
+@click.option(
+    "--url", metavar="URL", help=f"Gateway URL (default: LIENHIEP_URL, the saved login's, or {config.DEFAULT_URL})."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answers as JSON (for scripts).")
-@click.option("--lang", type=click.Choice(["vi", "en"]), default=lambda: os.environ.get("LIENHIEP_LANG", "vi"),
-              show_default="vi", help="Language of the API's messages (LIENHIEP_LANG).")
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default=lambda: os.environ.get("LIENHIEP_LANG", "vi"),
+    show_default="vi",
+    help="Language of the API's messages (LIENHIEP_LANG).",
+)
 @click.version_option(package_name="lienhiep", prog_name="lienhiep")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, as_json: bool, lang: str) -> None:
@@ -193,16 +208,28 @@ def cli(ctx: click.Context, url: str | None, as_json: bool, lang: str) -> None:
 
 @cli.command()
 @click.option("--username", "-u", prompt=True, help="Your staff username.")
-@click.option("--password", prompt=True, hide_input=True, envvar="LIENHIEP_PASSWORD",
-              help="Your password (prompted when not given; LIENHIEP_PASSWORD).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    envvar="LIENHIEP_PASSWORD",
+    help="Your password (prompted when not given; LIENHIEP_PASSWORD).",
+)
 @with_json
 def login(username: str, password: str) -> None:
     """Log in and keep the login in your config folder (readable by you only)."""
     ctx = ctx_obj()
     ctx.token = None
     result = call(lambda api: api.login(username.strip().lower(), password))
-    where = config.save(config.Saved(url=ctx.url, token=result.access_token, username=result.user.username,
-                                     expires_at=result.expires_at.timestamp(), expires_in=result.expires_in))
+    where = config.save(
+        config.Saved(
+            url=ctx.url,
+            token=result.access_token,
+            username=result.user.username,
+            expires_at=result.expires_at.timestamp(),
+            expires_in=result.expires_in,
+        )
+    )
     if ctx.json:
         show({"user": dump(result.user), "expires_at": result.expires_at.isoformat(), "saved_to": str(where)})
         return
@@ -241,8 +268,16 @@ ORG_KINDS = ["federation", "association", "centre", "branch", "enterprise"]
 def orgs_list(kind: str | None) -> None:
     """The tree, parents before children."""
     items = call(lambda api: api.organizations(kind=kind))
-    show(items, [("code", lambda o: "  " * o.depth + o.code), ("name", lambda o: o.name), ("kind", lambda o: o.kind),
-                 ("status", lambda o: o.status), ("id", lambda o: o.id)])
+    show(
+        items,
+        [
+            ("code", lambda o: "  " * o.depth + o.code),
+            ("name", lambda o: o.name),
+            ("kind", lambda o: o.kind),
+            ("status", lambda o: o.status),
+            ("id", lambda o: o.id),
+        ],
+    )
 
 
 @orgs.command("create")
@@ -268,15 +303,19 @@ def orgs_import(file: Path) -> None:
     if ctx_obj().json:
         show(report)
         return
-    out.print(f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
-              f"rejected {report.rejected}")
+    out.print(
+        f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, rejected {report.rejected}"
+    )
     _rejections(report.errors)
 
 
 def _rejections(errors: list[lh.RowRejection]) -> None:
     if errors:
-        show(errors, [("line", lambda e: e.line), ("column", lambda e: e.column), ("reason", lambda e: e.reason)],
-             title="Rejected rows")
+        show(
+            errors,
+            [("line", lambda e: e.line), ("column", lambda e: e.column), ("reason", lambda e: e.reason)],
+            title="Rejected rows",
+        )
 
 
 # --- members ------------------------------------------------------------------------------------
@@ -297,14 +336,25 @@ STATUSES = ["applied", "active", "suspended", "lapsed", "resigned", "rejected", 
 @click.option("--young", is_flag=True, default=None, help="Only young intellectuals (35 or under).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
 @with_json
-def members_search(query: str | None, organization_id: str | None, status: str | None, young: bool | None,
-                   limit: int) -> None:
+def members_search(
+    query: str | None, organization_id: str | None, status: str | None, young: bool | None, limit: int
+) -> None:
     """Find members by name (case and diacritics ignored: "nguyen" finds "Nguyễn"), email or phone."""
-    page = call(lambda api: api.members(q=query, organization_id=organization_id, status=status,
-                                        young_intellectual=young, limit=limit))
-    show(page if ctx_obj().json else page.items,
-         [("name", lambda m: m.full_name), ("status", lambda m: m.status), ("email", lambda m: m.email),
-          ("phone", lambda m: m.phone), ("id", lambda m: m.id)])
+    page = call(
+        lambda api: api.members(
+            q=query, organization_id=organization_id, status=status, young_intellectual=young, limit=limit
+        )
+    )
+    show(
+        page if ctx_obj().json else page.items,
+        [
+            ("name", lambda m: m.full_name),
+            ("status", lambda m: m.status),
+            ("email", lambda m: m.email),
+            ("phone", lambda m: m.phone),
+            ("id", lambda m: m.id),
+        ],
+    )
 
 
 @members.command("show")
@@ -344,23 +394,33 @@ def members_import(file: Path) -> None:
     if ctx_obj().json:
         show(job)
         return
-    out.print(f"{job.state}: {job.rows} rows, created {job.created}, updated {job.updated}, "
-              f"unchanged {job.unchanged}, rejected {job.rejected}")
+    out.print(
+        f"{job.state}: {job.rows} rows, created {job.created}, updated {job.updated}, "
+        f"unchanged {job.unchanged}, rejected {job.rejected}"
+    )
     _rejections(job.errors)
 
 
 @members.command("export")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write "
-              "(default: the name the API suggests).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: the name the API suggests).",
+)
 @click.option("--org", "organization_id")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--query", "q")
-def members_export(fmt: str, output: Path | None, organization_id: str | None, status: str | None,
-                   q: str | None) -> None:
+def members_export(
+    fmt: str, output: Path | None, organization_id: str | None, status: str | None, q: str | None
+) -> None:
     """Export members as XLSX or CSV (the same columns an import takes)."""
-    target = call(lambda api: _save(api.export_members(fmt, {"organization_id": organization_id, "status": status,
-                                                              "q": q}), output))
+    target = call(
+        lambda api: _save(
+            api.export_members(fmt, {"organization_id": organization_id, "status": status, "q": q}), output
+        )
+    )
     out.print(f"Saved {target}")
 
 
@@ -388,15 +448,19 @@ def members_approve(member_id: str) -> None:
 @click.option("--paid-on", type=click.DateTime(["%d/%m/%Y", "%Y-%m-%d"]), help="Day the dues were paid (dd/mm/yyyy).")
 @click.option("--receipt", help="Receipt number.")
 @with_json
-def members_renew(member_id: str, years: int, amount: int | None, paid_on: datetime | None,
-                  receipt: str | None) -> None:
+def members_renew(
+    member_id: str, years: int, amount: int | None, paid_on: datetime | None, receipt: str | None
+) -> None:
     """Renew a membership, recording the dues paid if given."""
     dues = None
     if amount is not None:
         if paid_on is None:
             raise click.UsageError("--paid-on goes with --amount")
-        dues = {"amount_vnd": amount, "paid_on": paid_on.date().isoformat(),
-                **({"receipt_number": receipt} if receipt else {})}
+        dues = {
+            "amount_vnd": amount,
+            "paid_on": paid_on.date().isoformat(),
+            **({"receipt_number": receipt} if receipt else {}),
+        }
     show(call(lambda api: api.renew_member(member_id, years, dues)))
 
 
@@ -407,8 +471,11 @@ def members_renew(member_id: str, years: int, amount: int | None, paid_on: datet
 def members_erase(member_id: str, confirm_name: str | None) -> None:
     """Erase a member's personal data for good (administrators). Asks for their name first."""
     member = call(lambda api: api.member(member_id))
-    typed = confirm_name if confirm_name is not None else click.prompt(
-        f"Type the member's full name ({member.full_name}) to erase their personal data")
+    typed = (
+        confirm_name
+        if confirm_name is not None
+        else click.prompt(f"Type the member's full name ({member.full_name}) to erase their personal data")
+    )
     if typed.strip() != member.full_name:
         raise click.UsageError("the name typed does not match; nothing was erased")
     show(call(lambda api: api.erase_member(member_id)))
@@ -423,9 +490,17 @@ def events() -> None:
 
 
 def _event_rows(items: list[lh.Event], lang: str) -> None:
-    show(items, [("starts", lambda e: e.starts_at), ("title", lambda e: title_of(e.title, lang)),
-                 ("kind", lambda e: e.kind), ("status", lambda e: e.status),
-                 ("seats", lambda e: f"{e.confirmed}/{e.capacity} (+{e.waiting} waiting)"), ("id", lambda e: e.id)])
+    show(
+        items,
+        [
+            ("starts", lambda e: e.starts_at),
+            ("title", lambda e: title_of(e.title, lang)),
+            ("kind", lambda e: e.kind),
+            ("status", lambda e: e.status),
+            ("seats", lambda e: f"{e.confirmed}/{e.capacity} (+{e.waiting} waiting)"),
+            ("id", lambda e: e.id),
+        ],
+    )
 
 
 @events.command("list")
@@ -462,12 +537,27 @@ def _local(text: str) -> str:
 @click.option("--capacity", required=True, type=click.IntRange(1, 100_000))
 @click.option("--venue")
 @click.option("--online-url")
-@click.option("--session", "sessions", multiple=True, required=True, metavar="START/END",
-              help='A session, e.g. "20/12/2026 08:00/20/12/2026 11:30" (repeat for more).')
+@click.option(
+    "--session",
+    "sessions",
+    multiple=True,
+    required=True,
+    metavar="START/END",
+    help='A session, e.g. "20/12/2026 08:00/20/12/2026 11:30" (repeat for more).',
+)
 @click.option("--hours", type=float, help="Training hours (trainings).")
 @with_json
-def events_create(kind: str, title: str, title_en: str | None, organizer: str, capacity: int, venue: str | None,
-                  online_url: str | None, sessions: tuple[str, ...], hours: float | None) -> None:
+def events_create(
+    kind: str,
+    title: str,
+    title_en: str | None,
+    organizer: str,
+    capacity: int,
+    venue: str | None,
+    online_url: str | None,
+    sessions: tuple[str, ...],
+    hours: float | None,
+) -> None:
     """Create an event as a draft (publish it with `events publish`)."""
     parsed = []
     for text in sessions:
@@ -479,8 +569,13 @@ def events_create(kind: str, title: str, title_en: str | None, organizer: str, c
         else:
             raise click.BadParameter(f"{text!r}: write START/END", param_hint="--session")
         parsed.append({"starts_at": _local(start), "ends_at": _local(end)})
-    body: dict[str, Any] = {"kind": kind, "title": {"vi": title, **({"en": title_en} if title_en else {})},
-                            "organizer": organizer, "capacity": capacity, "sessions": parsed}
+    body: dict[str, Any] = {
+        "kind": kind,
+        "title": {"vi": title, **({"en": title_en} if title_en else {})},
+        "organizer": organizer,
+        "capacity": capacity,
+        "sessions": parsed,
+    }
     for key, value in (("venue", venue), ("online_url", online_url), ("training_hours", hours)):
         if value is not None:
             body[key] = value
@@ -516,15 +611,21 @@ def registrations() -> None:
 def registrations_list(event_id: str, status: str | None) -> None:
     """Registrations of an event, in order."""
     page = call(lambda api: api.registrations(event_id, status=status, limit=1000))
-    show(page if ctx_obj().json else page.items,
-         [("name", lambda r: r.full_name), ("status", lambda r: r.status), ("ticket", lambda r: r.ticket_code),
-          ("waiting", lambda r: r.position), ("id", lambda r: r.id)])
+    show(
+        page if ctx_obj().json else page.items,
+        [
+            ("name", lambda r: r.full_name),
+            ("status", lambda r: r.status),
+            ("ticket", lambda r: r.ticket_code),
+            ("waiting", lambda r: r.position),
+            ("id", lambda r: r.id),
+        ],
+    )
 
 
 @registrations.command("export")
 @click.argument("event_id")
-@click.option("--what", type=click.Choice(["registrations", "attendance"]), default="registrations",
-              show_default=True)
+@click.option("--what", type=click.Choice(["registrations", "attendance"]), default="registrations", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
 def registrations_export(event_id: str, what: str, fmt: str, output: Path | None) -> None:
@@ -543,8 +644,7 @@ def checkin(code: str, session_id: str | None) -> None:
     if ctx_obj().json:
         show(result)
         return
-    out.print(f"[bold green]✓ {result.registration.full_name}[/] checked in "
-              f"{_text(result.checked_in_at)}")
+    out.print(f"[bold green]✓ {result.registration.full_name}[/] checked in {_text(result.checked_in_at)}")
 
 
 # --- notifications -----------------------------------------------------------------------------------
@@ -556,8 +656,12 @@ def deliveries() -> None:
 
 
 @deliveries.command("list")
-@click.option("--status", type=click.Choice(["queued", "sending", "sent", "delivered", "undelivered", "failed",
-                                             "dead", "skipped", "paused", "cancelled"]))
+@click.option(
+    "--status",
+    type=click.Choice(
+        ["queued", "sending", "sent", "delivered", "undelivered", "failed", "dead", "skipped", "paused", "cancelled"]
+    ),
+)
 @click.option("--member", "member_id")
 @click.option("--campaign", "campaign_id")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
@@ -565,8 +669,17 @@ def deliveries() -> None:
 def deliveries_list(status: str | None, member_id: str | None, campaign_id: str | None, limit: int) -> None:
     """Deliveries, newest first."""
     items = call(lambda api: api.deliveries(status=status, member_id=member_id, campaign_id=campaign_id, limit=limit))
-    show(items, [("when", lambda d: d.created_at), ("template", lambda d: d.template), ("channel", lambda d: d.channel),
-                 ("status", lambda d: d.status), ("attempts", lambda d: d.attempts), ("key", lambda d: d.key)])
+    show(
+        items,
+        [
+            ("when", lambda d: d.created_at),
+            ("template", lambda d: d.template),
+            ("channel", lambda d: d.channel),
+            ("status", lambda d: d.status),
+            ("attempts", lambda d: d.attempts),
+            ("key", lambda d: d.key),
+        ],
+    )
 
 
 @cli.group()
@@ -582,11 +695,26 @@ def parked_list() -> None:
     if ctx_obj().json:
         show(dead)
         return
-    show(dead.events, [("handler", lambda p: p.handler), ("type", lambda p: p.type), ("attempts", lambda p: p.attempts),
-                       ("last error", lambda p: p.last_error)], title="Parked messages")
-    show(dead.deliveries, [("template", lambda d: d.template), ("channel", lambda d: d.channel),
-                           ("last error", lambda d: d.last_error), ("key", lambda d: d.key)],
-         title="Dead-lettered deliveries")
+    show(
+        dead.events,
+        [
+            ("handler", lambda p: p.handler),
+            ("type", lambda p: p.type),
+            ("attempts", lambda p: p.attempts),
+            ("last error", lambda p: p.last_error),
+        ],
+        title="Parked messages",
+    )
+    show(
+        dead.deliveries,
+        [
+            ("template", lambda d: d.template),
+            ("channel", lambda d: d.channel),
+            ("last error", lambda d: d.last_error),
+            ("key", lambda d: d.key),
+        ],
+        title="Dead-lettered deliveries",
+    )
 
 
 @parked.command("replay")
@@ -628,8 +756,10 @@ def _campaign_view(c: lh.Campaign) -> None:
     if ctx_obj().json:
         show(c)
         return
-    out.print(f"{c.name} ({c.id}): {c.status}, {c.handled} of {c.planned} handled"
-              f"{'' if c.planning_done else ' (still planning)'}")
+    out.print(
+        f"{c.name} ({c.id}): {c.status}, {c.handled} of {c.planned} handled"
+        f"{'' if c.planning_done else ' (still planning)'}"
+    )
     show({k: v for k, v in c.progress.items() if v})
 
 
@@ -643,11 +773,22 @@ def _campaign_view(c: lh.Campaign) -> None:
 @click.option("--sms-text", help="SMS text.")
 @click.option("--follow", is_flag=True, help="Show a progress bar until the campaign is done.")
 @with_json
-def campaigns_send(name: str, segment: str, value: str | None, channels: tuple[str, ...], subject: str | None,
-                   body: str | None, sms_text: str | None, follow: bool) -> None:
+def campaigns_send(
+    name: str,
+    segment: str,
+    value: str | None,
+    channels: tuple[str, ...],
+    subject: str | None,
+    body: str | None,
+    sms_text: str | None,
+    follow: bool,
+) -> None:
     """Start an announcement to a segment (it runs in the background)."""
-    fields: dict[str, Any] = {"name": name, "segment": {"kind": segment, **({"value": value} if value else {})},
-                              "channels": list(channels)}
+    fields: dict[str, Any] = {
+        "name": name,
+        "segment": {"kind": segment, **({"value": value} if value else {})},
+        "channels": list(channels),
+    }
     for key, item in (("subject", subject), ("body", body), ("sms_text", sms_text)):
         if item:
             fields[key] = item
@@ -663,12 +804,16 @@ def campaigns_status(campaign_id: str, follow: bool) -> None:
     _campaign_view(_follow(call(lambda api: api.campaign(campaign_id)), follow))
 
 
-for _action, _help in (("pause", "Pause a campaign: nothing more is sent until resumed."),
-                       ("resume", "Resume a paused campaign where it stopped."),
-                       ("cancel", "Cancel a campaign: what is unsent is dropped.")):
+for _action, _help in (
+    ("pause", "Pause a campaign: nothing more is sent until resumed."),
+    ("resume", "Resume a paused campaign where it stopped."),
+    ("cancel", "Cancel a campaign: what is unsent is dropped."),
+):
+
     def _make(action: str) -> Callable[[str], None]:
         def command(campaign_id: str) -> None:
             _campaign_view(call(lambda api: api.campaign_transition(campaign_id, action)))  # type: ignore[arg-type]
+
         return command
 
     campaigns.command(_action, help=_help)(with_json(click.argument("campaign_id")(_make(_action))))
@@ -701,10 +846,17 @@ def keys_create(name: str, scopes: tuple[str, ...], organization_id: str | None)
 @with_json
 def keys_list() -> None:
     """Partner keys with their last use (never the keys themselves)."""
-    show(call(lambda api: api.api_keys()),
-         [("id", lambda k: k.id), ("name", lambda k: k.name), ("scopes", lambda k: k.scopes),
-          ("organisation", lambda k: k.organization_id), ("last used", lambda k: k.last_used_at),
-          ("revoked", lambda k: k.revoked_at)])
+    show(
+        call(lambda api: api.api_keys()),
+        [
+            ("id", lambda k: k.id),
+            ("name", lambda k: k.name),
+            ("scopes", lambda k: k.scopes),
+            ("organisation", lambda k: k.organization_id),
+            ("last used", lambda k: k.last_used_at),
+            ("revoked", lambda k: k.revoked_at),
+        ],
+    )
 
 
 @keys.command("revoke")
@@ -724,18 +876,30 @@ def staff() -> None:
 @with_json
 def staff_list() -> None:
     """Staff accounts."""
-    show(call(lambda api: api.staff()),
-         [("username", lambda s: s.username), ("role", lambda s: s.role), ("organisation", lambda s: s.organization_id),
-          ("locked", lambda s: "yes" if s.locked else ""), ("disabled", lambda s: "yes" if s.disabled else ""),
-          ("last login", lambda s: s.last_login_at)])
+    show(
+        call(lambda api: api.staff()),
+        [
+            ("username", lambda s: s.username),
+            ("role", lambda s: s.role),
+            ("organisation", lambda s: s.organization_id),
+            ("locked", lambda s: "yes" if s.locked else ""),
+            ("disabled", lambda s: "yes" if s.disabled else ""),
+            ("last login", lambda s: s.last_login_at),
+        ],
+    )
 
 
 @staff.command("create")
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice(["admin", "manager"]))
 @click.option("--org", "organization_id", help="The association a manager manages.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 12 characters (prompted when not given).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 12 characters (prompted when not given).",
+)
 @with_json
 def staff_create(username: str, role: str, organization_id: str | None, password: str) -> None:
     """Create a staff account."""
@@ -760,4 +924,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

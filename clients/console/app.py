@@ -23,8 +23,7 @@ from aiohttp import web
 
 from clients.api import ApiClient, ApiProblem
 from clients.console import formatting, i18n
-from clients.console.session import (CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, NEW_CSRF_SEED, Cookies, Session,
-                                     set_plain)
+from clients.console.session import CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, NEW_CSRF_SEED, Cookies, Session, set_plain
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -32,9 +31,11 @@ log = get_logger(__name__)
 HERE = Path(__file__).parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "media-src 'self' blob: mediastream:; manifest-src 'self'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "media-src 'self' blob: mediastream:; manifest-src 'self'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -73,10 +74,16 @@ def create_console(settings: Settings) -> web.Application:
     """The console as an aiohttp application, to mount at /console (the gateway does)."""
     from clients.console import views
 
-    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    templates.filters.update(day=formatting.day, moment=formatting.moment, clock=formatting.clock,
-                             input_moment=formatting.input_moment)
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    templates.filters.update(
+        day=formatting.day, moment=formatting.moment, clock=formatting.clock, input_moment=formatting.input_moment
+    )
     console = Console(settings, api_url(settings), Cookies(settings.derived_secret("console-session")), templates)
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = console
@@ -85,8 +92,9 @@ def create_console(settings: Settings) -> web.Application:
 
     async def http_client(app: web.Application) -> AsyncIterator[None]:
         # One pool for every signed-in person; no cookie jar, so nobody's cookie travels with another's call.
-        console.http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                             connector=aiohttp.TCPConnector(limit=64))
+        console.http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=64)
+        )
         yield
         await console.http.close()
 
@@ -96,7 +104,7 @@ def create_console(settings: Settings) -> web.Application:
 
 def public(handler: Handler) -> Handler:
     """A page anyone may open (sign-in, language)."""
-    setattr(handler, "console_public", True)
+    handler.console_public = True  # type: ignore[attr-defined]
     return handler
 
 
@@ -122,11 +130,16 @@ def forwarded_for(request: web.Request) -> str:
 def api(request: web.Request, token: str | None = None) -> ApiClient:
     console = console_of(request)
     session = request.get(SESSION)
-    return ApiClient(console.api_url, token if token is not None else (session.token if session else None),
-                     language=lang_of(request), session=console.http,
-                     request_id=request.headers.get("X-Request-ID"), forwarded_for=forwarded_for(request),
-                     timeout=console.settings.gateway_upstream_timeout_seconds + 5,
-                     upload_timeout=console.settings.gateway_import_timeout_seconds + 5)
+    return ApiClient(
+        console.api_url,
+        token if token is not None else (session.token if session else None),
+        language=lang_of(request),
+        session=console.http,
+        request_id=request.headers.get("X-Request-ID"),
+        forwarded_for=forwarded_for(request),
+        timeout=console.settings.gateway_upstream_timeout_seconds + 5,
+        upload_timeout=console.settings.gateway_import_timeout_seconds + 5,
+    )
 
 
 def url(request: web.Request, name: str, query: dict[str, Any] | None = None, **parts: str) -> str:
@@ -158,22 +171,44 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
     flash = request.cookies.get(FLASH_COOKIE)
     html = console.templates.get_template(template).render(
-        t=t, t_or=t_or, lang=lang, user=session, csrf=console.cookies.csrf_token(seed), link=link,
+        t=t,
+        t_or=t_or,
+        lang=lang,
+        user=session,
+        csrf=console.cookies.csrf_token(seed),
+        link=link,
         path=request.path_qs,
-        number=lambda v: formatting.number(v, lang), static=_static(request),
-        flash=t_or(f"flash.{flash}", "") if flash else "", title_of=lambda d: _title(d, lang),
-        section=section_of(request.match_info.route.name or ""), org_choices=org_choices,
-        **context)
+        number=lambda v: formatting.number(v, lang),
+        static=_static(request),
+        flash=t_or(f"flash.{flash}", "") if flash else "",
+        title_of=lambda d: _title(d, lang),
+        section=section_of(request.match_info.route.name or ""),
+        org_choices=org_choices,
+        **context,
+    )
     response = web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
     if flash:
         response.del_cookie(FLASH_COOKIE, path="/console")
     return response
 
 
-SECTIONS = (("organization", "organizations"), ("member", "members"), ("import", "imports"), ("event", "events"),
-            ("registration", "events"), ("checkin", "checkin"), ("campaign", "campaigns"), ("deliver", "deliveries"),
-            ("template", "templates"), ("suppression", "suppressions"), ("parked", "parked"), ("staff", "staff"),
-            ("key", "keys"), ("traffic", "traffic"), ("home", "home"))
+SECTIONS = (
+    ("organization", "organizations"),
+    ("member", "members"),
+    ("import", "imports"),
+    ("event", "events"),
+    ("registration", "events"),
+    ("checkin", "checkin"),
+    ("campaign", "campaigns"),
+    ("deliver", "deliveries"),
+    ("template", "templates"),
+    ("suppression", "suppressions"),
+    ("parked", "parked"),
+    ("staff", "staff"),
+    ("key", "keys"),
+    ("traffic", "traffic"),
+    ("home", "home"),
+)
 
 
 def section_of(route_name: str) -> str:
@@ -198,7 +233,7 @@ def _static(request: web.Request) -> Callable[[str], str]:
     def static(name: str) -> str:
         if resource is None:
             return f"/console/static/{name}"
-        return str(resource.url_for(filename=name))  # type: ignore[union-attr]
+        return str(resource.url_for(filename=name))
 
     return static
 
@@ -225,8 +260,15 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[LANG] = i18n.language_of(request.cookies.get(LANG_COOKIE))
     route = request.match_info.route
     if route.resource is None or request.match_info.http_exception is not None:
-        return _secured(request, render(request, "problem.html", status=404, problem=ApiProblem(
-            404, i18n.translate(lang_of(request), "error.not_found"), "")))
+        return _secured(
+            request,
+            render(
+                request,
+                "problem.html",
+                status=404,
+                problem=ApiProblem(404, i18n.translate(lang_of(request), "error.not_found"), ""),
+            ),
+        )
     if route.name == "static":
         response = await handler(request)
         response.headers["Cache-Control"] = "public, max-age=86400" if "v" in request.query else "no-cache"
@@ -247,23 +289,46 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             sent = str((await request.post()).get("csrf", ""))
         if not console.cookies.csrf_ok(request, sent):
-            return _secured(request, render(request, "problem.html", status=403, problem=ApiProblem(
-                403, i18n.translate(lang_of(request), "error.csrf_title"),
-                i18n.translate(lang_of(request), "error.csrf_detail"))))
+            return _secured(
+                request,
+                render(
+                    request,
+                    "problem.html",
+                    status=403,
+                    problem=ApiProblem(
+                        403,
+                        i18n.translate(lang_of(request), "error.csrf_title"),
+                        i18n.translate(lang_of(request), "error.csrf_detail"),
+                    ),
+                ),
+            )
     try:
         response = await handler(request)
     except ApiProblem as problem:
         if problem.status == 401 and not is_public:
-            response = redirect(request, url(request, "login", {"next": request.path_qs if request.method == "GET"
-                                                                 else None}), "session_ended")
+            response = redirect(
+                request,
+                url(request, "login", {"next": request.path_qs if request.method == "GET" else None}),
+                "session_ended",
+            )
             console.cookies.clear_session(response)
             return _secured(request, response)
         response = problem_page(request, problem)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return _secured(request, render(request, "problem.html", status=exc.status, problem=ApiProblem(
-                exc.status, i18n.translate(lang_of(request), "error.not_found" if exc.status == 404
-                                           else "error.generic"), "")))
+            return _secured(
+                request,
+                render(
+                    request,
+                    "problem.html",
+                    status=exc.status,
+                    problem=ApiProblem(
+                        exc.status,
+                        i18n.translate(lang_of(request), "error.not_found" if exc.status == 404 else "error.generic"),
+                        "",
+                    ),
+                ),
+            )
         response = web.Response(status=exc.status, headers=exc.headers)
     return _secured(request, response)
 
@@ -273,8 +338,14 @@ async def _refreshed(request: web.Request, session: Session) -> Session:
         fresh = await api(request, token=session.token).refresh()
     except ApiProblem:
         return session  # still valid for now (another tab may have refreshed it): carry on with it
-    renewed = Session(fresh.access_token, fresh.expires_at.timestamp(), session.ttl, fresh.user.username,
-                      fresh.user.role, fresh.user.organization_id)
+    renewed = Session(
+        fresh.access_token,
+        fresh.expires_at.timestamp(),
+        session.ttl,
+        fresh.user.username,
+        fresh.user.role,
+        fresh.user.organization_id,
+    )
     request[REFRESHED] = renewed
     return renewed
 

@@ -3,7 +3,7 @@ Asia/Ho_Chi_Minh, numbers grouped the Vietnamese way (1.234.567) — pure functi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ def local(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(LOCAL)
 
 
@@ -82,4 +82,4 @@ def parse_day(text: str) -> date | None:
 
 
 def today_local(now: datetime | None = None) -> date:
-    return (now or datetime.now(timezone.utc)).astimezone(LOCAL).date()
+    return (now or datetime.now(UTC)).astimezone(LOCAL).date()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ LANGUAGES = ("vi", "en")
 FOLDER = Path(__file__).parent / "catalogue"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     with open(FOLDER / f"{lang}.json", encoding="utf-8") as f:
         return dict(json.load(f))

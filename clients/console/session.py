@@ -96,12 +96,14 @@ class Cookies:
 
 
 def _set(request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, path=PATH, httponly=True, samesite="Strict", secure=secure(request),
-                        max_age=max_age)
+    response.set_cookie(
+        name, value, path=PATH, httponly=True, samesite="Strict", secure=secure(request), max_age=max_age
+    )
 
 
-def set_plain(request: web.Request, response: web.StreamResponse, name: str, value: str,
-              max_age: int | None = None) -> None:
+def set_plain(
+    request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int | None = None
+) -> None:
     _set(request, response, name, value, max_age)
 
 

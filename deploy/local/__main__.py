@@ -51,12 +51,17 @@ def main() -> int:
             port = 1025 if not port_open("127.0.0.1", 1025) else free_port()
             catcher = subprocess.Popen(
                 [sys.executable, "-m", "deploy.local.smtp_catcher", "--folder", str(VAR / "mail"), "--port", str(port)],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
             env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
             started.append(f"SMTP catcher on 127.0.0.1:{port}, mail saved in {VAR / 'mail'}")
         password = _admin_password()
         env["LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"] = password
+        if not os.environ.get("INTERNAL_IDENTITY_SECRET"):
+            env["INTERNAL_IDENTITY_SECRET"] = _kept_secret(SECRET_FILE, 48)
         platform = ServiceProcesses(env=env, log_folder=VAR / "log")
         platform.start()
         platform.wait_ready()
@@ -67,12 +72,18 @@ def main() -> int:
         print(f"  services: logs in {VAR / 'log'}")
         print(f"\n  Console: {gateway}/console/   (staff: sign in with the account below)")
         print(f"  Gateway: {gateway}/api/v1/    API docs: {gateway}/api/v1/docs")
-        source = ("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD" if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
-                  else ADMIN_PASSWORD_FILE.relative_to(ROOT))
+        source = (
+            "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"
+            if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
+            else ADMIN_PASSWORD_FILE.relative_to(ROOT)
+        )
         print(f"  Staff:   user admin, password {password}")
-        print(f"           (from {source}; set when the first staff account was created, "
-              "unless changed since with POST /api/v1/auth/password)")
-        print(f"""
+        print(
+            f"           (from {source}; set when the first staff account was created, "
+            "unless changed since with POST /api/v1/auth/password)"
+        )
+        print(
+            f"""
   Try:
     TOKEN=$(curl -s -X POST {gateway}/api/v1/auth/login -H 'Content-Type: application/json' \\
             -d '{{"username": "admin", "password": "{password}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -80,9 +91,11 @@ def main() -> int:
             -d '{{"name": "my portal", "scopes": ["members:read", "members:write"]}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
     curl -s -X POST {gateway}/api/v1/members -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \\
          -d '{{"full_name": "Nguyễn Văn An", "email": "an@example.com"}}'
-  then find the welcome email in {VAR / 'mail'}
+  then find the welcome email in {VAR / "mail"}
 
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         while all(p.poll() is None for p in platform.processes.values()):
             time.sleep(0.5)
@@ -110,19 +123,24 @@ Press Ctrl-C to stop.""", flush=True)
 ADMIN_PASSWORD_FILE = VAR / "bootstrap-admin-password"
 
 
+SECRET_FILE = VAR / "internal-identity-secret"
+
+
 def _admin_password() -> str:
     """The bootstrap admin's password: from the environment, else generated once and kept."""
-    given = os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
-    if given:
-        return given
-    if ADMIN_PASSWORD_FILE.exists():
-        return ADMIN_PASSWORD_FILE.read_text(encoding="utf-8").strip()
+    return os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD") or _kept_secret(ADMIN_PASSWORD_FILE, 12)
+
+
+def _kept_secret(path: Path, size: int) -> str:
+    """A random secret generated on the first run and kept in `path` (readable by you only)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
     VAR.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(12)
-    fd = os.open(ADMIN_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    value = secrets.token_urlsafe(size)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(password + "\n")
-    return password
+        f.write(value + "\n")
+    return value
 
 
 def _stop_on_sigterm(*_: object) -> None:

@@ -28,9 +28,8 @@ def ensure_broker(amqp_url: str, timeout: float = 60.0) -> bool:
         return False
     if host not in ("127.0.0.1", "localhost") or shutil.which("rabbitmq-server") is None:
         raise SystemExit(INSTALL_HINT.format(where=f"{host}:{port}"))
-    print(f"RabbitMQ is not running; starting it (rabbitmq-server -detached)…", flush=True)
-    subprocess.run(["rabbitmq-server", "-detached"], check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print("RabbitMQ is not running; starting it (rabbitmq-server -detached)…", flush=True)
+    subprocess.run(["rabbitmq-server", "-detached"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(host, port):

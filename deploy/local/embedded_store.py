@@ -64,7 +64,7 @@ class EmbeddedStore:
     def log_file(self) -> Path:
         return self.folder / "nx-27017.log"
 
-    def start(self, timeout: float = 30.0) -> "EmbeddedStore":
+    def start(self, timeout: float = 30.0) -> EmbeddedStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "data").mkdir(exist_ok=True)
         self._remove_stale_pid_file()
@@ -74,10 +74,24 @@ class EmbeddedStore:
         if executable is None:
             raise RuntimeError("nx-27017 is not installed: run `make install`")
         self.process = subprocess.Popen(
-            [executable, "--data-dir", str(self.folder / "data"), "--host", self.host, "-p", str(self.port),
-             "--pid-file", str(self.pid_file), "--log-file", str(self.log_file)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            cwd=str(self.folder), start_new_session=True,
+            [
+                executable,
+                "--data-dir",
+                str(self.folder / "data"),
+                "--host",
+                self.host,
+                "-p",
+                str(self.port),
+                "--pid-file",
+                str(self.pid_file),
+                "--log-file",
+                str(self.log_file),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            cwd=str(self.folder),
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -117,7 +131,7 @@ class EmbeddedStore:
         else:
             raise RuntimeError(f"nx-27017 already runs with pid {pid} for {self.folder}")
 
-    def __enter__(self) -> "EmbeddedStore":
+    def __enter__(self) -> EmbeddedStore:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -48,8 +48,12 @@ class ServiceProcesses:
             log = open(self.log_folder / f"{name}.log", "ab")
             self._logs.append(log)
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"], cwd=root, env=env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", f"services.{name}"],
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def wait_ready(self, timeout: float = 60.0) -> None:

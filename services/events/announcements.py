@@ -24,9 +24,12 @@ class Links:
     calendar_secret: bytes
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Links":
-        return cls(settings.public_base_url.rstrip("/") + "/api/v1", settings.derived_secret(CANCEL_PURPOSE),
-                   settings.derived_secret(CALENDAR_PURPOSE))
+    def from_settings(cls, settings: Settings) -> Links:
+        return cls(
+            settings.public_base_url.rstrip("/") + "/api/v1",
+            settings.derived_secret(CANCEL_PURPOSE),
+            settings.derived_secret(CALENDAR_PURPOSE),
+        )
 
     def cancel_token(self, registration_id: str) -> str:
         return sign(self.cancel_secret, registration_id)
@@ -59,12 +62,26 @@ class Links:
 
 def summary(event: dict[str, Any], links: Links, organizer_name: str | None = None) -> EventSummary:
     return EventSummary(
-        event_id=event["_id"], kind=event["kind"], title_vi=event["title"]["vi"], title_en=event["title"].get("en"),
-        starts_at=from_text(event["starts_at"]), ends_at=from_text(event["ends_at"]), venue=event.get("venue"),
-        online_url=event.get("online_url"), organizer_id=event.get("organizer_id"),
-        organizer_name=organizer_name or event.get("organizer_name"), url=links.event_ics(event["_id"]))
+        event_id=event["_id"],
+        kind=event["kind"],
+        title_vi=event["title"]["vi"],
+        title_en=event["title"].get("en"),
+        starts_at=from_text(event["starts_at"]),
+        ends_at=from_text(event["ends_at"]),
+        venue=event.get("venue"),
+        online_url=event.get("online_url"),
+        organizer_id=event.get("organizer_id"),
+        organizer_name=organizer_name or event.get("organizer_name"),
+        url=links.event_ics(event["_id"]),
+    )
 
 
 def registrant(reg: dict[str, Any]) -> Registrant:
-    return Registrant(registration_id=reg["_id"], member_id=reg.get("member_id"), full_name=reg["full_name"],
-                      email=reg.get("email"), phone=reg.get("phone"), language=reg.get("language") or "vi")
+    return Registrant(
+        registration_id=reg["_id"],
+        member_id=reg.get("member_id"),
+        full_name=reg["full_name"],
+        email=reg.get("email"),
+        phone=reg.get("phone"),
+        language=reg.get("language") or "vi",
+    )

@@ -36,24 +36,34 @@ def create_app(settings: Settings) -> web.Application:
             members = store.MemberProjection(rt.db)
             orgs = store.OrganizationProjection(rt.db)
             registrar = Registrar(rt.db, rt.relay, links, members, orgs)
-            reminders = Reminders(rt.db, DueItems(rt.db[store.REMINDERS], rt.relay), links,
-                                  parse_hours(settings.events_reminder_hours))
+            reminders = Reminders(
+                rt.db, DueItems(rt.db[store.REMINDERS], rt.relay), links, parse_hours(settings.events_reminder_hours)
+            )
             app[api.LINKS] = links
             app[api.REGISTRAR] = registrar
             app[api.DESK] = EventDesk(rt.db, rt.relay, links, orgs, registrar, reminders)
 
             handlers = EventHandlers(rt.db, members, orgs)
-            rt.bus.subscribe("member_projection", ["member.approved", "member.updated", "member.erased"],
-                             handlers.on_member_changed)
-            rt.bus.subscribe("organization_projection", ["organization.created", "organization.updated"],
-                             handlers.on_organization_changed)
+            rt.bus.subscribe(
+                "member_projection", ["member.approved", "member.updated", "member.erased"], handlers.on_member_changed
+            )
+            rt.bus.subscribe(
+                "organization_projection",
+                ["organization.created", "organization.updated"],
+                handlers.on_organization_changed,
+            )
             await rt.start()
-            scheduler = Scheduler(reminders.items, reminders.job, name="event-reminders",
-                                  poll_seconds=settings.events_scheduler_poll_seconds)
+            scheduler = Scheduler(
+                reminders.items,
+                reminders.job,
+                name="event-reminders",
+                poll_seconds=settings.events_scheduler_poll_seconds,
+            )
             app[SCHEDULER] = scheduler
             scheduler.start()
-            healer = asyncio.create_task(_heal_forever(registrar, settings.events_scheduler_poll_seconds),
-                                         name="events-heal-waitlists")
+            healer = asyncio.create_task(
+                _heal_forever(registrar, settings.events_scheduler_poll_seconds), name="events-heal-waitlists"
+            )
             try:
                 yield
             finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_ZONE_NAME = "Asia/Ho_Chi_Minh"
@@ -13,7 +13,7 @@ def as_utc(moment: datetime) -> datetime:
     """An aware UTC datetime; a naive one is read as Vietnamese local time (what staff type)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def to_text(moment: datetime) -> str:
@@ -23,8 +23,8 @@ def to_text(moment: datetime) -> str:
 
 def from_text(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
-        return as_utc(value) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return as_utc(value) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def local_text(value: str | datetime) -> str:
@@ -37,4 +37,4 @@ def local_iso(value: str | datetime) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import segno
 from fpdf import FPDF
@@ -36,8 +37,9 @@ def qr_svg(code: str, scale: int = 8) -> bytes:
 # --- iCalendar ----------------------------------------------------------------------
 
 
-def calendar(events: Iterable[dict[str, Any]], *, name: str, tickets: dict[str, str] | None = None,
-             event_url: Any = None) -> bytes:
+def calendar(
+    events: Iterable[dict[str, Any]], *, name: str, tickets: dict[str, str] | None = None, event_url: Any = None
+) -> bytes:
     """One VEVENT per session (UTC times; calendar programs show them in local time)."""
     cal = Calendar()
     cal.add("prodid", "-//LienHiep//events//VI")
@@ -93,13 +95,21 @@ def certificate_font(preferred: str) -> str:
     for path in (preferred, *FONT_CANDIDATES):
         if path and os.path.isfile(path):
             return path
-    raise CertificateFontMissing("No Unicode TrueType font is installed; set EVENTS_CERTIFICATE_FONT "
-                                 "or install fonts-dejavu-core", setting="EVENTS_CERTIFICATE_FONT")
+    raise CertificateFontMissing(
+        "No Unicode TrueType font is installed; set EVENTS_CERTIFICATE_FONT or install fonts-dejavu-core",
+        setting="EVENTS_CERTIFICATE_FONT",
+    )
 
 
-
-def certificate_pdf(reg: dict[str, Any], event: dict[str, Any], *, font_path: str, verify_url: str,
-                    federation: str, organizer_name: str | None) -> bytes:
+def certificate_pdf(
+    reg: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    font_path: str,
+    verify_url: str,
+    federation: str,
+    organizer_name: str | None,
+) -> bytes:
     """A one-page A4 landscape certificate; the Unicode font renders Vietnamese."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(text("certificate.title"))
@@ -125,15 +135,22 @@ def certificate_pdf(reg: dict[str, Any], event: dict[str, Any], *, font_path: st
     pdf.set_font("cert", size=24)
     pdf.cell(0, 14, reg["full_name"], align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cert", size=16)
-    pdf.cell(0, 9, text("certificate.attended", kind=text(f"kind.{event['kind']}").lower()), align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        9,
+        text("certificate.attended", kind=text(f"kind.{event['kind']}").lower()),
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("cert", size=18)
     pdf.multi_cell(0, 10, f"“{event['title']['vi']}”", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cert", size=13)
     start, end = local_text(event["starts_at"]).split(" ")[1], local_text(event["ends_at"]).split(" ")[1]
     pdf.cell(0, 8, text("certificate.when", start=start, end=end), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 8, text("certificate.hours", hours=f"{reg['certificate_hours']:g}"), align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 8, text("certificate.hours", hours=f"{reg['certificate_hours']:g}"), align="C", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(6)
     pdf.set_font("cert", size=11)
     pdf.cell(0, 6, text("certificate.code", code=reg["certificate_code"]), align="C", new_x="LMARGIN", new_y="NEXT")
@@ -150,10 +167,21 @@ def registration_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for r in regs:
         checkins = ", ".join(f"{sid}: {local_text(at)}" for sid, at in sorted((r.get("checkins") or {}).items()))
-        rows.append([r["_id"], STATUS_WORDS.get(r["status"], r["status"]), r.get("full_name"), r.get("email"),
-                     r.get("phone"), r.get("member_id"), r.get("ticket_code"), r.get("wait_seq"),
-                     local_text(r["created_at"]) if r.get("created_at") else None,
-                     local_text(r["cancelled_at"]) if r.get("cancelled_at") else None, checkins])
+        rows.append(
+            [
+                r["_id"],
+                STATUS_WORDS.get(r["status"], r["status"]),
+                r.get("full_name"),
+                r.get("email"),
+                r.get("phone"),
+                r.get("member_id"),
+                r.get("ticket_code"),
+                r.get("wait_seq"),
+                local_text(r["created_at"]) if r.get("created_at") else None,
+                local_text(r["cancelled_at"]) if r.get("cancelled_at") else None,
+                checkins,
+            ]
+        )
     return rows
 
 
@@ -161,8 +189,18 @@ def attendance_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for r in regs:
         for sid, at in sorted((r.get("checkins") or {}).items()):
-            rows.append([r["_id"], r.get("full_name"), r.get("email"), r.get("phone"), r.get("member_id"),
-                         r.get("ticket_code"), sid, local_text(at)])
+            rows.append(
+                [
+                    r["_id"],
+                    r.get("full_name"),
+                    r.get("email"),
+                    r.get("phone"),
+                    r.get("member_id"),
+                    r.get("ticket_code"),
+                    sid,
+                    local_text(at),
+                ]
+            )
     return rows
 
 

@@ -23,11 +23,17 @@ class EventHandlers:
         if isinstance(data, MemberErased):
             await self.members.erase(data.member_id)
             # Anonymise every registration of theirs; attendance counts and certificates' codes stay.
-            await regs.update_many({"member_id": data.member_id},
-                                   {"$set": {"full_name": text("erased_name"), "erased": 1,
-                                             "first_answer.full_name": text("erased_name")},
-                                    "$unset": {"email": "", "phone": "", "first_answer.email": "",
-                                               "first_answer.phone": ""}})
+            await regs.update_many(
+                {"member_id": data.member_id},
+                {
+                    "$set": {
+                        "full_name": text("erased_name"),
+                        "erased": 1,
+                        "first_answer.full_name": text("erased_name"),
+                    },
+                    "$unset": {"email": "", "phone": "", "first_answer.email": "", "first_answer.phone": ""},
+                },
+            )
             return
         assert isinstance(data, MemberContact)
         if await self.members.apply(data, envelope.occurred_at):

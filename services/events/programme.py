@@ -49,7 +49,7 @@ class SessionIn(Strict):
     room: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
-    def _order(self) -> "SessionIn":
+    def _order(self) -> SessionIn:
         # Whole seconds: what calendars and people deal in.
         self.starts_at = as_utc(self.starts_at).replace(microsecond=0)
         self.ends_at = as_utc(self.ends_at).replace(microsecond=0)
@@ -60,12 +60,14 @@ class SessionIn(Strict):
 
 class AudienceIn(Strict):
     kind: Literal["public", "members", "organizations"] = "public"
-    organization_ids: list[str] = Field(default_factory=list, max_length=100,
-                                        description="Organisations (ids or codes) whose members may register, "
-                                                    "for kind `organizations`")
+    organization_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Organisations (ids or codes) whose members may register, for kind `organizations`",
+    )
 
     @model_validator(mode="after")
-    def _listed(self) -> "AudienceIn":
+    def _listed(self) -> AudienceIn:
         if self.kind == "organizations" and not self.organization_ids:
             raise ValueError("list the organisations whose members may register")
         if self.kind != "organizations" and self.organization_ids:
@@ -85,8 +87,9 @@ class EventFields(Strict):
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     audience: AudienceIn | None = None
-    training_hours: float | None = Field(None, gt=0, le=1000, description="Hours that count toward a member's "
-                                                                          "training record (trainings only)")
+    training_hours: float | None = Field(
+        None, gt=0, le=1000, description="Hours that count toward a member's training record (trainings only)"
+    )
 
     @field_validator("registration_opens_at", "registration_closes_at")
     @classmethod
@@ -105,7 +108,7 @@ class EventIn(EventFields):
     audience: AudienceIn = AudienceIn()
 
     @model_validator(mode="after")
-    def _whole(self) -> "EventIn":
+    def _whole(self) -> EventIn:
         check_place(self.venue, self.online_url)
         check_hours(self.kind, self.training_hours)
         check_window(self.registration_opens_at, self.registration_closes_at, self.sessions)
@@ -140,8 +143,13 @@ def session_docs(sessions: list[SessionIn]) -> dict[str, dict[str, Any]]:
     """Sessions as a map keyed by a short id (s1, s2… in time order): never an array of sub-documents."""
     ordered = sorted(sessions, key=lambda s: s.starts_at)
     return {
-        f"s{i}": {"order": i, "starts_at": to_text(s.starts_at), "ends_at": to_text(s.ends_at),
-                  "title": s.title.model_dump() if s.title else None, "room": s.room}
+        f"s{i}": {
+            "order": i,
+            "starts_at": to_text(s.starts_at),
+            "ends_at": to_text(s.ends_at),
+            "title": s.title.model_dump() if s.title else None,
+            "room": s.room,
+        }
         for i, s in enumerate(ordered, start=1)
     }
 
@@ -150,15 +158,16 @@ def timing_fields(sessions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The derived fields queries and reminders use: first start and last end, as text and epoch."""
     first = min(from_text(s["starts_at"]) for s in sessions.values())
     last = max(from_text(s["ends_at"]) for s in sessions.values())
-    return {"starts_at": to_text(first), "ends_at": to_text(last), "first_start": epoch(first),
-            "last_end": epoch(last)}
+    return {"starts_at": to_text(first), "ends_at": to_text(last), "first_start": epoch(first), "last_end": epoch(last)}
 
 
 def window_fields(opens: datetime | None, closes: datetime | None) -> dict[str, Any]:
-    return {"registration_opens_at": to_text(opens) if opens else None,
-            "registration_closes_at": to_text(closes) if closes else None,
-            "opens_epoch": epoch(opens) if opens else None,
-            "closes_epoch": epoch(closes) if closes else None}
+    return {
+        "registration_opens_at": to_text(opens) if opens else None,
+        "registration_closes_at": to_text(closes) if closes else None,
+        "opens_epoch": epoch(opens) if opens else None,
+        "closes_epoch": epoch(closes) if closes else None,
+    }
 
 
 def ordered_sessions(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -191,8 +200,11 @@ TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
 def next_status(current: str, action: str) -> str:
     rule = TRANSITIONS[action]
     if current not in rule["from"]:
-        raise InvalidTransition(f"An event that is {current} cannot {action.replace('_', ' ')}",
-                                event_status=current, allowed_from=list(rule["from"]))
+        raise InvalidTransition(
+            f"An event that is {current} cannot {action.replace('_', ' ')}",
+            event_status=current,
+            allowed_from=list(rule["from"]),
+        )
     return rule["to"][0]
 
 
@@ -205,18 +217,24 @@ def ensure_registration_open(doc: dict[str, Any], now: float, language: str = "v
     """Only published events take registrations, and only inside their window."""
     status = doc["status"]
     if status != "published":
-        raise RegistrationNotOpen(text("not_open.status", language, status=status), reason="status",
-                                  event_status=status)
+        raise RegistrationNotOpen(
+            text("not_open.status", language, status=status), reason="status", event_status=status
+        )
     opens, closes = doc.get("opens_epoch"), doc.get("closes_epoch")
     if opens is not None and now < opens:
-        raise RegistrationNotOpen(text("not_open.early", language, when=local_text(doc["registration_opens_at"])),
-                                  reason="not_yet_open", opens_at=doc["registration_opens_at"])
+        raise RegistrationNotOpen(
+            text("not_open.early", language, when=local_text(doc["registration_opens_at"])),
+            reason="not_yet_open",
+            opens_at=doc["registration_opens_at"],
+        )
     if closes is not None and now >= closes:
-        raise RegistrationNotOpen(text("not_open.late", language, when=local_text(doc["registration_closes_at"])),
-                                  reason="closed", closed_at=doc["registration_closes_at"])
+        raise RegistrationNotOpen(
+            text("not_open.late", language, when=local_text(doc["registration_closes_at"])),
+            reason="closed",
+            closed_at=doc["registration_closes_at"],
+        )
     if now >= doc["last_end"]:
-        raise RegistrationNotOpen(text("not_open.late", language, when=local_text(doc["ends_at"])),
-                                  reason="event_over")
+        raise RegistrationNotOpen(text("not_open.late", language, when=local_text(doc["ends_at"])), reason="event_over")
 
 
 def registration_open(doc: dict[str, Any], now: float) -> bool:

@@ -51,7 +51,7 @@ class GuestIn(BaseModel):
         return normalise_phone(value) if value else None
 
     @model_validator(mode="after")
-    def _reachable(self) -> "GuestIn":
+    def _reachable(self) -> GuestIn:
         if not self.email and not self.phone:
             raise ValueError("give an email address or a phone number so we can send the ticket")
         return self
@@ -66,7 +66,7 @@ class RegistrationIn(BaseModel):
     guest: GuestIn | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> "RegistrationIn":
+    def _one(self) -> RegistrationIn:
         if (self.member_id is None) == (self.guest is None):
             raise ValueError("give either member_id or guest, not both")
         return self
@@ -86,8 +86,9 @@ def normalise_phone(raw: str, region: str = "VN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def holder_keys(event_id: str, *, member_id: str | None = None, email: str | None = None,
-                phone: str | None = None) -> dict[str, str]:
+def holder_keys(
+    event_id: str, *, member_id: str | None = None, email: str | None = None, phone: str | None = None
+) -> dict[str, str]:
     """Unique keys of one person at one event: a member by id, a guest by email and by phone.
     Unique indexes on these refuse a second active registration; cancelling unsets them."""
     keys: dict[str, str] = {}
@@ -113,9 +114,17 @@ class InvalidIdempotencyKey(DomainError):
     status, code, title = 422, "validation-error", "Invalid input"
 
     def __init__(self) -> None:
-        super().__init__("1 field(s) are invalid", errors=[{
-            "field": "Idempotency-Key", "in": "header", "code": "string_pattern_mismatch",
-            "message": "1 to 128 letters, digits or - _ . :"}])
+        super().__init__(
+            "1 field(s) are invalid",
+            errors=[
+                {
+                    "field": "Idempotency-Key",
+                    "in": "header",
+                    "code": "string_pattern_mismatch",
+                    "message": "1 to 128 letters, digits or - _ . :",
+                }
+            ],
+        )
 
 
 # --- who may come ---------------------------------------------------------------
@@ -133,8 +142,9 @@ class DuplicateRegistration(Conflict):
     code, title = "duplicate-registration", "Already registered"
 
 
-def check_audience(audience: dict[str, Any], member: dict[str, Any] | None, *, guest: bool,
-                   language: str = "vi") -> None:
+def check_audience(
+    audience: dict[str, Any], member: dict[str, Any] | None, *, guest: bool, language: str = "vi"
+) -> None:
     """Public events take anyone; members-only events take active members; events for listed
     organisations take active members of one of them (or of an organisation below one)."""
     kind = audience.get("kind", "public")
@@ -157,21 +167,21 @@ def check_audience(audience: dict[str, Any], member: dict[str, Any] | None, *, g
 def new_ticket_code() -> str:
     """80 random bits in Crockford-like base32, grouped for reading aloud: ABCD-EFGH-JKLM-NPQR."""
     raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def new_certificate_code() -> str:
     raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "CN-" + "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "CN-" + "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def normalise_code(raw: str) -> str:
     """Codes as people type them: lower case, spaces, missing dashes."""
     compact = re.sub(r"[^A-Za-z0-9]", "", raw).upper()
     if compact.startswith("CN") and len(compact) == 18:
-        return "CN-" + "-".join(compact[i:i + 4] for i in range(2, 18, 4))
+        return "CN-" + "-".join(compact[i : i + 4] for i in range(2, 18, 4))
     if len(compact) == 16:
-        return "-".join(compact[i:i + 4] for i in range(0, 16, 4))
+        return "-".join(compact[i : i + 4] for i in range(0, 16, 4))
     return raw.strip().upper()
 
 

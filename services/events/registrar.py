@@ -36,14 +36,35 @@ from pymongo.errors import BulkWriteError
 from services.events.announcements import Links, registrant, summary
 from services.events.catalogue import text
 from services.events.clock import local_text, now_utc, to_text
-from services.events.programme import (ACTIVE, EventFinished, RegistrationNotOpen, current_session,
-                                       ensure_registration_open)
-from services.events.registrants import (HOLDER_FIELDS, DuplicateRegistration, RegistrationIn, UnknownMember,
-                                         check_audience, holder_keys, idempotency_key, new_certificate_code,
-                                         new_ticket_code, normalise_code)
+from services.events.programme import (
+    ACTIVE,
+    EventFinished,
+    RegistrationNotOpen,
+    current_session,
+    ensure_registration_open,
+)
+from services.events.registrants import (
+    HOLDER_FIELDS,
+    DuplicateRegistration,
+    RegistrationIn,
+    UnknownMember,
+    check_audience,
+    holder_keys,
+    idempotency_key,
+    new_certificate_code,
+    new_ticket_code,
+    normalise_code,
+)
 from services.events.store import EVENTS, REGISTRATIONS, MemberProjection, OrganizationProjection, SeatLedger
-from shared.contracts import (AttendanceCheckedIn, CertificateIssued, RegistrationCancelled, RegistrationConfirmed,
-                              RegistrationPromoted, RegistrationWaitlisted, new_event)
+from shared.contracts import (
+    AttendanceCheckedIn,
+    CertificateIssued,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+    new_event,
+)
 from shared.http import Conflict, DomainError, NotFound
 from shared.logging import get_logger
 from shared.mongo import epoch
@@ -113,14 +134,14 @@ class Batches:
         event_id = event["_id"]
         try:
             while self.waiting.get(event_id):
-                batch = self.waiting[event_id][:self.limit]
-                del self.waiting[event_id][:len(batch)]
+                batch = self.waiting[event_id][: self.limit]
+                del self.waiting[event_id][: len(batch)]
                 try:
                     results = await self.write(event, batch)
                 except Exception as exc:  # every caller in the batch hears of it
                     log.exception("registrations.batch_failed", event_id=event_id, size=len(batch))
                     results = [exc] * len(batch)
-                for item, result in zip(batch, results):
+                for item, result in zip(batch, results, strict=False):
                     if not item.answer.done():
                         item.answer.set_result(result)
         finally:
@@ -131,8 +152,14 @@ class Batches:
 
 
 class Registrar:
-    def __init__(self, db: AsyncDatabase, relay: OutboxRelay, links: Links, members: MemberProjection,
-                 orgs: OrganizationProjection) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        relay: OutboxRelay,
+        links: Links,
+        members: MemberProjection,
+        orgs: OrganizationProjection,
+    ) -> None:
         self.events = db[EVENTS]
         self.regs = db[REGISTRATIONS]
         self.ledger = SeatLedger(db)
@@ -158,8 +185,9 @@ class Registrar:
 
     # --- registering -----------------------------------------------------------------
 
-    async def register(self, event_id: str, body: RegistrationIn, *, caller: str, idempotency: str | None,
-                       correlation_id: str | None) -> tuple[dict[str, Any], bool]:
+    async def register(
+        self, event_id: str, body: RegistrationIn, *, caller: str, idempotency: str | None, correlation_id: str | None
+    ) -> tuple[dict[str, Any], bool]:
         """Confirm or waitlist one person; returns (answer, replayed)."""
         idem = idempotency_key(event_id, caller, idempotency) if idempotency else None
         if idem and (replay := await self._replay(idem)) is not None:
@@ -167,14 +195,15 @@ class Registrar:
         event = await self.cached_event(event_id)
         ensure_registration_open(event, epoch())
         person = await self._person(event, body)
-        keys = holder_keys(event_id, member_id=person.get("member_id"), email=person.get("email"),
-                           phone=person.get("phone"))
+        keys = holder_keys(
+            event_id, member_id=person.get("member_id"), email=person.get("email"), phone=person.get("phone")
+        )
         # No duplicate lookup first: the unique keys refuse a second registration at the insert,
         # and the rare duplicate gives its place back.
         pending = Pending(keys=keys, person=person, idem=idem, caller=caller, correlation_id=correlation_id)
         return await self._batches.submit(event, pending)
 
-    async def _register_batch(self, event: dict[str, Any], batch: list["Pending"]) -> list[Any]:
+    async def _register_batch(self, event: dict[str, Any], batch: list[Pending]) -> list[Any]:
         """Seat or queue everyone who arrived together, in arrival order: at most three atomic
         conditional updates of the event and one insert for the whole batch."""
         event_id, n = event["_id"], len(batch)
@@ -202,25 +231,36 @@ class Registrar:
         about = summary(event, self.links)
         docs, answers = [], []
         for i, item in enumerate(batch):
-            doc: dict[str, Any] = {"_id": ids[i], "event_id": event_id, **item.keys, **item.person,
-                                   "created_at": to_text(now), "created_epoch": epoch(now),
-                                   "registered_by": item.caller}
+            doc: dict[str, Any] = {
+                "_id": ids[i],
+                "event_id": event_id,
+                **item.keys,
+                **item.person,
+                "created_at": to_text(now),
+                "created_epoch": epoch(now),
+                "registered_by": item.caller,
+            }
             if item.idem:
                 doc["idempotency"] = item.idem
             if i < seats:
                 doc.update(status="confirmed", ticket_code=new_ticket_code(), confirmed_at=to_text(now))
                 position = None
                 announcement: Any = RegistrationConfirmed(
-                    event=about, registrant=registrant(doc), ticket_code=doc["ticket_code"],
-                    qr_url=self.links.qr(doc["ticket_code"]), cancel_url=self.links.cancel(doc["_id"]),
-                    calendar_url=self.links.calendar_for(doc))
+                    event=about,
+                    registrant=registrant(doc),
+                    ticket_code=doc["ticket_code"],
+                    qr_url=self.links.qr(doc["ticket_code"]),
+                    cancel_url=self.links.cancel(doc["_id"]),
+                    calendar_url=self.links.calendar_for(doc),
+                )
             else:
                 # The batch joined the queue's end together: its members hold the last `rest` places.
                 behind = n - 1 - i
                 doc.update(status="waitlisted", wait_seq=queued["waitlist_seq"] - behind)
                 position = queued["waiting"] - behind
-                announcement = RegistrationWaitlisted(event=about, registrant=registrant(doc), position=position,
-                                                      cancel_url=self.links.cancel(doc["_id"]))
+                announcement = RegistrationWaitlisted(
+                    event=about, registrant=registrant(doc), position=position, cancel_url=self.links.cancel(doc["_id"])
+                )
             doc["first_answer"] = self.view(doc, position=position)
             envelope = new_event(announcement, producer=PRODUCER, correlation_id=item.correlation_id)
             docs.append(with_events(doc, envelope))
@@ -237,8 +277,9 @@ class Registrar:
         if len(refused) < n:
             self.relay.notify()
         lost_seats = sum(1 for i in refused if i < seats)
-        settled = await self.ledger.settle(event_id, intent["id"], lost_seats=lost_seats,
-                                           lost_places=len(refused) - lost_seats)
+        settled = await self.ledger.settle(
+            event_id, intent["id"], lost_seats=lost_seats, lost_places=len(refused) - lost_seats
+        )
         if not settled:
             log.error("registrations.batch_settled_by_another", event_id=event_id, batch=intent["id"])
         if refused:
@@ -265,8 +306,12 @@ class Registrar:
             return n
         for _ in range(50):  # each miss means another batch took seats: this ends when they are gone
             now = await self.ledger.counters(event_id)
-            if now is None or now.get("status") != "published" or now.get("waiting", 0) > 0 \
-                    or now.get("seats_free", 0) <= 0:
+            if (
+                now is None
+                or now.get("status") != "published"
+                or now.get("waiting", 0) > 0
+                or now.get("seats_free", 0) <= 0
+            ):
                 if now is not None:
                     self._hint(event_id, now)
                 return 0
@@ -278,7 +323,7 @@ class Registrar:
                 return k
         return 0
 
-    async def _duplicate_answer(self, item: "Pending") -> Any:
+    async def _duplicate_answer(self, item: Pending) -> Any:
         if item.idem and (replay := await self._replay(item.idem)) is not None:
             return replay, True  # whichever unique key fired, a retry with the same key gets the first answer
         try:
@@ -311,8 +356,10 @@ class Registrar:
     def _hint(self, event_id: str, counters: dict[str, Any]) -> None:
         hit = self._cache.get(event_id)
         if hit is not None:
-            self._cache[event_id] = (hit[0], {**hit[1], **{k: counters[k] for k in ("seats_free", "waiting")
-                                                          if k in counters}})
+            self._cache[event_id] = (
+                hit[0],
+                {**hit[1], **{k: counters[k] for k in ("seats_free", "waiting") if k in counters}},
+            )
 
     async def heal(self, stale_after: float = STALE_BATCH_SECONDS) -> int:
         """Give back what batches of a process that died never wrote, and move seats left free
@@ -323,14 +370,20 @@ class Registrar:
             seats, places = int(intent.get("seats") or 0), int(intent.get("places") or 0)
             written = {d["_id"] async for d in self.regs.find({"_id": {"$in": ids}}, {"_id": 1})}
             lost_seats = sum(1 for i in ids[:seats] if i not in written)
-            lost_places = sum(1 for i in ids[seats:seats + places] if i not in written)
+            lost_places = sum(1 for i in ids[seats : seats + places] if i not in written)
             if await self.ledger.settle(event_id, batch_id, lost_seats=lost_seats, lost_places=lost_places):
                 self.forget(event_id)
-                log.warning("registrations.unwritten_batch_released", event_id=event_id, batch=batch_id,
-                            seats=lost_seats, places=lost_places)
+                log.warning(
+                    "registrations.unwritten_batch_released",
+                    event_id=event_id,
+                    batch=batch_id,
+                    seats=lost_seats,
+                    places=lost_places,
+                )
         promoted = 0
-        async for doc in self.events.find({"status": {"$in": list(ACTIVE)}, "seats_free": {"$gt": 0},
-                                           "waiting": {"$gt": 0}}, {"_id": 1}):
+        async for doc in self.events.find(
+            {"status": {"$in": list(ACTIVE)}, "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}, {"_id": 1}
+        ):
             promoted += len(await self.fill(doc["_id"], None))
         return promoted
 
@@ -345,24 +398,30 @@ class Registrar:
             return {"kind": "guest", **body.guest.model_dump(exclude_none=True)}
         member = await self.members.get(body.member_id or "")
         if member is None or member.get("status") == "erased":
-            raise UnknownMember("No member with this id is known to the events service yet",
-                                member_id=body.member_id)
+            raise UnknownMember("No member with this id is known to the events service yet", member_id=body.member_id)
         if audience.get("kind") == "organizations":
             tree: set[str] = set()
             for org_id in member.get("organization_ids") or []:
                 tree.update(await self.orgs.ancestors(org_id))
             member = {**member, "organization_tree": sorted(tree)}
         check_audience(audience, member, guest=False)
-        return {"kind": "member", "member_id": member["_id"], "full_name": member.get("full_name") or "",
-                **{k: member[k] for k in ("email", "phone", "language") if member.get(k)}}
+        return {
+            "kind": "member",
+            "member_id": member["_id"],
+            "full_name": member.get("full_name") or "",
+            **{k: member[k] for k in ("email", "phone", "language") if member.get(k)},
+        }
 
     async def _refuse_duplicate(self, keys: dict[str, str]) -> None:
-        for field, value in keys.items():
-            existing = await self.regs.find_one({field: value}, {"status": 1})
+        for key_field, value in keys.items():
+            existing = await self.regs.find_one({key_field: value}, {"status": 1})
             if existing is not None:
                 raise DuplicateRegistration(
-                    "This person is already registered for this event", field=field.removeprefix("holder_"),
-                    registration_id=existing["_id"], registration_status=existing["status"])
+                    "This person is already registered for this event",
+                    field=key_field.removeprefix("holder_"),
+                    registration_id=existing["_id"],
+                    registration_status=existing["status"],
+                )
 
     # --- the waiting list ---------------------------------------------------------------
 
@@ -389,15 +448,33 @@ class Registrar:
     async def _promote(self, reg: dict[str, Any], event: dict[str, Any], correlation_id: str | None) -> bool:
         now = now_utc()
         code = new_ticket_code()
-        envelope = new_event(RegistrationPromoted(
-            event=summary(event, self.links), registrant=registrant(reg), ticket_code=code, qr_url=self.links.qr(code),
-            cancel_url=self.links.cancel(reg["_id"]), calendar_url=self.links.calendar_for(reg)),
-            producer=PRODUCER, correlation_id=correlation_id)
+        envelope = new_event(
+            RegistrationPromoted(
+                event=summary(event, self.links),
+                registrant=registrant(reg),
+                ticket_code=code,
+                qr_url=self.links.qr(code),
+                cancel_url=self.links.cancel(reg["_id"]),
+                calendar_url=self.links.calendar_for(reg),
+            ),
+            producer=PRODUCER,
+            correlation_id=correlation_id,
+        )
         done = await self.regs.find_one_and_update(
             {"_id": reg["_id"], "status": "waitlisted"},
-            push_events({"$set": {"status": "confirmed", "ticket_code": code, "confirmed_at": to_text(now),
-                                  "promoted_at": to_text(now)}}, envelope),
-            projection={"_id": 1})
+            push_events(
+                {
+                    "$set": {
+                        "status": "confirmed",
+                        "ticket_code": code,
+                        "confirmed_at": to_text(now),
+                        "promoted_at": to_text(now),
+                    }
+                },
+                envelope,
+            ),
+            projection={"_id": 1},
+        )
         if done is not None:
             self.relay.notify()
             log.info("registration.promoted", event_id=event["_id"], registration_id=reg["_id"])
@@ -406,8 +483,9 @@ class Registrar:
     async def position(self, reg: dict[str, Any]) -> int | None:
         if reg.get("status") != "waitlisted":
             return None
-        ahead = await self.regs.count_documents({"event_id": reg["event_id"], "status": "waitlisted",
-                                                 "wait_seq": {"$lt": reg["wait_seq"]}})
+        ahead = await self.regs.count_documents(
+            {"event_id": reg["event_id"], "status": "waitlisted", "wait_seq": {"$lt": reg["wait_seq"]}}
+        )
         return ahead + 1
 
     # --- cancelling --------------------------------------------------------------------
@@ -417,21 +495,36 @@ class Registrar:
         for _ in range(5):
             reg = await self.registration(registration_id)
             if reg["status"] == "cancelled":
-                raise AlreadyCancelled(text("already_cancelled", when=local_text(reg["cancelled_at"])),
-                                       cancelled_at=reg.get("cancelled_at"), registration_id=registration_id)
+                raise AlreadyCancelled(
+                    text("already_cancelled", when=local_text(reg["cancelled_at"])),
+                    cancelled_at=reg.get("cancelled_at"),
+                    registration_id=registration_id,
+                )
             event = await self.event(reg["event_id"])
             if event["status"] not in ACTIVE and event["status"] != "draft":
                 raise EventFinished(f"The event is {event['status']}", event_status=event["status"])
             now = now_utc()
-            envelope = new_event(RegistrationCancelled(event=summary(event, self.links), registrant=registrant(reg),
-                                                       cancelled_by=by), producer=PRODUCER,
-                                 correlation_id=correlation_id)
+            envelope = new_event(
+                RegistrationCancelled(event=summary(event, self.links), registrant=registrant(reg), cancelled_by=by),
+                producer=PRODUCER,
+                correlation_id=correlation_id,
+            )
             done = await self.regs.find_one_and_update(
                 {"_id": registration_id, "status": reg["status"]},
-                push_events({"$set": {"status": "cancelled", "cancelled_at": to_text(now), "cancelled_by": by,
-                                      "status_before_cancel": reg["status"]},
-                             "$unset": {f: "" for f in HOLDER_FIELDS}}, envelope),
-                return_document=ReturnDocument.AFTER)
+                push_events(
+                    {
+                        "$set": {
+                            "status": "cancelled",
+                            "cancelled_at": to_text(now),
+                            "cancelled_by": by,
+                            "status_before_cancel": reg["status"],
+                        },
+                        "$unset": {f: "" for f in HOLDER_FIELDS},
+                    },
+                    envelope,
+                ),
+                return_document=ReturnDocument.AFTER,
+            )
             if done is None:
                 continue  # promoted or cancelled meanwhile: look again
             self.relay.notify()
@@ -446,8 +539,9 @@ class Registrar:
 
     # --- at the door ---------------------------------------------------------------------
 
-    async def check_in(self, code: str, session_id: str | None, *, by: str,
-                       correlation_id: str | None) -> dict[str, Any]:
+    async def check_in(
+        self, code: str, session_id: str | None, *, by: str, correlation_id: str | None
+    ) -> dict[str, Any]:
         ticket = normalise_code(code)
         reg = await self.regs.find_one({"ticket_code": ticket})
         if reg is None:
@@ -456,23 +550,38 @@ class Registrar:
         now = now_utc()
         sid = session_id or current_session(event, epoch(now))
         if sid not in (event.get("sessions") or {}):
-            raise UnknownSession(f"The event has no session {sid}", session_id=sid,
-                                 sessions=sorted(event.get("sessions") or {}))
+            raise UnknownSession(
+                f"The event has no session {sid}", session_id=sid, sessions=sorted(event.get("sessions") or {})
+            )
         self._checkable(reg, sid)
-        envelope = new_event(AttendanceCheckedIn(event=summary(event, self.links), registrant=registrant(reg),
-                                                 ticket_code=ticket, session_id=sid, checked_in_at=now),
-                             producer=PRODUCER, correlation_id=correlation_id)
+        envelope = new_event(
+            AttendanceCheckedIn(
+                event=summary(event, self.links),
+                registrant=registrant(reg),
+                ticket_code=ticket,
+                session_id=sid,
+                checked_in_at=now,
+            ),
+            producer=PRODUCER,
+            correlation_id=correlation_id,
+        )
         done = await self.regs.find_one_and_update(
             {"_id": reg["_id"], "status": "confirmed", f"checkins.{sid}": {"$exists": False}},
-            push_events({"$set": {f"checkins.{sid}": to_text(now), "attended": 1, f"checked_in_by.{sid}": by}},
-                        envelope),
-            return_document=ReturnDocument.AFTER)
+            push_events(
+                {"$set": {f"checkins.{sid}": to_text(now), "attended": 1, f"checked_in_by.{sid}": by}}, envelope
+            ),
+            return_document=ReturnDocument.AFTER,
+        )
         if done is None:
             self._checkable(await self.registration(reg["_id"]), sid)
             raise Conflict("The ticket changed meanwhile; scan again")
         self.relay.notify()
-        return {"registration": self.view(done), "session_id": sid, "checked_in_at": to_text(now),
-                "checked_in_at_local": local_text(now)}
+        return {
+            "registration": self.view(done),
+            "session_id": sid,
+            "checked_in_at": to_text(now),
+            "checked_in_at_local": local_text(now),
+        }
 
     @staticmethod
     def _checkable(reg: dict[str, Any], sid: str) -> None:
@@ -480,8 +589,12 @@ class Registrar:
             raise NotCheckable(text("not_confirmed", status=reg["status"]), registration_status=reg["status"])
         when = (reg.get("checkins") or {}).get(sid)
         if when:
-            raise AlreadyCheckedIn(text("already_checked_in", when=local_text(when)), checked_in_at=when,
-                                   session_id=sid, full_name=reg.get("full_name"))
+            raise AlreadyCheckedIn(
+                text("already_checked_in", when=local_text(when)),
+                checked_in_at=when,
+                session_id=sid,
+                full_name=reg.get("full_name"),
+            )
 
     # --- certificates -------------------------------------------------------------------
 
@@ -489,8 +602,11 @@ class Registrar:
         """A certificate for every member who attended a completed training (once each)."""
         event = await self.event(event_id)
         if event["kind"] != "training" or event["status"] != "completed":
-            raise NotATraining(f"The event is a {event['kind']} and {event['status']}", kind=event["kind"],
-                               event_status=event["status"])
+            raise NotATraining(
+                f"The event is a {event['kind']} and {event['status']}",
+                kind=event["kind"],
+                event_status=event["status"],
+            )
         hours = float(event.get("training_hours") or round((event["last_end"] - event["first_start"]) / 3600, 1))
         issued = already = 0
         async for reg in self.regs.find({"event_id": event_id, "status": "confirmed"}):
@@ -501,14 +617,31 @@ class Registrar:
                 continue
             code = new_certificate_code()
             now = now_utc()
-            envelope = new_event(CertificateIssued(
-                event=summary(event, self.links), registrant=registrant(reg), certificate_code=code, hours=hours,
-                verify_url=self.links.verify(code), pdf_url=self.links.certificate_pdf(code)),
-                producer=PRODUCER, correlation_id=correlation_id)
+            envelope = new_event(
+                CertificateIssued(
+                    event=summary(event, self.links),
+                    registrant=registrant(reg),
+                    certificate_code=code,
+                    hours=hours,
+                    verify_url=self.links.verify(code),
+                    pdf_url=self.links.certificate_pdf(code),
+                ),
+                producer=PRODUCER,
+                correlation_id=correlation_id,
+            )
             done = await self.regs.update_one(
                 {"_id": reg["_id"], "certificate_code": {"$exists": False}},
-                push_events({"$set": {"certificate_code": code, "certificate_hours": hours,
-                                      "certificate_issued_at": to_text(now)}}, envelope))
+                push_events(
+                    {
+                        "$set": {
+                            "certificate_code": code,
+                            "certificate_hours": hours,
+                            "certificate_issued_at": to_text(now),
+                        }
+                    },
+                    envelope,
+                ),
+            )
             if done.modified_count:
                 issued += 1
             else:
@@ -527,12 +660,22 @@ class Registrar:
 
     def view(self, reg: dict[str, Any], position: int | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": reg["_id"], "event_id": reg["event_id"], "status": reg["status"], "kind": reg.get("kind"),
-            "member_id": reg.get("member_id"), "full_name": reg.get("full_name"), "email": reg.get("email"),
-            "phone": reg.get("phone"), "language": reg.get("language") or "vi", "created_at": reg.get("created_at"),
-            "ticket_code": reg.get("ticket_code"), "position": position,
-            "checkins": reg.get("checkins") or {}, "cancelled_at": reg.get("cancelled_at"),
-            "cancelled_by": reg.get("cancelled_by"), "certificate_code": reg.get("certificate_code"),
+            "id": reg["_id"],
+            "event_id": reg["event_id"],
+            "status": reg["status"],
+            "kind": reg.get("kind"),
+            "member_id": reg.get("member_id"),
+            "full_name": reg.get("full_name"),
+            "email": reg.get("email"),
+            "phone": reg.get("phone"),
+            "language": reg.get("language") or "vi",
+            "created_at": reg.get("created_at"),
+            "ticket_code": reg.get("ticket_code"),
+            "position": position,
+            "checkins": reg.get("checkins") or {},
+            "cancelled_at": reg.get("cancelled_at"),
+            "cancelled_by": reg.get("cancelled_by"),
+            "certificate_code": reg.get("certificate_code"),
         }
         if reg.get("ticket_code") and reg["status"] == "confirmed":
             out["qr_url"] = self.links.qr(reg["ticket_code"])

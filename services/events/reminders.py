@@ -58,8 +58,11 @@ class Reminders:
             if due <= now:
                 continue
             key = event_item_key(event["_id"], hours, event["first_start"])
-            await self.items.schedule(key, due, {"kind": "event", "event_id": event["_id"], "hours": hours,
-                                                 "first_start": event["first_start"]})
+            await self.items.schedule(
+                key,
+                due,
+                {"kind": "event", "event_id": event["_id"], "hours": hours, "first_start": event["first_start"]},
+            )
             keys.append(key)
         for old in event.get("reminder_keys") or []:
             if old not in keys:
@@ -80,14 +83,26 @@ class Reminders:
             fanned = 0
             async for reg in self.regs.find({"event_id": event["_id"], "status": "confirmed"}, {"_id": 1}):
                 fanned += await self.items.schedule(
-                    f"registration:{reg['_id']}:{label(payload['hours'])}:{int(payload['first_start'])}", epoch(),
-                    {**payload, "kind": "registration", "registration_id": reg["_id"]})
+                    f"registration:{reg['_id']}:{label(payload['hours'])}:{int(payload['first_start'])}",
+                    epoch(),
+                    {**payload, "kind": "registration", "registration_id": reg["_id"]},
+                )
             log.info("reminders.fanned_out", event_id=event["_id"], reminder=label(payload["hours"]), count=fanned)
             return []
         reg = await self.regs.find_one({"_id": payload["registration_id"]})
         if reg is None or reg["status"] != "confirmed":
             return []
-        return [new_event(EventReminderDue(
-            event=summary(event, self.links), registrant=registrant(reg), reminder=label(payload["hours"]),
-            ticket_code=reg.get("ticket_code"), qr_url=self.links.qr(reg["ticket_code"]),
-            cancel_url=self.links.cancel(reg["_id"])), producer="events", correlation_id=item["_id"])]
+        return [
+            new_event(
+                EventReminderDue(
+                    event=summary(event, self.links),
+                    registrant=registrant(reg),
+                    reminder=label(payload["hours"]),
+                    ticket_code=reg.get("ticket_code"),
+                    qr_url=self.links.qr(reg["ticket_code"]),
+                    cancel_url=self.links.cancel(reg["_id"]),
+                ),
+                producer="events",
+                correlation_id=item["_id"],
+            )
+        ]

@@ -9,7 +9,7 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -51,8 +51,9 @@ class SeatLedger:
     def __init__(self, db: AsyncDatabase) -> None:
         self.events = db[EVENTS]
 
-    async def take_seat(self, event_id: str, count: int = 1, *, exactly: int | None = None,
-                        batch: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    async def take_seat(
+        self, event_id: str, count: int = 1, *, exactly: int | None = None, batch: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """`count` seats for newcomers, only while nobody is waiting (the queue is fair): all
         of them or none. `exactly`: only if that many are free (compare-and-set). `batch`
         records, in the same write, who the seats are for (see `settle`)."""
@@ -61,25 +62,30 @@ class SeatLedger:
         if batch:
             update["$set"] = {**_intent(batch), f"pending.{batch['id']}.seats": count}
         return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0}, update,
-            projection=COUNTERS, return_document=ReturnDocument.AFTER)
+            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0},
+            update,
+            projection=COUNTERS,
+            return_document=ReturnDocument.AFTER,
+        )
 
-    async def join_waitlist(self, event_id: str, count: int = 1,
-                            batch: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    async def join_waitlist(
+        self, event_id: str, count: int = 1, batch: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
         update: dict[str, Any] = {"$inc": {"waiting": count, "waitlist_seq": count}}
         if batch:
             update["$set"] = {**_intent(batch), f"pending.{batch['id']}.places": count}
         return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published"}, update, projection=COUNTERS,
-            return_document=ReturnDocument.AFTER)
+            {"_id": event_id, "status": "published"}, update, projection=COUNTERS, return_document=ReturnDocument.AFTER
+        )
 
     async def settle(self, event_id: str, batch_id: str, *, lost_seats: int = 0, lost_places: int = 0) -> bool:
         """The batch's registrations are written (or known lost): forget its intent and give back
         what was not used, in one write that only one caller can make."""
         update: dict[str, Any] = {"$unset": {f"pending.{batch_id}": ""}}
-        inc = {k: v for k, v in (("seats_free", lost_seats), ("confirmed", -lost_seats),
-                                 ("waiting", -lost_places)) if v}
+        inc = {
+            k: v for k, v in (("seats_free", lost_seats), ("confirmed", -lost_seats), ("waiting", -lost_places)) if v
+        }
         if inc:
             update["$inc"] = inc
         result = await self.events.update_one({"_id": event_id, f"pending.{batch_id}": {"$exists": True}}, update)
@@ -88,8 +94,7 @@ class SeatLedger:
     async def stale_batches(self, older_than: float) -> list[tuple[str, str, dict[str, Any]]]:
         """Intents left by batches that never settled (their process died): (event, batch, intent)."""
         found = []
-        async for doc in self.events.find({"status": {"$in": ["published", "registration_closed"]}},
-                                          {"pending": 1}):
+        async for doc in self.events.find({"status": {"$in": ["published", "registration_closed"]}}, {"pending": 1}):
             for batch_id, intent in (doc.get("pending") or {}).items():
                 if isinstance(intent, dict) and float(intent.get("at") or 0) < older_than:
                     found.append((doc["_id"], batch_id, intent))
@@ -98,10 +103,16 @@ class SeatLedger:
     async def seat_for_waitlisted(self, event_id: str) -> dict[str, Any] | None:
         """Move a free seat to the waiting list's head (who exactly is settled next)."""
         return await self.events.find_one_and_update(
-            {"_id": event_id, "status": {"$in": ["published", "registration_closed"]},
-             "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}},
-            {"$inc": {"seats_free": -1, "confirmed": 1, "waiting": -1}}, projection=COUNTERS,
-            return_document=ReturnDocument.AFTER)
+            {
+                "_id": event_id,
+                "status": {"$in": ["published", "registration_closed"]},
+                "seats_free": {"$gt": 0},
+                "waiting": {"$gt": 0},
+            },
+            {"$inc": {"seats_free": -1, "confirmed": 1, "waiting": -1}},
+            projection=COUNTERS,
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def undo_seat_for_waitlisted(self, event_id: str) -> None:
         await self.events.update_one({"_id": event_id}, {"$inc": {"seats_free": 1, "confirmed": -1, "waiting": 1}})
@@ -119,8 +130,11 @@ class SeatLedger:
         if delta < 0:
             condition["seats_free"] = {"$gte": -delta}
         return await self.events.find_one_and_update(
-            condition, {"$set": {"capacity": new}, "$inc": {"seats_free": delta}}, projection=COUNTERS,
-            return_document=ReturnDocument.AFTER)
+            condition,
+            {"$set": {"capacity": new}, "$inc": {"seats_free": delta}},
+            projection=COUNTERS,
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def counters(self, event_id: str) -> dict[str, Any] | None:
         return await self.events.find_one({"_id": event_id}, COUNTERS)
@@ -141,9 +155,17 @@ class MemberProjection:
         try:
             result = await self.members.update_one(
                 {"_id": member.member_id, "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
-                {"$set": {"status": member.status, "organization_ids": member.organization_ids,
-                          "full_name": member.full_name, "email": member.email, "phone": member.phone,
-                          "language": member.language, "as_of": event_time}},
+                {
+                    "$set": {
+                        "status": member.status,
+                        "organization_ids": member.organization_ids,
+                        "full_name": member.full_name,
+                        "email": member.email,
+                        "phone": member.phone,
+                        "language": member.language,
+                        "as_of": event_time,
+                    }
+                },
                 upsert=True,
             )
         except DuplicateKeyError:
@@ -153,8 +175,10 @@ class MemberProjection:
     async def erase(self, member_id: str) -> None:
         await self.members.update_one(
             {"_id": member_id},
-            {"$set": {"status": "erased", "as_of": datetime.now(timezone.utc)},
-             "$unset": {"full_name": "", "email": "", "phone": ""}},
+            {
+                "$set": {"status": "erased", "as_of": datetime.now(UTC)},
+                "$unset": {"full_name": "", "email": "", "phone": ""},
+            },
             upsert=True,
         )
 
@@ -171,11 +195,20 @@ class OrganizationProjection:
     async def apply(self, org: OrganizationChanged, event_time: datetime) -> None:
         try:
             await self.orgs.update_one(
-                {"_id": org.organization_id,
-                 "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
-                {"$set": {"code": org.code, "code_key": org.code.strip().lower(), "name": org.name,
-                          "kind": org.kind, "parent_id": org.parent_id, "status": org.status, "as_of": event_time}},
-                upsert=True)
+                {"_id": org.organization_id, "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
+                {
+                    "$set": {
+                        "code": org.code,
+                        "code_key": org.code.strip().lower(),
+                        "name": org.name,
+                        "kind": org.kind,
+                        "parent_id": org.parent_id,
+                        "status": org.status,
+                        "as_of": event_time,
+                    }
+                },
+                upsert=True,
+            )
         except DuplicateKeyError:
             pass
 

@@ -5,7 +5,7 @@ the same OpenAPI document and pass the same checks at the front door."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -54,8 +54,9 @@ class LoginOut(BaseModel):
 class ApiKeyIn(Strict):
     name: str = Field(min_length=1, max_length=100, description="Who the key is for, e.g. the smart-city portal")
     scopes: list[str] = Field(min_length=1, max_length=30, description="What the key may do, e.g. `members:read`")
-    organization_id: str | None = Field(None, min_length=1, max_length=64,
-                                        description="Limit the key to this organisation and its subtree")
+    organization_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Limit the key to this organisation and its subtree"
+    )
 
 
 class ApiKey(BaseModel):
@@ -81,11 +82,12 @@ class StaffIn(Strict):
     username: str = Field(pattern=USERNAME, description="Lower-case letters, digits, `.`, `_`, `-`")
     password: str = Field(min_length=12, max_length=256)
     role: Literal["admin", "manager"]
-    organization_id: str | None = Field(None, min_length=1, max_length=64,
-                                        description="The association a manager manages (required for managers)")
+    organization_id: str | None = Field(
+        None, min_length=1, max_length=64, description="The association a manager manages (required for managers)"
+    )
 
     @model_validator(mode="after")
-    def _manager_has_an_organisation(self) -> "StaffIn":
+    def _manager_has_an_organisation(self) -> StaffIn:
         if self.role == "manager" and not self.organization_id:
             raise ValueError("a manager needs organization_id")
         return self
@@ -93,11 +95,12 @@ class StaffIn(Strict):
 
 class StaffPatch(Strict):
     role: Literal["admin", "manager"]
-    organization_id: str | None = Field(None, min_length=1, max_length=64,
-                                        description="The association a manager manages (required for managers)")
+    organization_id: str | None = Field(
+        None, min_length=1, max_length=64, description="The association a manager manages (required for managers)"
+    )
 
     @model_validator(mode="after")
-    def _manager_has_an_organisation(self) -> "StaffPatch":
+    def _manager_has_an_organisation(self) -> StaffPatch:
         if self.role == "manager" and not self.organization_id:
             raise ValueError("a manager needs organization_id")
         return self
@@ -135,50 +138,91 @@ class Traffic(BaseModel):
 JSON_DOC = {"type": "object"}
 
 
-@routes.route("GET", "/openapi.json", summary="This API's OpenAPI 3.1 document", public=True, tags=("meta",),
-              response_media={"application/json": JSON_DOC})
+@routes.route(
+    "GET",
+    "/openapi.json",
+    summary="This API's OpenAPI 3.1 document",
+    public=True,
+    tags=("meta",),
+    response_media={"application/json": JSON_DOC},
+)
 async def openapi(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI])
 
 
-@routes.route("GET", "/asyncapi.json", summary="The AsyncAPI document of the events the services exchange",
-              public=True, tags=("meta",), response_media={"application/json": JSON_DOC})
+@routes.route(
+    "GET",
+    "/asyncapi.json",
+    summary="The AsyncAPI document of the events the services exchange",
+    public=True,
+    tags=("meta",),
+    response_media={"application/json": JSON_DOC},
+)
 async def asyncapi(request: web.Request) -> web.Response:
     return json_response(asyncapi_document())
 
 
-@routes.route("GET", "/docs", summary="A readable page of this API", public=True, tags=("meta",),
-              response_media={"text/html": {"type": "string"}})
+@routes.route(
+    "GET",
+    "/docs",
+    summary="A readable page of this API",
+    public=True,
+    tags=("meta",),
+    response_media={"text/html": {"type": "string"}},
+)
 async def docs(request: web.Request) -> web.Response:
-    return web.Response(text=DOCS_PAGE, content_type="text/html",
-                        headers={"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
-                                                            "script-src 'unsafe-inline'"})
+    return web.Response(
+        text=DOCS_PAGE,
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+        },
+    )
 
 
-@routes.route("GET", "/stats/traffic", summary="Visits: online now, today, this week, month, year, in total",
-              response=Traffic, public=True, tags=("stats",))
+@routes.route(
+    "GET",
+    "/stats/traffic",
+    summary="Visits: online now, today, this week, month, year, in total",
+    response=Traffic,
+    public=True,
+    tags=("stats",),
+)
 async def traffic(request: web.Request) -> web.Response:
-    return json_response(await request.app[TRAFFIC].snapshot(datetime.now(timezone.utc).timestamp()))
+    return json_response(await request.app[TRAFFIC].snapshot(datetime.now(UTC).timestamp()))
 
 
 # --- staff login ----------------------------------------------------------------------
 
-@routes.route("POST", "/auth/login", summary="Log in as staff: a short-lived token", body=LoginIn,
-              response=LoginOut, public=True, errors=(401, 423),
-              description="Failed logins in a row lock the account for a while (423). "
-                          "Login attempts are rate-limited per client address.")
+
+@routes.route(
+    "POST",
+    "/auth/login",
+    summary="Log in as staff: a short-lived token",
+    body=LoginIn,
+    response=LoginOut,
+    public=True,
+    errors=(401, 423),
+    description="Failed logins in a row lock the account for a while (423). "
+    "Login attempts are rate-limited per client address.",
+)
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     out = await request.app[AUTH].login(body.username.strip().lower(), body.password)
     out["expires_at"] = _time(out["expires_at"])
     return json_response(out, headers={"Cache-Control": "no-store"})
 
 
-@routes.route("POST", "/auth/refresh", summary="Exchange a live staff token for a fresh one (the old one ends)",
-              response=LoginOut, errors=(400,),
-              description="The old token keeps working for a few seconds, so requests already sent with it "
-                          "finish; it cannot be refreshed twice. A login lasts at most "
-                          "GATEWAY_SESSION_MAX_SECONDS from the password being typed, however often it is "
-                          "refreshed; the new token carries the account's current role.")
+@routes.route(
+    "POST",
+    "/auth/refresh",
+    summary="Exchange a live staff token for a fresh one (the old one ends)",
+    response=LoginOut,
+    errors=(400,),
+    description="The old token keeps working for a few seconds, so requests already sent with it "
+    "finish; it cannot be refreshed twice. A login lasts at most "
+    "GATEWAY_SESSION_MAX_SECONDS from the password being typed, however often it is "
+    "refreshed; the new token carries the account's current role.",
+)
 async def refresh(request: web.Request) -> web.Response:
     if not current_identity(request).sub.startswith("staff:"):
         raise ProblemError(400, "not-a-login", "Not a staff login", "Only staff tokens can be refreshed")
@@ -188,13 +232,15 @@ async def refresh(request: web.Request) -> web.Response:
     return json_response(out, headers={"Cache-Control": "no-store"})
 
 
-@routes.route("POST", "/auth/logout", summary="End this login: the token stops working at once", status=204,
-              errors=(400,))
+@routes.route(
+    "POST", "/auth/logout", summary="End this login: the token stops working at once", status=204, errors=(400,)
+)
 async def logout(request: web.Request) -> web.Response:
     token = request.headers.get("Authorization", "").partition(" ")[2].strip()
     if not current_identity(request).sub.startswith("staff:"):
-        raise ProblemError(400, "not-a-login", "Not a staff login", "Only staff tokens can log out; "
-                           "an administrator revokes API keys")
+        raise ProblemError(
+            400, "not-a-login", "Not a staff login", "Only staff tokens can log out; an administrator revokes API keys"
+        )
     await request.app[AUTH].logout(token)
     return web.Response(status=204)
 
@@ -204,8 +250,14 @@ class PasswordChange(Strict):
     new_password: str = Field(min_length=12, max_length=256)
 
 
-@routes.route("POST", "/auth/password", summary="Change your own password; every login of yours ends",
-              body=PasswordChange, status=204, errors=(400, 401))
+@routes.route(
+    "POST",
+    "/auth/password",
+    summary="Change your own password; every login of yours ends",
+    body=PasswordChange,
+    status=204,
+    errors=(400, 401),
+)
 async def change_password(request: web.Request, body: PasswordChange) -> web.Response:
     who = current_identity(request)
     if not who.sub.startswith("staff:"):
@@ -219,36 +271,70 @@ async def me(request: web.Request) -> web.Response:
     who = current_identity(request)
     if not who.sub.startswith("staff:"):
         raise ProblemError(403, "forbidden", "Forbidden", "Only staff logins have an account")
-    return json_response({"username": who.sub.split(":", 1)[1], "role": who.roles[0],
-                          "organization_id": who.organization_id})
+    return json_response(
+        {"username": who.sub.split(":", 1)[1], "role": who.roles[0], "organization_id": who.organization_id}
+    )
 
 
 # --- partner keys ---------------------------------------------------------------------
 
-@routes.route("POST", "/admin/api-keys", summary="Create a partner API key (shown once)", body=ApiKeyIn,
-              response=ApiKeyCreated, status=201, admin_only=True, tags=("admin",))
+
+@routes.route(
+    "POST",
+    "/admin/api-keys",
+    summary="Create a partner API key (shown once)",
+    body=ApiKeyIn,
+    response=ApiKeyCreated,
+    status=201,
+    admin_only=True,
+    tags=("admin",),
+)
 async def create_api_key(request: web.Request, body: ApiKeyIn) -> web.Response:
     known = request.app[SCOPES]
-    unknown = [{"field": f"scopes.{i}", "in": "body", "message": f"unknown scope; one of {sorted(known)}",
-                "code": "unknown_scope"} for i, s in enumerate(body.scopes) if s not in known]
+    unknown = [
+        {
+            "field": f"scopes.{i}",
+            "in": "body",
+            "message": f"unknown scope; one of {sorted(known)}",
+            "code": "unknown_scope",
+        }
+        for i, s in enumerate(body.scopes)
+        if s not in known
+    ]
     if unknown:
-        raise ProblemError(422, "validation-error", "Invalid input", f"{len(unknown)} field(s) are invalid",
-                           errors=unknown)
-    doc = await request.app[AUTH].create_key(body.name.strip(), body.scopes, body.organization_id,
-                                             by=current_identity(request).sub)
+        raise ProblemError(
+            422, "validation-error", "Invalid input", f"{len(unknown)} field(s) are invalid", errors=unknown
+        )
+    doc = await request.app[AUTH].create_key(
+        body.name.strip(), body.scopes, body.organization_id, by=current_identity(request).sub
+    )
     out = {**_key(doc), "key": doc["key"]}
-    return json_response(out, status=201, headers={"Location": f"/api/v1/admin/api-keys/{doc['_id']}",
-                                                   "Cache-Control": "no-store"})
+    return json_response(
+        out, status=201, headers={"Location": f"/api/v1/admin/api-keys/{doc['_id']}", "Cache-Control": "no-store"}
+    )
 
 
-@routes.route("GET", "/admin/api-keys", summary="Partner API keys, newest first (never the keys themselves)",
-              response=ApiKeyList, admin_only=True, tags=("admin",))
+@routes.route(
+    "GET",
+    "/admin/api-keys",
+    summary="Partner API keys, newest first (never the keys themselves)",
+    response=ApiKeyList,
+    admin_only=True,
+    tags=("admin",),
+)
 async def list_api_keys(request: web.Request) -> web.Response:
     return json_response({"items": [_key(d) for d in await request.app[AUTH].store.list_keys()]})
 
 
-@routes.route("DELETE", "/admin/api-keys/{key_id}", summary="Revoke a partner API key: it stops working at once",
-              response=ApiKey, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "DELETE",
+    "/admin/api-keys/{key_id}",
+    summary="Revoke a partner API key: it stops working at once",
+    response=ApiKey,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def revoke_api_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     if not re.fullmatch(r"[0-9a-f]{8}", key_id):
@@ -258,11 +344,22 @@ async def revoke_api_key(request: web.Request) -> web.Response:
 
 # --- staff accounts -------------------------------------------------------------------
 
-@routes.route("POST", "/admin/staff", summary="Create a staff account", body=StaffIn, response=Staff, status=201,
-              admin_only=True, tags=("admin",), errors=(409,))
+
+@routes.route(
+    "POST",
+    "/admin/staff",
+    summary="Create a staff account",
+    body=StaffIn,
+    response=Staff,
+    status=201,
+    admin_only=True,
+    tags=("admin",),
+    errors=(409,),
+)
 async def create_staff(request: web.Request, body: StaffIn) -> web.Response:
-    doc = await request.app[AUTH].create_staff(body.username, body.password, body.role, body.organization_id,
-                                               by=current_identity(request).sub)
+    doc = await request.app[AUTH].create_staff(
+        body.username, body.password, body.role, body.organization_id, by=current_identity(request).sub
+    )
     return json_response(_staff(doc), status=201, headers={"Location": f"/api/v1/admin/staff/{body.username}"})
 
 
@@ -271,56 +368,105 @@ async def list_staff(request: web.Request) -> web.Response:
     return json_response({"items": [_staff(d) for d in await request.app[AUTH].store.list_staff()]})
 
 
-@routes.route("POST", "/admin/staff/{username}/unlock", summary="Unlock a staff account locked by failed logins",
-              response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "POST",
+    "/admin/staff/{username}/unlock",
+    summary="Unlock a staff account locked by failed logins",
+    response=Staff,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def unlock_staff(request: web.Request) -> web.Response:
     return json_response(_staff(await request.app[AUTH].unlock_staff(request.match_info["username"])))
 
 
-@routes.route("PATCH", "/admin/staff/{username}",
-              summary="Change a staff account's role and organisation; its logins end",
-              body=StaffPatch, response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "PATCH",
+    "/admin/staff/{username}",
+    summary="Change a staff account's role and organisation; its logins end",
+    body=StaffPatch,
+    response=Staff,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def change_staff_role(request: web.Request, body: StaffPatch) -> web.Response:
     org = body.organization_id if body.role == "manager" else None
     return json_response(_staff(await request.app[AUTH].change_role(request.match_info["username"], body.role, org)))
 
 
-@routes.route("POST", "/admin/staff/{username}/password",
-              summary="Set another staff member's password (they forgot it); their logins end and the lock lifts",
-              body=PasswordReset, response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "POST",
+    "/admin/staff/{username}/password",
+    summary="Set another staff member's password (they forgot it); their logins end and the lock lifts",
+    body=PasswordReset,
+    response=Staff,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def reset_staff_password(request: web.Request, body: PasswordReset) -> web.Response:
-    return json_response(_staff(await request.app[AUTH].reset_password(request.match_info["username"],
-                                                                      body.new_password)))
+    return json_response(
+        _staff(await request.app[AUTH].reset_password(request.match_info["username"], body.new_password))
+    )
 
 
-@routes.route("POST", "/admin/staff/{username}/enable", summary="Enable a disabled staff account again",
-              response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "POST",
+    "/admin/staff/{username}/enable",
+    summary="Enable a disabled staff account again",
+    response=Staff,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def enable_staff(request: web.Request) -> web.Response:
     return json_response(_staff(await request.app[AUTH].enable_staff(request.match_info["username"])))
 
 
-@routes.route("DELETE", "/admin/staff/{username}", summary="Disable a staff account and end its logins",
-              response=Staff, admin_only=True, tags=("admin",), errors=(404,))
+@routes.route(
+    "DELETE",
+    "/admin/staff/{username}",
+    summary="Disable a staff account and end its logins",
+    response=Staff,
+    admin_only=True,
+    tags=("admin",),
+    errors=(404,),
+)
 async def disable_staff(request: web.Request) -> web.Response:
     return json_response(_staff(await request.app[AUTH].disable_staff(request.match_info["username"])))
 
 
 # --- shapes ---------------------------------------------------------------------------
 
+
 def _time(epoch: Any) -> datetime | None:
     value = float(epoch or 0)
-    return datetime.fromtimestamp(value, timezone.utc) if value else None
+    return datetime.fromtimestamp(value, UTC) if value else None
 
 
 def _key(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"id": doc["_id"], "name": doc["name"], "scopes": list(doc.get("scopes", [])),
-            "organization_id": doc.get("organization_id"), "created_at": _time(doc["created"]),
-            "created_by": doc["created_by"], "revoked_at": _time(doc.get("revoked_at")),
-            "last_used_at": _time(doc.get("last_used_at"))}
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "scopes": list(doc.get("scopes", [])),
+        "organization_id": doc.get("organization_id"),
+        "created_at": _time(doc["created"]),
+        "created_by": doc["created_by"],
+        "revoked_at": _time(doc.get("revoked_at")),
+        "last_used_at": _time(doc.get("last_used_at")),
+    }
 
 
 def _staff(doc: dict[str, Any]) -> dict[str, Any]:
-    now = datetime.now(timezone.utc).timestamp()
-    return {"username": doc["_id"], "role": doc["role"], "organization_id": doc.get("organization_id"),
-            "created_at": _time(doc["created"]), "locked": float(doc.get("locked_until") or 0) > now,
-            "disabled": bool(doc.get("disabled_at")), "last_login_at": _time(doc.get("last_login_at"))}
+    now = datetime.now(UTC).timestamp()
+    return {
+        "username": doc["_id"],
+        "role": doc["role"],
+        "organization_id": doc.get("organization_id"),
+        "created_at": _time(doc["created"]),
+        "locked": float(doc.get("locked_until") or 0) > now,
+        "disabled": bool(doc.get("disabled_at")),
+        "last_login_at": _time(doc.get("last_login_at")),
+    }

@@ -53,8 +53,10 @@ def create_app(settings: Settings, services: Mapping[str, Api] | None = None) ->
     app.add_subapp("/console", create_console(settings))
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt, \
-                Upstreams(settings, sorted(services)) as upstreams:
+        async with (
+            ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, app=app) as rt,
+            Upstreams(settings, sorted(services)) as upstreams,
+        ):
             gateway_store = store.GatewayStore(rt.db)
             auth = Authenticator(gateway_store, settings)
             traffic = TrafficCounter(gateway_store, settings.derived_secret("gateway-traffic"))
@@ -64,9 +66,13 @@ def create_app(settings: Settings, services: Mapping[str, Api] | None = None) ->
             generated = await auth.bootstrap()
             if generated is not None:
                 # Printed once, to the operator's terminal only: never into the logs.
-                print(f"LienHiep: created staff account 'admin' with password {generated}\n"
-                      "          (set LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD to choose it); "
-                      "log in with POST /api/v1/auth/login", file=sys.stderr, flush=True)
+                print(
+                    f"LienHiep: created staff account 'admin' with password {generated}\n"
+                    "          (set LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD to choose it); "
+                    "log in with POST /api/v1/auth/login",
+                    file=sys.stderr,
+                    flush=True,
+                )
             await rt.start()
             traffic.start()
             try:

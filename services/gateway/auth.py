@@ -38,9 +38,13 @@ def unauthenticated(detail: str) -> ProblemError:
 
 class LockedOut(ProblemError):
     def __init__(self, retry_after: float) -> None:
-        super().__init__(423, "account-locked", "Account locked",
-                         "Too many failed logins; try again later or ask an administrator to unlock it",
-                         retry_after_seconds=int(retry_after) + 1)
+        super().__init__(
+            423,
+            "account-locked",
+            "Account locked",
+            "Too many failed logins; try again later or ask an administrator to unlock it",
+            retry_after_seconds=int(retry_after) + 1,
+        )
 
 
 def _ended(session: dict[str, Any], now: float) -> bool:
@@ -68,8 +72,9 @@ class Authenticator:
         self._identities: dict[str, Identity] = {}
         self._verified: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
-        self.hasher = PasswordHasher(time_cost=settings.gateway_argon2_time_cost,
-                                     memory_cost=settings.gateway_argon2_memory_kib)
+        self.hasher = PasswordHasher(
+            time_cost=settings.gateway_argon2_time_cost, memory_cost=settings.gateway_argon2_memory_kib
+        )
         # Verified against when the username is unknown, so timing does not tell which usernames exist.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
@@ -111,8 +116,9 @@ class Authenticator:
             self._background(self.store.touch_key(prefix, wall))
         who = self._identities.get(prefix)
         if who is None or who.scopes != tuple(doc.get("scopes", ())):
-            who = Identity(sub=f"key:{prefix}", scopes=tuple(doc.get("scopes", ())),
-                           organization_id=doc.get("organization_id"))
+            who = Identity(
+                sub=f"key:{prefix}", scopes=tuple(doc.get("scopes", ())), organization_id=doc.get("organization_id")
+            )
             self._identities[prefix] = who
         return who, f"key:{prefix}"
 
@@ -150,9 +156,17 @@ class Authenticator:
 
     async def create_key(self, name: str, scopes: list[str], organization_id: str | None, by: str) -> dict[str, Any]:
         key, prefix = credentials.new_api_key()
-        doc = {"_id": prefix, "name": name, "scopes": sorted(set(scopes)), "organization_id": organization_id,
-               "hash": credentials.hash_key(key, self.key_pepper), "created": time.time(), "created_by": by,
-               "revoked_at": 0, "last_used_at": 0}
+        doc = {
+            "_id": prefix,
+            "name": name,
+            "scopes": sorted(set(scopes)),
+            "organization_id": organization_id,
+            "hash": credentials.hash_key(key, self.key_pepper),
+            "created": time.time(),
+            "created_by": by,
+            "revoked_at": 0,
+            "last_used_at": 0,
+        }
         await self.store.add_key(doc)
         return {**doc, "key": key}
 
@@ -165,12 +179,21 @@ class Authenticator:
 
     # --- staff --------------------------------------------------------------------
 
-    async def create_staff(self, username: str, password: str, role: str, organization_id: str | None,
-                           by: str) -> dict[str, Any]:
-        doc = {"_id": username, "role": role, "organization_id": organization_id,
-               "password_hash": await asyncio.to_thread(self.hasher.hash, password),
-               "created": time.time(), "created_by": by, "failed_logins": 0, "locked_until": 0,
-               "disabled_at": 0, "last_login_at": 0}
+    async def create_staff(
+        self, username: str, password: str, role: str, organization_id: str | None, by: str
+    ) -> dict[str, Any]:
+        doc = {
+            "_id": username,
+            "role": role,
+            "organization_id": organization_id,
+            "password_hash": await asyncio.to_thread(self.hasher.hash, password),
+            "created": time.time(),
+            "created_by": by,
+            "failed_logins": 0,
+            "locked_until": 0,
+            "disabled_at": 0,
+            "last_login_at": 0,
+        }
         await self.store.add_staff(doc)
         return {k: v for k, v in doc.items() if k != "password_hash"}
 
@@ -180,8 +203,9 @@ class Authenticator:
         wall = time.time()
         if doc is not None and float(doc.get("locked_until") or 0) > wall:
             raise LockedOut(float(doc["locked_until"]) - wall)
-        ok = await asyncio.to_thread(_verify_password, self.hasher, doc["password_hash"] if doc else self._dummy_hash,
-                                     password)
+        ok = await asyncio.to_thread(
+            _verify_password, self.hasher, doc["password_hash"] if doc else self._dummy_hash, password
+        )
         if doc is None or not ok or doc.get("disabled_at"):
             if doc is not None and not doc.get("disabled_at"):
                 await self.store.login_failed(username, s.gateway_lockout_attempts, s.gateway_lockout_seconds, wall)
@@ -198,9 +222,13 @@ class Authenticator:
         username = doc["_id"]
         await self.store.open_session(sid, username, exp, started)
         claims = credentials.StaffClaims(username, doc["role"], doc.get("organization_id"), sid, exp)
-        return {"access_token": credentials.sign_staff_token(claims, self.token_key), "token_type": "Bearer",
-                "expires_in": max(0, round(exp - now)), "expires_at": exp,
-                "user": {"username": username, "role": doc["role"], "organization_id": doc.get("organization_id")}}
+        return {
+            "access_token": credentials.sign_staff_token(claims, self.token_key),
+            "token_type": "Bearer",
+            "expires_in": max(0, round(exp - now)),
+            "expires_at": exp,
+            "user": {"username": username, "role": doc["role"], "organization_id": doc.get("organization_id")},
+        }
 
     async def refresh(self, token: str) -> dict[str, Any]:
         """Rotate a live staff token: a new one (the account's current role), the old one ending after a short
@@ -233,8 +261,9 @@ class Authenticator:
     async def change_password(self, username: str, current: str, new: str) -> None:
         doc = await self.store.staff_member(username)
         if doc is None or not await asyncio.to_thread(_verify_password, self.hasher, doc["password_hash"], current):
-            raise ProblemError(400, "wrong-password", "Wrong password", "The current password is not right",
-                               field="current_password")
+            raise ProblemError(
+                400, "wrong-password", "Wrong password", "The current password is not right", field="current_password"
+            )
         await self.store.update_staff(username, {"password_hash": await asyncio.to_thread(self.hasher.hash, new)})
         for sid in await self.store.revoke_sessions_of(username, time.time()):
             self._sessions[sid] = (False, time.monotonic())
@@ -252,8 +281,9 @@ class Authenticator:
 
     async def reset_password(self, username: str, password: str) -> dict[str, Any]:
         hashed = await asyncio.to_thread(self.hasher.hash, password)
-        return await self._change_and_end_logins(username, {"password_hash": hashed, "locked_until": 0,
-                                                            "failed_logins": 0})
+        return await self._change_and_end_logins(
+            username, {"password_hash": hashed, "locked_until": 0, "failed_logins": 0}
+        )
 
     async def enable_staff(self, username: str) -> dict[str, Any]:
         return await self.store.update_staff(username, {"disabled_at": 0, "locked_until": 0, "failed_logins": 0})

@@ -63,8 +63,10 @@ def _unb64(text: str) -> bytes:
 
 
 def sign_staff_token(claims: StaffClaims, key: bytes) -> str:
-    payload = json.dumps({"u": claims.username, "r": claims.role, "o": claims.organization_id,
-                          "s": claims.sid, "e": claims.exp}, separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"u": claims.username, "r": claims.role, "o": claims.organization_id, "s": claims.sid, "e": claims.exp},
+        separators=(",", ":"),
+    ).encode()
     mac = hmac.new(key, payload, hashlib.sha256).digest()
     return f"{TOKEN_PREFIX}{_b64(payload)}.{_b64(mac)}"
 
@@ -74,13 +76,18 @@ def verify_staff_token(token: str, key: bytes, now: float) -> StaffClaims:
     if not token.startswith(TOKEN_PREFIX):
         raise BadToken("malformed token")
     try:
-        payload_part, mac_part = token[len(TOKEN_PREFIX):].split(".", 1)
+        payload_part, mac_part = token[len(TOKEN_PREFIX) :].split(".", 1)
         payload = _unb64(payload_part)
         if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), _unb64(mac_part)):
             raise BadToken("bad signature")
         data = json.loads(payload)
-        claims = StaffClaims(username=str(data["u"]), role=str(data["r"]), organization_id=data["o"],
-                             sid=str(data["s"]), exp=float(data["e"]))
+        claims = StaffClaims(
+            username=str(data["u"]),
+            role=str(data["r"]),
+            organization_id=data["o"],
+            sid=str(data["s"]),
+            exp=float(data["e"]),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise BadToken("malformed token") from exc
     if claims.exp <= now:

@@ -39,8 +39,9 @@ LOGIN_PATH = "/auth/login"
 
 
 class Front:
-    def __init__(self, settings: Settings, table: RouteTable, auth: Authenticator, upstreams: Upstreams,
-                 traffic: TrafficCounter) -> None:
+    def __init__(
+        self, settings: Settings, table: RouteTable, auth: Authenticator, upstreams: Upstreams, traffic: TrafficCounter
+    ) -> None:
         self.settings = settings
         self.table = table
         self.auth = auth
@@ -59,8 +60,13 @@ class Front:
         except PyMongoError as exc:
             # The gateway's own store (keys, logins) is unreachable: say so, briefly, and retry later.
             log.warning("gateway.store_unavailable", error=type(exc).__name__)
-            return problem(503, "store-unavailable", "Service unavailable",
-                           "Credentials cannot be checked right now; try again shortly", headers={"Retry-After": "5"})
+            return problem(
+                503,
+                "store-unavailable",
+                "Service unavailable",
+                "Credentials cannot be checked right now; try again shortly",
+                headers={"Retry-After": "5"},
+            )
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         request[ROUTE_KEY] = "unmatched"
@@ -72,8 +78,9 @@ class Front:
         request[ROUTE_KEY] = match.route.template
         ep = match.endpoint
         try:
-            who, credential = await self.auth.identify(request.headers.get("Authorization"),
-                                                       request.headers.get("X-API-Key"))
+            who, credential = await self.auth.identify(
+                request.headers.get("Authorization"), request.headers.get("X-API-Key")
+            )
         except ProblemError:
             if not ep.public:
                 raise
@@ -86,11 +93,20 @@ class Front:
         self.traffic.seen(self.traffic.client_id(address, credential), time.time())
         if not allowed(ep, who):
             if who is ANONYMOUS:
-                return problem(401, "unauthenticated", "Not authenticated",
-                               "Send a partner API key or a staff token: Authorization: Bearer …",
-                               headers={"WWW-Authenticate": 'Bearer realm="lienhiep"'})
-            return problem(403, "forbidden", "Forbidden", "Your credentials do not allow this request",
-                           required=("admin" if ep.admin_only else ep.scope))
+                return problem(
+                    401,
+                    "unauthenticated",
+                    "Not authenticated",
+                    "Send a partner API key or a staff token: Authorization: Bearer …",
+                    headers={"WWW-Authenticate": 'Bearer realm="lienhiep"'},
+                )
+            return problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                "Your credentials do not allow this request",
+                required=("admin" if ep.admin_only else ep.scope),
+            )
         query = self._check_query(request, match)
         body, limit = await self._check_body(request, match)
         if match.service == "gateway":
@@ -102,12 +118,15 @@ class Front:
             if ep.body is not None:
                 kwargs["body"] = body[1]
             return await ep.handler(request, **kwargs)
-        path = request.raw_path[len(self.table.prefix):]
-        timeout = ep.timeout_seconds or (self.settings.gateway_import_timeout_seconds
-                                         if ep.request_media or ep.response_media
-                                         else self.settings.gateway_upstream_timeout_seconds)
-        return await self.upstreams.forward(request, match.service, path, who, timeout=timeout,
-                                            body=body[0], stream_limit=limit, extra_headers={})
+        path = request.raw_path[len(self.table.prefix) :]
+        timeout = ep.timeout_seconds or (
+            self.settings.gateway_import_timeout_seconds
+            if ep.request_media or ep.response_media
+            else self.settings.gateway_upstream_timeout_seconds
+        )
+        return await self.upstreams.forward(
+            request, match.service, path, who, timeout=timeout, body=body[0], stream_limit=limit, extra_headers={}
+        )
 
     def client_address(self, request: web.Request) -> str:
         remote = request.remote or "unknown"
@@ -124,11 +143,15 @@ class Front:
 
     def _too_many(self, request: web.Request, decision: tuple[Decision, float]) -> web.Response:
         request[RATE_HEADERS] = headers = decision[0].headers(decision[1])
-        return problem(429, "rate-limited", "Too many requests", f"Slow down: try again in {headers['Retry-After']} s",
-                       retry_after_seconds=int(headers["Retry-After"]))
+        return problem(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"Slow down: try again in {headers['Retry-After']} s",
+            retry_after_seconds=int(headers["Retry-After"]),
+        )
 
-    def _rate(self, by_address: Decision, address: str, credential: str | None,
-              login: bool) -> tuple[Decision, float]:
+    def _rate(self, by_address: Decision, address: str, credential: str | None, login: bool) -> tuple[Decision, float]:
         checks = [(by_address, self.by_address.window)]
         if credential is not None:
             checks.append((self.by_credential.take(credential), self.by_credential.window))
@@ -144,27 +167,51 @@ class Front:
     def _check_query(self, request: web.Request, match: Match) -> Any:
         bad = [k for k in request.query.keys() if any(c in k for c in "$[]{}.")]
         if bad:
-            raise ProblemError(422, "validation-error", "Invalid input", f"{len(bad)} field(s) are invalid",
-                               errors=[{"field": k, "in": "query", "message": "not a parameter of this endpoint",
-                                        "code": "operator_refused"} for k in bad])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                f"{len(bad)} field(s) are invalid",
+                errors=[
+                    {
+                        "field": k,
+                        "in": "query",
+                        "message": "not a parameter of this endpoint",
+                        "code": "operator_refused",
+                    }
+                    for k in bad
+                ],
+            )
         if match.endpoint.query is not None:
             return parse_query(request, match.endpoint.query)
         if request.query:
             unknown = sorted(set(request.query.keys()))
-            raise ProblemError(422, "validation-error", "Invalid input", f"{len(unknown)} field(s) are invalid",
-                               errors=[{"field": k, "in": "query", "message": "Extra inputs are not permitted",
-                                        "code": "extra_forbidden"} for k in unknown])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                f"{len(unknown)} field(s) are invalid",
+                errors=[
+                    {"field": k, "in": "query", "message": "Extra inputs are not permitted", "code": "extra_forbidden"}
+                    for k in unknown
+                ],
+            )
         return None
 
     async def _check_body(self, request: web.Request, match: Match) -> tuple[tuple[bytes | None, Any], int | None]:
         """((bytes to forward, validated model), streaming limit)."""
         ep = match.endpoint
-        limit = ep.max_body_bytes or (self.settings.gateway_import_body_bytes if ep.request_media
-                                      else self.settings.gateway_body_bytes)
+        limit = ep.max_body_bytes or (
+            self.settings.gateway_import_body_bytes if ep.request_media else self.settings.gateway_body_bytes
+        )
         if not request.body_exists:
             if ep.body is not None and not ep.request_media:
-                raise ProblemError(415, "unsupported-media-type", "Send JSON",
-                                   "This endpoint needs a JSON body (Content-Type: application/json)")
+                raise ProblemError(
+                    415,
+                    "unsupported-media-type",
+                    "Send JSON",
+                    "This endpoint needs a JSON body (Content-Type: application/json)",
+                )
             return (None, None), None
         if request.content_length is not None and request.content_length > limit:
             raise _too_large(limit)
@@ -173,8 +220,12 @@ class Front:
             return (None, None), limit  # a file: streamed through, counted on the way
         if ep.body is None:
             if ep.request_media:
-                raise ProblemError(415, "unsupported-media-type", "Unsupported media type",
-                                   f"Send one of: {', '.join(ep.request_media)}")
+                raise ProblemError(
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    f"Send one of: {', '.join(ep.request_media)}",
+                )
             return (b"", None), None  # the endpoint takes no body: none is forwarded
         if media not in JSON_TYPES:
             raise ProblemError(415, "unsupported-media-type", "Send JSON", "Content-Type must be application/json")
@@ -189,9 +240,16 @@ class Front:
             raise ProblemError(400, "malformed-json", "Malformed JSON", "The body is not valid JSON") from None
         operators = list(_operator_keys(data, ""))
         if operators:
-            raise ProblemError(422, "validation-error", "Invalid input", f"{len(operators)} field(s) are invalid",
-                               errors=[{"field": f, "in": "body", "message": "operator keys are not accepted",
-                                        "code": "operator_refused"} for f in operators])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                f"{len(operators)} field(s) are invalid",
+                errors=[
+                    {"field": f, "in": "body", "message": "operator keys are not accepted", "code": "operator_refused"}
+                    for f in operators
+                ],
+            )
         try:
             model = ep.body.model_validate(data)
         except ValidationError as exc:
@@ -212,11 +270,13 @@ def _operator_keys(value: Any, at: str):
 
 
 def _too_large(limit: int) -> ProblemError:
-    return ProblemError(413, "payload-too-large", "Request body too large",
-                        f"The body may be at most {limit} bytes", max_bytes=limit)
+    return ProblemError(
+        413, "payload-too-large", "Request body too large", f"The body may be at most {limit} bytes", max_bytes=limit
+    )
 
 
 # --- response decoration (before the first byte leaves) ------------------------------
+
 
 def decorate(origins: frozenset[str]):
     """on_response_prepare: rate-limit headers, CORS for configured origins, safe defaults."""
@@ -231,7 +291,8 @@ def decorate(origins: frozenset[str]):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = (
                 "X-Request-ID, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-                "RateLimit-Policy")
+                "RateLimit-Policy"
+            )
             response.headers.add("Vary", "Origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
@@ -249,15 +310,19 @@ def preflight(origins: frozenset[str], table: RouteTable):
         if request.method != "OPTIONS" or not wanted or "Origin" not in request.headers:
             return await handler(request)
         if request.headers["Origin"] not in origins:
-            return problem(403, "cors-origin-refused", "Origin not allowed",
-                           "This origin may not call the API from a browser")
+            return problem(
+                403, "cors-origin-refused", "Origin not allowed", "This origin may not call the API from a browser"
+            )
         table.match(wanted.upper(), request.path)  # 404/405 for what is not declared
-        return web.Response(status=204, headers={
-            "Access-Control-Allow-Origin": request.headers["Origin"],
-            "Access-Control-Allow-Methods": wanted.upper(),
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, X-Request-ID",
-            "Access-Control-Max-Age": "600",
-            "Vary": "Origin",
-        })
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": request.headers["Origin"],
+                "Access-Control-Allow-Methods": wanted.upper(),
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, X-Request-ID",
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            },
+        )
 
     return cors_preflight

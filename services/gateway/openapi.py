@@ -7,17 +7,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from services.events.api import routes as events_routes
+from services.events import endpoints as events_endpoints
 from services.gateway.api import routes as gateway_routes
-from services.membership.api import routes as membership_routes
-from services.notifications.api import routes as notifications_routes
+from services.membership import endpoints as membership_endpoints
+from services.notifications import endpoints as notifications_endpoints
 from shared.api import Api
 
-# The services behind the gateway: each one's declared endpoints are its public routes.
+# The services behind the gateway: each one's declared endpoints (its endpoints.py,
+# never its internals) are its public routes.
 SERVICE_APIS: dict[str, Api] = {
-    "membership": membership_routes,
-    "events": events_routes,
-    "notifications": notifications_routes,
+    "membership": membership_endpoints.api,
+    "events": events_endpoints.api,
+    "notifications": notifications_endpoints.api,
 }
 # Everything that answers under /api/v1: the services' endpoints and the gateway's own.
 PUBLIC_APIS: dict[str, Api] = {**SERVICE_APIS, "gateway": gateway_routes}
@@ -31,14 +32,26 @@ PROBLEM_SCHEMA = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "in": {"type": "string"}, "message": {"type": "string"},
-            "code": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "in": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
     },
 }
 SECURITY_SCHEMES = {
-    "bearerAuth": {"type": "http", "scheme": "bearer",
-                   "description": "A partner API key (`lh_…`) or a staff token from POST /api/v1/auth/login (`lhs.…`)"},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A partner API key (`lh_…`) or a staff token from POST /api/v1/auth/login (`lhs.…`)",
+    },
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "A partner API key"},
 }
 
@@ -62,8 +75,8 @@ def build_document(apis: Mapping[str, Api]) -> dict[str, Any]:
             "title": "LienHiep API",
             "version": "1.0.0",
             "description": "The public API of LienHiep: organisations, members, events and registrations, "
-                           "notifications, staff logins and partner keys. Errors are RFC 9457 problem+json. "
-                           "Every answer carries X-Request-ID and RateLimit headers.",
+            "notifications, staff logins and partner keys. Errors are RFC 9457 problem+json. "
+            "Every answer carries X-Request-ID and RateLimit headers.",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"apiKey": []}],

@@ -30,18 +30,35 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
-})
-DROP_FROM_CALLER = HOP_BY_HOP | {identity.HEADER.lower(), "authorization", "x-api-key", "cookie", "origin",
-                                 "x-forwarded-for", "forwarded"}
-DROP_FROM_SERVICE = HOP_BY_HOP | {"server", "date", "access-control-allow-origin",
-                                  "access-control-allow-credentials"}
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+DROP_FROM_CALLER = HOP_BY_HOP | {
+    identity.HEADER.lower(),
+    "authorization",
+    "x-api-key",
+    "cookie",
+    "origin",
+    "x-forwarded-for",
+    "forwarded",
+}
+DROP_FROM_SERVICE = HOP_BY_HOP | {"server", "date", "access-control-allow-origin", "access-control-allow-credentials"}
 SMALL_BODY = 256 * 1024  # answers up to this size are read whole; larger ones stream
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-UPSTREAM_ERRORS = Counter("lienhiep_gateway_upstream_errors", "Failed calls from the gateway to a service",
-                          ["service", "kind"])
+UPSTREAM_ERRORS = Counter(
+    "lienhiep_gateway_upstream_errors", "Failed calls from the gateway to a service", ["service", "kind"]
+)
 
 
 class BodyTooLarge(Exception):
@@ -71,16 +88,19 @@ class Upstreams:
     def __init__(self, settings: Settings, services: list[str]) -> None:
         self.settings = settings
         self.base = {name: settings.upstream(name) for name in services}
-        self.breakers = {name: CircuitBreaker(settings.gateway_breaker_failures, settings.gateway_breaker_reset_seconds)
-                         for name in services}
+        self.breakers = {
+            name: CircuitBreaker(settings.gateway_breaker_failures, settings.gateway_breaker_reset_seconds)
+            for name in services
+        }
         self.session: aiohttp.ClientSession | None = None
         self._signed: dict[identity.Identity, tuple[str, float]] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
-    async def __aenter__(self) -> "Upstreams":
+    async def __aenter__(self) -> Upstreams:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30, ttl_dns_cache=300),
-            auto_decompress=False, skip_auto_headers=("User-Agent",),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
             # One client serves every caller: it must never keep a cookie from one answer for the next caller.
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -98,7 +118,7 @@ class Upstreams:
                 async with self.session.get(f"{base}/readyz", timeout=aiohttp.ClientTimeout(total=2)) as resp:
                     if resp.status != 200:
                         down.append(name)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 down.append(name)
         return (not down), ("ok" if not down else "not ready: " + ", ".join(down))
 
@@ -114,9 +134,18 @@ class Upstreams:
         self._signed[who] = (token, now + identity.TTL_SECONDS)
         return token
 
-    async def forward(self, request: web.Request, service: str, path: str, who: identity.Identity, *,
-                      timeout: float, body: bytes | None, stream_limit: int | None,
-                      extra_headers: Mapping[str, str]) -> web.StreamResponse:
+    async def forward(
+        self,
+        request: web.Request,
+        service: str,
+        path: str,
+        who: identity.Identity,
+        *,
+        timeout: float,
+        body: bytes | None,
+        stream_limit: int | None,
+        extra_headers: Mapping[str, str],
+    ) -> web.StreamResponse:
         """Send the request on to `service` and stream its answer back. `path`: the
         service's path with the caller's query string, exactly as encoded.
 
@@ -127,9 +156,13 @@ class Upstreams:
         breaker = self.breakers[service]
         if not breaker.allow():
             UPSTREAM_ERRORS.labels(service, "circuit-open").inc()
-            return problem(503, "upstream-unavailable", "Service unavailable",
-                           f"The {service} service is failing; try again shortly",
-                           headers={"Retry-After": str(max(1, round(breaker.retry_after()))), **extra_headers})
+            return problem(
+                503,
+                "upstream-unavailable",
+                "Service unavailable",
+                f"The {service} service is failing; try again shortly",
+                headers={"Retry-After": str(max(1, round(breaker.retry_after()))), **extra_headers},
+            )
         headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_FROM_CALLER}
         headers[REQUEST_ID] = request_id(request)
         headers[identity.HEADER] = self.sign(who)
@@ -147,13 +180,19 @@ class Upstreams:
         for attempt in range(1, attempts + 1):
             started: list[web.StreamResponse] = []
             try:
-                return await self._exchange(request, service, url, headers, data, client_timeout,
-                                            extra_headers, started)
-            except (asyncio.TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
+                return await self._exchange(
+                    request, service, url, headers, data, client_timeout, extra_headers, started
+                )
+            except (TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
                 if limited is not None and limited.exceeded:
-                    return problem(413, "payload-too-large", "Request body too large",
-                                   f"The body may be at most {stream_limit} bytes", max_bytes=stream_limit,
-                                   headers=extra_headers)
+                    return problem(
+                        413,
+                        "payload-too-large",
+                        "Request body too large",
+                        f"The body may be at most {stream_limit} bytes",
+                        max_bytes=stream_limit,
+                        headers=extra_headers,
+                    )
                 if started:
                     # The answer had begun: all that is left is to cut the connection.
                     UPSTREAM_ERRORS.labels(service, "broken-stream").inc()
@@ -165,41 +204,58 @@ class Upstreams:
                     breaker.failure()
                     UPSTREAM_ERRORS.labels(service, "timeout").inc()
                     log.warning("gateway.upstream_timeout", service=service)
-                    return problem(504, "upstream-timeout", "Service timed out",
-                                   f"The {service} service did not answer within {timeout:g} s",
-                                   headers=extra_headers)
-                if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)) \
-                        and attempt < attempts:
+                    return problem(
+                        504,
+                        "upstream-timeout",
+                        "Service timed out",
+                        f"The {service} service did not answer within {timeout:g} s",
+                        headers=extra_headers,
+                    )
+                if (
+                    isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError))
+                    and attempt < attempts
+                ):
                     await asyncio.sleep(0.05)
                     continue
                 breaker.failure()
                 UPSTREAM_ERRORS.labels(service, "unreachable").inc()
                 log.warning("gateway.upstream_unavailable", service=service, error=type(exc).__name__)
             break
-        return problem(503, "upstream-unavailable", "Service unavailable",
-                       f"The {service} service is not reachable; try again shortly",
-                       headers={"Retry-After": "5", **extra_headers})
+        return problem(
+            503,
+            "upstream-unavailable",
+            "Service unavailable",
+            f"The {service} service is not reachable; try again shortly",
+            headers={"Retry-After": "5", **extra_headers},
+        )
 
-    async def _exchange(self, request: web.Request, service: str, url: URL, headers: dict[str, str],
-                        data: object, timeout: aiohttp.ClientTimeout, extra_headers: Mapping[str, str],
-                        started: list[web.StreamResponse]) -> web.StreamResponse:
+    async def _exchange(
+        self,
+        request: web.Request,
+        service: str,
+        url: URL,
+        headers: dict[str, str],
+        data: object,
+        timeout: aiohttp.ClientTimeout,
+        extra_headers: Mapping[str, str],
+        started: list[web.StreamResponse],
+    ) -> web.StreamResponse:
         assert self.session is not None
         breaker = self.breakers[service]
-        async with self.session.request(request.method, url, headers=headers,
-                                        data=data, timeout=timeout) as upstream:
+        async with self.session.request(request.method, url, headers=headers, data=data, timeout=timeout) as upstream:
             if upstream.status >= 500:
                 breaker.failure()
                 UPSTREAM_ERRORS.labels(service, f"status-{upstream.status}").inc()
             else:
                 breaker.success()
-            headers = {name: value for name, value in upstream.headers.items()
-                       if name.lower() not in DROP_FROM_SERVICE}
+            headers = {name: value for name, value in upstream.headers.items() if name.lower() not in DROP_FROM_SERVICE}
             headers.update(extra_headers)
             length = upstream.content_length
             if length is not None and length <= SMALL_BODY:
                 # A small answer: one read, one write (most API answers).
-                return web.Response(status=upstream.status, reason=upstream.reason, headers=headers,
-                                    body=await upstream.read())
+                return web.Response(
+                    status=upstream.status, reason=upstream.reason, headers=headers, body=await upstream.read()
+                )
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
             if length is not None:
                 response.content_length = length

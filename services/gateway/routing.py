@@ -45,7 +45,7 @@ class Match:
 def compile_template(path: str) -> re.Pattern[str]:
     out, pos = [], 0
     for m in _PARAM.finditer(path):
-        out.append(re.escape(path[pos:m.start()]))
+        out.append(re.escape(path[pos : m.start()]))
         out.append(f"(?P<{m.group(1)}>{m.group(2) or '[^/]+'})")
         pos = m.end()
     out.append(re.escape(path[pos:]))
@@ -73,7 +73,7 @@ class RouteTable:
         """The declared endpoint for this request; ProblemError 404/405 if there is none."""
         if not path.startswith(self.prefix + "/"):
             raise _not_found(path)
-        tail = path[len(self.prefix):]
+        tail = path[len(self.prefix) :]
         head = tail.split("/")[1]
         allowed: set[str] = set()
         for route in self._by_head.get(head, ()):
@@ -84,8 +84,13 @@ class RouteTable:
                 return Match(route, found.groupdict())
             allowed.add(route.endpoint.method)
         if allowed:
-            raise ProblemError(405, "method-not-allowed", "Method not allowed",
-                               f"{method} is not allowed here", allowed=sorted(allowed))
+            raise ProblemError(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                f"{method} is not allowed here",
+                allowed=sorted(allowed),
+            )
         raise _not_found(path)
 
     def scopes(self) -> set[str]:
@@ -94,5 +99,4 @@ class RouteTable:
 
 
 def _not_found(path: str) -> ProblemError:
-    return ProblemError(404, "not-found", "Not found", "No API endpoint answers at this path; "
-                        "see /api/v1/openapi.json")
+    return ProblemError(404, "not-found", "Not found", "No API endpoint answers at this path; see /api/v1/openapi.json")

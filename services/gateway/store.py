@@ -50,8 +50,9 @@ class GatewayStore:
         return [d async for d in self.keys.find({}, {"hash": 0}).sort("created", -1)]
 
     async def revoke_key(self, prefix: str, now: float) -> dict[str, Any]:
-        doc = await self.keys.find_one_and_update({"_id": prefix}, {"$set": {"revoked_at": now}},
-                                                  projection={"hash": 0}, return_document=ReturnDocument.AFTER)
+        doc = await self.keys.find_one_and_update(
+            {"_id": prefix}, {"$set": {"revoked_at": now}}, projection={"hash": 0}, return_document=ReturnDocument.AFTER
+        )
         if doc is None:
             raise NotFound("No API key with this id")
         return doc
@@ -77,22 +78,25 @@ class GatewayStore:
         return [d async for d in self.staff.find({}, {"password_hash": 0}).sort("_id", 1)]
 
     async def login_failed(self, username: str, attempts: int, lockout_seconds: int, now: float) -> int:
-        doc = await self.staff.find_one_and_update({"_id": username}, {"$inc": {"failed_logins": 1}},
-                                                   return_document=ReturnDocument.AFTER)
+        doc = await self.staff.find_one_and_update(
+            {"_id": username}, {"$inc": {"failed_logins": 1}}, return_document=ReturnDocument.AFTER
+        )
         failed = int((doc or {}).get("failed_logins", 0))
         if failed >= attempts:
-            await self.staff.update_one({"_id": username},
-                                        {"$set": {"locked_until": now + lockout_seconds, "failed_logins": 0}})
+            await self.staff.update_one(
+                {"_id": username}, {"$set": {"locked_until": now + lockout_seconds, "failed_logins": 0}}
+            )
         return failed
 
     async def login_succeeded(self, username: str, now: float) -> None:
-        await self.staff.update_one({"_id": username},
-                                    {"$set": {"failed_logins": 0, "locked_until": 0, "last_login_at": now}})
+        await self.staff.update_one(
+            {"_id": username}, {"$set": {"failed_logins": 0, "locked_until": 0, "last_login_at": now}}
+        )
 
     async def update_staff(self, username: str, changes: dict[str, Any]) -> dict[str, Any]:
-        doc = await self.staff.find_one_and_update({"_id": username}, {"$set": changes},
-                                                   projection={"password_hash": 0},
-                                                   return_document=ReturnDocument.AFTER)
+        doc = await self.staff.find_one_and_update(
+            {"_id": username}, {"$set": changes}, projection={"password_hash": 0}, return_document=ReturnDocument.AFTER
+        )
         if doc is None:
             raise NotFound("No staff account with this username")
         return doc
@@ -100,8 +104,9 @@ class GatewayStore:
     # --- sessions -----------------------------------------------------------------
 
     async def open_session(self, sid: str, username: str, exp: float, started: float) -> None:
-        await self.sessions.insert_one({"_id": sid, "username": username, "exp": exp, "started": started,
-                                        "revoked_at": 0})
+        await self.sessions.insert_one(
+            {"_id": sid, "username": username, "exp": exp, "started": started, "revoked_at": 0}
+        )
 
     async def end_for_refresh(self, sid: str, at: float) -> bool:
         """Mark a session as replaced (it ends at `at`); False if it had already ended or been replaced,

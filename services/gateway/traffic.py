@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.gateway.store import GatewayStore
@@ -29,7 +29,7 @@ ONLINE_SECONDS = 5 * 60
 
 def periods(moment: float) -> dict[str, str]:
     """The counter each period of `moment` adds to, e.g. {"today": "day:2026-11-27", ...}."""
-    local = datetime.fromtimestamp(moment, timezone.utc).astimezone(LOCAL)
+    local = datetime.fromtimestamp(moment, UTC).astimezone(LOCAL)
     year, week, _ = local.isocalendar()
     return {
         "today": f"day:{local:%Y-%m-%d}",
@@ -104,6 +104,6 @@ class TrafficCounter:
             rounds += 1
             if rounds % 300 == 0:
                 try:
-                    await self.store.forget_absent(datetime.now(timezone.utc).timestamp() - 86_400)
+                    await self.store.forget_absent(datetime.now(UTC).timestamp() - 86_400)
                 except Exception:
                     log.warning("gateway.presence_cleanup_failed")

@@ -23,10 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.membership.imports import MemberImports, import_organizations
 from services.membership.members import STATUSES, TITLES, Member, MemberIn, MemberPatch
-from services.membership.organizations import Organization, OrganizationIn, OrganizationPatch
-from services.membership.store import (MemberFilter, MemberStore, OrganizationStore, OutsideYourOrganization,
-                                       public_organization, status_counts)
 from services.membership.messages import render
+from services.membership.organizations import Organization, OrganizationIn, OrganizationPatch
+from services.membership.store import (
+    MemberFilter,
+    MemberStore,
+    OrganizationStore,
+    OutsideYourOrganization,
+    public_organization,
+    status_counts,
+)
 from services.membership.tabular import EXPORT_HEADERS, UnreadableFile, export_row
 from shared.api import Api
 from shared.contracts import DuesPayment
@@ -49,9 +55,16 @@ SPREADSHEET_MEDIA = {
 }
 Lang = Literal["vi", "en"]
 # What browsers and Excel call a spreadsheet upload (the content decides CSV or XLSX).
-UPLOAD_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel",
-                          "application/octet-stream",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+UPLOAD_TYPES = frozenset(
+    {
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
 
 
 # --- models ------------------------------------------------------------------------
@@ -230,25 +243,38 @@ def _uncursor(after: str | None) -> str | None:
     try:
         return base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ProblemError(422, "validation-error", "Invalid input", "1 field(s) are invalid", errors=[
-            {"field": "after", "in": "query", "message": "not a cursor this API gave", "code": "cursor"}]) from None
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Invalid input",
+            "1 field(s) are invalid",
+            errors=[{"field": "after", "in": "query", "message": "not a cursor this API gave", "code": "cursor"}],
+        ) from None
 
 
 async def member_filter(request: web.Request, query: MemberQuery | ExportQuery) -> MemberFilter:
     allowed = await scope(request)
     orgs: set[str] | None = None
     if query.organization_id:
-        orgs = (await request.app[ORGS].subtree(query.organization_id) if query.include_subtree
-                else {(await request.app[ORGS].get(query.organization_id))["_id"]})
+        orgs = (
+            await request.app[ORGS].subtree(query.organization_id)
+            if query.include_subtree
+            else {(await request.app[ORGS].get(query.organization_id))["_id"]}
+        )
         if allowed is not None and not orgs <= allowed:
             if query.organization_id not in allowed:
                 raise OutsideYourOrganization("You manage neither this organisation nor its parents")
             orgs &= allowed
     elif allowed is not None:
         orgs = allowed
-    return MemberFilter(q=query.q, organization_ids=frozenset(orgs) if orgs is not None else None,
-                        status=query.status, expertise=query.expertise, title=query.title,
-                        young=query.young_intellectual)
+    return MemberFilter(
+        q=query.q,
+        organization_ids=frozenset(orgs) if orgs is not None else None,
+        status=query.status,
+        expertise=query.expertise,
+        title=query.title,
+        young=query.young_intellectual,
+    )
 
 
 def _who(request: web.Request) -> str:
@@ -259,16 +285,25 @@ async def spool_upload(request: web.Request, limit: int) -> tuple[str, int, str 
     """The uploaded file (raw body or multipart `file`) in a temporary file, read a chunk at a time."""
     filename = None
     if request.content_type not in UPLOAD_TYPES and not request.content_type.startswith("multipart/"):
-        raise ProblemError(415, "unsupported-media-type", "Send a CSV or XLSX file",
-                           f"Content-Type must be one of {', '.join(sorted(UPLOAD_TYPES))} or multipart/form-data")
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Send a CSV or XLSX file",
+            f"Content-Type must be one of {', '.join(sorted(UPLOAD_TYPES))} or multipart/form-data",
+        )
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
         part = await reader.next()
         while part is not None and getattr(part, "name", None) != "file":
             part = await reader.next()
         if part is None:
-            raise ProblemError(422, "validation-error", "Invalid input", "Send the file in a form field named file",
-                               errors=[{"field": "file", "in": "body", "message": "missing", "code": "missing"}])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                "Send the file in a form field named file",
+                errors=[{"field": "file", "in": "body", "message": "missing", "code": "missing"}],
+            )
         filename = part.filename
         source = part
     else:
@@ -283,12 +318,22 @@ async def spool_upload(request: web.Request, limit: int) -> tuple[str, int, str 
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise ProblemError(413, "payload-too-large", "File too large",
-                                       f"The file may be at most {limit} bytes", max_bytes=limit)
+                    raise ProblemError(
+                        413,
+                        "payload-too-large",
+                        "File too large",
+                        f"The file may be at most {limit} bytes",
+                        max_bytes=limit,
+                    )
                 out.write(chunk)
         if size == 0:
-            raise ProblemError(422, "validation-error", "Invalid input", "The file is empty",
-                               errors=[{"field": "file", "in": "body", "message": "empty", "code": "empty"}])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                "The file is empty",
+                errors=[{"field": "file", "in": "body", "message": "empty", "code": "empty"}],
+            )
     except BaseException:
         os.unlink(path)
         raise
@@ -298,23 +343,45 @@ async def spool_upload(request: web.Request, limit: int) -> tuple[str, int, str 
 # --- organisations ---------------------------------------------------------------
 
 
-@routes.route("POST", "/organizations", summary="Add an organisation to the tree", body=OrganizationIn,
-              response=Organization, status=201, scope="members:write", errors=(404, 409), tags=("organizations",))
+@routes.route(
+    "POST",
+    "/organizations",
+    summary="Add an organisation to the tree",
+    body=OrganizationIn,
+    response=Organization,
+    status=201,
+    scope="members:write",
+    errors=(404, 409),
+    tags=("organizations",),
+)
 async def create_organization(request: web.Request, body: OrganizationIn) -> web.Response:
     orgs = request.app[ORGS]
     doc = await orgs.create(body, by=_who(request), correlation_id=request_id(request), allowed=await scope(request))
-    return json_response(public_organization(doc, await orgs.parent_map()), status=201,
-                         headers={"Location": f"/api/v1/organizations/{doc['_id']}"})
+    return json_response(
+        public_organization(doc, await orgs.parent_map()),
+        status=201,
+        headers={"Location": f"/api/v1/organizations/{doc['_id']}"},
+    )
 
 
-@routes.route("GET", "/organizations", summary="The organisation tree, parents before children",
-              query=OrganizationQuery, response=OrganizationList, scope="members:read", tags=("organizations",))
+@routes.route(
+    "GET",
+    "/organizations",
+    summary="The organisation tree, parents before children",
+    query=OrganizationQuery,
+    response=OrganizationList,
+    scope="members:read",
+    tags=("organizations",),
+)
 async def list_organizations(request: web.Request, query: OrganizationQuery) -> web.Response:
     orgs = request.app[ORGS]
     docs = await orgs.all()
     parents = {d["_id"]: d.get("parent_id") for d in docs}
-    items = [public_organization(d, parents) for d in _tree_order(docs)
-             if (query.kind is None or d["kind"] == query.kind) and (query.status is None or d.get("status") == query.status)]
+    items = [
+        public_organization(d, parents)
+        for d in _tree_order(docs)
+        if (query.kind is None or d["kind"] == query.kind) and (query.status is None or d.get("status") == query.status)
+    ]
     return json_response({"items": items})
 
 
@@ -334,58 +401,107 @@ def _tree_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@routes.route("POST", "/organizations/imports", summary="Import organisations from CSV or XLSX",
-              description="Columns: Mã đơn vị, Tên đơn vị, Loại, Đơn vị cấp trên (or code, name, kind, parent_code). "
-                          "Parents are placed before their children; existing codes are updated.",
-              query=LangQuery, request_media=SPREADSHEET_MEDIA, response=OrganizationImportReport,
-              admin_only=True, errors=(413, 415),
-              tags=("organizations",))
+@routes.route(
+    "POST",
+    "/organizations/imports",
+    summary="Import organisations from CSV or XLSX",
+    description="Columns: Mã đơn vị, Tên đơn vị, Loại, Đơn vị cấp trên (or code, name, kind, parent_code). "
+    "Parents are placed before their children; existing codes are updated.",
+    query=LangQuery,
+    request_media=SPREADSHEET_MEDIA,
+    response=OrganizationImportReport,
+    admin_only=True,
+    errors=(413, 415),
+    tags=("organizations",),
+)
 async def import_organizations_file(request: web.Request, query: LangQuery) -> web.Response:
     path, _, _ = await spool_upload(request, request.app[SETTINGS].membership_import_max_bytes)
     try:
-        report = await import_organizations(path, request.app[ORGS], by=_who(request),
-                                             correlation_id=request_id(request), lang=query.lang)
+        report = await import_organizations(
+            path, request.app[ORGS], by=_who(request), correlation_id=request_id(request), lang=query.lang
+        )
     except UnreadableFile as exc:
-        raise ProblemError(422, "unreadable-file", "Unreadable file", render(exc.code, query.lang, value=exc.value),
-                           errors=[{"field": "file", "in": "body", "message": render(exc.code, "en", value=exc.value),
-                                    "code": exc.code}]) from None
+        raise ProblemError(
+            422,
+            "unreadable-file",
+            "Unreadable file",
+            render(exc.code, query.lang, value=exc.value),
+            errors=[
+                {"field": "file", "in": "body", "message": render(exc.code, "en", value=exc.value), "code": exc.code}
+            ],
+        ) from None
     finally:
         os.unlink(path)
     return json_response(report)
 
 
-@routes.route("GET", "/organizations/{organization_id}", summary="One organisation", response=Organization,
-              scope="members:read", errors=(404,), tags=("organizations",))
+@routes.route(
+    "GET",
+    "/organizations/{organization_id}",
+    summary="One organisation",
+    response=Organization,
+    scope="members:read",
+    errors=(404,),
+    tags=("organizations",),
+)
 async def get_organization(request: web.Request) -> web.Response:
     orgs = request.app[ORGS]
-    return json_response(public_organization(await orgs.get(request.match_info["organization_id"]),
-                                             await orgs.parent_map()))
+    return json_response(
+        public_organization(await orgs.get(request.match_info["organization_id"]), await orgs.parent_map())
+    )
 
 
-@routes.route("PATCH", "/organizations/{organization_id}",
-              summary="Change an organisation (name, contacts, status) or move it (parent_id)",
-              body=OrganizationPatch, response=Organization, scope="members:write", errors=(404, 409),
-              tags=("organizations",))
+@routes.route(
+    "PATCH",
+    "/organizations/{organization_id}",
+    summary="Change an organisation (name, contacts, status) or move it (parent_id)",
+    body=OrganizationPatch,
+    response=Organization,
+    scope="members:write",
+    errors=(404, 409),
+    tags=("organizations",),
+)
 async def update_organization(request: web.Request, body: OrganizationPatch) -> web.Response:
     orgs = request.app[ORGS]
-    doc = await orgs.update(request.match_info["organization_id"], body, by=_who(request),
-                            correlation_id=request_id(request), allowed=await scope(request))
+    doc = await orgs.update(
+        request.match_info["organization_id"],
+        body,
+        by=_who(request),
+        correlation_id=request_id(request),
+        allowed=await scope(request),
+    )
     return json_response(public_organization(doc, await orgs.parent_map()))
 
 
-@routes.route("DELETE", "/organizations/{organization_id}",
-              summary="Dissolve an organisation that has no sub-organisations or members left",
-              response=Organization, scope="members:write", errors=(404, 409), tags=("organizations",))
+@routes.route(
+    "DELETE",
+    "/organizations/{organization_id}",
+    summary="Dissolve an organisation that has no sub-organisations or members left",
+    response=Organization,
+    scope="members:write",
+    errors=(404, 409),
+    tags=("organizations",),
+)
 async def dissolve_organization(request: web.Request) -> web.Response:
     orgs = request.app[ORGS]
-    doc = await orgs.dissolve(request.match_info["organization_id"], by=_who(request),
-                              correlation_id=request_id(request), allowed=await scope(request))
+    doc = await orgs.dissolve(
+        request.match_info["organization_id"],
+        by=_who(request),
+        correlation_id=request_id(request),
+        allowed=await scope(request),
+    )
     return json_response(public_organization(doc, await orgs.parent_map()))
 
 
-@routes.route("GET", "/organizations/{organization_id}/subtree",
-              summary="An organisation and everything below it, parents before children",
-              response=OrganizationList, scope="members:read", errors=(404,), tags=("organizations",))
+@routes.route(
+    "GET",
+    "/organizations/{organization_id}/subtree",
+    summary="An organisation and everything below it, parents before children",
+    response=OrganizationList,
+    scope="members:read",
+    errors=(404,),
+    tags=("organizations",),
+)
 async def organization_subtree(request: web.Request) -> web.Response:
     orgs = request.app[ORGS]
     root = request.match_info["organization_id"]
@@ -396,10 +512,16 @@ async def organization_subtree(request: web.Request) -> web.Response:
     return json_response({"items": [public_organization(d, parents) for d in _tree_order(docs)]})
 
 
-@routes.route("GET", "/organizations/{organization_id}/unpaid-dues",
-              summary="Active members of an association (and its sub-organisations) whose dues for the current "
-                      "term are unpaid", query=UnpaidQuery, response=MemberPage, scope="members:read",
-              errors=(404,), tags=("organizations",))
+@routes.route(
+    "GET",
+    "/organizations/{organization_id}/unpaid-dues",
+    summary="Active members of an association (and its sub-organisations) whose dues for the current term are unpaid",
+    query=UnpaidQuery,
+    response=MemberPage,
+    scope="members:read",
+    errors=(404,),
+    tags=("organizations",),
+)
 async def unpaid_dues(request: web.Request, query: UnpaidQuery) -> web.Response:
     org_id = request.match_info["organization_id"]
     base = await member_filter(request, MemberQuery(organization_id=org_id, status="active"))
@@ -411,59 +533,103 @@ async def unpaid_dues(request: web.Request, query: UnpaidQuery) -> web.Response:
 # --- members: collection ---------------------------------------------------------
 
 
-@routes.route("POST", "/members", summary="Enter a member (active at once) and welcome them", body=MemberIn,
-              response=Member, status=201, scope="members:write", errors=(403, 409))
+@routes.route(
+    "POST",
+    "/members",
+    summary="Enter a member (active at once) and welcome them",
+    body=MemberIn,
+    response=Member,
+    status=201,
+    scope="members:write",
+    errors=(403, 409),
+)
 async def create_member(request: web.Request, body: MemberIn) -> web.Response:
-    created = await request.app[MEMBERS].create(body, status="active", by=_who(request),
-                                                correlation_id=request_id(request), allowed=await scope(request))
+    created = await request.app[MEMBERS].create(
+        body, status="active", by=_who(request), correlation_id=request_id(request), allowed=await scope(request)
+    )
     return json_response(created, status=201, headers={"Location": f"/api/v1/members/{created['id']}"})
 
 
-@routes.route("POST", "/members/applications", summary="Apply for membership (staff review it)", body=MemberIn,
-              response=Member, status=201, scope="members:write", errors=(403, 409))
+@routes.route(
+    "POST",
+    "/members/applications",
+    summary="Apply for membership (staff review it)",
+    body=MemberIn,
+    response=Member,
+    status=201,
+    scope="members:write",
+    errors=(403, 409),
+)
 async def apply(request: web.Request, body: MemberIn) -> web.Response:
-    created = await request.app[MEMBERS].create(body, status="applied", by=_who(request),
-                                                correlation_id=request_id(request), allowed=await scope(request))
+    created = await request.app[MEMBERS].create(
+        body, status="applied", by=_who(request), correlation_id=request_id(request), allowed=await scope(request)
+    )
     return json_response(created, status=201, headers={"Location": f"/api/v1/members/{created['id']}"})
 
 
-@routes.route("GET", "/members", summary="Search members (case and diacritics ignored), in Vietnamese name order",
-              description="Sorted by given name, then middle names, then surname, in the Vietnamese alphabet. "
-                          "Pages are stable: pass `next_after` back as `after`.",
-              query=MemberQuery, response=MemberPage, scope="members:read", errors=(403, 404))
+@routes.route(
+    "GET",
+    "/members",
+    summary="Search members (case and diacritics ignored), in Vietnamese name order",
+    description="Sorted by given name, then middle names, then surname, in the Vietnamese alphabet. "
+    "Pages are stable: pass `next_after` back as `after`.",
+    query=MemberQuery,
+    response=MemberPage,
+    scope="members:read",
+    errors=(403, 404),
+)
 async def list_members(request: web.Request, query: MemberQuery) -> web.Response:
     f = await member_filter(request, query)
     items, next_key = await request.app[MEMBERS].search(f, limit=query.limit, after=_uncursor(query.after))
     return json_response({"items": items, "next_after": _cursor(next_key)})
 
 
-@routes.route("GET", "/members/duplicates", summary="Likely duplicates: same name (diacritics ignored) and birth date",
-              response=DuplicateGroups, scope="members:read")
+@routes.route(
+    "GET",
+    "/members/duplicates",
+    summary="Likely duplicates: same name (diacritics ignored) and birth date",
+    response=DuplicateGroups,
+    scope="members:read",
+)
 async def likely_duplicates(request: web.Request) -> web.Response:
     groups = await request.app[MEMBERS].likely_duplicates(await scope(request))
     return json_response({"groups": groups})
 
 
-@routes.route("GET", "/members/counts", summary="How many members are in each status (erased ones included)",
-              response=StatusCounts, scope="members:read", admin_only=True)
+@routes.route(
+    "GET",
+    "/members/counts",
+    summary="How many members are in each status (erased ones included)",
+    response=StatusCounts,
+    scope="members:read",
+    admin_only=True,
+)
 async def member_counts(request: web.Request) -> web.Response:
     return json_response({"counts": await status_counts(request.app[MEMBERS].members, STATUSES)})
 
 
-@routes.route("GET", "/members/export", summary="Export members (an organisation's, or a search) as CSV or XLSX",
-              description="Same headers as the import (Vietnamese by default), so an export can be edited and "
-                          "imported again.", query=ExportQuery, scope="members:read", errors=(403, 404),
-              response_media={"text/csv": {"type": "string"},
-                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                                  {"type": "string", "format": "binary"}})
+@routes.route(
+    "GET",
+    "/members/export",
+    summary="Export members (an organisation's, or a search) as CSV or XLSX",
+    description="Same headers as the import (Vietnamese by default), so an export can be edited and imported again.",
+    query=ExportQuery,
+    scope="members:read",
+    errors=(403, 404),
+    response_media={
+        "text/csv": {"type": "string"},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"type": "string", "format": "binary"},
+    },
+)
 async def export_members(request: web.Request, query: ExportQuery) -> web.StreamResponse:
     f = await member_filter(request, query)
     codes = {v: k for k, v in (await request.app[ORGS].codes()).items()}
     store = request.app[MEMBERS]
     headers = [text for _, text in EXPORT_HEADERS[query.lang]]
     stamp = date.today().isoformat()
-    response = web.StreamResponse(headers={
-        "Content-Disposition": f'attachment; filename="members-{stamp}.{query.format}"'})
+    response = web.StreamResponse(
+        headers={"Content-Disposition": f'attachment; filename="members-{stamp}.{query.format}"'}
+    )
     if query.format == "csv":
         response.content_type = "text/csv"
         response.charset = "utf-8"
@@ -508,20 +674,29 @@ async def export_members(request: web.Request, query: ExportQuery) -> web.Stream
     return response
 
 
-@routes.route("POST", "/members/imports", summary="Import members from CSV or XLSX (a job you can follow)",
-              description="UTF-8 with or without BOM, comma or semicolon separated, or XLSX; Vietnamese headers "
-                          "(Họ và tên, Ngày sinh, Giới tính, Email, Điện thoại, Học hàm học vị, Chuyên ngành, "
-                          "Mã đơn vị) or English ones; dates dd/mm/yyyy. Valid rows go in, each bad row is "
-                          "reported with its line, column and reason; importing the same file again creates "
-                          "nothing new. Answers 202 with the job at once, or with `wait=true` once it is done.",
-              query=ImportQuery, request_media=SPREADSHEET_MEDIA, response=ImportReport, status=202,
-              scope="members:write", errors=(413, 415))
+@routes.route(
+    "POST",
+    "/members/imports",
+    summary="Import members from CSV or XLSX (a job you can follow)",
+    description="UTF-8 with or without BOM, comma or semicolon separated, or XLSX; Vietnamese headers "
+    "(Họ và tên, Ngày sinh, Giới tính, Email, Điện thoại, Học hàm học vị, Chuyên ngành, "
+    "Mã đơn vị) or English ones; dates dd/mm/yyyy. Valid rows go in, each bad row is "
+    "reported with its line, column and reason; importing the same file again creates "
+    "nothing new. Answers 202 with the job at once, or with `wait=true` once it is done.",
+    query=ImportQuery,
+    request_media=SPREADSHEET_MEDIA,
+    response=ImportReport,
+    status=202,
+    scope="members:write",
+    errors=(413, 415),
+)
 async def import_members(request: web.Request, query: ImportQuery) -> web.Response:
     imports = request.app[IMPORTS]
     path, size, filename = await spool_upload(request, request.app[SETTINGS].membership_import_max_bytes)
     job = await imports.create_job(filename=filename, size=size, by=_who(request))
-    task = imports.start(job["_id"], path, by=_who(request), allowed=await scope(request),
-                         correlation_id=request_id(request))
+    task = imports.start(
+        job["_id"], path, by=_who(request), allowed=await scope(request), correlation_id=request_id(request)
+    )
     if query.wait:
         await asyncio.shield(task)
     report = await imports.report(job["_id"], lang=query.lang, limit=500, after_line=None)
@@ -553,20 +728,33 @@ class RecentQuery(BaseModel):
     limit: int = Field(20, ge=1, le=100)
 
 
-@routes.route("GET", "/members/imports", summary="The latest member imports, newest first (managers: their own)",
-              query=RecentQuery, response=ImportList, scope="members:write")
+@routes.route(
+    "GET",
+    "/members/imports",
+    summary="The latest member imports, newest first (managers: their own)",
+    query=RecentQuery,
+    response=ImportList,
+    scope="members:write",
+)
 async def recent_imports(request: web.Request, query: RecentQuery) -> web.Response:
     who = current_identity(request)
-    items = await request.app[IMPORTS].recent(created_by=None if "admin" in who.roles else who.sub,
-                                              limit=query.limit)
+    items = await request.app[IMPORTS].recent(created_by=None if "admin" in who.roles else who.sub, limit=query.limit)
     return json_response({"items": items})
 
 
-@routes.route("GET", "/members/imports/{job_id}", summary="An import's progress and report",
-              query=ReportQuery, response=ImportReport, scope="members:write", errors=(404,))
+@routes.route(
+    "GET",
+    "/members/imports/{job_id}",
+    summary="An import's progress and report",
+    query=ReportQuery,
+    response=ImportReport,
+    scope="members:write",
+    errors=(404,),
+)
 async def import_report(request: web.Request, query: ReportQuery) -> web.Response:
-    report = await request.app[IMPORTS].report(request.match_info["job_id"], lang=query.lang, limit=query.limit,
-                                                after_line=query.after_line)
+    report = await request.app[IMPORTS].report(
+        request.match_info["job_id"], lang=query.lang, limit=query.limit, after_line=query.after_line
+    )
     who = current_identity(request)
     if report is None or ("admin" not in who.roles and report.get("created_by") != who.sub):
         raise NotFound(f"No import with id {request.match_info['job_id']}")
@@ -576,22 +764,42 @@ async def import_report(request: web.Request, query: ReportQuery) -> web.Respons
 # --- members: one member ----------------------------------------------------------
 
 
-@routes.route("GET", "/members/{member_id}", summary="One member", response=Member, scope="members:read",
-              errors=(403, 404))
+@routes.route(
+    "GET", "/members/{member_id}", summary="One member", response=Member, scope="members:read", errors=(403, 404)
+)
 async def get_member(request: web.Request) -> web.Response:
     return json_response(await request.app[MEMBERS].get(request.match_info["member_id"], await scope(request)))
 
 
-@routes.route("PATCH", "/members/{member_id}", summary="Change a member's profile, contacts or consents",
-              body=MemberPatch, response=Member, scope="members:write", errors=(403, 404, 409))
+@routes.route(
+    "PATCH",
+    "/members/{member_id}",
+    summary="Change a member's profile, contacts or consents",
+    body=MemberPatch,
+    response=Member,
+    scope="members:write",
+    errors=(403, 404, 409),
+)
 async def update_member(request: web.Request, body: MemberPatch) -> web.Response:
-    return json_response(await request.app[MEMBERS].update(
-        request.match_info["member_id"], body, by=_who(request), correlation_id=request_id(request),
-        allowed=await scope(request)))
+    return json_response(
+        await request.app[MEMBERS].update(
+            request.match_info["member_id"],
+            body,
+            by=_who(request),
+            correlation_id=request_id(request),
+            allowed=await scope(request),
+        )
+    )
 
 
-@routes.route("GET", "/members/{member_id}/history", summary="Every change to a member: who, when, what",
-              response=History, scope="members:read", errors=(403, 404))
+@routes.route(
+    "GET",
+    "/members/{member_id}/history",
+    summary="Every change to a member: who, when, what",
+    response=History,
+    scope="members:read",
+    errors=(403, 404),
+)
 async def member_history(request: web.Request) -> web.Response:
     items = await request.app[MEMBERS].history(request.match_info["member_id"], await scope(request))
     return json_response({"items": items})
@@ -599,13 +807,27 @@ async def member_history(request: web.Request) -> web.Response:
 
 def _transition(action: str, summary: str) -> None:
     async def handler(request: web.Request, body: TransitionIn) -> web.Response:
-        return json_response(await request.app[MEMBERS].transition(
-            request.match_info["member_id"], action, by=_who(request), correlation_id=request_id(request),
-            reason=body.reason, allowed=await scope(request)))
+        return json_response(
+            await request.app[MEMBERS].transition(
+                request.match_info["member_id"],
+                action,
+                by=_who(request),
+                correlation_id=request_id(request),
+                reason=body.reason,
+                allowed=await scope(request),
+            )
+        )
 
     handler.__name__ = f"{action}_member"
-    routes.route("POST", f"/members/{{member_id}}/{action}", summary=summary, body=TransitionIn, response=Member,
-                 scope="members:write", errors=(403, 404, 409))(handler)
+    routes.route(
+        "POST",
+        f"/members/{{member_id}}/{action}",
+        summary=summary,
+        body=TransitionIn,
+        response=Member,
+        scope="members:write",
+        errors=(403, 404, 409),
+    )(handler)
 
 
 _transition("approve", "Approve an application: the member becomes active with a first term")
@@ -615,29 +837,56 @@ _transition("reinstate", "Reinstate a suspended member")
 _transition("resign", "Record that a member resigned")
 
 
-@routes.route("POST", "/members/{member_id}/renew", summary="Renew a membership, optionally recording the dues paid",
-              body=RenewIn, response=Member, scope="members:write", errors=(403, 404, 409))
+@routes.route(
+    "POST",
+    "/members/{member_id}/renew",
+    summary="Renew a membership, optionally recording the dues paid",
+    body=RenewIn,
+    response=Member,
+    scope="members:write",
+    errors=(403, 404, 409),
+)
 async def renew_member(request: web.Request, body: RenewIn) -> web.Response:
     dues = DuesPayment(**body.dues.model_dump()) if body.dues else None
-    return json_response(await request.app[MEMBERS].renew(
-        request.match_info["member_id"], years=body.years, term_start=body.term_start, term_end=body.term_end,
-        dues=dues, by=_who(request),
-        correlation_id=request_id(request), allowed=await scope(request)))
+    return json_response(
+        await request.app[MEMBERS].renew(
+            request.match_info["member_id"],
+            years=body.years,
+            term_start=body.term_start,
+            term_end=body.term_end,
+            dues=dues,
+            by=_who(request),
+            correlation_id=request_id(request),
+            allowed=await scope(request),
+        )
+    )
 
 
-@routes.route("GET", "/members/{member_id}/personal-data",
-              summary="Everything held about a member (right of access), as JSON", response=PersonalData,
-              admin_only=True, errors=(404,))
+@routes.route(
+    "GET",
+    "/members/{member_id}/personal-data",
+    summary="Everything held about a member (right of access), as JSON",
+    response=PersonalData,
+    admin_only=True,
+    errors=(404,),
+)
 async def personal_data(request: web.Request) -> web.Response:
     member_id = request.match_info["member_id"]
     data = await request.app[MEMBERS].personal_data(member_id)
     return json_response(data, headers={"Content-Disposition": f'attachment; filename="member-{member_id}.json"'})
 
 
-@routes.route("DELETE", "/members/{member_id}/personal-data",
-              summary="Erase a member's personal data (anonymise; counts are kept; other services are told)",
-              response=Member, admin_only=True, errors=(404, 409))
+@routes.route(
+    "DELETE",
+    "/members/{member_id}/personal-data",
+    summary="Erase a member's personal data (anonymise; counts are kept; other services are told)",
+    response=Member,
+    admin_only=True,
+    errors=(404, 409),
+)
 async def erase_member(request: web.Request) -> web.Response:
-    return json_response(await request.app[MEMBERS].erase(
-        request.match_info["member_id"], by=_who(request), correlation_id=request_id(request)))
-
+    return json_response(
+        await request.app[MEMBERS].erase(
+            request.match_info["member_id"], by=_who(request), correlation_id=request_id(request)
+        )
+    )

@@ -49,20 +49,30 @@ def create_app(settings: Settings) -> web.Application:
     app[api.SETTINGS] = settings
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES,
-                                  outbox=[store.ORGS, store.MEMBERS, store.SCHEDULE], app=app) as rt:
+        async with ServiceRuntime(
+            settings, SERVICE, indexes=store.INDEXES, outbox=[store.ORGS, store.MEMBERS, store.SCHEDULE], app=app
+        ) as rt:
             orgs = store.OrganizationStore(rt.db, rt.relay)
             members = store.MemberStore(rt.db, rt.relay, term_years=settings.membership_term_years)
-            imports = MemberImports(rt.db, rt.relay, orgs, batch_size=settings.membership_import_batch_rows,
-                                    term_years=settings.membership_term_years)
+            imports = MemberImports(
+                rt.db,
+                rt.relay,
+                orgs,
+                batch_size=settings.membership_import_batch_rows,
+                term_years=settings.membership_term_years,
+            )
             app[api.ORGS], app[api.MEMBERS], app[api.IMPORTS] = orgs, members, imports
             # Membership publishes; it consumes nothing.
             await rt.start()
             every = settings.membership_expiry_sweep_seconds
             items = DueItems(rt.db[store.SCHEDULE], rt.relay)
             await schedule_sweep(items, int(epoch() // every), every)
-            scheduler = Scheduler(items, expiry_job(members, items, every), name="membership-expiry",
-                                  poll_seconds=settings.membership_scheduler_poll_seconds)
+            scheduler = Scheduler(
+                items,
+                expiry_job(members, items, every),
+                name="membership-expiry",
+                poll_seconds=settings.membership_scheduler_poll_seconds,
+            )
             app[SCHEDULER] = scheduler
             scheduler.start()
             try:

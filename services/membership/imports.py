@@ -23,17 +23,36 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.membership import lifecycle
 from services.membership.messages import render
 from services.membership.organizations import CODE, InvalidPlacement, import_order, normalise_code
-from services.membership.store import (IMPORT_ERRORS, IMPORTS, MEMBERS, ERASED_NAME, OrganizationStore,
-                                       contact, derived_keys, event, history_entry, new_member_document, now_utc)
-from services.membership.tabular import (MEMBER_COLUMNS, ORG_COLUMNS, ORG_KINDS, ParsedRow, RowError, UnreadableFile,
-                                         parse_member_row, read_records)
+from services.membership.store import (
+    ERASED_NAME,
+    IMPORT_ERRORS,
+    IMPORTS,
+    MEMBERS,
+    OrganizationStore,
+    contact,
+    derived_keys,
+    event,
+    history_entry,
+    new_member_document,
+    now_utc,
+)
+from services.membership.tabular import (
+    MEMBER_COLUMNS,
+    ORG_COLUMNS,
+    ORG_KINDS,
+    ParsedRow,
+    RowError,
+    UnreadableFile,
+    parse_member_row,
+    read_records,
+)
 from services.membership.vietnamese import fold
 from shared.contracts import MemberUpdated
 from shared.logging import get_logger
@@ -42,15 +61,29 @@ from shared.outbox import OutboxRelay, push_events, with_events
 
 log = get_logger(__name__)
 
-_MATCH_FIELDS = {"_id": 1, "full_name": 1, "name_key": 1, "email": 1, "phone": 1, "date_of_birth": 1, "gender": 1,
-                 "titles": 1, "expertise": 1, "organization_ids": 1, "status": 1, "language": 1, "consents": 1,
-                 "dup_key": 1}
+_MATCH_FIELDS = {
+    "_id": 1,
+    "full_name": 1,
+    "name_key": 1,
+    "email": 1,
+    "phone": 1,
+    "date_of_birth": 1,
+    "gender": 1,
+    "titles": 1,
+    "expertise": 1,
+    "organization_ids": 1,
+    "status": 1,
+    "language": 1,
+    "consents": 1,
+    "dup_key": 1,
+}
 STALE_SECONDS = 300.0  # a running import writes after every batch; silence this long means its replica is gone
 _UPDATABLE = ("email", "phone", "date_of_birth", "gender", "titles", "expertise", "language")
 
 
-def _batches(records: Iterator, orgs_by_code: dict[str, str], allowed: set[str] | None, today: date,
-             size: int) -> Iterator[list[ParsedRow]]:
+def _batches(
+    records: Iterator, orgs_by_code: dict[str, str], allowed: set[str] | None, today: date, size: int
+) -> Iterator[list[ParsedRow]]:
     while True:
         chunk = list(itertools.islice(records, size))
         if not chunk:
@@ -59,8 +92,15 @@ def _batches(records: Iterator, orgs_by_code: dict[str, str], allowed: set[str] 
 
 
 class MemberImports:
-    def __init__(self, db: AsyncDatabase, relay: OutboxRelay, orgs: OrganizationStore, *, batch_size: int = 1000,
-                 term_years: int = 1) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        relay: OutboxRelay,
+        orgs: OrganizationStore,
+        *,
+        batch_size: int = 1000,
+        term_years: int = 1,
+    ) -> None:
         self.jobs = db[IMPORTS]
         self.errors = db[IMPORT_ERRORS]
         self.members = db[MEMBERS]
@@ -72,17 +112,39 @@ class MemberImports:
 
     async def create_job(self, *, filename: str | None, size: int, by: str) -> dict[str, Any]:
         now = now_utc()
-        job = {"_id": str(uuid.uuid4()), "state": "queued", "filename": filename, "bytes": size, "created_by": by,
-               "created_at": now, "created_epoch": now.timestamp(), "heartbeat": now.timestamp(),
-               "updated_at": now, "rows": 0, "created": 0,
-               "updated": 0, "unchanged": 0, "rejected": 0}
+        job = {
+            "_id": str(uuid.uuid4()),
+            "state": "queued",
+            "filename": filename,
+            "bytes": size,
+            "created_by": by,
+            "created_at": now,
+            "created_epoch": now.timestamp(),
+            "heartbeat": now.timestamp(),
+            "updated_at": now,
+            "rows": 0,
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "rejected": 0,
+        }
         await self.jobs.insert_one(job)
         return job
 
-    def start(self, job_id: str, path: str, *, by: str, allowed: set[str] | None, correlation_id: str | None,
-              remove_file: bool = True) -> asyncio.Task:
-        task = asyncio.create_task(self.run(job_id, path, by=by, allowed=allowed, correlation_id=correlation_id,
-                                            remove_file=remove_file), name=f"member-import-{job_id}")
+    def start(
+        self,
+        job_id: str,
+        path: str,
+        *,
+        by: str,
+        allowed: set[str] | None,
+        correlation_id: str | None,
+        remove_file: bool = True,
+    ) -> asyncio.Task:
+        task = asyncio.create_task(
+            self.run(job_id, path, by=by, allowed=allowed, correlation_id=correlation_id, remove_file=remove_file),
+            name=f"member-import-{job_id}",
+        )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -92,11 +154,20 @@ class MemberImports:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    async def run(self, job_id: str, path: str, *, by: str, allowed: set[str] | None, correlation_id: str | None,
-                  remove_file: bool = True) -> dict[str, Any]:
+    async def run(
+        self,
+        job_id: str,
+        path: str,
+        *,
+        by: str,
+        allowed: set[str] | None,
+        correlation_id: str | None,
+        remove_file: bool = True,
+    ) -> dict[str, Any]:
         """Import the file at `path` into job `job_id`; returns the finished job."""
-        await self.jobs.update_one({"_id": job_id}, {"$set": {"state": "running", "updated_at": now_utc(),
-                                                              "heartbeat": epoch()}})
+        await self.jobs.update_one(
+            {"_id": job_id}, {"$set": {"state": "running", "updated_at": now_utc(), "heartbeat": epoch()}}
+        )
         try:
             orgs_by_code = await self.orgs.codes()
             today = lifecycle.local_today(now_utc())
@@ -110,22 +181,42 @@ class MemberImports:
                     break
                 reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
                 counts = await self._write_batch(job_id, batch, by=by, correlation_id=correlation_id)
-                await self.jobs.update_one({"_id": job_id}, {"$inc": counts, "$set": {
-                    "last_line": batch[-1].line, "updated_at": now_utc(), "heartbeat": epoch()}})
+                await self.jobs.update_one(
+                    {"_id": job_id},
+                    {
+                        "$inc": counts,
+                        "$set": {"last_line": batch[-1].line, "updated_at": now_utc(), "heartbeat": epoch()},
+                    },
+                )
             await self.jobs.update_one({"_id": job_id}, {"$set": {"state": "done", "finished_at": now_utc()}})
         except UnreadableFile as exc:
-            await self.jobs.update_one({"_id": job_id}, {"$set": {
-                "state": "failed", "error": {"code": exc.code, "params": {"value": exc.value}},
-                "finished_at": now_utc()}})
+            await self.jobs.update_one(
+                {"_id": job_id},
+                {
+                    "$set": {
+                        "state": "failed",
+                        "error": {"code": exc.code, "params": {"value": exc.value}},
+                        "finished_at": now_utc(),
+                    }
+                },
+            )
         except asyncio.CancelledError:
-            await asyncio.shield(self.jobs.update_one({"_id": job_id}, {"$set": {
-                "state": "interrupted", "finished_at": now_utc()}}))
+            await asyncio.shield(
+                self.jobs.update_one({"_id": job_id}, {"$set": {"state": "interrupted", "finished_at": now_utc()}})
+            )
             raise
         except Exception as exc:
             log.exception("import.failed", job_id=job_id)
-            await self.jobs.update_one({"_id": job_id}, {"$set": {
-                "state": "failed", "error": {"code": "file_unreadable", "params": {"value": type(exc).__name__}},
-                "finished_at": now_utc()}})
+            await self.jobs.update_one(
+                {"_id": job_id},
+                {
+                    "$set": {
+                        "state": "failed",
+                        "error": {"code": "file_unreadable", "params": {"value": type(exc).__name__}},
+                        "finished_at": now_utc(),
+                    }
+                },
+            )
         finally:
             if remove_file:
                 try:
@@ -133,8 +224,15 @@ class MemberImports:
                 except OSError:
                     pass
         job = await self.jobs.find_one({"_id": job_id})
-        log.info("import.finished", job_id=job_id, state=job["state"], rows=job["rows"], created=job["created"],
-                 updated=job["updated"], rejected=job["rejected"])
+        log.info(
+            "import.finished",
+            job_id=job_id,
+            state=job["state"],
+            rows=job["rows"],
+            created=job["created"],
+            updated=job["updated"],
+            rejected=job["rejected"],
+        )
         return job
 
     async def _existing(self, field: str, values: list[str]) -> dict[str, dict[str, Any]]:
@@ -143,8 +241,9 @@ class MemberImports:
         docs = await self.members.find({field: {"$in": values}}, _MATCH_FIELDS).to_list()
         return {d[field]: d for d in docs if d.get("status") != "erased"}
 
-    async def _write_batch(self, job_id: str, batch: list[ParsedRow], *, by: str, correlation_id: str | None
-                           ) -> dict[str, int]:
+    async def _write_batch(
+        self, job_id: str, batch: list[ParsedRow], *, by: str, correlation_id: str | None
+    ) -> dict[str, int]:
         """Check, match and write one batch. Optimistic: new rows are inserted straight
         away and the unique indexes on email and phone say which belong to someone
         already; only those rows are then looked up (a fresh import reads nothing)."""
@@ -166,9 +265,15 @@ class MemberImports:
                 plan.settle(row, {**doc, "_new": True})
         if retry:
             stored = _Plan(
-                by_email=await self._existing("email", sorted({r.fields["email"] for r in retry if r.fields.get("email")})),
-                by_phone=await self._existing("phone", sorted({r.fields["phone"] for r in retry if r.fields.get("phone")})),
-                by_dup=plan.by_dup, updates=plan.updates)
+                by_email=await self._existing(
+                    "email", sorted({r.fields["email"] for r in retry if r.fields.get("email")})
+                ),
+                by_phone=await self._existing(
+                    "phone", sorted({r.fields["phone"] for r in retry if r.fields.get("phone")})
+                ),
+                by_dup=plan.by_dup,
+                updates=plan.updates,
+            )
             for row in sorted(retry, key=lambda r: r.line):
                 stored.place(row, self._new_doc(job_id, row, by, now))
             for row, doc in stored.waiting:
@@ -187,15 +292,38 @@ class MemberImports:
         if created or updated:
             self.relay.notify()
         if errors:
-            await self.errors.insert_many([
-                {"_id": f"{job_id}:{e.line}:{i}", "job_id": job_id, "line": e.line, "column": e.column,
-                 "code": e.code, "params": e.params} for i, e in enumerate(errors)], ordered=False)
-        return {"rows": len(batch), "created": created, "updated": updated, "unchanged": plan.unchanged,
-                "rejected": len({e.line for e in errors})}
+            await self.errors.insert_many(
+                [
+                    {
+                        "_id": f"{job_id}:{e.line}:{i}",
+                        "job_id": job_id,
+                        "line": e.line,
+                        "column": e.column,
+                        "code": e.code,
+                        "params": e.params,
+                    }
+                    for i, e in enumerate(errors)
+                ],
+                ordered=False,
+            )
+        return {
+            "rows": len(batch),
+            "created": created,
+            "updated": updated,
+            "unchanged": plan.unchanged,
+            "rejected": len({e.line for e in errors}),
+        }
 
     def _new_doc(self, job_id: str, row: ParsedRow, by: str, now) -> dict[str, Any]:
-        doc = new_member_document(str(uuid.uuid4()), row.fields, status="active", by=by, now=now,
-                                  consent_source="import", years=self.term_years)
+        doc = new_member_document(
+            str(uuid.uuid4()),
+            row.fields,
+            status="active",
+            by=by,
+            now=now,
+            consent_source="import",
+            years=self.term_years,
+        )
         doc["import_job_id"] = job_id
         return doc
 
@@ -210,8 +338,9 @@ class MemberImports:
         except BulkWriteError as exc:
             return {creates[e["index"]][1]["_id"] for e in exc.details.get("writeErrors", [])}
 
-    async def _update(self, updates: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, by: str,
-                      correlation_id: str | None) -> int:
+    async def _update(
+        self, updates: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, by: str, correlation_id: str | None
+    ) -> int:
         if not updates:
             return 0
         now = now_utc()
@@ -220,13 +349,23 @@ class MemberImports:
             changes = {k: {"from": doc.get(k), "to": v} for k, v in change.items()}
             hid, entry = history_entry("imported", by, changes)
             merged = {**doc, **change}
-            set_ = {**change, "updated_at": now, f"history.{hid}": entry,
-                    **derived_keys(member_id, merged["full_name"], merged.get("date_of_birth"))}
+            set_ = {
+                **change,
+                "updated_at": now,
+                f"history.{hid}": entry,
+                **derived_keys(member_id, merged["full_name"], merged.get("date_of_birth")),
+            }
             if "expertise" in change:
                 set_["expertise_key"] = fold(change["expertise"])
-            ops.append(UpdateOne({"_id": member_id}, push_events(
-                {"$set": set_, "$inc": {"version": 1}},
-                event(MemberUpdated(**contact(merged), changed_fields=sorted(change)), correlation_id))))
+            ops.append(
+                UpdateOne(
+                    {"_id": member_id},
+                    push_events(
+                        {"$set": set_, "$inc": {"version": 1}},
+                        event(MemberUpdated(**contact(merged), changed_fields=sorted(change)), correlation_id),
+                    ),
+                )
+            )
         try:
             result = await self.members.bulk_write(ops, ordered=False)
             return result.modified_count
@@ -261,12 +400,22 @@ class MemberImports:
         more = len(docs) > limit
         docs = docs[:limit]
         out = self._view(job)
-        out["errors"] = [{"line": d["line"], "column": d["column"], "code": d["code"],
-                          "reason": render(d["code"], lang, **d.get("params", {})), **_member_ref(d)} for d in docs]
+        out["errors"] = [
+            {
+                "line": d["line"],
+                "column": d["column"],
+                "code": d["code"],
+                "reason": render(d["code"], lang, **d.get("params", {})),
+                **_member_ref(d),
+            }
+            for d in docs
+        ]
         out["errors_next_after_line"] = docs[-1]["line"] if more else None
         if job.get("error"):
-            out["error"] = {"code": job["error"]["code"],
-                            "reason": render(job["error"]["code"], lang, **job["error"].get("params", {}))}
+            out["error"] = {
+                "code": job["error"]["code"],
+                "reason": render(job["error"]["code"], lang, **job["error"].get("params", {})),
+            }
         return out
 
 
@@ -274,8 +423,14 @@ class _Plan:
     """Where each good row of a batch goes: a new member, an update of a stored one,
     nothing (unchanged), or a refusal naming the member who has its email or phone."""
 
-    def __init__(self, *, by_email: dict | None = None, by_phone: dict | None = None, by_dup: dict | None = None,
-                 updates: dict | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        by_email: dict | None = None,
+        by_phone: dict | None = None,
+        by_dup: dict | None = None,
+        updates: dict | None = None,
+    ) -> None:
         self.by_email: dict[str, dict[str, Any]] = by_email or {}
         self.by_phone: dict[str, dict[str, Any]] = by_phone or {}
         self.by_dup: dict[str, dict[str, Any]] = by_dup or {}
@@ -336,8 +491,12 @@ def _dup_key(fields: dict[str, Any]) -> str:
 
 def _duplicate(line: int, field: str, existing: dict[str, Any]) -> RowError:
     column = {"email": "Email", "phone": "Điện thoại"}[field]
-    return RowError(line, column, f"duplicate_{field}",
-                    {"member_id": existing["_id"], "member_name": existing.get("full_name", ERASED_NAME)})
+    return RowError(
+        line,
+        column,
+        f"duplicate_{field}",
+        {"member_id": existing["_id"], "member_name": existing.get("full_name", ERASED_NAME)},
+    )
 
 
 def _member_ref(error_doc: dict[str, Any]) -> dict[str, Any]:
@@ -368,13 +527,17 @@ def _changes(doc: dict[str, Any], fields: dict[str, Any], pending: dict[str, Any
 # --- organisations -------------------------------------------------------------------
 
 
-async def import_organizations(path: str, orgs: OrganizationStore, *, by: str, correlation_id: str | None,
-                               lang: str) -> dict[str, Any]:
+async def import_organizations(
+    path: str, orgs: OrganizationStore, *, by: str, correlation_id: str | None, lang: str
+) -> dict[str, Any]:
     """Create or update organisations from a small CSV/XLSX; parents are placed before children."""
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
-    for line, record in await asyncio.to_thread(lambda: list(read_records(path, ORG_COLUMNS, ("code", "name", "kind")))):
-        def cell(name: str) -> str:
+    for line, record in await asyncio.to_thread(
+        lambda: list(read_records(path, ORG_COLUMNS, ("code", "name", "kind")))
+    ):
+
+        def cell(name: str, record: dict[str, tuple[str, Any]] = record) -> str:
             return str(record[name][1] or "").strip() if name in record else ""
 
         code, kind_text = normalise_code(cell("code")), cell("kind")
@@ -388,11 +551,19 @@ async def import_organizations(path: str, orgs: OrganizationStore, *, by: str, c
         if not cell("name"):
             errors.append(RowError(line, record["name"][0], "value_missing"))
             continue
-        rows.append({"line": line, "code": code, "name": cell("name"), "kind": kind,
-                     "parent_code": normalise_code(cell("parent_code")) or None,
-                     "parent_header": record.get("parent_code", ("parent", None))[0],
-                     "contact_email": cell("contact_email").lower() or None,
-                     "contact_phone": cell("contact_phone") or None, "address": cell("address") or None})
+        rows.append(
+            {
+                "line": line,
+                "code": code,
+                "name": cell("name"),
+                "kind": kind,
+                "parent_code": normalise_code(cell("parent_code")) or None,
+                "parent_header": record.get("parent_code", ("parent", None))[0],
+                "contact_email": cell("contact_email").lower() or None,
+                "contact_phone": cell("contact_phone") or None,
+                "address": cell("address") or None,
+            }
+        )
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for row in import_order(rows):
         ids = await orgs.codes()
@@ -412,7 +583,11 @@ async def import_organizations(path: str, orgs: OrganizationStore, *, by: str, c
             continue
         counts[outcome] += 1
     errors.sort(key=lambda e: e.line)
-    return {**counts, "rejected": len({e.line for e in errors}),
-            "errors": [{"line": e.line, "column": e.column, "code": e.code,
-                        "reason": render(e.code, lang, **e.params)} for e in errors]}
-
+    return {
+        **counts,
+        "rejected": len({e.line for e in errors}),
+        "errors": [
+            {"line": e.line, "column": e.column, "code": e.code, "reason": render(e.code, lang, **e.params)}
+            for e in errors
+        ],
+    }

@@ -41,8 +41,9 @@ def next_status(current: str, action: str) -> str:
     sources, target = TRANSITIONS[action]
     if current not in sources:
         possible = sorted(a for a, (src, _) in TRANSITIONS.items() if current in src and a != "lapse")
-        raise InvalidTransition(f"Cannot {action} a member who is {current}", status_now=current, action=action,
-                                possible_actions=possible)
+        raise InvalidTransition(
+            f"Cannot {action} a member who is {current}", status_now=current, action=action, possible_actions=possible
+        )
     return target
 
 
@@ -82,7 +83,7 @@ def next_notice(term_end: date, now: float, after: str | None = None) -> tuple[s
     later due notice supersedes: a term set 5 days before its end gets the 7-day
     notice, not a late 30-day one. None once the lapse is done."""
     stages = [s for s, _ in NOTICES]
-    remaining = stages[stages.index(after) + 1:] if after else stages
+    remaining = stages[stages.index(after) + 1 :] if after else stages
     if not remaining:
         return None
     due_now = [s for s in remaining if notice_due(s, term_end) <= now]

@@ -20,9 +20,23 @@ from services.membership.vietnamese import fold
 from shared.contracts import Consents
 from shared.http import Conflict
 
-__all__ = ["DuplicateMember", "InvalidPhone", "InvalidTitle", "normalise_name", "fold", "normalise_phone",
-           "parse_titles", "parse_gender", "is_young_intellectual", "young_cutoff", "MemberIn", "MemberPatch",
-           "Member", "STATUSES", "TITLES"]
+__all__ = [
+    "STATUSES",
+    "TITLES",
+    "DuplicateMember",
+    "InvalidPhone",
+    "InvalidTitle",
+    "Member",
+    "MemberIn",
+    "MemberPatch",
+    "fold",
+    "is_young_intellectual",
+    "normalise_name",
+    "normalise_phone",
+    "parse_gender",
+    "parse_titles",
+    "young_cutoff",
+]
 
 Gender = Literal["male", "female", "other"]
 STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
@@ -34,10 +48,27 @@ YOUNG_MAX_AGE = 35
 # Pre-2018 eleven-digit mobile prefixes and the ten-digit ones that replaced them
 # (Ministry of Information and Communications, conversion of 2018).
 LEGACY_MOBILE_PREFIXES = {
-    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
-    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
-    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
-    "186": "56", "188": "58", "199": "59",
+    "162": "32",
+    "163": "33",
+    "164": "34",
+    "165": "35",
+    "166": "36",
+    "167": "37",
+    "168": "38",
+    "169": "39",
+    "120": "70",
+    "121": "79",
+    "122": "77",
+    "126": "76",
+    "128": "78",
+    "123": "83",
+    "124": "84",
+    "125": "85",
+    "127": "81",
+    "129": "82",
+    "186": "56",
+    "188": "58",
+    "199": "59",
 }
 
 
@@ -95,8 +126,16 @@ def parse_titles(raw: str) -> list[str]:
     return out
 
 
-_GENDERS = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female", "f": "female",
-            "khac": "other", "other": "other"}
+_GENDERS = {
+    "nam": "male",
+    "male": "male",
+    "m": "male",
+    "nu": "female",
+    "female": "female",
+    "f": "female",
+    "khac": "other",
+    "other": "other",
+}
 
 
 def parse_gender(raw: str) -> Gender | None:
@@ -160,8 +199,9 @@ class MemberIn(BaseModel):
     phone: str | None = Field(None, max_length=32, description="Any common writing; stored as E.164")
     date_of_birth: date | None = None
     gender: Gender | None = None
-    titles: list[str] = Field(default_factory=list, max_length=5,
-                              description=f"Academic titles and degrees: {', '.join(TITLES)}")
+    titles: list[str] = Field(
+        default_factory=list, max_length=5, description=f"Academic titles and degrees: {', '.join(TITLES)}"
+    )
     expertise: str | None = Field(None, max_length=200, description="Field of expertise")
     language: Literal["vi", "en"] = "vi"
     consents: Consents = Consents()

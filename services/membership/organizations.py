@@ -134,8 +134,11 @@ def check_placement(kind: str, parent: Mapping[str, Any] | None, *, has_root: bo
         return
     if parent["kind"] not in allowed:
         expected = " or ".join(allowed) if allowed else "nothing (it is the root)"
-        raise InvalidPlacement(f"A {kind} cannot sit under a {parent['kind']}; it sits under {expected}",
-                               field="parent_id", parent_kind=parent["kind"])
+        raise InvalidPlacement(
+            f"A {kind} cannot sit under a {parent['kind']}; it sits under {expected}",
+            field="parent_id",
+            parent_kind=parent["kind"],
+        )
 
 
 def subtree_ids(root_id: str, parent_of: Mapping[str, str | None]) -> set[str]:
@@ -156,8 +159,9 @@ def subtree_ids(root_id: str, parent_of: Mapping[str, str | None]) -> set[str]:
 def check_move(node_id: str, new_parent_id: str, parent_of: Mapping[str, str | None]) -> None:
     """Refuse a move that would put a node under itself or its descendants."""
     if new_parent_id in subtree_ids(node_id, parent_of):
-        raise InvalidPlacement("An organisation cannot move under itself or one of its own sub-organisations",
-                               field="parent_id")
+        raise InvalidPlacement(
+            "An organisation cannot move under itself or one of its own sub-organisations", field="parent_id"
+        )
 
 
 def depth_of(node_id: str, parent_of: Mapping[str, str | None]) -> int:

@@ -13,22 +13,48 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.membership import lifecycle
-from services.membership.members import (DuplicateMember, InvalidPhone, MemberIn, MemberPatch, is_young_intellectual,
-                                          normalise_phone, young_cutoff)
-from services.membership.organizations import (DuplicateOrganization, InvalidPlacement, OrganizationIn,
-                                                OrganizationInUse, OrganizationPatch, check_move, check_placement,
-                                                depth_of, subtree_ids)
+from services.membership.members import (
+    DuplicateMember,
+    InvalidPhone,
+    MemberIn,
+    MemberPatch,
+    is_young_intellectual,
+    normalise_phone,
+    young_cutoff,
+)
+from services.membership.organizations import (
+    DuplicateOrganization,
+    InvalidPlacement,
+    OrganizationIn,
+    OrganizationInUse,
+    OrganizationPatch,
+    check_move,
+    check_placement,
+    depth_of,
+    subtree_ids,
+)
 from services.membership.vietnamese import fold, name_sort_key, search_pattern
-from shared.contracts import (DuesPayment, Envelope, MemberApplied, MemberApproved, MemberErased, MembershipExpiring,
-                              MembershipLapsed, MembershipRenewed, MemberUpdated, OrganizationCreated,
-                              OrganizationUpdated, new_event)
+from shared.contracts import (
+    DuesPayment,
+    Envelope,
+    MemberApplied,
+    MemberApproved,
+    MemberErased,
+    MembershipExpiring,
+    MembershipLapsed,
+    MembershipRenewed,
+    MemberUpdated,
+    OrganizationCreated,
+    OrganizationUpdated,
+    new_event,
+)
 from shared.http import DomainError, NotFound
 from shared.mongo import IndexSpec, duplicate_key, epoch, from_store
 from shared.outbox import OutboxRelay, push_events, strip_outbox, with_events
@@ -54,8 +80,19 @@ INDEXES = [
 ]
 ERASED_NAME = "[đã xoá]"
 # Internal fields never shown as they are stored.
-_INTERNAL = {"version", "name_key", "sort_key", "dup_key", "expertise_key", "next_notice", "next_notice_epoch", "history",
-             "dues", "term_start", "term_end"}
+_INTERNAL = {
+    "version",
+    "name_key",
+    "sort_key",
+    "dup_key",
+    "expertise_key",
+    "next_notice",
+    "next_notice_epoch",
+    "history",
+    "dues",
+    "term_start",
+    "term_end",
+}
 CONTACT_FIELDS = ("full_name", "email", "phone", "language", "consents", "organization_ids", "date_of_birth")
 
 
@@ -68,11 +105,12 @@ class InvalidOrganization(DomainError):
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def history_entry(action: str, by: str, changes: dict[str, Any] | None = None, note: str | None = None
-                  ) -> tuple[str, str]:
+def history_entry(
+    action: str, by: str, changes: dict[str, Any] | None = None, note: str | None = None
+) -> tuple[str, str]:
     """(sortable id, JSON) of one history entry: who did what when."""
     hid = f"{time.time_ns():020d}{uuid.uuid4().hex[:6]}"
     entry = {"at": now_utc().isoformat(), "by": by, "action": action}
@@ -85,8 +123,11 @@ def history_entry(action: str, by: str, changes: dict[str, Any] | None = None, n
 
 def derived_keys(member_id: str, full_name: str, date_of_birth: str | None) -> dict[str, Any]:
     name_key = fold(full_name)
-    return {"name_key": name_key, "sort_key": f"{name_sort_key(full_name)} {member_id}",
-            "dup_key": f"{name_key}|{date_of_birth or ''}"}
+    return {
+        "name_key": name_key,
+        "sort_key": f"{name_sort_key(full_name)} {member_id}",
+        "dup_key": f"{name_key}|{date_of_birth or ''}",
+    }
 
 
 def term_fields(start: date, end: date, now: float, after: str | None = None) -> dict[str, Any]:
@@ -96,8 +137,9 @@ def term_fields(start: date, end: date, now: float, after: str | None = None) ->
     return fields
 
 
-def new_member_document(member_id: str, fields: dict[str, Any], *, status: str, by: str, now: datetime,
-                        consent_source: str, years: int) -> dict[str, Any]:
+def new_member_document(
+    member_id: str, fields: dict[str, Any], *, status: str, by: str, now: datetime, consent_source: str, years: int
+) -> dict[str, Any]:
     """A member as stored, from clean fields (MemberIn or an import row)."""
     dob = fields.get("date_of_birth")
     dob_text = dob.isoformat() if isinstance(dob, date) else dob
@@ -106,8 +148,9 @@ def new_member_document(member_id: str, fields: dict[str, Any], *, status: str, 
         "_id": member_id,
         **{k: v for k, v in fields.items() if v not in (None, [], "") and k not in ("date_of_birth", "consent_source")},
         "consents": consents,
-        "consent_records": {ch: {"granted": bool(v), "at": now.isoformat(), "source": consent_source}
-                            for ch, v in consents.items()},
+        "consent_records": {
+            ch: {"granted": bool(v), "at": now.isoformat(), "source": consent_source} for ch, v in consents.items()
+        },
         "organization_ids": list(fields.get("organization_ids") or []),
         "language": fields.get("language") or "vi",
         "status": status,
@@ -132,11 +175,17 @@ def new_member_document(member_id: str, fields: dict[str, Any], *, status: str, 
 
 def contact(doc: dict[str, Any]) -> dict[str, Any]:
     """What MemberContact events carry, from a stored member."""
-    return {"member_id": doc["_id"], "full_name": doc.get("full_name", ERASED_NAME), "email": doc.get("email"),
-            "phone": doc.get("phone"), "language": doc.get("language", "vi"),
-            "consents": {k: bool(v) for k, v in (doc.get("consents") or {}).items()},
-            "organization_ids": list(doc.get("organization_ids") or []), "status": doc["status"],
-            "date_of_birth": doc.get("date_of_birth")}
+    return {
+        "member_id": doc["_id"],
+        "full_name": doc.get("full_name", ERASED_NAME),
+        "email": doc.get("email"),
+        "phone": doc.get("phone"),
+        "language": doc.get("language", "vi"),
+        "consents": {k: bool(v) for k, v in (doc.get("consents") or {}).items()},
+        "organization_ids": list(doc.get("organization_ids") or []),
+        "status": doc["status"],
+        "date_of_birth": doc.get("date_of_birth"),
+    }
 
 
 def event(model: Any, correlation_id: str | None) -> Envelope:
@@ -148,8 +197,9 @@ def public_member(doc: dict[str, Any], today: date | None = None) -> dict[str, A
     out = from_store(strip_outbox(doc))
     out["id"] = out.pop("_id")
     out["consents"] = {k: bool(v) for k, v in (out.get("consents") or {}).items()}
-    out["consent_records"] = {k: {**v, "granted": bool(v.get("granted"))}
-                              for k, v in (out.get("consent_records") or {}).items()}
+    out["consent_records"] = {
+        k: {**v, "granted": bool(v.get("granted"))} for k, v in (out.get("consent_records") or {}).items()
+    }
     dob = out.get("date_of_birth")
     today = today or lifecycle.local_today(now_utc())
     out["young_intellectual"] = is_young_intellectual(date.fromisoformat(dob) if dob else None, today)
@@ -208,8 +258,9 @@ class OrganizationStore:
         parents = await self.parent_map()
         return subtree_ids(organization_id, parents) if organization_id in parents else set()
 
-    async def create(self, body: OrganizationIn, *, by: str, correlation_id: str | None,
-                     allowed: set[str] | None = None) -> dict[str, Any]:
+    async def create(
+        self, body: OrganizationIn, *, by: str, correlation_id: str | None, allowed: set[str] | None = None
+    ) -> dict[str, Any]:
         parent = None
         if body.parent_id is not None:
             parent = await self.orgs.find_one({"_id": body.parent_id})
@@ -221,20 +272,35 @@ class OrganizationStore:
         check_placement(body.kind, parent, has_root=has_root)
         now = now_utc()
         org_id = str(uuid.uuid4())
-        doc = {"_id": org_id, **body.model_dump(exclude_none=True), "created_at": now, "created_by": by,
-               "updated_at": now}
+        doc = {
+            "_id": org_id,
+            **body.model_dump(exclude_none=True),
+            "created_at": now,
+            "created_by": by,
+            "updated_at": now,
+        }
         doc["name_key"] = fold(body.name)
         try:
             await self.orgs.insert_one(with_events(doc, event(OrganizationCreated(**_org_event(doc)), correlation_id)))
         except DuplicateKeyError:
             existing = await self.orgs.find_one({"code": body.code}, {"_id": 1})
-            raise DuplicateOrganization(f"The code {body.code} is taken", field="code",
-                                        existing_organization_id=existing["_id"] if existing else None) from None
+            raise DuplicateOrganization(
+                f"The code {body.code} is taken",
+                field="code",
+                existing_organization_id=existing["_id"] if existing else None,
+            ) from None
         self.relay.notify()
         return doc
 
-    async def update(self, org_id: str, patch: OrganizationPatch, *, by: str, correlation_id: str | None,
-                     allowed: set[str] | None = None) -> dict[str, Any]:
+    async def update(
+        self,
+        org_id: str,
+        patch: OrganizationPatch,
+        *,
+        by: str,
+        correlation_id: str | None,
+        allowed: set[str] | None = None,
+    ) -> dict[str, Any]:
         doc = await self.get(org_id)
         if allowed is not None and org_id not in allowed:
             raise OutsideYourOrganization("You can change only your own organisations")
@@ -263,28 +329,35 @@ class OrganizationStore:
         if unset:
             update["$unset"] = unset
         merged = {**doc, **changes}
-        await self.orgs.update_one({"_id": org_id}, push_events(
-            update, event(OrganizationUpdated(**_org_event(merged)), correlation_id)))
+        await self.orgs.update_one(
+            {"_id": org_id}, push_events(update, event(OrganizationUpdated(**_org_event(merged)), correlation_id))
+        )
         self.relay.notify()
         return await self.get(org_id)
 
     async def _refuse_if_in_use(self, org_id: str) -> None:
         child = await self.orgs.find_one({"parent_id": org_id, "status": {"$ne": "dissolved"}}, {"_id": 1})
         # $in, not equality: the embedded store finds nothing by equality on an indexed array field.
-        member = await self.members.find_one({"organization_ids": {"$in": [org_id]}, "status": {"$ne": "erased"}},
-                                             {"_id": 1})
+        member = await self.members.find_one(
+            {"organization_ids": {"$in": [org_id]}, "status": {"$ne": "erased"}}, {"_id": 1}
+        )
         if child or member:
-            raise OrganizationInUse("Move or dissolve its sub-organisations and members first",
-                                    sub_organization_id=child["_id"] if child else None,
-                                    member_id=member["_id"] if member else None)
+            raise OrganizationInUse(
+                "Move or dissolve its sub-organisations and members first",
+                sub_organization_id=child["_id"] if child else None,
+                member_id=member["_id"] if member else None,
+            )
 
-    async def dissolve(self, org_id: str, *, by: str, correlation_id: str | None,
-                       allowed: set[str] | None = None) -> dict[str, Any]:
-        return await self.update(org_id, OrganizationPatch(status="dissolved"), by=by,
-                                 correlation_id=correlation_id, allowed=allowed)
+    async def dissolve(
+        self, org_id: str, *, by: str, correlation_id: str | None, allowed: set[str] | None = None
+    ) -> dict[str, Any]:
+        return await self.update(
+            org_id, OrganizationPatch(status="dissolved"), by=by, correlation_id=correlation_id, allowed=allowed
+        )
 
-    async def upsert_from_import(self, row: dict[str, Any], *, by: str, correlation_id: str | None
-                                 ) -> tuple[str, dict[str, Any]]:
+    async def upsert_from_import(
+        self, row: dict[str, Any], *, by: str, correlation_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
         """Create or update one organisation by code; ('created'|'updated'|'unchanged', doc)."""
         existing = await self.orgs.find_one({"code": row["code"]})
         if existing is None:
@@ -292,21 +365,33 @@ class OrganizationStore:
             return "created", await self.create(body, by=by, correlation_id=correlation_id)
         # Compare cleaned values (a phone written differently is the same phone).
         sent = OrganizationPatch.model_validate(
-            {k: v for k, v in row.items() if k in ("name", "parent_id", "contact_email", "contact_phone", "address")
-             and v is not None}).model_dump(exclude_unset=True)
+            {
+                k: v
+                for k, v in row.items()
+                if k in ("name", "parent_id", "contact_email", "contact_phone", "address") and v is not None
+            }
+        ).model_dump(exclude_unset=True)
         patch = {k: v for k, v in sent.items() if existing.get(k) != v}
         if existing["kind"] != row["kind"]:
             raise InvalidPlacement(f"{row['code']} is a {existing['kind']}; a kind never changes", field="kind")
         if not patch:
             return "unchanged", existing
-        return "updated", await self.update(existing["_id"], OrganizationPatch.model_validate(patch), by=by,
-                                            correlation_id=correlation_id)
+        return "updated", await self.update(
+            existing["_id"], OrganizationPatch.model_validate(patch), by=by, correlation_id=correlation_id
+        )
 
 
 def _org_event(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"organization_id": doc["_id"], "code": doc["code"], "name": doc["name"], "kind": doc["kind"],
-            "parent_id": doc.get("parent_id"), "status": doc.get("status", "active"),
-            "contact_email": doc.get("contact_email"), "contact_phone": doc.get("contact_phone")}
+    return {
+        "organization_id": doc["_id"],
+        "code": doc["code"],
+        "name": doc["name"],
+        "kind": doc["kind"],
+        "parent_id": doc.get("parent_id"),
+        "status": doc.get("status", "active"),
+        "contact_email": doc.get("contact_email"),
+        "contact_phone": doc.get("contact_phone"),
+    }
 
 
 def public_organization(doc: dict[str, Any], parents: dict[str, str | None]) -> dict[str, Any]:
@@ -368,13 +453,17 @@ class MemberStore:
             query["dues_state"] = f.dues_state
         return query
 
-    async def search(self, f: MemberFilter, *, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    async def search(
+        self, f: MemberFilter, *, limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page in Vietnamese name order; `after` is the previous page's cursor."""
         today = lifecycle.local_today(now_utc())
         query = self.query(f, today)
         if after:
             query["sort_key"] = {"$gt": after}
-        docs = await self.members.find(query, {"_outbox": 0, "history": 0}).sort("sort_key", 1).limit(limit + 1).to_list()
+        docs = (
+            await self.members.find(query, {"_outbox": 0, "history": 0}).sort("sort_key", 1).limit(limit + 1).to_list()
+        )
         more = len(docs) > limit
         docs = docs[:limit]
         return [public_member(d, today) for d in docs], (docs[-1]["sort_key"] if more and docs else None)
@@ -388,7 +477,9 @@ class MemberStore:
             query = dict(base)
             if after:
                 query["sort_key"] = {"$gt": after}
-            docs = await self.members.find(query, {"_outbox": 0, "history": 0}).sort("sort_key", 1).limit(batch).to_list()
+            docs = (
+                await self.members.find(query, {"_outbox": 0, "history": 0}).sort("sort_key", 1).limit(batch).to_list()
+            )
             for d in docs:
                 yield d
             if len(docs) < batch:
@@ -400,14 +491,24 @@ class MemberStore:
         match: dict[str, Any] = {"status": {"$ne": "erased"}, "date_of_birth": {"$exists": True}}
         if allowed is not None:
             match["organization_ids"] = {"$in": sorted(allowed)}
-        pipeline = [{"$match": match}, {"$group": {"_id": "$dup_key", "count": {"$sum": 1}, "ids": {"$push": "$_id"}}},
-                    {"$match": {"count": {"$gt": 1}}}, {"$limit": limit}]
+        pipeline = [
+            {"$match": match},
+            {"$group": {"_id": "$dup_key", "count": {"$sum": 1}, "ids": {"$push": "$_id"}}},
+            {"$match": {"count": {"$gt": 1}}},
+            {"$limit": limit},
+        ]
         groups = await (await self.members.aggregate(pipeline)).to_list()
         for g in groups:  # the embedded store hands arrays back as JSON text after a later $match
             g["ids"] = json.loads(g["ids"]) if isinstance(g["ids"], str) else g["ids"]
         ids = [i for g in groups for i in g["ids"]]
-        docs = {d["_id"]: d for d in await self.members.find({"_id": {"$in": ids}}, {"_outbox": 0, "history": 0}
-                                                             ).to_list()} if ids else {}
+        docs = (
+            {
+                d["_id"]: d
+                for d in await self.members.find({"_id": {"$in": ids}}, {"_outbox": 0, "history": 0}).to_list()
+            }
+            if ids
+            else {}
+        )
         out = []
         for g in sorted(groups, key=lambda g: str(g["_id"])):
             members = sorted((docs[i] for i in g["ids"] if i in docs), key=lambda d: d["sort_key"])
@@ -426,18 +527,25 @@ class MemberStore:
         if missing:
             raise InvalidOrganization(f"No organisation with id {missing[0]}", field="organization_ids")
         if allowed is not None and not set(ids) <= allowed:
-            raise OutsideYourOrganization("You can place members only in organisations you manage",
-                                          field="organization_ids")
+            raise OutsideYourOrganization(
+                "You can place members only in organisations you manage", field="organization_ids"
+            )
 
     async def _duplicate(self, exc: DuplicateKeyError, doc: dict[str, Any]) -> DuplicateMember:
         field = duplicate_key(exc)
-        existing = await self.members.find_one({field: doc.get(field)}, {"_id": 1, "full_name": 1}) if field in doc else None
-        return DuplicateMember(f"Another member already has this {field}", field=field,
-                               existing_member_id=existing["_id"] if existing else None,
-                               existing_member_name=existing.get("full_name") if existing else None)
+        existing = (
+            await self.members.find_one({field: doc.get(field)}, {"_id": 1, "full_name": 1}) if field in doc else None
+        )
+        return DuplicateMember(
+            f"Another member already has this {field}",
+            field=field,
+            existing_member_id=existing["_id"] if existing else None,
+            existing_member_name=existing.get("full_name") if existing else None,
+        )
 
-    async def create(self, body: MemberIn, *, status: str, by: str, correlation_id: str | None,
-                     allowed: set[str] | None = None) -> dict[str, Any]:
+    async def create(
+        self, body: MemberIn, *, status: str, by: str, correlation_id: str | None, allowed: set[str] | None = None
+    ) -> dict[str, Any]:
         """A member entered by staff (active at once) or an application (applied)."""
         if allowed is not None and not body.organization_ids:
             raise OutsideYourOrganization("Place the member in an organisation you manage", field="organization_ids")
@@ -445,13 +553,18 @@ class MemberStore:
         now = now_utc()
         member_id = str(uuid.uuid4())
         fields = body.model_dump(exclude={"consent_source"})
-        doc = new_member_document(member_id, fields, status=status, by=by, now=now,
-                                  consent_source=body.consent_source, years=self.term_years)
+        doc = new_member_document(
+            member_id, fields, status=status, by=by, now=now, consent_source=body.consent_source, years=self.term_years
+        )
         if status == "active":
             envelope = event(MemberApproved(**contact(doc)), correlation_id)
         else:
-            reviewers = [d["contact_email"] async for d in self.orgs.find(
-                {"_id": {"$in": body.organization_ids}, "contact_email": {"$exists": True}}, {"contact_email": 1})]
+            reviewers = [
+                d["contact_email"]
+                async for d in self.orgs.find(
+                    {"_id": {"$in": body.organization_ids}, "contact_email": {"$exists": True}}, {"contact_email": 1}
+                )
+            ]
             envelope = event(MemberApplied(**contact(doc), reviewer_emails=reviewers), correlation_id)
         try:
             await self.members.insert_one(with_events(doc, envelope))
@@ -460,8 +573,9 @@ class MemberStore:
         self.relay.notify()
         return public_member(doc)
 
-    async def _apply(self, doc: dict[str, Any], update: dict[str, Any], *events: Envelope,
-                     expect: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _apply(
+        self, doc: dict[str, Any], update: dict[str, Any], *events: Envelope, expect: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Write `update` (with its events) if the member is still as read; return the new state."""
         condition = {"_id": doc["_id"], "version": doc.get("version", 1), **(expect or {})}
         update = {**update, "$inc": {"version": 1}}
@@ -475,8 +589,15 @@ class MemberStore:
             self.relay.notify()
         return await self.raw(doc["_id"])
 
-    async def update(self, member_id: str, patch: MemberPatch, *, by: str, correlation_id: str | None,
-                     allowed: set[str] | None = None) -> dict[str, Any]:
+    async def update(
+        self,
+        member_id: str,
+        patch: MemberPatch,
+        *,
+        by: str,
+        correlation_id: str | None,
+        allowed: set[str] | None = None,
+    ) -> dict[str, Any]:
         doc = await self.raw(member_id, allowed)
         if doc["status"] == "erased":
             raise lifecycle.InvalidTransition("This member's personal data was erased", status_now="erased")
@@ -501,8 +622,11 @@ class MemberStore:
             if key == "consents":
                 for channel, granted in value.items():
                     if bool((doc.get("consents") or {}).get(channel)) != granted:
-                        set_[f"consent_records.{channel}"] = {"granted": granted, "at": now.isoformat(),
-                                                              "source": patch.consent_source}
+                        set_[f"consent_records.{channel}"] = {
+                            "granted": granted,
+                            "at": now.isoformat(),
+                            "source": patch.consent_source,
+                        }
         if not changes:
             return public_member(doc)
         merged = {**doc, **set_}
@@ -521,12 +645,23 @@ class MemberStore:
         update: dict[str, Any] = {"$set": set_}
         if unset:
             update["$unset"] = unset
-        after = await self._apply(doc, update, event(MemberUpdated(**contact({**merged, **set_}),
-                                                                   changed_fields=sorted(changes)), correlation_id))
+        after = await self._apply(
+            doc,
+            update,
+            event(MemberUpdated(**contact({**merged, **set_}), changed_fields=sorted(changes)), correlation_id),
+        )
         return public_member(after)
 
-    async def transition(self, member_id: str, action: str, *, by: str, correlation_id: str | None,
-                         reason: str | None = None, allowed: set[str] | None = None) -> dict[str, Any]:
+    async def transition(
+        self,
+        member_id: str,
+        action: str,
+        *,
+        by: str,
+        correlation_id: str | None,
+        reason: str | None = None,
+        allowed: set[str] | None = None,
+    ) -> dict[str, Any]:
         doc = await self.raw(member_id, allowed)
         target = lifecycle.next_status(doc["status"], action)
         now = now_utc()
@@ -534,8 +669,9 @@ class MemberStore:
         unset: dict[str, str] = {}
         if action == "approve":
             start, end = lifecycle.first_term(lifecycle.local_today(now), self.term_years)
-            set_.update(approved_at=now, approved_by=by, dues_state="unpaid",
-                        **term_fields(start, end, now.timestamp()))
+            set_.update(
+                approved_at=now, approved_by=by, dues_state="unpaid", **term_fields(start, end, now.timestamp())
+            )
         elif action == "reject":
             set_.update(rejected_at=now, rejected_by=by)
         if target in ("resigned", "rejected", "lapsed"):
@@ -557,13 +693,23 @@ class MemberStore:
         after = await self._apply(doc, update, envelope, expect={"status": doc["status"]})
         return public_member(after)
 
-    async def renew(self, member_id: str, *, years: int, term_end: date | None, dues: DuesPayment | None, by: str,
-                    correlation_id: str | None, term_start: date | None = None,
-                    allowed: set[str] | None = None) -> dict[str, Any]:
+    async def renew(
+        self,
+        member_id: str,
+        *,
+        years: int,
+        term_end: date | None,
+        dues: DuesPayment | None,
+        by: str,
+        correlation_id: str | None,
+        term_start: date | None = None,
+        allowed: set[str] | None = None,
+    ) -> dict[str, Any]:
         doc = await self.raw(member_id, allowed)
         if doc["status"] not in lifecycle.RENEWABLE:
-            raise lifecycle.InvalidTransition(f"Cannot renew a member who is {doc['status']}",
-                                              status_now=doc["status"], action="renew")
+            raise lifecycle.InvalidTransition(
+                f"Cannot renew a member who is {doc['status']}", status_now=doc["status"], action="renew"
+            )
         now = now_utc()
         today = lifecycle.local_today(now)
         current_end = date.fromisoformat(doc["term_end"]) if doc.get("term_end") else None
@@ -575,28 +721,38 @@ class MemberStore:
         if end < start:
             raise InvalidTerm("The term would end before it starts", field="term_end", term_start=start.isoformat())
         target = "active" if doc["status"] == "lapsed" else doc["status"]
-        set_: dict[str, Any] = {"status": target, "updated_at": now, **term_fields(start, end, now.timestamp()),
-                                "dues_state": "paid" if dues else "unpaid"}
+        set_: dict[str, Any] = {
+            "status": target,
+            "updated_at": now,
+            **term_fields(start, end, now.timestamp()),
+            "dues_state": "paid" if dues else "unpaid",
+        }
         unset: dict[str, str] = {}
         if set_["next_notice"] is None:
             unset = {"next_notice": "", "next_notice_epoch": ""}
-        changes: dict[str, Any] = {"term": {"from": {"start": doc.get("term_start"), "end": doc.get("term_end")},
-                                            "to": {"start": start.isoformat(), "end": end.isoformat()}}}
+        changes: dict[str, Any] = {
+            "term": {
+                "from": {"start": doc.get("term_start"), "end": doc.get("term_end")},
+                "to": {"start": start.isoformat(), "end": end.isoformat()},
+            }
+        }
         if target != doc["status"]:
             changes["status"] = {"from": doc["status"], "to": target}
         if dues:
             payment = dues.model_dump(mode="json")
             changes["dues"] = payment
-            set_[f"dues.{time.time_ns():020d}"] = json.dumps({**payment, "term_start": start.isoformat(),
-                                                              "recorded_by": by}, ensure_ascii=False)
+            set_[f"dues.{time.time_ns():020d}"] = json.dumps(
+                {**payment, "term_start": start.isoformat(), "recorded_by": by}, ensure_ascii=False
+            )
         hid, entry = history_entry("renewed", by, changes)
         set_[f"history.{hid}"] = entry
         update: dict[str, Any] = {"$set": {k: v for k, v in set_.items() if v is not None}}
         if unset:
             update["$unset"] = unset
         merged = {**doc, **set_}
-        envelope = event(MembershipRenewed(**contact(merged), term_start=start, term_end=end, dues=dues),
-                         correlation_id)
+        envelope = event(
+            MembershipRenewed(**contact(merged), term_start=start, term_end=end, dues=dues), correlation_id
+        )
         after = await self._apply(doc, update, envelope, expect={"status": doc["status"]})
         return public_member(after)
 
@@ -608,10 +764,15 @@ class MemberStore:
         out = public_member(doc)
         out["history"] = public_history(doc)
         out["dues_payments"] = [json.loads(doc["dues"][k]) for k in sorted(doc.get("dues") or {})]
-        orgs = {d["_id"]: d async for d in self.orgs.find({"_id": {"$in": out.get("organization_ids", [])}},
-                                                          {"code": 1, "name": 1})}
-        out["organizations"] = [{"id": i, "code": orgs[i]["code"], "name": orgs[i]["name"]}
-                                for i in out.get("organization_ids", []) if i in orgs]
+        orgs = {
+            d["_id"]: d
+            async for d in self.orgs.find({"_id": {"$in": out.get("organization_ids", [])}}, {"code": 1, "name": 1})
+        }
+        out["organizations"] = [
+            {"id": i, "code": orgs[i]["code"], "name": orgs[i]["name"]}
+            for i in out.get("organization_ids", [])
+            if i in orgs
+        ]
         return out
 
     async def erase(self, member_id: str, *, by: str, correlation_id: str | None) -> dict[str, Any]:
@@ -621,16 +782,42 @@ class MemberStore:
         if doc["status"] == "erased":
             return public_member(doc)
         now = now_utc()
-        history = {k: json.dumps({key: v for key, v in json.loads(e).items() if key in ("at", "by", "action")})
-                   for k, e in (doc.get("history") or {}).items()}
+        history = {
+            k: json.dumps({key: v for key, v in json.loads(e).items() if key in ("at", "by", "action")})
+            for k, e in (doc.get("history") or {}).items()
+        }
         hid, entry = history_entry("erased", by)
         history[hid] = entry
-        set_ = {"full_name": ERASED_NAME, "status": "erased", "erased_at": now, "erased_by": by,
-                "updated_at": now, "sort_key": f"~ {member_id}", "name_key": "", "dup_key": f"erased|{member_id}",
-                "history": history, "consents": {"email": False, "sms": False}, "consent_records": {}}
-        unset = {k: "" for k in ("email", "phone", "date_of_birth", "expertise", "expertise_key", "gender",
-                                 "next_notice", "next_notice_epoch", "dues", "approved_by", "rejected_by")
-                 if k in doc}
+        set_ = {
+            "full_name": ERASED_NAME,
+            "status": "erased",
+            "erased_at": now,
+            "erased_by": by,
+            "updated_at": now,
+            "sort_key": f"~ {member_id}",
+            "name_key": "",
+            "dup_key": f"erased|{member_id}",
+            "history": history,
+            "consents": {"email": False, "sms": False},
+            "consent_records": {},
+        }
+        unset = {
+            k: ""
+            for k in (
+                "email",
+                "phone",
+                "date_of_birth",
+                "expertise",
+                "expertise_key",
+                "gender",
+                "next_notice",
+                "next_notice_epoch",
+                "dues",
+                "approved_by",
+                "rejected_by",
+            )
+            if k in doc
+        }
         update: dict[str, Any] = {"$set": set_}
         if unset:
             update["$unset"] = unset
@@ -647,8 +834,12 @@ class MemberStore:
         written = 0
         seen: set[str] = set()
         while True:
-            docs = await self.members.find({"next_notice_epoch": {"$lte": now}}, {"_outbox": 0, "history": 0}
-                                           ).sort("next_notice_epoch", 1).limit(batch).to_list()
+            docs = (
+                await self.members.find({"next_notice_epoch": {"$lte": now}}, {"_outbox": 0, "history": 0})
+                .sort("next_notice_epoch", 1)
+                .limit(batch)
+                .to_list()
+            )
             fresh = [d for d in docs if d["_id"] not in seen]
             if not fresh:
                 return written
@@ -661,17 +852,24 @@ class MemberStore:
         upcoming = lifecycle.next_notice(term_end, now, stage)
         set_: dict[str, Any] = {}
         events: list[Envelope] = []
-        today = lifecycle.local_today(datetime.fromtimestamp(now, timezone.utc))
+        today = lifecycle.local_today(datetime.fromtimestamp(now, UTC))
         if stage == "lapse":
             if doc["status"] in lifecycle.TRANSITIONS["lapse"][0]:
                 set_.update(status="lapsed", updated_at=now_utc())
-                hid, entry = history_entry("lapsed", "system:membership",
-                                           {"status": {"from": doc["status"], "to": "lapsed"}})
+                hid, entry = history_entry(
+                    "lapsed", "system:membership", {"status": {"from": doc["status"], "to": "lapsed"}}
+                )
                 set_[f"history.{hid}"] = entry
                 events.append(event(MembershipLapsed(**contact({**doc, "status": "lapsed"}), term_end=term_end), None))
         elif doc["status"] == "active":
-            events.append(event(MembershipExpiring(**contact(doc), term_end=term_end,
-                                                   days_left=lifecycle.days_left(term_end, today)), None))
+            events.append(
+                event(
+                    MembershipExpiring(
+                        **contact(doc), term_end=term_end, days_left=lifecycle.days_left(term_end, today)
+                    ),
+                    None,
+                )
+            )
         update: dict[str, Any] = {"$set": set_, "$inc": {"version": 1}}
         if upcoming is None:
             update["$unset"] = {"next_notice": "", "next_notice_epoch": ""}
@@ -681,7 +879,8 @@ class MemberStore:
             update.pop("$set")
         result = await self.members.update_one(
             {"_id": doc["_id"], "next_notice": stage, "next_notice_epoch": doc["next_notice_epoch"]},
-            push_events(update, *events))
+            push_events(update, *events),
+        )
         if result.modified_count == 1 and events:
             self.relay.notify()
         return int(result.modified_count == 1 and bool(events))

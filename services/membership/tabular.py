@@ -15,14 +15,20 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from services.membership.members import (InvalidPhone, InvalidTitle, normalise_name, normalise_phone,
-                                          parse_gender, parse_titles)
+from services.membership.members import (
+    InvalidPhone,
+    InvalidTitle,
+    normalise_name,
+    normalise_phone,
+    parse_gender,
+    parse_titles,
+)
 from services.membership.vietnamese import fold
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -35,24 +41,57 @@ MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "gender": ("gioi tinh", "gender", "sex"),
     "email": ("email", "e-mail", "thu dien tu", "dia chi email"),
     "phone": ("dien thoai", "so dien thoai", "sdt", "dtdd", "phone", "mobile", "phone number"),
-    "titles": ("hoc ham, hoc vi", "hoc ham hoc vi", "hoc vi", "title", "titles", "title/degree", "degree",
-               "academic title"),
+    "titles": (
+        "hoc ham, hoc vi",
+        "hoc ham hoc vi",
+        "hoc vi",
+        "title",
+        "titles",
+        "title/degree",
+        "degree",
+        "academic title",
+    ),
     "expertise": ("chuyen nganh", "linh vuc chuyen mon", "chuyen mon", "expertise", "field of expertise"),
-    "organization_codes": ("ma don vi", "don vi", "organization", "organization code", "organization codes",
-                           "organisation", "organisation code"),
+    "organization_codes": (
+        "ma don vi",
+        "don vi",
+        "organization",
+        "organization code",
+        "organization codes",
+        "organisation",
+        "organisation code",
+    ),
     "language": ("ngon ngu", "language"),
 }
 # The headers an export writes (the sample's own), so an export can be re-imported.
 EXPORT_HEADERS: dict[str, list[tuple[str, str]]] = {
-    "vi": [("row_number", "STT"), ("full_name", "Họ và tên"), ("date_of_birth", "Ngày sinh"),
-           ("gender", "Giới tính"), ("email", "Email"), ("phone", "Điện thoại"), ("titles", "Học hàm, học vị"),
-           ("expertise", "Chuyên ngành"), ("organization_codes", "Mã đơn vị")],
-    "en": [("row_number", "No"), ("full_name", "Full name"), ("date_of_birth", "Date of birth"),
-           ("gender", "Gender"), ("email", "Email"), ("phone", "Phone"), ("titles", "Title/degree"),
-           ("expertise", "Expertise"), ("organization_codes", "Organization code")],
+    "vi": [
+        ("row_number", "STT"),
+        ("full_name", "Họ và tên"),
+        ("date_of_birth", "Ngày sinh"),
+        ("gender", "Giới tính"),
+        ("email", "Email"),
+        ("phone", "Điện thoại"),
+        ("titles", "Học hàm, học vị"),
+        ("expertise", "Chuyên ngành"),
+        ("organization_codes", "Mã đơn vị"),
+    ],
+    "en": [
+        ("row_number", "No"),
+        ("full_name", "Full name"),
+        ("date_of_birth", "Date of birth"),
+        ("gender", "Gender"),
+        ("email", "Email"),
+        ("phone", "Phone"),
+        ("titles", "Title/degree"),
+        ("expertise", "Expertise"),
+        ("organization_codes", "Organization code"),
+    ],
 }
-GENDER_TEXT = {"vi": {"male": "Nam", "female": "Nữ", "other": "Khác"},
-               "en": {"male": "Male", "female": "Female", "other": "Other"}}
+GENDER_TEXT = {
+    "vi": {"male": "Nam", "female": "Nữ", "other": "Khác"},
+    "en": {"male": "Male", "female": "Female", "other": "Other"},
+}
 ORG_COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("ma don vi", "ma", "code", "organization code"),
     "name": ("ten don vi", "ten", "name", "organization name"),
@@ -62,10 +101,23 @@ ORG_COLUMNS: dict[str, tuple[str, ...]] = {
     "contact_phone": ("dien thoai", "so dien thoai", "contact phone", "phone"),
     "address": ("dia chi", "address"),
 }
-ORG_KINDS = {"federation": "federation", "lien hiep": "federation", "association": "association", "hoi": "association",
-             "hoi thanh vien": "association", "centre": "centre", "center": "centre", "trung tam": "centre",
-             "branch": "branch", "club": "branch", "chi hoi": "branch", "cau lac bo": "branch",
-             "enterprise": "enterprise", "sme": "enterprise", "doanh nghiep": "enterprise"}
+ORG_KINDS = {
+    "federation": "federation",
+    "lien hiep": "federation",
+    "association": "association",
+    "hoi": "association",
+    "hoi thanh vien": "association",
+    "centre": "centre",
+    "center": "centre",
+    "trung tam": "centre",
+    "branch": "branch",
+    "club": "branch",
+    "chi hoi": "branch",
+    "cau lac bo": "branch",
+    "enterprise": "enterprise",
+    "sme": "enterprise",
+    "doanh nghiep": "enterprise",
+}
 
 _EMAIL = TypeAdapter(EmailStr)
 _DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
@@ -131,7 +183,9 @@ def _text_stream(path: str) -> io.TextIOBase:
 def _csv_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
     with _text_stream(path) as stream:
         first = stream.readline()
-        delimiter = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
+        delimiter = (
+            ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
+        )
         yield 1, next(csv.reader([first], delimiter=delimiter), [])
         reader = csv.reader(stream, delimiter=delimiter)
         for row in reader:
@@ -161,8 +215,9 @@ def read_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
     return _xlsx_rows(path) if magic == XLSX_MAGIC else _csv_rows(path)
 
 
-def read_records(path: str, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...]
-                 ) -> Iterator[tuple[int, dict[str, tuple[str, Any]]]]:
+def read_records(
+    path: str, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, tuple[str, Any]]]]:
     """(line, {field: (header, raw value)}) for every non-empty row after the header."""
     rows = read_rows(path)
     try:
@@ -176,8 +231,13 @@ def read_records(path: str, columns: Mapping[str, tuple[str, ...]], required: tu
     for line, cells in rows:
         if not any(c not in (None, "") and str(c).strip() for c in cells):
             continue
-        yield line, {name: (header_text, _nfc(cells[i]) if i < len(cells) else None)
-                     for i, (name, header_text) in mapping.items()}
+        yield (
+            line,
+            {
+                name: (header_text, _nfc(cells[i]) if i < len(cells) else None)
+                for i, (name, header_text) in mapping.items()
+            },
+        )
 
 
 def _nfc(value: Any) -> Any:
@@ -240,8 +300,13 @@ def clean_email(text: str) -> str:
         raise ValueError(text) from None
 
 
-def parse_member_row(line: int, record: Mapping[str, tuple[str, Any]], orgs_by_code: Mapping[str, str],
-                     today: date, allowed_orgs: set[str] | None = None) -> ParsedRow:
+def parse_member_row(
+    line: int,
+    record: Mapping[str, tuple[str, Any]],
+    orgs_by_code: Mapping[str, str],
+    today: date,
+    allowed_orgs: set[str] | None = None,
+) -> ParsedRow:
     """A clean member from one spreadsheet row, or every reason it cannot be one."""
     errors: list[RowError] = []
     out: dict[str, Any] = {}
@@ -306,8 +371,9 @@ def parse_member_row(line: int, record: Mapping[str, tuple[str, Any]], orgs_by_c
 
     language = fold(_text(raw("language")))
     if language:
-        lang = {"vi": "vi", "tieng viet": "vi", "vietnamese": "vi", "en": "en", "tieng anh": "en",
-                "english": "en"}.get(language)
+        lang = {"vi": "vi", "tieng viet": "vi", "vietnamese": "vi", "en": "en", "tieng anh": "en", "english": "en"}.get(
+            language
+        )
         if lang is None:
             err("language", "language_unknown", value=_text(raw("language")))
         else:
@@ -342,7 +408,8 @@ def export_row(number: int, member: Mapping[str, Any], codes_by_id: Mapping[str,
         "phone": member.get("phone") or "",
         "titles": ".".join(member.get("titles") or []),
         "expertise": member.get("expertise") or "",
-        "organization_codes": "; ".join(codes_by_id[o] for o in member.get("organization_ids") or []
-                                        if o in codes_by_id),
+        "organization_codes": "; ".join(
+            codes_by_id[o] for o in member.get("organization_ids") or [] if o in codes_by_id
+        ),
     }
     return [values[name] for name, _ in EXPORT_HEADERS[lang]]

@@ -44,8 +44,9 @@ SERVICES = web.AppKey("notification_services", Services)
 routes = Api("notifications")
 Channel = Literal["email", "sms"]
 Language = Literal["vi", "en"]
-Status = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "dead", "skipped", "paused",
-                 "cancelled"]
+Status = Literal[
+    "queued", "sending", "sent", "delivered", "undelivered", "failed", "dead", "skipped", "paused", "cancelled"
+]
 
 
 def _svc(request: web.Request) -> Services:
@@ -72,11 +73,26 @@ class RouteList(BaseModel):
     items: list[RouteOut]
 
 
-@routes.route("GET", "/notifications/routes", summary="Which notifications each event causes, on which channels",
-              response=RouteList, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/routes",
+    summary="Which notifications each event causes, on which channels",
+    response=RouteList,
+    admin_only=True,
+)
 async def list_routes(request: web.Request) -> web.Response:
-    items = [{"event_type": t, "notification": r.notification, "channels": list(r.channels), "category": r.category,
-              "audience": r.audience, "description": r.description} for t, rs in ROUTES.items() for r in rs]
+    items = [
+        {
+            "event_type": t,
+            "notification": r.notification,
+            "channels": list(r.channels),
+            "category": r.category,
+            "audience": r.audience,
+            "description": r.description,
+        }
+        for t, rs in ROUTES.items()
+        for r in rs
+    ]
     return json_response({"items": items})
 
 
@@ -142,33 +158,64 @@ class TemplatePath(Strict):
 def _template_path(request: web.Request) -> TemplatePath:
     info = request.match_info
     if info["notification"] not in NOTIFICATIONS or info["channel"] not in PARTS or info["language"] not in LANGUAGES:
-        raise NotFound("No such template", notifications=NOTIFICATIONS, channels=list(PARTS),
-                       languages=list(LANGUAGES))
+        raise NotFound("No such template", notifications=NOTIFICATIONS, channels=list(PARTS), languages=list(LANGUAGES))
     return TemplatePath(notification=info["notification"], channel=info["channel"], language=info["language"])
 
 
 def _problems(problems) -> ProblemError:
-    errors = [{"field": f"parts.{p.part}", "in": "body", "message": p.message, "code": "template",
-               **({"line": p.line} if p.line else {}), **p.extra} for p in problems]
-    return ProblemError(422, "invalid-template", "The template cannot be used",
-                        f"{len(errors)} problem(s) found with sample data", errors=errors)
+    errors = [
+        {
+            "field": f"parts.{p.part}",
+            "in": "body",
+            "message": p.message,
+            "code": "template",
+            **({"line": p.line} if p.line else {}),
+            **p.extra,
+        }
+        for p in problems
+    ]
+    return ProblemError(
+        422,
+        "invalid-template",
+        "The template cannot be used",
+        f"{len(errors)} problem(s) found with sample data",
+        errors=errors,
+    )
 
 
-@routes.route("GET", "/notifications/templates", summary="Every template, with its active version",
-              response=TemplateList, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/templates",
+    summary="Every template, with its active version",
+    response=TemplateList,
+    admin_only=True,
+)
 async def list_templates(request: web.Request) -> web.Response:
     svc = _svc(request)
     stored = await svc.templates.stored_versions()
     items = []
     for key, source in sorted(svc.renderer.defaults.items()):
         edited = stored.get(key)
-        items.append({"notification": source.notification, "channel": source.channel, "language": source.language,
-                      "version": int(edited["version"]) if edited else 0, "edited": edited is not None})
+        items.append(
+            {
+                "notification": source.notification,
+                "channel": source.channel,
+                "language": source.language,
+                "version": int(edited["version"]) if edited else 0,
+                "edited": edited is not None,
+            }
+        )
     return json_response({"items": items})
 
 
-@routes.route("GET", "/notifications/templates/{notification}/{channel}/{language}",
-              summary="A template's active version", response=TemplateOut, admin_only=True, errors=(404,))
+@routes.route(
+    "GET",
+    "/notifications/templates/{notification}/{channel}/{language}",
+    summary="A template's active version",
+    response=TemplateOut,
+    admin_only=True,
+    errors=(404,),
+)
 async def get_template(request: web.Request) -> web.Response:
     path = _template_path(request)
     source = await _svc(request).templates.active(path.notification, path.channel, path.language)
@@ -177,9 +224,15 @@ async def get_template(request: web.Request) -> web.Response:
     return json_response(_template_out(source))
 
 
-@routes.route("PUT", "/notifications/templates/{notification}/{channel}/{language}",
-              summary="Save a new version of a template (checked with sample data first)", body=TemplateIn,
-              response=TemplateOut, admin_only=True, errors=(404, 409))
+@routes.route(
+    "PUT",
+    "/notifications/templates/{notification}/{channel}/{language}",
+    summary="Save a new version of a template (checked with sample data first)",
+    body=TemplateIn,
+    response=TemplateOut,
+    admin_only=True,
+    errors=(404, 409),
+)
 async def put_template(request: web.Request, body: TemplateIn) -> web.Response:
     svc = _svc(request)
     path = _template_path(request)
@@ -187,36 +240,58 @@ async def put_template(request: web.Request, body: TemplateIn) -> web.Response:
     source = TemplateSource(path.notification, path.channel, path.language, parts, version=-1)
     s = svc.settings
     announcement = (s.sms_announcement_tag, s.sms_opt_out_text) if path.notification == "announcement" else None
-    problems = svc.renderer.check(source, sample_context(path.notification, path.language),
-                                  max_segments=s.sms_max_segments, unicode=s.sms_unicode, announcement=announcement)
+    problems = svc.renderer.check(
+        source,
+        sample_context(path.notification, path.language),
+        max_segments=s.sms_max_segments,
+        unicode=s.sms_unicode,
+        announcement=announcement,
+    )
     if problems:
         raise _problems(problems)
     try:
-        saved = await svc.templates.save(source, expected_version=body.expected_version,
-                                         author=current_identity(request).sub)
+        saved = await svc.templates.save(
+            source, expected_version=body.expected_version, author=current_identity(request).sub
+        )
     except VersionConflict as exc:
         raise Conflict("The template was changed meanwhile", current_version=exc.args[0]) from None
     return json_response(_template_out(saved))
 
 
-@routes.route("GET", "/notifications/templates/{notification}/{channel}/{language}/versions",
-              summary="Every saved version of a template, newest first", response=TemplateVersions,
-              admin_only=True, errors=(404,))
+@routes.route(
+    "GET",
+    "/notifications/templates/{notification}/{channel}/{language}/versions",
+    summary="Every saved version of a template, newest first",
+    response=TemplateVersions,
+    admin_only=True,
+    errors=(404,),
+)
 async def template_versions(request: web.Request) -> web.Response:
     path = _template_path(request)
     history = await _svc(request).templates.history(f"{path.notification}:{path.channel}:{path.language}")
     return json_response({"items": history})
 
 
-@routes.route("POST", "/notifications/templates/{notification}/{channel}/{language}/preview",
-              summary="Render a template (or a draft) with sample data", body=PreviewIn, response=PreviewOut,
-              admin_only=True, errors=(404,))
+@routes.route(
+    "POST",
+    "/notifications/templates/{notification}/{channel}/{language}/preview",
+    summary="Render a template (or a draft) with sample data",
+    body=PreviewIn,
+    response=PreviewOut,
+    admin_only=True,
+    errors=(404,),
+)
 async def preview_template(request: web.Request, body: PreviewIn) -> web.Response:
     svc = _svc(request)
     path = _template_path(request)
     if body.parts is not None:
-        source = TemplateSource(path.notification, path.channel, path.language,
-                                {k: v for k, v in body.parts.model_dump().items() if v is not None}, version=-1)
+        source = TemplateSource(
+            path.notification,
+            path.channel,
+            path.language,
+            {k: v for k, v in body.parts.model_dump().items() if v is not None},
+            version=-1,
+        )
     else:
         source = await svc.templates.active(path.notification, path.channel, path.language)
         assert source is not None
@@ -234,8 +309,13 @@ async def preview_template(request: web.Request, body: PreviewIn) -> web.Respons
 
 
 def _template_out(source: TemplateSource) -> dict[str, Any]:
-    return {"notification": source.notification, "channel": source.channel, "language": source.language,
-            "version": source.version, "parts": source.parts}
+    return {
+        "notification": source.notification,
+        "channel": source.channel,
+        "language": source.language,
+        "version": source.version,
+        "parts": source.parts,
+    }
 
 
 # --- delivery log and dead letters ---------------------------------------------------
@@ -262,7 +342,9 @@ class Delivery(BaseModel):
     source_event_id: str
     source_event_type: str
     status: Status
-    reason: str | None = Field(None, description="Why it was skipped (no-address, no-consent, opted-out, suppressed, erased)")
+    reason: str | None = Field(
+        None, description="Why it was skipped (no-address, no-consent, opted-out, suppressed, erased)"
+    )
     held: str | None = Field(None, description="Why it waits (quiet-hours, daily-limit, no-provider)")
     attempts: int
     last_error: str | None = None
@@ -288,15 +370,27 @@ def _delivery_out(d: dict[str, Any], with_content: bool = False) -> dict[str, An
     return out
 
 
-@routes.route("GET", "/notifications/deliveries", summary="The delivery log, newest first: by recipient, event, "
-              "campaign or status", query=DeliveryQuery, response=DeliveryList, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/deliveries",
+    summary="The delivery log, newest first: by recipient, event, campaign or status",
+    query=DeliveryQuery,
+    response=DeliveryList,
+    admin_only=True,
+)
 async def list_deliveries(request: web.Request, query: DeliveryQuery) -> web.Response:
     items = await _svc(request).deliveries.list(**query.model_dump())
     return json_response({"items": [_delivery_out(d) for d in items]})
 
 
-@routes.route("GET", "/notifications/deliveries/{key}", summary="One delivery, with the message as sent",
-              response=Delivery, admin_only=True, errors=(404,))
+@routes.route(
+    "GET",
+    "/notifications/deliveries/{key}",
+    summary="One delivery, with the message as sent",
+    response=Delivery,
+    admin_only=True,
+    errors=(404,),
+)
 async def get_delivery(request: web.Request) -> web.Response:
     doc = await _svc(request).deliveries.get(request.match_info["key"])
     if doc is None:
@@ -305,9 +399,14 @@ async def get_delivery(request: web.Request) -> web.Response:
     return json_response(_delivery_out({"key": doc.pop("_id"), **doc}, with_content=True))
 
 
-@routes.route("POST", "/notifications/deliveries/{key}/replay",
-              summary="Send a dead-lettered or failed delivery again", response=Delivery, admin_only=True,
-              errors=(404, 409))
+@routes.route(
+    "POST",
+    "/notifications/deliveries/{key}/replay",
+    summary="Send a dead-lettered or failed delivery again",
+    response=Delivery,
+    admin_only=True,
+    errors=(404, 409),
+)
 async def replay_delivery(request: web.Request) -> web.Response:
     svc = _svc(request)
     key = request.match_info["key"]
@@ -332,8 +431,13 @@ class DeadLetters(BaseModel):
     events: list[ParkedEvent] = Field(description="Events a handler could not process (parked on the bus)")
 
 
-@routes.route("GET", "/notifications/dead-letters", summary="Dead-lettered deliveries and parked events",
-              response=DeadLetters, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/dead-letters",
+    summary="Dead-lettered deliveries and parked events",
+    response=DeadLetters,
+    admin_only=True,
+)
 async def dead_letters(request: web.Request) -> web.Response:
     svc = _svc(request)
     dead = await svc.deliveries.list(status="dead", limit=200)
@@ -352,8 +456,15 @@ class Replayed(BaseModel):
     replayed: int
 
 
-@routes.route("POST", "/notifications/dead-letters/replay", summary="Put a handler's parked events back to work",
-              body=ReplayIn, response=Replayed, admin_only=True, errors=(404,))
+@routes.route(
+    "POST",
+    "/notifications/dead-letters/replay",
+    summary="Put a handler's parked events back to work",
+    body=ReplayIn,
+    response=Replayed,
+    admin_only=True,
+    errors=(404,),
+)
 async def replay_events(request: web.Request, body: ReplayIn) -> web.Response:
     bus = _svc(request).bus
     if body.handler not in {s.name for s in bus.subscriptions}:
@@ -384,17 +495,28 @@ class PreferencesOut(BaseModel):
     announcement: dict[Channel, bool]
 
 
-@routes.route("GET", "/notifications/preferences/{member_id}", summary="A member's choices per channel and category",
-              response=PreferencesOut, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/preferences/{member_id}",
+    summary="A member's choices per channel and category",
+    response=PreferencesOut,
+    admin_only=True,
+)
 async def get_preferences(request: web.Request) -> web.Response:
     member_id = request.match_info["member_id"]
     prefs = merged_preferences(await _svc(request).contacts.get_preferences(member_id))
     return json_response({"member_id": member_id, **prefs})
 
 
-@routes.route("PUT", "/notifications/preferences/{member_id}", summary="Change a member's choices (service "
-              "messages may move channel but not be turned off)", body=Preferences, response=PreferencesOut,
-              admin_only=True, errors=(422,))
+@routes.route(
+    "PUT",
+    "/notifications/preferences/{member_id}",
+    summary="Change a member's choices (service messages may move channel but not be turned off)",
+    body=Preferences,
+    response=PreferencesOut,
+    admin_only=True,
+    errors=(422,),
+)
 async def put_preferences(request: web.Request, body: Preferences) -> web.Response:
     svc = _svc(request)
     member_id = request.match_info["member_id"]
@@ -406,8 +528,13 @@ async def put_preferences(request: web.Request, body: Preferences) -> web.Respon
     try:
         check_preferences(current)
     except ServiceMessagesNeedAChannel as exc:
-        raise ProblemError(422, "validation-error", "Invalid input", str(exc), errors=[
-            {"field": "service", "in": "body", "message": str(exc), "code": "service_needs_a_channel"}]) from None
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Invalid input",
+            str(exc),
+            errors=[{"field": "service", "in": "body", "message": str(exc), "code": "service_needs_a_channel"}],
+        ) from None
     await svc.contacts.set_preferences(member_id, current)
     return json_response({"member_id": member_id, **current})
 
@@ -422,9 +549,15 @@ class Unsubscribed(BaseModel):
     message: str
 
 
-@routes.route("GET", "/notifications/unsubscribe", summary="The page an unsubscribe link opens: it asks to "
-              "confirm (a GET changes nothing, since mail scanners follow links)", query=TokenQuery, public=True,
-              response_media={"text/html": {"type": "string"}})
+@routes.route(
+    "GET",
+    "/notifications/unsubscribe",
+    summary="The page an unsubscribe link opens: it asks to "
+    "confirm (a GET changes nothing, since mail scanners follow links)",
+    query=TokenQuery,
+    public=True,
+    response_media={"text/html": {"type": "string"}},
+)
 async def unsubscribe_page(request: web.Request, query: TokenQuery) -> web.Response:
     svc = _svc(request)
     try:
@@ -432,15 +565,27 @@ async def unsubscribe_page(request: web.Request, query: TokenQuery) -> web.Respo
         channel, valid = str(payload.get("c")), payload.get("c") in ("email", "sms")
     except links.BadToken:
         channel, valid = "", False
-    html = svc.renderer.page("unsubscribe.html", {"valid": valid, "channel": channel,
-                                                  "federation": svc.settings.federation_name,
-                                                  "federation_en": svc.settings.federation_name_en})
+    html = svc.renderer.page(
+        "unsubscribe.html",
+        {
+            "valid": valid,
+            "channel": channel,
+            "federation": svc.settings.federation_name,
+            "federation_en": svc.settings.federation_name_en,
+        },
+    )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=200 if valid else 400)
 
 
-@routes.route("POST", "/notifications/unsubscribe", summary="One-click unsubscribe from announcements "
-              "(RFC 8058; the link in every announcement)", query=TokenQuery, response=Unsubscribed, public=True,
-              errors=(400,))
+@routes.route(
+    "POST",
+    "/notifications/unsubscribe",
+    summary="One-click unsubscribe from announcements (RFC 8058; the link in every announcement)",
+    query=TokenQuery,
+    response=Unsubscribed,
+    public=True,
+    errors=(400,),
+)
 async def unsubscribe(request: web.Request, query: TokenQuery) -> web.Response:
     svc = _svc(request)
     try:
@@ -449,15 +594,24 @@ async def unsubscribe(request: web.Request, query: TokenQuery) -> web.Response:
         if channel not in ("email", "sms"):
             raise links.BadToken("unknown channel")
     except (links.BadToken, KeyError):
-        raise ProblemError(400, "invalid-token", "This unsubscribe link is not valid",
-                           "The link may have been cut or changed; use the link from the email as it is") from None
+        raise ProblemError(
+            400,
+            "invalid-token",
+            "This unsubscribe link is not valid",
+            "The link may have been cut or changed; use the link from the email as it is",
+        ) from None
     current = merged_preferences(await svc.contacts.get_preferences(recipient))
     current["announcement"][channel] = False
     await svc.contacts.set_preferences(recipient, current)
     await request.read()  # RFC 8058 bodies ("List-Unsubscribe=One-Click") carry nothing more
-    return json_response({"channel": channel, "category": "announcement",
-                          "message": "Anh/Chị sẽ không nhận thông báo qua kênh này nữa. "
-                                     "You will no longer receive announcements on this channel."})
+    return json_response(
+        {
+            "channel": channel,
+            "category": "announcement",
+            "message": "Anh/Chị sẽ không nhận thông báo qua kênh này nữa. "
+            "You will no longer receive announcements on this channel.",
+        }
+    )
 
 
 # --- delivery receipts -------------------------------------------------------------------
@@ -472,7 +626,7 @@ class ReceiptIn(BaseModel):
     SendStatus: int | str | None = Field(None, description="eSMS.vn: 5 delivered, other final codes failed")
 
     @model_validator(mode="after")
-    def one_shape(self) -> "ReceiptIn":
+    def one_shape(self) -> ReceiptIn:
         if not (self.request_id and self.status) and not (self.RequestId and self.SendStatus is not None):
             raise ValueError("send request_id and status (or eSMS's RequestId and SendStatus)")
         return self
@@ -484,17 +638,24 @@ class ReceiptOut(BaseModel):
 
 
 def receipt_token(settings: Settings, provider: str) -> str:
-    return links.sign({"p": provider}, settings.derived_secret("sms-receipts"))
+    return links.sign({"p": provider}, settings.derived_secret("provider-receipts"))
 
 
-@routes.route("POST", "/notifications/receipts/{provider}", summary="Delivery receipt callback of an SMS provider "
-              "(the URL carries a signed token)", query=TokenQuery, body=ReceiptIn, response=ReceiptOut, public=True,
-              errors=(400, 404))
+@routes.route(
+    "POST",
+    "/notifications/receipts/{provider}",
+    summary="Delivery receipt callback of an SMS provider (the URL carries a signed token)",
+    query=TokenQuery,
+    body=ReceiptIn,
+    response=ReceiptOut,
+    public=True,
+    errors=(400, 404),
+)
 async def delivery_receipt(request: web.Request, query: TokenQuery, body: ReceiptIn) -> web.Response:
     svc = _svc(request)
     provider = request.match_info["provider"]
     try:
-        if links.verify(query.token, svc.settings.derived_secret("sms-receipts")).get("p") != provider:
+        if links.verify(query.token, svc.settings.derived_secret("provider-receipts")).get("p") != provider:
             raise links.BadToken("wrong provider")
     except links.BadToken:
         raise ProblemError(400, "invalid-token", "Receipt token not valid") from None
@@ -523,14 +684,26 @@ class LimitQuery(Strict):
     limit: int = Field(100, ge=1, le=1000)
 
 
-@routes.route("GET", "/notifications/suppressions", summary="Addresses that bounced for good", query=LimitQuery,
-              response=SuppressionList, admin_only=True)
+@routes.route(
+    "GET",
+    "/notifications/suppressions",
+    summary="Addresses that bounced for good",
+    query=LimitQuery,
+    response=SuppressionList,
+    admin_only=True,
+)
 async def list_suppressions(request: web.Request, query: LimitQuery) -> web.Response:
     return json_response({"items": await _svc(request).suppressions.list(query.limit)})
 
 
-@routes.route("DELETE", "/notifications/suppressions/{address}", summary="Allow sending to an address again",
-              status=204, admin_only=True, errors=(404,))
+@routes.route(
+    "DELETE",
+    "/notifications/suppressions/{address}",
+    summary="Allow sending to an address again",
+    status=204,
+    admin_only=True,
+    errors=(404,),
+)
 async def delete_suppression(request: web.Request) -> web.Response:
     if not await _svc(request).suppressions.remove(request.match_info["address"]):
         raise NotFound("This address is not suppressed")
@@ -543,12 +716,17 @@ async def delete_suppression(request: web.Request) -> web.Response:
 class Segment(Strict):
     kind: Literal["organization", "expertise", "event", "consented"] = Field(
         description="organization: members of it and its subtree; expertise; event: its registrants; "
-                    "consented: everyone who consented to the campaign's channels")
-    value: str | None = Field(None, min_length=1, max_length=200,
-                              description="The organisation id, expertise or event id (not for `consented`)")
+        "consented: everyone who consented to the campaign's channels"
+    )
+    value: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The organisation id, expertise or event id (not for `consented`)",
+    )
 
     @model_validator(mode="after")
-    def value_needed(self) -> "Segment":
+    def value_needed(self) -> Segment:
         if self.kind != "consented" and not self.value:
             raise ValueError(f"a {self.kind} segment needs a value")
         return self
@@ -564,7 +742,7 @@ class CampaignIn(Strict):
     sms_text: str | None = Field(None, min_length=1, max_length=1000)
 
     @model_validator(mode="after")
-    def content_for_each_channel(self) -> "CampaignIn":
+    def content_for_each_channel(self) -> CampaignIn:
         if "email" in self.channels and not (self.subject and self.body):
             raise ValueError("an email campaign needs a subject and a body")
         if "sms" in self.channels and not self.sms_text:
@@ -616,42 +794,82 @@ async def _visible_campaign(request: web.Request) -> dict[str, Any]:
     return doc
 
 
-@routes.route("POST", "/notifications/campaigns", summary="Start an announcement to a segment (runs in the background)",
-              description="Association managers may address their own organisation and its subtree only.",
-              body=CampaignIn, response=CampaignOut, status=201, errors=(403, 422))
+@routes.route(
+    "POST",
+    "/notifications/campaigns",
+    summary="Start an announcement to a segment (runs in the background)",
+    description="Association managers may address their own organisation and its subtree only.",
+    body=CampaignIn,
+    response=CampaignOut,
+    status=201,
+    errors=(403, 422),
+)
 async def create_campaign(request: web.Request, body: CampaignIn) -> web.Response:
     svc = _svc(request)
     if not _within({"segment": body.segment.model_dump()}, await _reach(request)):
-        raise ProblemError(403, "forbidden", "Forbidden",
-                           "Managers may send announcements to their own organisation and its subtree only",
-                           errors=[{"field": "segment", "in": "body", "code": "outside_your_organization",
-                                    "message": "choose your organisation or one below it"}])
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Forbidden",
+            "Managers may send announcements to their own organisation and its subtree only",
+            errors=[
+                {
+                    "field": "segment",
+                    "in": "body",
+                    "code": "outside_your_organization",
+                    "message": "choose your organisation or one below it",
+                }
+            ],
+        )
     s = svc.settings
     if body.sms_text:
-        sms = svc.renderer.sms("announcement", body.language, {"sms_text": body.sms_text}, unicode=s.sms_unicode,
-                               announcement=(s.sms_announcement_tag, s.sms_opt_out_text))
+        sms = svc.renderer.sms(
+            "announcement",
+            body.language,
+            {"sms_text": body.sms_text},
+            unicode=s.sms_unicode,
+            announcement=(s.sms_announcement_tag, s.sms_opt_out_text),
+        )
         if sms.size.segments > s.sms_max_segments:
-            raise ProblemError(422, "validation-error", "Invalid input", "The SMS is too long", errors=[{
-                "field": "sms_text", "in": "body", "code": "too_many_segments",
-                "message": f"with the tag and opt-out text it takes {sms.size.segments} segments; "
-                           f"the limit is {s.sms_max_segments}", "segments": sms.size.segments}])
+            raise ProblemError(
+                422,
+                "validation-error",
+                "Invalid input",
+                "The SMS is too long",
+                errors=[
+                    {
+                        "field": "sms_text",
+                        "in": "body",
+                        "code": "too_many_segments",
+                        "message": f"with the tag and opt-out text it takes {sms.size.segments} segments; "
+                        f"the limit is {s.sms_max_segments}",
+                        "segments": sms.size.segments,
+                    }
+                ],
+            )
     doc = await svc.campaigns.create(body.model_dump(mode="json"), current_identity(request).sub)
     svc.runner.wake()
     return json_response(public_campaign(doc, await svc.campaigns.progress(doc["_id"])), status=201)
 
 
-@routes.route("GET", "/notifications/campaigns", summary="Campaigns, newest first", query=LimitQuery,
-              response=CampaignList)
+@routes.route(
+    "GET", "/notifications/campaigns", summary="Campaigns, newest first", query=LimitQuery, response=CampaignList
+)
 async def list_campaigns(request: web.Request, query: LimitQuery) -> web.Response:
     svc = _svc(request)
     reach = await _reach(request)
     docs = [d for d in await svc.campaigns.list(min(query.limit, 100) if reach is None else 500) if _within(d, reach)]
-    docs = docs[:query.limit]
+    docs = docs[: query.limit]
     return json_response({"items": [public_campaign(d, await svc.campaigns.progress(d["_id"])) for d in docs]})
 
 
-@routes.route("GET", "/notifications/campaigns/{campaign_id}", summary="A campaign and its progress",
-              response=CampaignOut, errors=(404,))
+@routes.route(
+    "GET",
+    "/notifications/campaigns/{campaign_id}",
+    summary="A campaign and its progress",
+    response=CampaignOut,
+    errors=(404,),
+)
 async def get_campaign(request: web.Request) -> web.Response:
     svc = _svc(request)
     doc = await _visible_campaign(request)
@@ -659,8 +877,13 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 
 def _transition(name: str, status: str, allowed_from: tuple[str, ...], summary: str, done: str):
-    @routes.route("POST", f"/notifications/campaigns/{{campaign_id}}/{name}", summary=summary, response=CampaignOut,
-                  errors=(404, 409))
+    @routes.route(
+        "POST",
+        f"/notifications/campaigns/{{campaign_id}}/{name}",
+        summary=summary,
+        response=CampaignOut,
+        errors=(404, 409),
+    )
     async def transition(request: web.Request) -> web.Response:
         svc = _svc(request)
         current = await _visible_campaign(request)
@@ -676,9 +899,10 @@ def _transition(name: str, status: str, allowed_from: tuple[str, ...], summary: 
     return transition
 
 
-pause_campaign = _transition("pause", "paused", ("running",), "Pause a campaign: nothing more is sent until resumed",
-                             "paused")
-resume_campaign = _transition("resume", "running", ("paused",), "Resume a paused campaign where it stopped",
-                              "resumed")
-cancel_campaign = _transition("cancel", "cancelled", ("running", "paused"), "Cancel a campaign: what is unsent is dropped",
-                              "cancelled")
+pause_campaign = _transition(
+    "pause", "paused", ("running",), "Pause a campaign: nothing more is sent until resumed", "paused"
+)
+resume_campaign = _transition("resume", "running", ("paused",), "Resume a paused campaign where it stopped", "resumed")
+cancel_campaign = _transition(
+    "cancel", "cancelled", ("running", "paused"), "Cancel a campaign: what is unsent is dropped", "cancelled"
+)

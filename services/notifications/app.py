@@ -21,8 +21,14 @@ from shared.service import ServiceRuntime
 from shared.settings import Settings
 
 SERVICE = "notifications"
-DIRECTORY_EVENTS = ("organization.created", "organization.updated", "registration.confirmed",
-                    "registration.waitlisted", "registration.promoted", "registration.cancelled")
+DIRECTORY_EVENTS = (
+    "organization.created",
+    "organization.updated",
+    "registration.confirmed",
+    "registration.waitlisted",
+    "registration.promoted",
+    "registration.cancelled",
+)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
@@ -31,14 +37,18 @@ def create_app(settings: Settings) -> web.Application:
     api.routes.setup(app)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(settings, SERVICE, indexes=[*store.INDEXES, *templates.INDEXES, *campaigns_mod.INDEXES], app=app) as rt:
+        async with ServiceRuntime(
+            settings, SERVICE, indexes=[*store.INDEXES, *templates.INDEXES, *campaigns_mod.INDEXES], app=app
+        ) as rt:
             renderer = Renderer()
             contacts, directory = store.ContactStore(rt.db), store.DirectoryStore(rt.db)
             deliveries, suppressions = store.DeliveryStore(rt.db), store.SuppressionStore(rt.db)
             template_store = templates.TemplateStore(rt.db, renderer)
             smtp = SmtpSender(settings)
-            receipts = f"{settings.public_base_url.rstrip('/')}/api/v1/notifications/receipts/{settings.sms_provider}" \
-                       f"?token={api.receipt_token(settings, settings.sms_provider)}"
+            receipts = (
+                f"{settings.public_base_url.rstrip('/')}/api/v1/notifications/receipts/{settings.sms_provider}"
+                f"?token={api.receipt_token(settings, settings.sms_provider)}"
+            )
             sms = make_provider(settings, callback_url=receipts)
             dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms)
             planner = Planner(settings, contacts, deliveries, template_store, renderer)
@@ -46,8 +56,19 @@ def create_app(settings: Settings) -> web.Application:
             runner = CampaignRunner(campaigns, directory, planner, dispatcher.wake, sender=dispatcher)
             handlers = NotificationHandlers(contacts, directory, deliveries, planner, dispatcher)
             app[DISPATCHER] = dispatcher
-            app[api.SERVICES] = api.Services(settings, deliveries, contacts, directory, suppressions, template_store,
-                                             renderer, campaigns, runner, rt.bus, dispatcher.wake)
+            app[api.SERVICES] = api.Services(
+                settings,
+                deliveries,
+                contacts,
+                directory,
+                suppressions,
+                template_store,
+                renderer,
+                campaigns,
+                runner,
+                rt.bus,
+                dispatcher.wake,
+            )
 
             rt.bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact)
             rt.bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory)

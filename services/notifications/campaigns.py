@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -43,9 +43,19 @@ class CampaignStore:
         self.registrations = db["registrations"]
 
     async def create(self, fields: dict[str, Any], author: str) -> dict[str, Any]:
-        now = datetime.now(timezone.utc)
-        doc = {"_id": str(uuid.uuid4()), **fields, "status": "running", "cursor": 0, "planned": 0,
-               "planning_done": "no", "lease_until": 0.0, "created_by": author, "created_at": now, "updated_at": now}
+        now = datetime.now(UTC)
+        doc = {
+            "_id": str(uuid.uuid4()),
+            **fields,
+            "status": "running",
+            "cursor": 0,
+            "planned": 0,
+            "planning_done": "no",
+            "lease_until": 0.0,
+            "created_by": author,
+            "created_at": now,
+            "updated_at": now,
+        }
         await self.campaigns.insert_one(doc)
         return doc
 
@@ -56,10 +66,22 @@ class CampaignStore:
         return [d async for d in self.campaigns.find({}).sort("created_at", -1).limit(limit)]
 
     async def progress(self, campaign_id: str) -> dict[str, int]:
-        counts = {"planned": 0, "queued": 0, "sending": 0, "sent": 0, "delivered": 0, "skipped": 0, "failed": 0,
-                  "dead": 0, "paused": 0, "cancelled": 0, "undelivered": 0}
-        async for row in await self.deliveries.aggregate([
-                {"$match": {"campaign_id": campaign_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+        counts = {
+            "planned": 0,
+            "queued": 0,
+            "sending": 0,
+            "sent": 0,
+            "delivered": 0,
+            "skipped": 0,
+            "failed": 0,
+            "dead": 0,
+            "paused": 0,
+            "cancelled": 0,
+            "undelivered": 0,
+        }
+        async for row in await self.deliveries.aggregate(
+            [{"$match": {"campaign_id": campaign_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        ):
             counts[row["_id"]] = counts.get(row["_id"], 0) + int(row["n"])
         counts["planned"] = sum(v for k, v in counts.items() if k != "planned")
         return counts
@@ -67,8 +89,9 @@ class CampaignStore:
     async def set_status(self, campaign_id: str, status: str, allowed_from: tuple[str, ...]) -> dict[str, Any] | None:
         doc = await self.campaigns.find_one_and_update(
             {"_id": campaign_id, "status": {"$in": list(allowed_from)}},
-            {"$set": {"status": status, "updated_at": datetime.now(timezone.utc)}},
-            return_document=ReturnDocument.AFTER)
+            {"$set": {"status": status, "updated_at": datetime.now(UTC)}},
+            return_document=ReturnDocument.AFTER,
+        )
         if doc is not None:
             await self.sweep(campaign_id, status)
         return doc
@@ -76,14 +99,17 @@ class CampaignStore:
     async def sweep(self, campaign_id: str, status: str) -> None:
         """Bring the campaign's unsent deliveries in line with its status."""
         if status == "paused":
-            await self.deliveries.update_many({"campaign_id": campaign_id, "status": "queued"},
-                                              {"$set": {"status": "paused"}})
+            await self.deliveries.update_many(
+                {"campaign_id": campaign_id, "status": "queued"}, {"$set": {"status": "paused"}}
+            )
         elif status == "running":
-            await self.deliveries.update_many({"campaign_id": campaign_id, "status": "paused"},
-                                              {"$set": {"status": "queued", "due": epoch()}})
+            await self.deliveries.update_many(
+                {"campaign_id": campaign_id, "status": "paused"}, {"$set": {"status": "queued", "due": epoch()}}
+            )
         elif status == "cancelled":
-            await self.deliveries.update_many({"campaign_id": campaign_id, "status": {"$in": ["queued", "paused"]}},
-                                              {"$set": {"status": "cancelled"}})
+            await self.deliveries.update_many(
+                {"campaign_id": campaign_id, "status": {"$in": ["queued", "paused"]}}, {"$set": {"status": "cancelled"}}
+            )
 
     async def take(self, owner: str) -> dict[str, Any] | None:
         """Lease a running campaign that still has recipients to plan."""
@@ -91,24 +117,39 @@ class CampaignStore:
         return await self.campaigns.find_one_and_update(
             {"status": "running", "planning_done": "no", "lease_until": {"$lt": now}},
             {"$set": {"lease_until": now + self.lease_seconds, "owner": owner}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def advance(self, campaign_id: str, owner: str, cursor: int, added: int, done: bool) -> dict[str, Any] | None:
         """Store progress while still holding the lease; None: lost it or the campaign stopped."""
         return await self.campaigns.find_one_and_update(
             {"_id": campaign_id, "owner": owner, "status": "running"},
-            {"$set": {"cursor": cursor, "planning_done": "yes" if done else "no",
-                      "lease_until": epoch(plus_seconds=self.lease_seconds), "updated_at": datetime.now(timezone.utc)},
-             "$inc": {"planned": added}},
-            return_document=ReturnDocument.AFTER)
+            {
+                "$set": {
+                    "cursor": cursor,
+                    "planning_done": "yes" if done else "no",
+                    "lease_until": epoch(plus_seconds=self.lease_seconds),
+                    "updated_at": datetime.now(UTC),
+                },
+                "$inc": {"planned": added},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def release(self, campaign_id: str, owner: str) -> None:
         await self.campaigns.update_one({"_id": campaign_id, "owner": owner}, {"$set": {"lease_until": 0.0}})
 
 
 class CampaignRunner:
-    def __init__(self, store: CampaignStore, directory: DirectoryStore, planner: Planner, wake,
-                 page_size: int = PAGE, sender: Any = None) -> None:
+    def __init__(
+        self,
+        store: CampaignStore,
+        directory: DirectoryStore,
+        planner: Planner,
+        wake,
+        page_size: int = PAGE,
+        sender: Any = None,
+    ) -> None:
         """`sender`: a Dispatcher; when given, each planned page is sent at once by this
         runner (claimed as it is inserted), else the dispatchers pick it up."""
         self.page_size = page_size
@@ -172,14 +213,27 @@ class CampaignRunner:
                 if self.sender is not None:
                     # The lease outlasts sending the whole page at the slowest channel's rate.
                     slowest = min(limiter.rate for limiter in self.sender.limits.values())
-                    claim = {"status": "sending", "claim": token, "attempts": 1,
-                             "lease_until": epoch(plus_seconds=120 + 4 * self.page_size / slowest)}
+                    claim = {
+                        "status": "sending",
+                        "claim": token,
+                        "attempts": 1,
+                        "lease_until": epoch(plus_seconds=120 + 4 * self.page_size / slowest),
+                    }
                 added = await self.planner.plan(
-                    ANNOUNCEMENT, people, source_id=f"campaign:{cid}", source_type="campaign", campaign_id=cid,
+                    ANNOUNCEMENT,
+                    people,
+                    source_id=f"campaign:{cid}",
+                    source_type="campaign",
+                    campaign_id=cid,
                     channels=tuple(campaign["channels"]),
-                    extra_context={"subject": campaign.get("subject") or "", "body": campaign.get("body") or "",
-                                   "sms_text": campaign.get("sms_text") or ""},
-                    from_contacts=campaign["segment"]["kind"] != "event", claim=claim)
+                    extra_context={
+                        "subject": campaign.get("subject") or "",
+                        "body": campaign.get("body") or "",
+                        "sms_text": campaign.get("sms_text") or "",
+                    },
+                    from_contacts=campaign["segment"]["kind"] != "event",
+                    claim=claim,
+                )
                 if sending is not None:
                     previous, sending = sending, None
                     if not await previous:  # paused, cancelled or stopping while sending the last page
@@ -213,7 +267,9 @@ class CampaignRunner:
         """Claimed deliveries this runner will not send go back to the queue, following
         the campaign's status (paused, cancelled, or running for another dispatcher)."""
         await self.store.deliveries.update_many(
-            {"claim": token, "status": "sending"}, {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}})
+            {"claim": token, "status": "sending"},
+            {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}},
+        )
         current = await self.store.campaigns.find_one({"_id": cid}, {"status": 1})
         await self.store.sweep(cid, current["status"] if current else "cancelled")
 
@@ -228,7 +284,7 @@ class CampaignRunner:
             if status != "running" or self._stopping:
                 await self._hand_back(cid, token)  # the rest of the page
                 return False
-            await self.sender.send_claimed(docs[start:start + step])
+            await self.sender.send_claimed(docs[start : start + step])
         return True
 
     async def _snapshot(self, campaign: dict[str, Any]) -> int:
@@ -239,12 +295,14 @@ class CampaignRunner:
         collection, query = await self._segment_query(campaign)
         ids = sorted([d["_id"] async for d in collection.find(query, {"_id": 1})])
         await self.store.pages.delete_many({"campaign_id": cid})  # a half-made snapshot of a crashed start
-        chunks = [ids[i:i + self.page_size] for i in range(0, len(ids), self.page_size)]
+        chunks = [ids[i : i + self.page_size] for i in range(0, len(ids), self.page_size)]
         if chunks:
-            await self.store.pages.insert_many([{"_id": f"{cid}:{n}", "campaign_id": cid, "ids": chunk}
-                                                for n, chunk in enumerate(chunks)])
-        await self.store.campaigns.update_one({"_id": cid}, {"$set": {"pages_total": len(chunks),
-                                                                      "recipients_total": len(ids)}})
+            await self.store.pages.insert_many(
+                [{"_id": f"{cid}:{n}", "campaign_id": cid, "ids": chunk} for n, chunk in enumerate(chunks)]
+            )
+        await self.store.campaigns.update_one(
+            {"_id": cid}, {"$set": {"pages_total": len(chunks), "recipients_total": len(ids)}}
+        )
         return len(chunks)
 
     async def _segment_query(self, campaign: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -269,20 +327,50 @@ class CampaignRunner:
             return []
         if campaign["segment"]["kind"] == "event":
             docs = [d async for d in self.store.registrations.find({"_id": {"$in": ids}, "status": "active"})]
-            return [Recipient(d.get("member_id") or pseudonym("guest", d["_id"]), d.get("member_id"),
-                              d.get("full_name") or "", d.get("email"), d.get("phone"), language)
-                    for d in sorted(docs, key=lambda d: d["_id"]) if d.get("full_name")]
+            return [
+                Recipient(
+                    d.get("member_id") or pseudonym("guest", d["_id"]),
+                    d.get("member_id"),
+                    d.get("full_name") or "",
+                    d.get("email"),
+                    d.get("phone"),
+                    language,
+                )
+                for d in sorted(docs, key=lambda d: d["_id"])
+                if d.get("full_name")
+            ]
         fields = {"full_name": 1, "email": 1, "phone": 1, "consents": 1, "erased": 1}
         docs = [d async for d in self.store.contacts.find({"_id": {"$in": ids}}, fields)]
-        return [Recipient(d["_id"], d["_id"], d.get("full_name") or "", d.get("email"), d.get("phone"), language,
-                          consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()})
-                for d in sorted(docs, key=lambda d: d["_id"]) if not d.get("erased")]
+        return [
+            Recipient(
+                d["_id"],
+                d["_id"],
+                d.get("full_name") or "",
+                d.get("email"),
+                d.get("phone"),
+                language,
+                consents={k: v == "yes" for k, v in (d.get("consents") or {}).items()},
+            )
+            for d in sorted(docs, key=lambda d: d["_id"])
+            if not d.get("erased")
+        ]
 
 
 def public_campaign(doc: dict[str, Any], progress: dict[str, int]) -> dict[str, Any]:
     d = from_store(doc)
-    return {"id": d["_id"], "name": d["name"], "segment": d["segment"], "channels": d["channels"],
-            "language": d["language"], "subject": d.get("subject"), "body": d.get("body"),
-            "sms_text": d.get("sms_text"), "status": d["status"],
-            "planning_done": d.get("planning_done") == "yes", "progress": progress,
-            "created_by": d.get("created_by"), "created_at": d["created_at"], "updated_at": d["updated_at"]}
+    return {
+        "id": d["_id"],
+        "name": d["name"],
+        "segment": d["segment"],
+        "channels": d["channels"],
+        "language": d["language"],
+        "subject": d.get("subject"),
+        "body": d.get("body"),
+        "sms_text": d.get("sms_text"),
+        "status": d["status"],
+        "planning_done": d.get("planning_done") == "yes",
+        "progress": progress,
+        "created_by": d.get("created_by"),
+        "created_at": d["created_at"],
+        "updated_at": d["updated_at"],
+    }

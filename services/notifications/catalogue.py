@@ -16,10 +16,23 @@ from typing import Any, Literal
 
 from services.notifications.rules import LOCAL, Category, Channel
 from services.notifications.sms_text import strip_diacritics
-from shared.contracts import (CertificateIssued, EventCancelled, EventData, EventReminderDue, EventSummary,
-                              MemberApplied, MemberContact, MembershipExpiring, MembershipLapsed, MembershipRenewed,
-                              Registrant, RegistrationConfirmed, RegistrationEvent, RegistrationPromoted,
-                              RegistrationWaitlisted)
+from shared.contracts import (
+    CertificateIssued,
+    EventCancelled,
+    EventData,
+    EventReminderDue,
+    EventSummary,
+    MemberApplied,
+    MemberContact,
+    MembershipExpiring,
+    MembershipLapsed,
+    MembershipRenewed,
+    Registrant,
+    RegistrationConfirmed,
+    RegistrationEvent,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
 
 Audience = Literal["member", "registrant", "registrants", "reviewers", "campaign"]
 
@@ -34,32 +47,85 @@ class Route:
 
 
 ROUTES: dict[str, list[Route]] = {
-    "member.applied": [Route("member_applied", ("email",), "staff", "reviewers",
-                             "Staff of the organisations applied to are asked to review the application.")],
+    "member.applied": [
+        Route(
+            "member_applied",
+            ("email",),
+            "staff",
+            "reviewers",
+            "Staff of the organisations applied to are asked to review the application.",
+        )
+    ],
     "member.approved": [Route("welcome", ("email",), "service", "member", "A new member is welcomed.")],
-    "membership.expiring": [Route("membership_expiring", ("email",), "service", "member",
-                                  "The membership ends soon: renew.")],
+    "membership.expiring": [
+        Route("membership_expiring", ("email",), "service", "member", "The membership ends soon: renew.")
+    ],
     "membership.lapsed": [Route("membership_lapsed", ("email",), "service", "member", "The membership has ended.")],
-    "membership.renewed": [Route("membership_renewed", ("email",), "service", "member",
-                                 "The membership was extended (with the receipt, if dues were paid).")],
-    "event.cancelled": [Route("event_cancelled", ("email", "sms"), "service", "registrants",
-                              "Every registrant hears that the event is cancelled.")],
-    "registration.confirmed": [Route("registration_confirmed", ("email", "sms"), "service", "registrant",
-                                     "The ticket code (with its QR image in the email).")],
-    "registration.waitlisted": [Route("registration_waitlisted", ("email",), "service", "registrant",
-                                      "The event is full; the person's place on the waiting list.")],
-    "registration.promoted": [Route("registration_promoted", ("email", "sms"), "service", "registrant",
-                                    "A seat came free: the ticket code.")],
-    "registration.cancelled": [Route("registration_cancelled", ("email",), "service", "registrant",
-                                     "The registration is cancelled.")],
-    "event.reminder_due": [Route("event_reminder", ("sms", "email"), "service", "registrant",
-                                 "A reminder before the event.")],
-    "certificate.issued": [Route("certificate_issued", ("email",), "service", "registrant",
-                                 "The certificate of attendance, with its verification link.")],
+    "membership.renewed": [
+        Route(
+            "membership_renewed",
+            ("email",),
+            "service",
+            "member",
+            "The membership was extended (with the receipt, if dues were paid).",
+        )
+    ],
+    "event.cancelled": [
+        Route(
+            "event_cancelled",
+            ("email", "sms"),
+            "service",
+            "registrants",
+            "Every registrant hears that the event is cancelled.",
+        )
+    ],
+    "registration.confirmed": [
+        Route(
+            "registration_confirmed",
+            ("email", "sms"),
+            "service",
+            "registrant",
+            "The ticket code (with its QR image in the email).",
+        )
+    ],
+    "registration.waitlisted": [
+        Route(
+            "registration_waitlisted",
+            ("email",),
+            "service",
+            "registrant",
+            "The event is full; the person's place on the waiting list.",
+        )
+    ],
+    "registration.promoted": [
+        Route("registration_promoted", ("email", "sms"), "service", "registrant", "A seat came free: the ticket code.")
+    ],
+    "registration.cancelled": [
+        Route("registration_cancelled", ("email",), "service", "registrant", "The registration is cancelled.")
+    ],
+    "event.reminder_due": [
+        Route("event_reminder", ("sms", "email"), "service", "registrant", "A reminder before the event.")
+    ],
+    "certificate.issued": [
+        Route(
+            "certificate_issued",
+            ("email",),
+            "service",
+            "registrant",
+            "The certificate of attendance, with its verification link.",
+        )
+    ],
 }
 # Events consumed only to keep projections (contacts, organisations, registrations).
-PROJECTION_EVENTS = ("member.applied", "member.approved", "member.updated", "member.erased", "membership.renewed",
-                     "membership.expiring", "membership.lapsed")
+PROJECTION_EVENTS = (
+    "member.applied",
+    "member.approved",
+    "member.updated",
+    "member.erased",
+    "membership.renewed",
+    "membership.expiring",
+    "membership.lapsed",
+)
 ANNOUNCEMENT = Route("announcement", ("email", "sms"), "announcement", "campaign", "A campaign to a segment.")
 NOTIFICATIONS = sorted({r.notification for routes in ROUTES.values() for r in routes} | {ANNOUNCEMENT.notification})
 
@@ -115,12 +181,21 @@ def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | No
     """The people `route` writes to for this event, each with their template context."""
     if route.audience == "reviewers":
         assert isinstance(data, MemberApplied)
-        return [Recipient(pseudonym("staff", address), None, address, address, None, "vi",
-                          {"applicant": _applicant(data)}) for address in dict.fromkeys(data.reviewer_emails)]
+        return [
+            Recipient(pseudonym("staff", address), None, address, address, None, "vi", {"applicant": _applicant(data)})
+            for address in dict.fromkeys(data.reviewer_emails)
+        ]
     if route.audience == "member":
         assert isinstance(data, MemberContact)
-        person = Recipient(data.member_id, data.member_id, data.full_name, data.email, data.phone, data.language,
-                           consents=data.consents.model_dump())
+        person = Recipient(
+            data.member_id,
+            data.member_id,
+            data.full_name,
+            data.email,
+            data.phone,
+            data.language,
+            consents=data.consents.model_dump(),
+        )
         person.context.update(_membership_context(data))
         return [person]
     if route.audience == "registrants":
@@ -145,8 +220,12 @@ def _registrant(r: Registrant) -> Recipient:
 
 
 def _applicant(data: MemberApplied) -> dict[str, Any]:
-    return {"full_name": data.full_name, "email": data.email or "", "phone": data.phone or "",
-            "member_id": data.member_id}
+    return {
+        "full_name": data.full_name,
+        "email": data.email or "",
+        "phone": data.phone or "",
+        "member_id": data.member_id,
+    }
 
 
 def _membership_context(data: MemberContact) -> dict[str, Any]:
@@ -157,15 +236,28 @@ def _membership_context(data: MemberContact) -> dict[str, Any]:
         context["days_left"] = data.days_left
     if isinstance(data, MembershipRenewed):
         context["term_start"] = format_day(data.term_start, data.language)
-        context["dues"] = ({"amount": f"{data.dues.amount_vnd:,}".replace(",", "."),
-                            "receipt_number": data.dues.receipt_number or ""} if data.dues else None)
+        context["dues"] = (
+            {"amount": f"{data.dues.amount_vnd:,}".replace(",", "."), "receipt_number": data.dues.receipt_number or ""}
+            if data.dues
+            else None
+        )
     return context
 
 
 def _registration_context(data: RegistrationEvent, language: str) -> dict[str, Any]:
     context: dict[str, Any] = {"event": event_context(data.event, language)}
-    for name in ("ticket_code", "qr_url", "cancel_url", "calendar_url", "position", "reminder",
-                 "certificate_code", "verify_url", "pdf_url", "cancelled_by"):
+    for name in (
+        "ticket_code",
+        "qr_url",
+        "cancel_url",
+        "calendar_url",
+        "position",
+        "reminder",
+        "certificate_code",
+        "verify_url",
+        "pdf_url",
+        "cancelled_by",
+    ):
         if hasattr(data, name):
             value = getattr(data, name)
             context[name] = "" if value is None else value
@@ -180,32 +272,57 @@ def _registration_context(data: RegistrationEvent, language: str) -> dict[str, A
 
 # --- sample data, for previews and for checking templates when they are saved ---------
 
-_SAMPLE_EVENT = {"title": "Hội thảo Chuyển đổi số cho doanh nghiệp nhỏ và vừa", "kind": "seminar",
-                 "when": "08:30 ngày 15/12/2026", "ends": "11:30 ngày 15/12/2026",
-                 "venue": "Hội trường Liên hiệp Hội, 12 Lê Lợi", "online_url": ""}
+_SAMPLE_EVENT = {
+    "title": "Hội thảo Chuyển đổi số cho doanh nghiệp nhỏ và vừa",
+    "kind": "seminar",
+    "when": "08:30 ngày 15/12/2026",
+    "ends": "11:30 ngày 15/12/2026",
+    "venue": "Hội trường Liên hiệp Hội, 12 Lê Lợi",
+    "online_url": "",
+}
 
 
 def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
     """Realistic data for every variable a notification's templates may use."""
     event = dict(_SAMPLE_EVENT)
     if language == "en":
-        event.update(title="Digital transformation for small and medium enterprises", when="15 Dec 2026, 08:30",
-                     ends="15 Dec 2026, 11:30")
+        event.update(
+            title="Digital transformation for small and medium enterprises",
+            when="15 Dec 2026, 08:30",
+            ends="15 Dec 2026, 11:30",
+        )
     return {
-        "full_name": "Nguyễn Thị Mai", "federation": "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
+        "full_name": "Nguyễn Thị Mai",
+        "federation": "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
         "federation_en": "the Provincial Union of Science and Technology Associations",
-        "public_base_url": "https://lienhiep.example.vn", "language": language,
-        "applicant": {"full_name": "Trần Văn Bình", "email": "binh@example.vn", "phone": "+84912345678",
-                      "member_id": "m-123"},
+        "public_base_url": "https://lienhiep.example.vn",
+        "language": language,
+        "applicant": {
+            "full_name": "Trần Văn Bình",
+            "email": "binh@example.vn",
+            "phone": "+84912345678",
+            "member_id": "m-123",
+        },
         "review_url": "https://lienhiep.example.vn/console/members/m-123",
-        "term_end": "31/12/2026" if language == "vi" else "31 Dec 2026", "term_start": "01/01/2026",
-        "days_left": 30, "dues": {"amount": "200.000", "receipt_number": "BL-2026-0042"},
-        "event": event, "reason": "Diễn giả không thể tham dự", "ticket_code": "HT-7K3M9Q",
-        "qr_url": "https://lienhiep.example.vn/t/HT-7K3M9Q.png", "cancel_url": "https://lienhiep.example.vn/c/abc",
-        "calendar_url": "https://lienhiep.example.vn/e/1.ics", "position": 3, "reminder": "24h",
-        "certificate_code": "CC-2026-0157", "hours": "8", "verify_url": "https://lienhiep.example.vn/v/CC-2026-0157",
-        "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf", "cancelled_by": "registrant",
-        "has_qr": True, "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
+        "term_end": "31/12/2026" if language == "vi" else "31 Dec 2026",
+        "term_start": "01/01/2026",
+        "days_left": 30,
+        "dues": {"amount": "200.000", "receipt_number": "BL-2026-0042"},
+        "event": event,
+        "reason": "Diễn giả không thể tham dự",
+        "ticket_code": "HT-7K3M9Q",
+        "qr_url": "https://lienhiep.example.vn/t/HT-7K3M9Q.png",
+        "cancel_url": "https://lienhiep.example.vn/c/abc",
+        "calendar_url": "https://lienhiep.example.vn/e/1.ics",
+        "position": 3,
+        "reminder": "24h",
+        "certificate_code": "CC-2026-0157",
+        "hours": "8",
+        "verify_url": "https://lienhiep.example.vn/v/CC-2026-0157",
+        "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf",
+        "cancelled_by": "registrant",
+        "has_qr": True,
+        "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
         "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
         "sms_text": "Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so.",
         "unsubscribe_url": "https://lienhiep.example.vn/api/v1/notifications/unsubscribe?token=sample",

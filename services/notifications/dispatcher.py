@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
@@ -61,17 +61,26 @@ class RateLimiter:
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, deliveries: DeliveryStore, suppressions: SuppressionStore,
-                 smtp: SmtpSender, sms: SmsProvider, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        deliveries: DeliveryStore,
+        suppressions: SuppressionStore,
+        smtp: SmtpSender,
+        sms: SmsProvider,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.sweep_seconds = 5.0
         self.deliveries = deliveries
         self.suppressions = suppressions
         self.smtp = smtp
         self.sms = sms
-        self.limits = {"email": RateLimiter(settings.email_rate_per_second),
-                       "sms": RateLimiter(settings.sms_rate_per_second)}
+        self.limits = {
+            "email": RateLimiter(settings.email_rate_per_second),
+            "sms": RateLimiter(settings.sms_rate_per_second),
+        }
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._wake = asyncio.Event()
@@ -140,14 +149,14 @@ class Dispatcher:
             docs = [d for d in batch if d["channel"] == channel]
             limit = max(1, min(self.settings.notify_batch, int(self.limits[channel].rate * 2)))
             for start in range(0, len(docs), limit):
-                await self._process(channel, docs[start:start + limit])
+                await self._process(channel, docs[start : start + limit])
 
     async def _process(self, channel: str, batch: list[dict[str, Any]]) -> None:
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
         now = self.clock()  # one time per batch, so equal outcomes are written as one update
         outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed, now) for d in batch))
-        await self.deliveries.settle(list(zip(batch, outcomes)))
+        await self.deliveries.settle(list(zip(batch, outcomes, strict=False)))
 
     async def _deliver(self, d: dict[str, Any], suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
@@ -166,8 +175,17 @@ class Dispatcher:
             return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
         except SmsNotConfigured as exc:
             # Not the message's fault: it waits for a provider without using up its attempts.
-            return {"$set": {**done, "status": "queued", "held": "no-provider", "last_error": str(exc),
-                             "due": epoch(plus_seconds=300)}, "$inc": {"attempts": -1}, "$unset": {"claim": ""}}
+            return {
+                "$set": {
+                    **done,
+                    "status": "queued",
+                    "held": "no-provider",
+                    "last_error": str(exc),
+                    "due": epoch(plus_seconds=300),
+                },
+                "$inc": {"attempts": -1},
+                "$unset": {"claim": ""},
+            }
         except (EmailDeferred, SmsDeferred) as exc:
             return self._retry_later(d, str(exc), done, now)
         except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter
@@ -187,15 +205,23 @@ class Dispatcher:
             return {"$set": {**done, "status": "dead", "last_error": error}, "$unset": {"claim": ""}}
         delay = retry_delay(attempts, self.delays)
         log.warning("dispatch.deferred", delivery_key=d["_id"], attempts=attempts, retry_in=delay, error=error)
-        return {"$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
-                "$unset": {"claim": ""}}
+        return {
+            "$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
+            "$unset": {"claim": ""},
+        }
 
     async def _hold_announcement_sms(self, batch: list[dict[str, Any]], suppressed: set[str]) -> dict[str, Any]:
         """Announcement SMS that must wait (quiet hours, the daily allowance), as settled futures."""
         s = self.settings
         now = self.clock()
-        ads = [d for d in batch if d.get("category") == "announcement" and d.get("to") and "content" in d
-               and d["to"].lower() not in suppressed]
+        ads = [
+            d
+            for d in batch
+            if d.get("category") == "announcement"
+            and d.get("to")
+            and "content" in d
+            and d["to"].lower() not in suppressed
+        ]
         if not ads:
             return {}
         opening = next_sms_window(now, start_hour=s.sms_quiet_end_hour, end_hour=s.sms_quiet_start_hour)
@@ -203,25 +229,37 @@ class Dispatcher:
             wait = {d["_id"]: (epoch(opening), "quiet-hours") for d in ads}
         else:
             async with self._quota_lock:  # one count at a time in this process
-                free_at = await self.deliveries.take_quotas([(d["to"], d["_id"]) for d in ads],
-                                                            per_day=s.sms_announcements_per_day)
+                free_at = await self.deliveries.take_quotas(
+                    [(d["to"], d["_id"]) for d in ads], per_day=s.sms_announcements_per_day
+                )
             wait = {key: (at, "daily-limit") for key, at in free_at.items()}
         held = {}
         for key, (until, reason) in wait.items():
             # Held, not failed: the attempt does not count.
-            held[key] = _ready({"$set": {"status": "queued", "due": until, "held": reason, "updated_at": now},
-                                "$inc": {"attempts": -1}, "$unset": {"claim": ""}})
+            held[key] = _ready(
+                {
+                    "$set": {"status": "queued", "due": until, "held": reason, "updated_at": now},
+                    "$inc": {"attempts": -1},
+                    "$unset": {"claim": ""},
+                }
+            )
         return held
 
     async def _send(self, d: dict[str, Any]) -> str | None:
         content = d["content"]
         if d["channel"] == "email":
             rendered = RenderedEmail(subject=content["subject"], text=content["text"], html=content["html"])
-            message = self.smtp.build(to=d["to"], to_name=d.get("to_name") or "", rendered=rendered,
-                                      delivery_key=d["_id"], headers=d.get("headers") or None,
-                                      qr=(d.get("attachments") or {}).get("qr"))
+            message = self.smtp.build(
+                to=d["to"],
+                to_name=d.get("to_name") or "",
+                rendered=rendered,
+                delivery_key=d["_id"],
+                headers=d.get("headers") or None,
+                qr=(d.get("attachments") or {}).get("qr"),
+            )
             await self.smtp.send(message, d["to"])
             return None
-        accepted = await self.sms.send(to=d["to"], text=content["text"], request_id=d["_id"],
-                                       unicode=bool(d.get("unicode")))
+        accepted = await self.sms.send(
+            to=d["to"], text=content["text"], request_id=d["_id"], unicode=bool(d.get("unicode"))
+        )
         return accepted.provider_id

@@ -21,8 +21,6 @@ from services.notifications.rendering import RenderedEmail
 from shared.settings import Settings
 
 
-
-
 class EmailDeferred(Exception):
     """The mail server could not take the message now; try again later."""
 
@@ -75,35 +73,52 @@ def _address(name: str, address: str) -> str:
 
 def _base64_lines(data: bytes) -> str:
     encoded = base64.b64encode(data).decode()
-    return "\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
 
 
 def _part(content_type: str, data: bytes, extra: str = "") -> str:
-    return (f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n{extra}\r\n"
-            f"{_base64_lines(data)}\r\n")
+    return f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n{extra}\r\n{_base64_lines(data)}\r\n"
 
 
-def build_message(*, sender: str, to: str, to_name: str, rendered: RenderedEmail, delivery_key: str,
-                  headers: dict[str, str] | None = None, qr: str | None = None) -> bytes:
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    to_name: str,
+    rendered: RenderedEmail,
+    delivery_key: str,
+    headers: dict[str, str] | None = None,
+    qr: str | None = None,
+) -> bytes:
     """The email as it goes on the wire: text and HTML alternatives (the HTML with the
     ticket's QR image when there is one), UTF-8 throughout, base64 bodies. Written
     directly rather than with the email package, which is slow (about 80 messages a
     second on our machines) and whose header folding loses spaces in Vietnamese subjects."""
     digest = delivery_message_id(delivery_key)
     outer, inner = f"=_alt_{digest[:24]}", f"=_rel_{digest[:24]}"
-    lines = [f"From: {sender}", f"To: {_address(to_name, to)}", f"Subject: {encode_header(rendered.subject)}",
-             f"Date: {formatdate(localtime=False)}",
-             # A stable Message-ID per delivery lets mail systems drop a duplicate.
-             f"Message-ID: <{digest}@lienhiep.local>", "MIME-Version: 1.0"]
+    lines = [
+        f"From: {sender}",
+        f"To: {_address(to_name, to)}",
+        f"Subject: {encode_header(rendered.subject)}",
+        f"Date: {formatdate(localtime=False)}",
+        # A stable Message-ID per delivery lets mail systems drop a duplicate.
+        f"Message-ID: <{digest}@lienhiep.local>",
+        "MIME-Version: 1.0",
+    ]
     lines += [f"{name}: {encode_header(value)}" for name, value in (headers or {}).items()]
     lines.append(f'Content-Type: multipart/alternative; boundary="{outer}"')
     body = [f"--{outer}\r\n" + _part('text/plain; charset="utf-8"', rendered.text.encode())]
     html = _part('text/html; charset="utf-8"', rendered.html.encode())
     if qr:
-        image = _part('image/png; name="ticket-qr.png"', qr_png(qr),
-                      'Content-ID: <qr>\r\nContent-Disposition: inline; filename="ticket-qr.png"\r\n')
-        html = (f'Content-Type: multipart/related; boundary="{inner}"\r\n\r\n'
-                f"--{inner}\r\n{html}--{inner}\r\n{image}--{inner}--\r\n")
+        image = _part(
+            'image/png; name="ticket-qr.png"',
+            qr_png(qr),
+            'Content-ID: <qr>\r\nContent-Disposition: inline; filename="ticket-qr.png"\r\n',
+        )
+        html = (
+            f'Content-Type: multipart/related; boundary="{inner}"\r\n\r\n'
+            f"--{inner}\r\n{html}--{inner}\r\n{image}--{inner}--\r\n"
+        )
     body.append(f"--{outer}\r\n{html}--{outer}--\r\n")
     return ("\r\n".join(lines) + "\r\n\r\n" + "".join(body)).encode("ascii")
 
@@ -115,12 +130,27 @@ class SmtpSender:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(settings.smtp_connections)
 
-    def build(self, *, to: str, to_name: str, rendered: RenderedEmail, delivery_key: str,
-              headers: dict[str, str] | None = None, qr: str | None = None) -> bytes:
+    def build(
+        self,
+        *,
+        to: str,
+        to_name: str,
+        rendered: RenderedEmail,
+        delivery_key: str,
+        headers: dict[str, str] | None = None,
+        qr: str | None = None,
+    ) -> bytes:
         from_header = self.settings.smtp_from
         name, address = parseaddr(from_header)
-        return build_message(sender=_address(name, address), to=to, to_name=to_name, rendered=rendered,
-                             delivery_key=delivery_key, headers=headers, qr=qr)
+        return build_message(
+            sender=_address(name, address),
+            to=to,
+            to_name=to_name,
+            rendered=rendered,
+            delivery_key=delivery_key,
+            headers=headers,
+            qr=qr,
+        )
 
     async def send(self, raw: bytes, recipient: str) -> None:
         sender = self.sender_address
@@ -139,11 +169,15 @@ class SmtpSender:
                 await self._drop(client)
                 codes = [r.code for r in exc.recipients]
                 if codes and all(500 <= c < 600 for c in codes):
-                    raise EmailRejected(redact(f"recipient refused ({codes[0]} {exc.recipients[0].message})"),
-                                        hard_bounce=True) from None
+                    raise EmailRejected(
+                        redact(f"recipient refused ({codes[0]} {exc.recipients[0].message})"), hard_bounce=True
+                    ) from None
                 raise EmailDeferred(f"recipient deferred ({codes})") from None
-            except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPConnectResponseError,
-                    aiosmtplib.SMTPHeloError) as exc:
+            except (
+                aiosmtplib.SMTPAuthenticationError,
+                aiosmtplib.SMTPConnectResponseError,
+                aiosmtplib.SMTPHeloError,
+            ) as exc:
                 # Our account or the server's state, not the recipient: retried (and dead-lettered
                 # for staff to replay once the settings are fixed), never a bounce.
                 await self._drop(client)
@@ -160,8 +194,9 @@ class SmtpSender:
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
-        client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls,
-                                 timeout=s.smtp_timeout_seconds)
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds
+        )
         await client.connect()
         if s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password)

@@ -13,8 +13,15 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.planner import Planner, TemplateMissing
 from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore
 from shared.bus import PermanentError
-from shared.contracts import (Envelope, EventData, MemberContact, MemberErased, OrganizationChanged,
-                              RegistrationCancelled, RegistrationEvent)
+from shared.contracts import (
+    Envelope,
+    EventData,
+    MemberContact,
+    MemberErased,
+    OrganizationChanged,
+    RegistrationCancelled,
+    RegistrationEvent,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -47,16 +54,30 @@ class NotificationHandlers:
     async def on_directory(self, envelope: Envelope, data: EventData) -> None:
         """organization.* and registration.* → the projections campaign segments are chosen from."""
         if isinstance(data, OrganizationChanged):
-            await self.directory.upsert_organization(data.organization_id, {
-                "parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status})
+            await self.directory.upsert_organization(
+                data.organization_id,
+                {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
+            )
             return
         assert isinstance(data, RegistrationEvent)
         r = data.registrant
-        status = "active" if envelope.type in ACTIVE_REGISTRATION else (
-            "cancelled" if isinstance(data, RegistrationCancelled) else "waitlisted")
-        await self.directory.upsert_registration(r.registration_id, {
-            "event_id": data.event.event_id, "member_id": r.member_id, "full_name": r.full_name, "email": r.email,
-            "phone": r.phone, "language": r.language, "status": status})
+        status = (
+            "active"
+            if envelope.type in ACTIVE_REGISTRATION
+            else ("cancelled" if isinstance(data, RegistrationCancelled) else "waitlisted")
+        )
+        await self.directory.upsert_registration(
+            r.registration_id,
+            {
+                "event_id": data.event.event_id,
+                "member_id": r.member_id,
+                "full_name": r.full_name,
+                "email": r.email,
+                "phone": r.phone,
+                "language": r.language,
+                "status": status,
+            },
+        )
 
     async def on_notify(self, envelope: Envelope, data: EventData) -> None:
         """Any routed event → the deliveries its routing table entry asks for."""
@@ -64,8 +85,7 @@ class NotificationHandlers:
         for route in ROUTES.get(envelope.type, []):
             people = recipients(route, data, envelope.data)
             try:
-                planned += len(await self.planner.plan(route, people, source_id=envelope.id,
-                                                       source_type=envelope.type))
+                planned += len(await self.planner.plan(route, people, source_id=envelope.id, source_type=envelope.type))
             except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:
                 # A template that cannot render this event will not render it on retry
                 # either: park the event; staff fix the template and replay it.

@@ -15,7 +15,6 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+|(?:\+|\b0)\d[\d .-]{7,}\d")
 
 

@@ -39,13 +39,25 @@ class Planner:
 
     def base_context(self) -> dict[str, Any]:
         s = self.settings
-        return {"federation": s.federation_name, "federation_en": s.federation_name_en,
-                "public_base_url": s.public_base_url}
+        return {
+            "federation": s.federation_name,
+            "federation_en": s.federation_name_en,
+            "public_base_url": s.public_base_url,
+        }
 
-    async def plan(self, route: Route, people: list[Recipient], *, source_id: str, source_type: str,
-                   campaign_id: str | None = None, channels: tuple[str, ...] | None = None,
-                   extra_context: dict[str, Any] | None = None, from_contacts: bool = False,
-                   claim: dict[str, Any] | None = None) -> list[str]:
+    async def plan(
+        self,
+        route: Route,
+        people: list[Recipient],
+        *,
+        source_id: str,
+        source_type: str,
+        campaign_id: str | None = None,
+        channels: tuple[str, ...] | None = None,
+        extra_context: dict[str, Any] | None = None,
+        from_contacts: bool = False,
+        claim: dict[str, Any] | None = None,
+    ) -> list[str]:
         """Store the deliveries of `route` to `people`; return the keys that were new.
         `from_contacts`: the people were just read from the contact projection (a
         campaign page), so it is not read again. `claim`: fields that store the
@@ -59,12 +71,27 @@ class Planner:
         docs: list[dict[str, Any]] = []
         for person in people:
             contact = known.get(person.member_id or "")
-            base = {"notification": route.notification, "category": route.category, "language": person.language,
-                    "recipient_id": person.recipient_id, "member_id": person.member_id,
-                    "source_event_id": source_id, "source_event_type": source_type, "campaign_id": campaign_id}
+            base = {
+                "notification": route.notification,
+                "category": route.category,
+                "language": person.language,
+                "recipient_id": person.recipient_id,
+                "member_id": person.member_id,
+                "source_event_id": source_id,
+                "source_event_type": source_type,
+                "campaign_id": campaign_id,
+            }
             if contact is not None and contact.get("erased"):
-                docs.extend({"_id": delivery_key(source_id, person.recipient_id, c, route.notification), **base,
-                             "channel": c, "status": "skipped", "reason": "erased"} for c in route_channels)
+                docs.extend(
+                    {
+                        "_id": delivery_key(source_id, person.recipient_id, c, route.notification),
+                        **base,
+                        "channel": c,
+                        "status": "skipped",
+                        "reason": "erased",
+                    }
+                    for c in route_channels
+                )
                 continue
             email, phone, consents = person.email, person.phone, person.consents
             if contact is not None:
@@ -80,13 +107,31 @@ class Planner:
             prefs = merged_preferences(stored_prefs.get(person.recipient_id))
             chosen, skipped = choose_channels(route_channels, route.category, prefs, unusable)
             for channel, reason in skipped.items():
-                docs.append({"_id": delivery_key(source_id, person.recipient_id, channel, route.notification),
-                             **base, "channel": channel, "status": "skipped", "reason": reason})
-            context = {**self.base_context(), "full_name": person.full_name, "language": person.language,
-                       **(extra_context or {}), **person.context, "has_qr": "qr" in person.attachments}
+                docs.append(
+                    {
+                        "_id": delivery_key(source_id, person.recipient_id, channel, route.notification),
+                        **base,
+                        "channel": channel,
+                        "status": "skipped",
+                        "reason": reason,
+                    }
+                )
+            context = {
+                **self.base_context(),
+                "full_name": person.full_name,
+                "language": person.language,
+                **(extra_context or {}),
+                **person.context,
+                "has_qr": "qr" in person.attachments,
+            }
             for channel in chosen:
-                doc = {"_id": delivery_key(source_id, person.recipient_id, channel, route.notification), **base,
-                       "channel": channel, "to": email if channel == "email" else phone, "to_name": person.full_name}
+                doc = {
+                    "_id": delivery_key(source_id, person.recipient_id, channel, route.notification),
+                    **base,
+                    "channel": channel,
+                    "to": email if channel == "email" else phone,
+                    "to_name": person.full_name,
+                }
                 doc.update(await self._render(route, channel, person, context))
                 if person.attachments and channel == "email":
                     doc["attachments"] = dict(person.attachments)
@@ -97,8 +142,12 @@ class Planner:
         if member_ids:
             # Someone erased while we planned: the erasure may have scrubbed the log before
             # our insert, so scrub again. (Erasure marks the contact first, then the log.)
-            erased = [d["_id"] async for d in self.contacts.contacts.find(
-                {"_id": {"$in": member_ids}, "erased": {"$exists": True}}, {"_id": 1})]
+            erased = [
+                d["_id"]
+                async for d in self.contacts.contacts.find(
+                    {"_id": {"$in": member_ids}, "erased": {"$exists": True}}, {"_id": 1}
+                )
+            ]
             for member_id in erased:
                 await self.deliveries.erase_member(member_id)
         return added
@@ -111,16 +160,20 @@ class Planner:
         fields: dict[str, Any] = {"template_version": source.version, "language": source.language}
         if channel == "email":
             if route.category == "announcement":
-                url = links.unsubscribe_url(s.public_base_url, person.recipient_id, "email",
-                                            s.derived_secret("unsubscribe"))
+                url = links.unsubscribe_url(
+                    s.public_base_url, person.recipient_id, "email", s.derived_secret("unsubscribe")
+                )
                 context = {**context, "unsubscribe_url": url}
-                fields["headers"] = {"List-Unsubscribe": f"<{url}>",
-                                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+                fields["headers"] = {
+                    "List-Unsubscribe": f"<{url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
             rendered = self.renderer.email(source, source.language, context)
             fields["content"] = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
             return fields
         announcement = (s.sms_announcement_tag, s.sms_opt_out_text) if route.category == "announcement" else None
         sms = self.renderer.sms(source, source.language, context, unicode=s.sms_unicode, announcement=announcement)
-        fields.update(content={"text": sms.text}, segments=sms.size.segments, encoding=sms.size.encoding,
-                      unicode=s.sms_unicode)
+        fields.update(
+            content={"text": sms.text}, segments=sms.size.segments, encoding=sms.size.encoding, unicode=s.sms_unicode
+        )
         return fields

@@ -98,15 +98,21 @@ class Renderer:
         return self._html.from_string((self.directory / "_pages" / name).read_text(encoding="utf-8")).render(context)
 
     def default(self, notification: str, channel: str, language: str) -> TemplateSource | None:
-        return (self.defaults.get(f"{notification}:{channel}:{language}")
-                or self.defaults.get(f"{notification}:{channel}:{DEFAULT_LANGUAGE}"))
+        return self.defaults.get(f"{notification}:{channel}:{language}") or self.defaults.get(
+            f"{notification}:{channel}:{DEFAULT_LANGUAGE}"
+        )
 
     # --- rendering ----------------------------------------------------------------
 
-    def email(self, notification: str | TemplateSource, language: str = DEFAULT_LANGUAGE,
-              context: dict[str, Any] | None = None) -> RenderedEmail:
-        source = notification if isinstance(notification, TemplateSource) else self._source(notification, "email",
-                                                                                               language)
+    def email(
+        self,
+        notification: str | TemplateSource,
+        language: str = DEFAULT_LANGUAGE,
+        context: dict[str, Any] | None = None,
+    ) -> RenderedEmail:
+        source = (
+            notification if isinstance(notification, TemplateSource) else self._source(notification, "email", language)
+        )
         context = {"language": source.language, "has_qr": False, **(context or {})}
         subject = " ".join(self._template(source, "subject").render(context).split())
         text = self._template(source, "text").render(context)
@@ -117,13 +123,20 @@ class Renderer:
             body_html = self._layout.render({**context, "subject": subject, "paragraphs": paragraphs})
         return RenderedEmail(subject=subject, text=text, html=body_html)
 
-    def sms(self, notification: str | TemplateSource, language: str = DEFAULT_LANGUAGE,
-            context: dict[str, Any] | None = None, *, unicode: bool = False,
-            announcement: tuple[str, str] | None = None) -> RenderedSms:
+    def sms(
+        self,
+        notification: str | TemplateSource,
+        language: str = DEFAULT_LANGUAGE,
+        context: dict[str, Any] | None = None,
+        *,
+        unicode: bool = False,
+        announcement: tuple[str, str] | None = None,
+    ) -> RenderedSms:
         """The SMS as sent: tidy, without diacritics unless `unicode`, and for
         announcements (`(tag, opt_out)`) with the required tag and opt-out text."""
-        source = notification if isinstance(notification, TemplateSource) else self._source(notification, "sms",
-                                                                                               language)
+        source = (
+            notification if isinstance(notification, TemplateSource) else self._source(notification, "sms", language)
+        )
         text = self._template(source, "text").render({"language": source.language, **(context or {})})
         if announcement is not None:
             text = announcement_sms(" ".join(text.split()), tag=announcement[0], opt_out=announcement[1])
@@ -151,8 +164,15 @@ class Renderer:
 
     # --- checking a template before it is saved ---------------------------------------
 
-    def check(self, source: TemplateSource, sample: dict[str, Any], *, max_segments: int, unicode: bool,
-              announcement: tuple[str, str] | None = None) -> list[TemplateProblem]:
+    def check(
+        self,
+        source: TemplateSource,
+        sample: dict[str, Any],
+        *,
+        max_segments: int,
+        unicode: bool,
+        announcement: tuple[str, str] | None = None,
+    ) -> list[TemplateProblem]:
         """Everything wrong with `source`: syntax errors, unknown variables, missing
         parts, an SMS longer than `max_segments` with the sample data."""
         problems: list[TemplateProblem] = []
@@ -176,15 +196,25 @@ class Renderer:
             except jinja2.TemplateError as exc:
                 problems.append(TemplateProblem(part, f"{type(exc).__name__}: {exc}"))
             except Exception as exc:  # e.g. a filter applied to the wrong type
-                problems.append(TemplateProblem(part, f"cannot render with sample data: {type(exc).__name__}: "
-                                                      f"{html.escape(str(exc))}"))
+                problems.append(
+                    TemplateProblem(
+                        part, f"cannot render with sample data: {type(exc).__name__}: {html.escape(str(exc))}"
+                    )
+                )
         if problems or source.channel != "sms":
             return problems
         rendered = self.sms(source, source.language, sample, unicode=unicode, announcement=announcement)
         if rendered.size.segments > max_segments:
-            problems.append(TemplateProblem(
-                "text", f"renders to {rendered.size.segments} SMS segments with the sample data; "
-                        f"the limit is {max_segments}",
-                extra={"segments": rendered.size.segments, "encoding": rendered.size.encoding,
-                       "max_segments": max_segments}))
+            problems.append(
+                TemplateProblem(
+                    "text",
+                    f"renders to {rendered.size.segments} SMS segments with the sample data; "
+                    f"the limit is {max_segments}",
+                    extra={
+                        "segments": rendered.size.segments,
+                        "encoding": rendered.size.encoding,
+                        "max_segments": max_segments,
+                    },
+                )
+            )
         return problems

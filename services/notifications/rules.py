@@ -12,7 +12,7 @@ Categories:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -48,8 +48,9 @@ def check_preferences(prefs: dict[str, dict[str, bool]]) -> None:
         raise ServiceMessagesNeedAChannel("service messages must stay on for at least one channel")
 
 
-def choose_channels(route_channels: tuple[Channel, ...], category: Category, prefs: dict[str, dict[str, bool]],
-                    unusable: dict[str, str]) -> tuple[list[Channel], dict[str, str]]:
+def choose_channels(
+    route_channels: tuple[Channel, ...], category: Category, prefs: dict[str, dict[str, bool]], unusable: dict[str, str]
+) -> tuple[list[Channel], dict[str, str]]:
     """The channels a message goes out on, and why each other channel of the route is
     skipped. `unusable` maps a channel to why it cannot be used at all (no address,
     no consent, suppressed). A service message the person moved off the route's
@@ -86,7 +87,7 @@ def next_sms_window(moment: datetime, *, start_hour: int = 7, end_hour: int = 22
     opening = local.replace(hour=start_hour, minute=0, second=0, microsecond=0)
     if local.hour >= end_hour:
         opening += timedelta(days=1)
-    return opening.astimezone(timezone.utc)
+    return opening.astimezone(UTC)
 
 
 def announcement_sms(text: str, *, tag: str, opt_out: str) -> str:

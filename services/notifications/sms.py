@@ -14,7 +14,6 @@ request id never sends one delivery twice, even when we retry after a timeout.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,7 +59,8 @@ class _HttpProvider:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30))
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30)
+            )
         return self._session
 
     async def _post(self, url: str, payload: dict, headers: dict[str, str]) -> tuple[int, dict | None]:
@@ -71,7 +71,7 @@ class _HttpProvider:
                 except (ValueError, aiohttp.ContentTypeError):
                     body = None
                 return resp.status, body if isinstance(body, dict) else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise SmsDeferred(f"provider unreachable: {type(exc).__name__}") from None
 
     async def close(self) -> None:
@@ -91,7 +91,8 @@ class HttpJsonProvider(_HttpProvider):
             raise SmsNotConfigured("no SMS provider configured (SMS_PROVIDER_URL)")
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         status, body = await self._post(
-            self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers)
+            self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers
+        )
         if 200 <= status < 300:
             return SmsAccepted(str((body or {}).get("id") or (body or {}).get("message_id") or request_id))
         detail = redact(str((body or {}).get("error") or (body or {}).get("detail") or ""))[:200]
@@ -104,8 +105,9 @@ class EsmsProvider(_HttpProvider):
     name = "esms"
     RETRYABLE = frozenset({"99"})
 
-    def __init__(self, url: str, api_key: str, secret_key: str, brandname: str, sms_type: str,
-                 callback_url: str | None = None) -> None:
+    def __init__(
+        self, url: str, api_key: str, secret_key: str, brandname: str, sms_type: str, callback_url: str | None = None
+    ) -> None:
         super().__init__()
         self.url, self.api_key, self.secret_key = url, api_key, secret_key
         self.brandname, self.sms_type, self.callback_url = brandname, sms_type, callback_url
@@ -114,9 +116,14 @@ class EsmsProvider(_HttpProvider):
         if not (self.api_key and self.secret_key):
             raise SmsNotConfigured("eSMS keys are not configured (ESMS_API_KEY, ESMS_SECRET_KEY)")
         payload = {
-            "ApiKey": self.api_key, "SecretKey": self.secret_key, "Brandname": self.brandname,
-            "SmsType": self.sms_type, "Phone": to.removeprefix("+"), "Content": text,
-            "IsUnicode": "1" if unicode else "0", "RequestId": request_id,
+            "ApiKey": self.api_key,
+            "SecretKey": self.secret_key,
+            "Brandname": self.brandname,
+            "SmsType": self.sms_type,
+            "Phone": to.removeprefix("+"),
+            "Content": text,
+            "IsUnicode": "1" if unicode else "0",
+            "RequestId": request_id,
         }
         if self.callback_url:
             payload["CallbackUrl"] = self.callback_url
@@ -136,6 +143,12 @@ class EsmsProvider(_HttpProvider):
 
 def make_provider(settings: Settings, callback_url: str | None = None) -> SmsProvider:
     if settings.sms_provider == "esms":
-        return EsmsProvider(settings.esms_url, settings.esms_api_key, settings.esms_secret_key,
-                            settings.sms_sender, settings.esms_sms_type, callback_url)
+        return EsmsProvider(
+            settings.esms_url,
+            settings.esms_api_key,
+            settings.esms_secret_key,
+            settings.sms_sender,
+            settings.esms_sms_type,
+            callback_url,
+        )
     return HttpJsonProvider(settings.sms_provider_url, settings.sms_provider_token, settings.sms_sender)

@@ -23,8 +23,20 @@ Encoding = Literal["gsm7", "ucs2"]
 
 # NFD splits most Vietnamese letters into a base letter and marks; đ/Đ are letters
 # of their own and must be mapped explicitly.
-_EXPLICIT = str.maketrans({"đ": "d", "Đ": "D", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                           "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+_EXPLICIT = str.maketrans(
+    {
+        "đ": "d",
+        "Đ": "D",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
+)
 
 
 @dataclass(frozen=True)

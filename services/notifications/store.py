@@ -13,7 +13,7 @@ repeat).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateMany, UpdateOne
@@ -80,13 +80,18 @@ class ContactStore:
         upsert collides on `_id`, and the duplicate-key error means "keep what we have".
         """
         doc = contact.model_dump(mode="json", exclude={"member_id", "reviewer_emails", "expertise"})
-        doc["consents"] = {"email": "yes" if contact.consents.email else "no",
-                           "sms": "yes" if contact.consents.sms else "no"}
+        doc["consents"] = {
+            "email": "yes" if contact.consents.email else "no",
+            "sms": "yes" if contact.consents.sms else "no",
+        }
         doc.update(extra or {})
         try:
             await self.contacts.update_one(
-                {"_id": contact.member_id, "erased": {"$exists": False},
-                 "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
+                {
+                    "_id": contact.member_id,
+                    "erased": {"$exists": False},
+                    "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}],
+                },
                 {"$set": {**doc, "as_of": event_time}},
                 upsert=True,
             )
@@ -99,8 +104,10 @@ class ContactStore:
     async def erase(self, member_id: str) -> None:
         personal = ("full_name", "email", "phone", "date_of_birth", "expertise", "organization_ids", "consents")
         await self.contacts.update_one(
-            {"_id": member_id}, {"$set": {"erased": "yes", "as_of": datetime.now(timezone.utc)},
-                                 "$unset": {field: "" for field in personal}}, upsert=True)
+            {"_id": member_id},
+            {"$set": {"erased": "yes", "as_of": datetime.now(UTC)}, "$unset": {field: "" for field in personal}},
+            upsert=True,
+        )
         await self.preferences.delete_one({"_id": member_id})
 
     async def get_preferences(self, recipient_id: str) -> dict[str, Any] | None:
@@ -115,9 +122,12 @@ class ContactStore:
         # Booleans written by $set read back as 1/0 on the embedded store; bool() restores them.
         await self.preferences.update_one(
             {"_id": recipient_id},
-            {"$set": {f"{cat}.{ch}": on for cat, channels in prefs.items() for ch, on in channels.items()}
-             | {"updated_at": datetime.now(timezone.utc)}},
-            upsert=True)
+            {
+                "$set": {f"{cat}.{ch}": on for cat, channels in prefs.items() for ch, on in channels.items()}
+                | {"updated_at": datetime.now(UTC)}
+            },
+            upsert=True,
+        )
 
 
 class DirectoryStore:
@@ -150,7 +160,8 @@ class DirectoryStore:
 
     async def erase_member(self, member_id: str) -> None:
         await self.registrations.update_many(
-            {"member_id": member_id}, {"$unset": {"full_name": "", "email": "", "phone": ""}})
+            {"member_id": member_id}, {"$unset": {"full_name": "", "email": "", "phone": ""}}
+        )
 
 
 class SuppressionStore:
@@ -162,7 +173,9 @@ class SuppressionStore:
     async def add(self, address: str, channel: str, reason: str) -> None:
         await self.suppressions.update_one(
             {"_id": address.lower()},
-            {"$set": {"channel": channel, "reason": reason, "at": datetime.now(timezone.utc)}}, upsert=True)
+            {"$set": {"channel": channel, "reason": reason, "at": datetime.now(UTC)}},
+            upsert=True,
+        )
 
     async def suppressed(self, addresses: list[str]) -> set[str]:
         if not addresses:
@@ -185,7 +198,7 @@ class DeliveryStore:
 
     async def plan(self, docs: list[dict[str, Any]]) -> list[str]:
         """Insert new deliveries (queued or skipped); return the keys that were new."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for doc in docs:
             doc.setdefault("status", "queued")
             doc.setdefault("attempts", 0)
@@ -194,8 +207,9 @@ class DeliveryStore:
             doc["updated_at"] = now
         return await insert_new(self.deliveries, docs)
 
-    async def claim_due(self, limit: int, lease_seconds: float = LEASE_SECONDS,
-                        channel: str | None = None) -> list[dict[str, Any]]:
+    async def claim_due(
+        self, limit: int, lease_seconds: float = LEASE_SECONDS, channel: str | None = None
+    ) -> list[dict[str, Any]]:
         """Take up to `limit` due deliveries for this worker: one query to find them and
         one conditional update to take them; only when another worker took some of them
         meanwhile, one more query for those this claim won."""
@@ -210,10 +224,13 @@ class DeliveryStore:
         lease_until = now + lease_seconds
         result = await self.deliveries.update_many(
             {"_id": {"$in": [d["_id"] for d in due]}, "status": "queued"},
-            {"$set": {"status": "sending", "claim": token, "lease_until": lease_until}, "$inc": {"attempts": 1}})
+            {"$set": {"status": "sending", "claim": token, "lease_until": lease_until}, "$inc": {"attempts": 1}},
+        )
         if result.modified_count == len(due):  # took them all (the usual case): no need to read them again
             for d in due:
-                d.update(status="sending", claim=token, lease_until=lease_until, attempts=int(d.get("attempts") or 0) + 1)
+                d.update(
+                    status="sending", claim=token, lease_until=lease_until, attempts=int(d.get("attempts") or 0) + 1
+                )
             return due
         return [d async for d in self.deliveries.find({"claim": token, "status": "sending"})]
 
@@ -221,7 +238,8 @@ class DeliveryStore:
         """Deliveries whose worker died mid-send become due again."""
         result = await self.deliveries.update_many(
             {"status": "sending", "lease_until": {"$lt": epoch()}},
-            {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}})
+            {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}},
+        )
         return result.modified_count
 
     async def settle(self, outcomes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
@@ -277,9 +295,9 @@ class DeliveryStore:
         async for d in self.quota.find({"phone": {"$in": touched}, "at": {"$gt": window}}):
             ranked[d["phone"]].append((d["at"], d["_id"]))
         too_many = []
-        for phone, entries in ranked.items():
+        for entries in ranked.values():
             entries.sort()
-            for at, qid in entries[per_day:]:
+            for _at, qid in entries[per_day:]:
                 if qid in ours:
                     too_many.append(qid)
                     held[qid.split(":", 1)[1]] = entries[0][0] + 86400
@@ -291,35 +309,47 @@ class DeliveryStore:
         return await self.deliveries.find_one({"_id": key})
 
     async def mark_receipt(self, key: str, status: str, error: str | None) -> bool:
-        update: dict[str, Any] = {"receipt": status, "updated_at": datetime.now(timezone.utc)}
+        update: dict[str, Any] = {"receipt": status, "updated_at": datetime.now(UTC)}
         if status == "delivered":
             update["status"] = "delivered"
         else:
             update.update(status="undelivered", last_error=error or "reported undelivered by the provider")
         result = await self.deliveries.update_one(
-            {"_id": key, "status": {"$in": ["sent", "delivered", "undelivered"]}}, {"$set": update})
+            {"_id": key, "status": {"$in": ["sent", "delivered", "undelivered"]}}, {"$set": update}
+        )
         return result.matched_count == 1
 
     async def replay(self, key: str) -> bool:
         """A dead-lettered (or failed) delivery goes back to the queue, attempts reset."""
         result = await self.deliveries.update_one(
             {"_id": key, "status": {"$in": ["dead", "failed"]}, "content": {"$exists": True}},
-            {"$set": {"status": "queued", "due": epoch(), "attempts": 0, "updated_at": datetime.now(timezone.utc)},
-             "$unset": {"claim": ""}})
+            {
+                "$set": {"status": "queued", "due": epoch(), "attempts": 0, "updated_at": datetime.now(UTC)},
+                "$unset": {"claim": ""},
+            },
+        )
         return result.modified_count == 1
 
     async def erase_member(self, member_id: str) -> None:
         await self.deliveries.update_many(
-            {"member_id": member_id},
-            {"$unset": {field: "" for field in PERSONAL}, "$set": {"erased": "yes"}})
+            {"member_id": member_id}, {"$unset": {field: "" for field in PERSONAL}, "$set": {"erased": "yes"}}
+        )
         # Anything not yet sent to them never will be.
         await self.deliveries.update_many(
             {"member_id": member_id, "status": {"$in": ["queued", "paused"]}},
-            {"$set": {"status": "skipped", "reason": "erased"}})
+            {"$set": {"status": "skipped", "reason": "erased"}},
+        )
 
-    async def list(self, *, member_id: str | None = None, recipient_id: str | None = None,
-                   event_id: str | None = None, campaign_id: str | None = None, status: str | None = None,
-                   limit: int = 50) -> list[dict[str, Any]]:
+    async def list(
+        self,
+        *,
+        member_id: str | None = None,
+        recipient_id: str | None = None,
+        event_id: str | None = None,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
         query: dict[str, Any] = {}
         if member_id:
             query["member_id"] = member_id
@@ -331,6 +361,9 @@ class DeliveryStore:
             query["campaign_id"] = campaign_id
         if status:
             query["status"] = status
-        cursor = self.deliveries.find(query, {"lease_until": 0, "claim": 0, "to": 0, "attachments": 0}) \
-            .sort("created_at", -1).limit(limit)
+        cursor = (
+            self.deliveries.find(query, {"lease_until": 0, "claim": 0, "to": 0, "attachments": 0})
+            .sort("created_at", -1)
+            .limit(limit)
+        )
         return [{"key": d.pop("_id"), **from_store(d)} async for d in cursor]

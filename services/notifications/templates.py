@@ -9,7 +9,7 @@ version is read at most every few seconds per replica.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -62,9 +62,16 @@ class TemplateStore:
         if expected_version is not None and expected_version != version_now:
             raise VersionConflict(version_now)
         version = version_now + 1
-        now = datetime.now(timezone.utc)
-        record = {"notification": source.notification, "channel": source.channel, "language": source.language,
-                  "parts": source.parts, "version": version, "updated_at": now, "updated_by": author}
+        now = datetime.now(UTC)
+        record = {
+            "notification": source.notification,
+            "channel": source.channel,
+            "language": source.language,
+            "parts": source.parts,
+            "version": version,
+            "updated_at": now,
+            "updated_by": author,
+        }
         try:  # the version's unique id decides a race between two editors
             await self.versions.insert_one({"_id": f"{source.key}:{version}", "template": source.key, **record})
         except DuplicateKeyError:
@@ -83,5 +90,4 @@ class TemplateStore:
 
 
 def _source(doc: dict[str, Any]) -> TemplateSource:
-    return TemplateSource(doc["notification"], doc["channel"], doc["language"], dict(doc["parts"]),
-                          int(doc["version"]))
+    return TemplateSource(doc["notification"], doc["channel"], doc["language"], dict(doc["parts"]), int(doc["version"]))

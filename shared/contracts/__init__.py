@@ -8,12 +8,30 @@ that publishes it. Producers build envelopes with `new_event`; consumers get
 know, so a producer may add optional fields; anything else is a new version.
 """
 
-from shared.contracts.envelope import (CONTRACTS, DESCRIPTIONS, Envelope, EventData, UnknownEventType,
-                                       asyncapi_document, contract, new_event, parse_data)
-from shared.contracts.events import *  # noqa: F401,F403
-from shared.contracts.membership import *  # noqa: F401,F403
-from shared.contracts.notifications import *  # noqa: F401,F403
-from shared.contracts.types import *  # noqa: F401,F403
+from shared.contracts.envelope import (
+    CONTRACTS,
+    DESCRIPTIONS,
+    Envelope,
+    EventData,
+    UnknownEventType,
+    asyncapi_document,
+    contract,
+    new_event,
+    parse_data,
+)
+from shared.contracts.events import *  # noqa: F403
+from shared.contracts.membership import *  # noqa: F403
+from shared.contracts.notifications import *  # noqa: F403
+from shared.contracts.types import *  # noqa: F403
 
-__all__ = ["CONTRACTS", "DESCRIPTIONS", "Envelope", "EventData", "UnknownEventType", "asyncapi_document",
-           "contract", "new_event", "parse_data"]
+__all__ = [
+    "CONTRACTS",
+    "DESCRIPTIONS",
+    "Envelope",
+    "EventData",
+    "UnknownEventType",
+    "asyncapi_document",
+    "contract",
+    "new_event",
+    "parse_data",
+]

@@ -4,7 +4,7 @@ AsyncAPI document generated from them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,7 +70,7 @@ def new_event(
         id=str(uuid.uuid4()),
         type=event_type,
         version=version,
-        occurred_at=datetime.now(timezone.utc),
+        occurred_at=datetime.now(UTC),
         producer=producer,
         correlation_id=correlation_id,
         causation_id=causation_id,

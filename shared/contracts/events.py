@@ -12,9 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.envelope import EventData, contract
 from shared.contracts.types import Language
 
-__all__ = ["EventSummary", "Registrant", "EventPublished", "EventUpdated", "EventCancelled", "RegistrationEvent",
-           "RegistrationConfirmed", "RegistrationWaitlisted", "RegistrationPromoted", "RegistrationCancelled",
-           "EventReminderDue", "AttendanceCheckedIn", "CertificateIssued"]
+__all__ = [
+    "AttendanceCheckedIn",
+    "CertificateIssued",
+    "EventCancelled",
+    "EventPublished",
+    "EventReminderDue",
+    "EventSummary",
+    "EventUpdated",
+    "Registrant",
+    "RegistrationCancelled",
+    "RegistrationConfirmed",
+    "RegistrationEvent",
+    "RegistrationPromoted",
+    "RegistrationWaitlisted",
+]
 
 
 class EventSummary(BaseModel):

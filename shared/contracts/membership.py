@@ -9,17 +9,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.envelope import EventData, contract
 from shared.contracts.types import MemberContact
 
-__all__ = ["MemberApplied", "MemberApproved", "MemberUpdated", "MemberErased", "DuesPayment", "MembershipRenewed",
-           "MembershipExpiring", "MembershipLapsed", "OrganizationChanged", "OrganizationCreated",
-           "OrganizationUpdated"]
+__all__ = [
+    "DuesPayment",
+    "MemberApplied",
+    "MemberApproved",
+    "MemberErased",
+    "MemberUpdated",
+    "MembershipExpiring",
+    "MembershipLapsed",
+    "MembershipRenewed",
+    "OrganizationChanged",
+    "OrganizationCreated",
+    "OrganizationUpdated",
+]
 
 
 @contract("member.applied")
 class MemberApplied(MemberContact):
     """A person applied to join; staff of the association should review it."""
 
-    reviewer_emails: list[str] = Field(default_factory=list,
-                                       description="Contact addresses of the organisations applied to.")
+    reviewer_emails: list[str] = Field(
+        default_factory=list, description="Contact addresses of the organisations applied to."
+    )
 
 
 @contract("member.approved")
@@ -31,9 +42,10 @@ class MemberApproved(MemberContact):
 class MemberUpdated(MemberContact):
     """A member's profile, contact data, consents or status changed."""
 
-    changed_fields: list[str] = Field(default_factory=list,
-                                      description="Which fields changed (e.g. email, status); empty for a member "
-                                                  "first entered by an import.")
+    changed_fields: list[str] = Field(
+        default_factory=list,
+        description="Which fields changed (e.g. email, status); empty for a member first entered by an import.",
+    )
 
 
 @contract("member.erased")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData
 
-__all__ = ["Language", "Consents", "MemberContact"]
+__all__ = ["Consents", "Language", "MemberContact"]
 
 Language = Literal["vi", "en"]
 

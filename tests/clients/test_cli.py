@@ -27,13 +27,14 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def lienhiep(gateway_url: str, home: Path, *args: str, env: dict[str, str] | None = None,
-             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def lienhiep(
+    gateway_url: str, home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LIENHIEP_")}
-    environment.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), LIENHIEP_URL=gateway_url,
-                       COLUMNS="200", **(env or {}))
-    return subprocess.run([COMMAND, *args], capture_output=True, text=True, env=environment, input=stdin,
-                          timeout=120)
+    environment.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), LIENHIEP_URL=gateway_url, COLUMNS="200", **(env or {})
+    )
+    return subprocess.run([COMMAND, *args], capture_output=True, text=True, env=environment, input=stdin, timeout=120)
 
 
 def logged_in(gateway_url: str, home: Path) -> None:
@@ -109,10 +110,11 @@ def test_organisations_and_members_are_imported_with_their_reports(gateway_url, 
     tag = uuid.uuid4().hex[:6]
     roster = tmp_path / "roster.csv"
     roster.write_text(
-        "\ufeffSTT,Họ và tên,Ngày sinh,Giới tính,Email,Điện thoại,\"Học hàm, học vị\",Chuyên ngành,Mã đơn vị\n"
+        '\ufeffSTT,Họ và tên,Ngày sinh,Giới tính,Email,Điện thoại,"Học hàm, học vị",Chuyên ngành,Mã đơn vị\n'
         f"1,Nguyễn Thị Thu {tag},12/03/1990,Nữ,thu.{tag}@example.vn,0912 345 001,ThS,Tin học,HOI-TIN-HOC\n"
         f"2,Phạm Văn Bình {tag},31/02/1985,Nam,binh.{tag}@example.vn,0912 345 002,KS,Xây dựng,HOI-TIN-HOC\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     job = as_json(lienhiep(gateway_url, home, "members", "import", str(roster), "--json"))
     assert job["state"] == "done" and job["created"] == 1 and job["rejected"] == 1
     assert job["errors"][0]["line"] == 3 and job["errors"][0]["reason"]
@@ -123,8 +125,11 @@ def test_organisations_and_members_are_imported_with_their_reports(gateway_url, 
     member_id = found["items"][0]["id"]
     shown = lienhiep(gateway_url, home, "members", "show", member_id)
     assert shown.returncode == 0 and f"thu.{tag}@example.vn" in shown.stdout
-    renewed = as_json(lienhiep(gateway_url, home, "members", "renew", member_id, "--amount", "200000",
-                               "--paid-on", "01/12/2026", "--json"))
+    renewed = as_json(
+        lienhiep(
+            gateway_url, home, "members", "renew", member_id, "--amount", "200000", "--paid-on", "01/12/2026", "--json"
+        )
+    )
     assert renewed["dues_state"] == "paid"
     export = tmp_path / "members.csv"
     done = lienhiep(gateway_url, home, "members", "export", "--format", "csv", "--query", tag, "-o", str(export))
@@ -135,21 +140,49 @@ def test_an_event_is_created_published_registered_for_and_checked_in(gateway_url
     logged_in(gateway_url, home)
     orgs = run(lambda api: api.organizations(), gateway_url, admin_token)
     if not any(o.code == "HOI-TIN-HOC" for o in orgs):
-        federation = run(lambda api: api.create_organization({"code": "LHH-BD", "name": "Liên hiệp", "kind":
-                                                               "federation"}), gateway_url, admin_token)
-        run(lambda api: api.create_organization({"code": "HOI-TIN-HOC", "name": "Hội Tin học tỉnh",
-                                                  "kind": "association", "parent_id": federation.id}),
-            gateway_url, admin_token)
-    created = as_json(lienhiep(gateway_url, home, "events", "create", "--kind", "seminar", "--title",
-                               "Hội thảo chuyển đổi số", "--organizer", "HOI-TIN-HOC", "--capacity", "2",
-                               "--venue", "Hội trường A", "--session", "20/12/2030 08:00/20/12/2030 11:30", "--json"))
+        federation = run(
+            lambda api: api.create_organization({"code": "LHH-BD", "name": "Liên hiệp", "kind": "federation"}),
+            gateway_url,
+            admin_token,
+        )
+        run(
+            lambda api: api.create_organization(
+                {"code": "HOI-TIN-HOC", "name": "Hội Tin học tỉnh", "kind": "association", "parent_id": federation.id}
+            ),
+            gateway_url,
+            admin_token,
+        )
+    created = as_json(
+        lienhiep(
+            gateway_url,
+            home,
+            "events",
+            "create",
+            "--kind",
+            "seminar",
+            "--title",
+            "Hội thảo chuyển đổi số",
+            "--organizer",
+            "HOI-TIN-HOC",
+            "--capacity",
+            "2",
+            "--venue",
+            "Hội trường A",
+            "--session",
+            "20/12/2030 08:00/20/12/2030 11:30",
+            "--json",
+        )
+    )
     assert created["status"] == "draft"
     event_id = created["id"]
     assert as_json(lienhiep(gateway_url, home, "events", "publish", event_id, "--json"))["status"] == "published"
     listed = as_json(lienhiep(gateway_url, home, "events", "list", "--json"))
     assert event_id in {e["id"] for e in listed["items"]}
-    ticket = run(lambda api: api.register(event_id, {"guest": {"full_name": "Võ Thị Sáu", "email":
-                                                               "sau.vo@example.vn"}}), gateway_url, admin_token)
+    ticket = run(
+        lambda api: api.register(event_id, {"guest": {"full_name": "Võ Thị Sáu", "email": "sau.vo@example.vn"}}),
+        gateway_url,
+        admin_token,
+    )
     regs = as_json(lienhiep(gateway_url, home, "registrations", "list", event_id, "--json"))
     assert [r["full_name"] for r in regs["items"]] == ["Võ Thị Sáu"]
     first = lienhiep(gateway_url, home, "checkin", ticket.ticket_code or "", "--json")
@@ -163,19 +196,34 @@ def test_an_event_is_created_published_registered_for_and_checked_in(gateway_url
 
 def test_keys_and_staff_are_administered_from_the_terminal(gateway_url, home):
     logged_in(gateway_url, home)
-    created = as_json(lienhiep(gateway_url, home, "keys", "create", "--name", "Cổng tỉnh", "--scope", "members:read",
-                               "--json"))
+    created = as_json(
+        lienhiep(gateway_url, home, "keys", "create", "--name", "Cổng tỉnh", "--scope", "members:read", "--json")
+    )
     assert created["key"].startswith("lh_")
     listed = lienhiep(gateway_url, home, "keys", "list")
     assert listed.returncode == 0 and created["id"] in listed.stdout and created["key"] not in listed.stdout
     assert as_json(lienhiep(gateway_url, home, "keys", "revoke", created["id"], "--json"))["revoked_at"]
     name = f"cli.{uuid.uuid4().hex[:6]}"
-    made = as_json(lienhiep(gateway_url, home, "staff", "create", "--username", name, "--role", "admin",
-                            "--password", "a-long-enough-password", "--json"))
+    made = as_json(
+        lienhiep(
+            gateway_url,
+            home,
+            "staff",
+            "create",
+            "--username",
+            name,
+            "--role",
+            "admin",
+            "--password",
+            "a-long-enough-password",
+            "--json",
+        )
+    )
     assert made["username"] == name and made["locked"] is False
     assert as_json(lienhiep(gateway_url, home, "staff", "unlock", name, "--json"))["locked"] is False
-    short = lienhiep(gateway_url, home, "staff", "create", "--username", f"{name}x", "--role", "admin",
-                     "--password", "short")
+    short = lienhiep(
+        gateway_url, home, "staff", "create", "--username", f"{name}x", "--role", "admin", "--password", "short"
+    )
     assert short.returncode == 1 and "password" in short.stderr
 
 
@@ -185,8 +233,25 @@ def test_deliveries_parked_messages_and_campaigns(gateway_url, home):
     assert isinstance(deliveries, list)
     parked = as_json(lienhiep(gateway_url, home, "parked", "list", "--json"))
     assert set(parked) >= {"deliveries", "events"}
-    started = as_json(lienhiep(gateway_url, home, "campaigns", "send", "--name", "Thư ngỏ", "--segment", "consented",
-                               "--channel", "email", "--subject", "Chào", "--body", "Nội dung", "--json"))
+    started = as_json(
+        lienhiep(
+            gateway_url,
+            home,
+            "campaigns",
+            "send",
+            "--name",
+            "Thư ngỏ",
+            "--segment",
+            "consented",
+            "--channel",
+            "email",
+            "--subject",
+            "Chào",
+            "--body",
+            "Nội dung",
+            "--json",
+        )
+    )
     campaign_id = started["id"]
     status = as_json(lienhiep(gateway_url, home, "campaigns", "status", campaign_id, "--json"))
     assert status["id"] == campaign_id

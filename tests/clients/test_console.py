@@ -21,8 +21,16 @@ from tests.clients.conftest import ADMIN_PASSWORD, DATA, SCREENSHOTS, run
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
@@ -41,18 +49,23 @@ class Staff:
 
     def __init__(self, browser: Browser, base: str, viewport: dict[str, int] = LAPTOP) -> None:
         self.base = base
-        self.context: BrowserContext = browser.new_context(viewport=viewport, locale="vi-VN",
-                                                           timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True)
+        self.context: BrowserContext = browser.new_context(
+            viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True
+        )
         self.page: Page = self.context.new_page()
         self.csp_errors: list[str] = []
-        self.page.on("console", lambda m: self.csp_errors.append(m.text)
-                     if m.type == "error" and "Content Security Policy" in m.text else None)
+        self.page.on(
+            "console",
+            lambda m: (
+                self.csp_errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None
+            ),
+        )
 
     def go(self, path: str) -> Page:
         self.page.goto(f"{self.base}/console{path}")
         return self.page
 
-    def sign_in(self, username: str, password: str) -> "Staff":
+    def sign_in(self, username: str, password: str) -> Staff:
         self.go("/login")
         self.page.get_by_label("Tên đăng nhập").fill(username)
         self.page.get_by_label("Mật khẩu").fill(password)
@@ -66,8 +79,11 @@ class Staff:
         page.wait_for_load_state("networkidle")
         page.evaluate(AXE)
         result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert not bad, f"{name}: {bad}"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -133,8 +149,11 @@ def test_sign_in_speaks_vietnamese_and_says_plainly_what_went_wrong(browser, gat
 
 def test_a_locked_account_is_told_so_in_plain_words(browser, gateway_url, admin_token):
     name = f"khoa.{uuid.uuid4().hex[:5]}"
-    run(lambda api: api.create_staff({"username": name, "password": "mat-khau-that-dai", "role": "admin"}),
-        gateway_url, admin_token)
+    run(
+        lambda api: api.create_staff({"username": name, "password": "mat-khau-that-dai", "role": "admin"}),
+        gateway_url,
+        admin_token,
+    )
     for _ in range(5):
         with pytest.raises(ApiProblem):
             run(lambda api: api.login(name, "sai-mat-khau"), gateway_url)
@@ -193,8 +212,11 @@ def test_the_sample_rosters_import_with_each_rejected_row_and_its_reason(admin):
 
 def test_typing_nguyen_finds_nguyen_with_its_diacritics(admin, gateway_url, admin_token):
     tag = uuid.uuid4().hex[:5]
-    run(lambda api: api.create_member({"full_name": f"Nguyễn Thị Ánh {tag}", "email": f"anh.{tag}@example.vn"}),
-        gateway_url, admin_token)
+    run(
+        lambda api: api.create_member({"full_name": f"Nguyễn Thị Ánh {tag}", "email": f"anh.{tag}@example.vn"}),
+        gateway_url,
+        admin_token,
+    )
     page = admin.go("/members")
     # Typed, not submitted: the results follow the typing.
     page.get_by_label("Tìm theo tên, email hoặc điện thoại").press_sequentially(f"nguyen thi anh {tag}", delay=20)
@@ -224,8 +246,9 @@ def test_an_api_problem_shows_its_title_and_the_message_beside_the_field(admin):
 
 def test_an_application_is_approved_and_renewed_with_dues(admin, gateway_url, admin_token):
     tag = uuid.uuid4().hex[:5]
-    member = run(lambda api: api.create_member({"full_name": f"Lê Văn Đơn {tag}"}, application=True),
-                 gateway_url, admin_token)
+    member = run(
+        lambda api: api.create_member({"full_name": f"Lê Văn Đơn {tag}"}, application=True), gateway_url, admin_token
+    )
     page = admin.go(f"/members?status=applied&q={tag}")
     page.get_by_role("link", name=f"Lê Văn Đơn {tag}").click()
     page.get_by_role("button", name="Duyệt đơn").click()
@@ -244,8 +267,9 @@ def test_an_application_is_approved_and_renewed_with_dues(admin, gateway_url, ad
 # --- events and the door ------------------------------------------------------------------------
 
 
-def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(admin, browser, gateway_url,
-                                                                                 admin_token, smtp):
+def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
+    admin, browser, gateway_url, admin_token, smtp
+):
     ensure_organisations(gateway_url, admin_token)
     title = f"Hội thảo Chuyển đổi số {uuid.uuid4().hex[:4]}"
     page = admin.go("/events/new")
@@ -274,8 +298,13 @@ def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
     admin.check("11-keys-created")
     tickets = []
     for i, name in enumerate(("Phan Thanh Giản", "Bùi Thị Xuân", "Lý Tự Trọng")):
-        reg = run(lambda api, n=name, j=i: api.register(event_id, {"guest": {
-            "full_name": n, "email": f"khach{j}.{event_id[:6]}@example.vn"}}), gateway_url, key)
+        reg = run(
+            lambda api, n=name, j=i: api.register(
+                event_id, {"guest": {"full_name": n, "email": f"khach{j}.{event_id[:6]}@example.vn"}}
+            ),
+            gateway_url,
+            key,
+        )
         assert reg.status == "confirmed"
         tickets.append(reg)
     page = admin.go(f"/events/{event_id}")
@@ -319,10 +348,18 @@ def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
 def test_a_manager_sees_only_their_own_association(admin, browser, gateway_url, admin_token):
     codes = ensure_organisations(gateway_url, admin_token)
     tag = uuid.uuid4().hex[:5]
-    theirs = run(lambda api: api.create_member({"full_name": f"Đặng Văn Khác {tag}",
-                                                "organization_ids": [codes["HOI-TIN-HOC"]]}), gateway_url, admin_token)
-    own = run(lambda api: api.create_member({"full_name": f"Hồ Thị Nhà {tag}",
-                                             "organization_ids": [codes["HOI-Y-HOC"]]}), gateway_url, admin_token)
+    theirs = run(
+        lambda api: api.create_member(
+            {"full_name": f"Đặng Văn Khác {tag}", "organization_ids": [codes["HOI-TIN-HOC"]]}
+        ),
+        gateway_url,
+        admin_token,
+    )
+    own = run(
+        lambda api: api.create_member({"full_name": f"Hồ Thị Nhà {tag}", "organization_ids": [codes["HOI-Y-HOC"]]}),
+        gateway_url,
+        admin_token,
+    )
     page = admin.go("/admin/staff")
     form = page.get_by_role("region", name="Tạo tài khoản")
     form.get_by_label("Tên đăng nhập").fill(f"quanly.{tag}")
@@ -357,15 +394,31 @@ def test_a_manager_sees_only_their_own_association(admin, browser, gateway_url, 
 
 def test_every_other_main_screen_is_accessible(admin, gateway_url, admin_token):
     codes = ensure_organisations(gateway_url, admin_token)
-    campaign = run(lambda api: api.create_campaign({
-        "name": "Thư mời hội thảo", "segment": {"kind": "organization", "value": codes["HOI-CO-KHI"]},
-        "channels": ["email"], "subject": "Thư mời", "body": "Kính mời anh chị tham dự."}), gateway_url, admin_token)
+    campaign = run(
+        lambda api: api.create_campaign(
+            {
+                "name": "Thư mời hội thảo",
+                "segment": {"kind": "organization", "value": codes["HOI-CO-KHI"]},
+                "channels": ["email"],
+                "subject": "Thư mời",
+                "body": "Kính mời anh chị tham dự.",
+            }
+        ),
+        gateway_url,
+        admin_token,
+    )
     screens = [
-        ("21-home", "/"), ("22-organisation-edit", f"/organizations/{codes['HOI-TIN-HOC']}"),
-        ("23-campaigns", "/campaigns"), ("24-campaign", f"/campaigns/{campaign.id}"),
-        ("25-templates", "/templates"), ("26-template", "/templates/registration_confirmed/email/vi"),
-        ("27-template-sms", "/templates/registration_confirmed/sms/en"), ("28-suppressions", "/suppressions"),
-        ("29-parked", "/parked"), ("30-traffic", "/admin/traffic"), ("31-password", "/password"),
+        ("21-home", "/"),
+        ("22-organisation-edit", f"/organizations/{codes['HOI-TIN-HOC']}"),
+        ("23-campaigns", "/campaigns"),
+        ("24-campaign", f"/campaigns/{campaign.id}"),
+        ("25-templates", "/templates"),
+        ("26-template", "/templates/registration_confirmed/email/vi"),
+        ("27-template-sms", "/templates/registration_confirmed/sms/en"),
+        ("28-suppressions", "/suppressions"),
+        ("29-parked", "/parked"),
+        ("30-traffic", "/admin/traffic"),
+        ("31-password", "/password"),
         ("32-imports-list", "/imports"),
     ]
     for name, path in screens:

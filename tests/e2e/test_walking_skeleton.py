@@ -40,7 +40,7 @@ def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
         "MEMBERSHIP_PORT": str(free_port()),
         "EVENTS_PORT": str(free_port()),
         "NOTIFICATIONS_PORT": str(free_port()),
-        "INTERNAL_IDENTITY_SECRET": f"e2e-{run}",
+        "INTERNAL_IDENTITY_SECRET": f"e2e-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
         "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "LOG_LEVEL": "INFO",
     }
@@ -58,33 +58,45 @@ async def test_a_member_created_with_a_partner_key_is_welcomed_by_email(platform
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{gateway}/api/v1/members", json={"full_name": "Không Ai"}) as resp:
             assert resp.status == 401  # nobody gets in without credentials
-        async with http.post(f"{gateway}/api/v1/auth/login",
-                             json={"username": "admin", "password": ADMIN_PASSWORD}) as resp:
+        async with http.post(
+            f"{gateway}/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ) as resp:
             assert resp.status == 200, await resp.text()
             staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
-        async with http.post(f"{gateway}/api/v1/admin/api-keys", headers=staff, json={
-                "name": "Cổng thông tin tỉnh", "scopes": ["members:read", "members:write"]}) as resp:
+        async with http.post(
+            f"{gateway}/api/v1/admin/api-keys",
+            headers=staff,
+            json={"name": "Cổng thông tin tỉnh", "scopes": ["members:read", "members:write"]},
+        ) as resp:
             assert resp.status == 201, await resp.text()
             partner = {"X-API-Key": (await resp.json())["key"]}
 
-        async with http.post(f"{gateway}/api/v1/members", headers={**partner, "X-Request-ID": "e2e-req-1"}, json={
-            "full_name": "Đỗ Quang Huy", "email": "huy.do@example.vn", "phone": "0903 123 456",
-        }) as resp:
+        async with http.post(
+            f"{gateway}/api/v1/members",
+            headers={**partner, "X-Request-ID": "e2e-req-1"},
+            json={
+                "full_name": "Đỗ Quang Huy",
+                "email": "huy.do@example.vn",
+                "phone": "0903 123 456",
+            },
+        ) as resp:
             assert resp.status == 201, await resp.text()
             assert resp.headers["X-Request-ID"] == "e2e-req-1"
             assert int(resp.headers["RateLimit-Remaining"]) >= 0
             member = await resp.json()
 
-        mails = await eventually(lambda: _async(smtp.recorder.to("huy.do@example.vn")), timeout=30,
-                                 what="welcome email")
+        mails = await eventually(
+            lambda: _async(smtp.recorder.to("huy.do@example.vn")), timeout=30, what="welcome email"
+        )
         assert str(mails[0]["Subject"]).startswith("Chào mừng Đỗ Quang Huy")
 
         async with http.get(f"{gateway}/api/v1/notifications/deliveries", headers=partner) as resp:
             assert resp.status == 403  # the delivery log is for administrators
 
         async def sent():
-            async with http.get(f"{gateway}/api/v1/notifications/deliveries", headers=staff,
-                                params={"member_id": member["id"]}) as resp:
+            async with http.get(
+                f"{gateway}/api/v1/notifications/deliveries", headers=staff, params={"member_id": member["id"]}
+            ) as resp:
                 items = (await resp.json())["items"]
                 return [d for d in items if d["status"] == "sent"]
 
@@ -118,11 +130,13 @@ async def test_services_cannot_be_called_around_the_gateway(platform):
 async def test_a_down_service_answers_503_not_a_hang(platform):
     platform.stop("events")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{platform.url('gateway')}/api/v1/auth/login",
-                             json={"username": "admin", "password": ADMIN_PASSWORD}) as resp:
+        async with http.post(
+            f"{platform.url('gateway')}/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ) as resp:
             staff = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
-        async with http.get(f"{platform.url('gateway')}/api/v1/events", headers=staff,
-                            timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        async with http.get(
+            f"{platform.url('gateway')}/api/v1/events", headers=staff, timeout=aiohttp.ClientTimeout(total=10)
+        ) as resp:
             assert resp.status == 503
             body = await resp.json(content_type=None)
             assert body["type"].endswith("/upstream-unavailable")

@@ -39,7 +39,7 @@ class FakeSmsProvider:
     def text(self, request: dict[str, Any]) -> str:
         return request["text"] if self.shape == "http" else request["Content"]
 
-    async def start(self) -> "FakeSmsProvider":
+    async def start(self) -> FakeSmsProvider:
         app = web.Application()
         app.router.add_post("/send", self._send)
         self._runner = web.AppRunner(app, access_log=None)

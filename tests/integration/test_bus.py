@@ -10,21 +10,16 @@ import pytest
 from shared.bus import EventBus, PermanentError, Unroutable
 from shared.contracts import Envelope, MemberApproved, new_event
 from shared.inbox import MongoInbox
-from shared.settings import Settings
 from tests.support import PrivateVhost, eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
 
-def make_bus(settings: Settings, service: str = "svc", inbox=None) -> EventBus:
-    return EventBus(url=settings.amqp_url, exchange=settings.bus_exchange, service=service,
-                    queue_prefix=settings.bus_queue_prefix, prefetch=8, max_attempts=settings.bus_max_attempts,
-                    retry_delays=settings.retry_delays, inbox=inbox)
-
-
 def approved(name: str = "Nguyễn Văn An") -> Envelope:
-    return new_event(MemberApproved(member_id=str(uuid.uuid4()), full_name=name, status="active"),
-                     producer="membership")
+    return new_event(
+        MemberApproved(member_id=str(uuid.uuid4()), full_name=name, status="active"), producer="membership"
+    )
 
 
 async def test_a_published_event_reaches_its_handler(settings):
@@ -48,14 +43,44 @@ async def test_a_published_event_reaches_its_handler(settings):
         await consumer.close()
 
 
-async def test_an_event_nobody_listens_to_is_an_error_not_a_silent_loss(settings):
+async def test_an_event_nobody_listens_to_yet_is_kept_in_the_archive(settings):
     bus = make_bus(settings)
     await bus.start()
     try:
+        event = approved()
+        await bus.publish(event)  # nobody consumes member.approved here: not an error
+        archived = await _archived(bus)
+        assert [m.message_id for m in archived] == [event.id]
+    finally:
+        await bus.close()
+
+
+async def test_without_the_archive_an_unroutable_event_is_an_error_not_a_silent_loss(settings):
+    bus = make_bus(settings)
+    await bus.start()
+    try:
+        channel = await bus._connection.channel()  # type: ignore[union-attr]
+        await channel.queue_delete(bus.archive_queue_name)  # a broken topology
+        await channel.close()
         with pytest.raises(Unroutable):
             await bus.publish(approved())
     finally:
         await bus.close()
+
+
+async def _archived(bus: EventBus) -> list:
+    """What the archive queue holds (read and put back)."""
+    channel = await bus._connection.channel()  # type: ignore[union-attr]
+    try:
+        queue = await channel.declare_queue(bus.archive_queue_name, passive=True)
+        held = []
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            held.append(message)
+        for message in held:
+            await message.nack(requeue=True)
+        return held
+    finally:
+        await channel.close()
 
 
 async def test_a_failing_handler_is_retried_then_parked(settings):
@@ -121,6 +146,7 @@ async def test_poison_messages_are_parked_at_once_and_do_not_block_the_queue(set
     try:
         # An invalid body (not an envelope) straight onto the exchange.
         import aio_pika
+
         await bus._exchange.publish(aio_pika.Message(b"{not json"), routing_key="member.approved")
         await bus.publish(approved("poison"))
         await bus.publish(approved("fine"))

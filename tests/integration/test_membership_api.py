@@ -9,8 +9,8 @@ import pytest
 
 from services.membership.app import create_app
 from shared.identity import HEADER, Identity, sign
-from tests.integration.test_bus import make_bus
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +43,11 @@ async def test_creating_a_member_cleans_input_and_announces_it(client, settings,
     listener.subscribe("approved", ["member.approved"], on_approved)
     await listener.start()
     try:
-        resp = await client.post("/members", headers={**staff, "X-Request-ID": "req-42"}, json={
-            "full_name": "  Phạm   Minh Đức ", "email": "Duc.Pham@Gmail.com", "phone": "091.234.5678"})
+        resp = await client.post(
+            "/members",
+            headers={**staff, "X-Request-ID": "req-42"},
+            json={"full_name": "  Phạm   Minh Đức ", "email": "Duc.Pham@Gmail.com", "phone": "091.234.5678"},
+        )
         assert resp.status == 201, await resp.text()
         assert resp.headers["X-Request-ID"] == "req-42"
         member = await resp.json()
@@ -62,8 +65,13 @@ async def test_creating_a_member_cleans_input_and_announces_it(client, settings,
 
 
 async def test_a_second_member_with_the_same_email_or_phone_is_refused_naming_the_first(client, staff):
-    first = await (await client.post("/members", headers=staff, json={
-        "full_name": "Võ Thị Sáu", "email": "sau@example.vn", "phone": "0987654321"})).json()
+    first = await (
+        await client.post(
+            "/members",
+            headers=staff,
+            json={"full_name": "Võ Thị Sáu", "email": "sau@example.vn", "phone": "0987654321"},
+        )
+    ).json()
     for clash, field in (({"email": "SAU@example.vn"}, "email"), ({"phone": "+84 987 654 321"}, "phone")):
         resp = await client.post("/members", headers=staff, json={"full_name": "Someone Else", **clash})
         assert resp.status == 409
@@ -73,8 +81,9 @@ async def test_a_second_member_with_the_same_email_or_phone_is_refused_naming_th
 
 
 async def test_bad_input_is_refused_with_the_fields_at_fault(client, staff):
-    resp = await client.post("/members", headers=staff, json={
-        "full_name": " ", "email": {"$ne": None}, "phone": "12", "is_admin": True})
+    resp = await client.post(
+        "/members", headers=staff, json={"full_name": " ", "email": {"$ne": None}, "phone": "12", "is_admin": True}
+    )
     assert resp.status == 422
     body = await resp.json()
     assert {e["field"] for e in body["errors"]} == {"full_name", "email", "phone", "is_admin"}

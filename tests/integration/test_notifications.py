@@ -10,9 +10,9 @@ from services.notifications.app import create_app
 from shared.contracts import MemberApproved, new_event
 from shared.identity import HEADER, Identity, sign
 from shared.mongo import connect
-from tests.integration.test_bus import make_bus
 from tests.smtp_server import SmtpServer
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,17 @@ def smtp():
 
 @pytest.fixture
 async def service(aiohttp_client, settings, smtp):
-    settings = settings.model_copy(update={"smtp_port": smtp.port, "notify_retry_seconds": "0.2",
-                                           "notify_poll_seconds": 0.05})
+    settings = settings.model_copy(
+        update={"smtp_port": smtp.port, "notify_retry_seconds": "0.2", "notify_poll_seconds": 0.05}
+    )
     client = await aiohttp_client(create_app(settings))
     publisher = make_bus(settings, "membership")
     await publisher.start()
-    yield client, publisher, {HEADER: sign(Identity(sub="staff:lan", roles=("admin",)), settings.internal_identity_secret)}
+    yield (
+        client,
+        publisher,
+        {HEADER: sign(Identity(sub="staff:lan", roles=("admin",)), settings.internal_identity_secret)},
+    )
     await publisher.close()
 
 
@@ -42,9 +47,17 @@ async def inbox(settings):
 
 
 def approved(email: str | None, language: str = "vi", consent: bool = True):
-    return new_event(MemberApproved(member_id=str(uuid.uuid4()), full_name="Nguyễn Thị Mai", email=email,
-                                    status="active", language=language, consents={"email": consent}),
-                     producer="membership")
+    return new_event(
+        MemberApproved(
+            member_id=str(uuid.uuid4()),
+            full_name="Nguyễn Thị Mai",
+            email=email,
+            status="active",
+            language=language,
+            consents={"email": consent},
+        ),
+        producer="membership",
+    )
 
 
 async def deliveries(client, staff, **query):
@@ -68,7 +81,7 @@ async def test_a_new_member_gets_one_welcome_email_in_vietnamese(service, smtp):
 
 
 async def test_english_speakers_get_english(service, smtp):
-    client, publisher, staff = service
+    _client, publisher, _staff = service
     await publisher.publish(approved("john@example.com", language="en"))
     mails = await eventually(lambda: _async(smtp.recorder.to("john@example.com")), what="email")
     assert str(mails[0]["Subject"]).startswith("Welcome")
@@ -107,7 +120,7 @@ async def test_no_email_without_an_address_or_consent_and_the_log_says_why(servi
     for event, reason in ((approved("quiet@example.vn", consent=False), "no-consent"), (approved(None), "no-address")):
         await publisher.publish(event)
         key = f"{settings.bus_queue_prefix}notifications.deliveries:{event.id}"
-        await eventually(lambda: inbox.find_one({"_id": key, "status": "done"}), what="event handled")
+        await eventually(lambda key=key: inbox.find_one({"_id": key, "status": "done"}), what="event handled")
         items = await deliveries(client, staff, event_id=event.id)
         assert [(d["status"], d["reason"]) for d in items] == [("skipped", reason)]
     assert smtp.recorder.messages == []

@@ -11,15 +11,16 @@ from shared.contracts import MemberApproved, MemberUpdated, new_event
 from shared.inbox import MongoInbox
 from shared.mongo import ensure_indexes, epoch
 from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
-from tests.integration.test_bus import make_bus
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
 
 def approved(member_id: str):
-    return new_event(MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
-                     producer="membership")
+    return new_event(
+        MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"), producer="membership"
+    )
 
 
 async def consumer(settings, db, received: list[str]) -> EventBus:
@@ -64,8 +65,9 @@ async def test_an_update_adds_events_in_the_same_write_and_they_go_out_in_order(
     member_id = str(uuid.uuid4())
     first = approved(member_id)
     await members.insert_one(with_events({"_id": member_id, "name": "x"}, first))
-    update = new_event(MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active"),
-                       producer="membership")
+    update = new_event(
+        MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active"), producer="membership"
+    )
     await members.update_one({"_id": member_id}, push_events({"$set": {"name": "y"}}, update))
     doc = await members.find_one({"_id": member_id})
     assert doc["name"] == "y" and set(doc[EVENTS]) == {first.id, update.id}
@@ -94,8 +96,11 @@ async def test_events_stay_pending_while_the_broker_cannot_take_them(settings, d
     producer = make_bus(settings, "membership")
     await producer.start()
     relay = OutboxRelay(producer, [members])
+    channel = await producer._connection.channel()  # type: ignore[union-attr]
+    await channel.queue_delete(producer.archive_queue_name)  # a broken topology: nothing takes the event
+    await channel.close()
     try:
-        # No queue is bound yet: the broker cannot route it, so it must stay.
+        # No queue is bound: the broker cannot route it, so it must stay.
         assert await relay.drain() == 0
         doc = await members.find_one({"_id": member_id})
         assert doc[PENDING] and event.id in doc[EVENTS]
@@ -120,3 +125,69 @@ async def _none_pending(collection) -> bool:
 
 async def _async(value):
     return value
+
+
+class RefusingBus:
+    """The real bus, except that the broker refuses one kind of event while the
+    connection stays healthy (what an unroutable or rejected event looks like)."""
+
+    def __init__(self, bus: EventBus, refused_type: str) -> None:
+        self.bus, self.refused_type = bus, refused_type
+
+    @property
+    def connected(self) -> bool:
+        return self.bus.connected
+
+    async def publish(self, envelope) -> None:
+        if envelope.type == self.refused_type:
+            raise RuntimeError("refused by the broker")
+        await self.bus.publish(envelope)
+
+
+async def test_an_event_the_broker_keeps_refusing_is_set_aside_and_the_rest_of_its_document_goes_out(settings, db):
+    members = db["members"]
+    await ensure_indexes(db, outbox_indexes("members"))
+    member_id = str(uuid.uuid4())
+    first, later = (
+        approved(member_id),
+        new_event(
+            MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active", changed=["email"]),
+            producer="membership",
+        ),
+    )
+    await members.insert_one(with_events({"_id": member_id}, first, later))
+    received: list[str] = []
+    listener = await consumer(settings, db, received)
+    producer = make_bus(settings, "membership")
+    await producer.start()
+    relay = OutboxRelay(RefusingBus(producer, "member.approved"), [members], poll_seconds=0.05, max_tries=3)
+    relay.start()
+    try:
+        # The first event is refused three times, then set aside; the later one is not held back.
+        await eventually(lambda: _async(received == [later.id]), timeout=20, what="the later event delivered")
+        aside = await relay.set_aside()
+        assert [(a["event_id"], a["type"], a["tries"]) for a in aside] == [(first.id, "member.approved", 3)]
+        assert "refused by the broker" in aside[0]["error"]
+        relay.bus = producer  # the cause is mended: staff put the event back
+        assert await relay.put_back() == 1
+        await eventually(lambda: _async(sorted(received) == sorted([first.id, later.id])), what="put back and sent")
+        assert await relay.set_aside() == []
+    finally:
+        await relay.stop()
+        await producer.close()
+        await listener.close()
+
+
+async def test_a_broker_outage_sets_nothing_aside(settings, db):
+    members = db["members"]
+    await ensure_indexes(db, outbox_indexes("members"))
+    member_id = str(uuid.uuid4())
+    await members.insert_one(with_events({"_id": member_id}, approved(member_id)))
+    producer = make_bus(settings, "membership")  # never started: as good as a broker that is down
+    relay = OutboxRelay(producer, [members], max_tries=1)
+    for _ in range(3):
+        await members.update_one({"_id": member_id}, {"$set": {DUE: epoch()}})
+        await relay.drain()
+    assert await relay.set_aside() == []
+    doc = await members.find_one({"_id": member_id})
+    assert len(doc[EVENTS]) == 1 and doc[PENDING]

@@ -22,8 +22,12 @@ async def items(db):
 
 
 def expiring(member_id: str):
-    return new_event(MembershipExpiring(member_id=member_id, full_name="Bùi Văn Nam", status="active",
-                                        term_end="2026-12-31", days_left=30), producer="membership")
+    return new_event(
+        MembershipExpiring(
+            member_id=member_id, full_name="Bùi Văn Nam", status="active", term_end="2026-12-31", days_left=30
+        ),
+        producer="membership",
+    )
 
 
 async def test_two_replicas_fire_each_due_item_once(items):

@@ -4,7 +4,9 @@ The embedded store (nx-27017) is not MongoDB: these tests pin down the shapes we
 use, so a quirk shows up here and not in production. Known quirks, which the code
 works around: a sub-document pushed into an array comes back as a JSON string and
 a conditional `$pull` removes too much (so the outbox uses a map, not an array);
-an `_id` inside a compound index is refused; a datetime written by `$set` comes
+an `_id` inside a compound index is refused; in a write (update_one,
+find_one_and_update) a top-level `$or` beside other conditions makes it ignore those
+conditions, `_id` included, so such filters put the `$or` inside `$and`; a datetime written by `$set` comes
 back as text (restored by `shared.mongo.from_store`), compares to the second only
 and not at all in count_documents (so leases and due times are epoch numbers,
 `shared.mongo.epoch`); a bool written by `$set` comes back as 1/0;
@@ -15,7 +17,7 @@ an equality match finds nothing while `$in` works.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import ReturnDocument
@@ -24,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 async def test_unique_sparse_indexes_refuse_duplicates_but_allow_missing_values(db):
@@ -44,28 +46,49 @@ async def test_an_atomic_lease_is_taken_by_exactly_one_claimant(db):
     await db.jobs.insert_one({"_id": "j", "lease_until": epoch(NOW, plus_seconds=-1)})
     claims = []
     for worker in ("w1", "w2"):
-        claims.append(await db.jobs.find_one_and_update(
-            {"_id": "j", "lease_until": {"$lt": epoch(NOW)}},
-            {"$set": {"lease_until": epoch(NOW, plus_seconds=60), "owner": worker}},
-            return_document=ReturnDocument.AFTER,
-        ))
+        claims.append(
+            await db.jobs.find_one_and_update(
+                {"_id": "j", "lease_until": {"$lt": epoch(NOW)}},
+                {"$set": {"lease_until": epoch(NOW, plus_seconds=60), "owner": worker}},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
     assert claims[0]["owner"] == "w1" and claims[1] is None
 
 
 async def test_conditional_upsert_keeps_the_newest_copy(db):
+    await db.contacts.insert_one({"_id": "other", "name": "someone else", "as_of": NOW - timedelta(days=1)})
+
     async def apply(version_time, name):
         try:
             await db.contacts.update_one(
-                {"_id": "m", "$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]},
-                {"$set": {"name": name, "as_of": version_time}}, upsert=True)
+                {"$and": [{"_id": "m"}, {"$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]}]},
+                {"$set": {"name": name, "as_of": version_time}},
+                upsert=True,
+            )
         except DuplicateKeyError:
-            pass
+            pass  # a stale copy: the stored one is newer
 
     await apply(NOW, "new")
     await apply(NOW - timedelta(minutes=5), "old")  # arrives late
     assert (await db.contacts.find_one({"_id": "m"}))["name"] == "new"
     await apply(NOW + timedelta(minutes=5), "newer")
     assert (await db.contacts.find_one({"_id": "m"}))["name"] == "newer"
+    assert (await db.contacts.find_one({"_id": "other"}))["name"] == "someone else"
+
+
+async def test_an_or_beside_other_conditions_of_a_write_goes_inside_and(db):
+    """nx-27017 quirk: in update_one/find_one_and_update, a top-level `$or` beside other
+    conditions makes the store ignore those conditions (the `_id` included) and write
+    to whichever document matches the `$or`. Wrapped in `$and`, it is right on both."""
+    await db.leases.insert_many([{"_id": "a", "owner": "x", "until": 5}, {"_id": "b", "owner": "y", "until": 1}])
+    cond = {"$or": [{"owner": "z"}, {"until": {"$lt": 3}}]}
+    assert await db.leases.find_one_and_update({"$and": [{"_id": "a"}, cond]}, {"$set": {"owner": "z"}}) is None
+    result = await db.leases.update_one({"$and": [{"_id": "a"}, cond]}, {"$set": {"owner": "z"}})
+    assert result.matched_count == 0
+    assert [d["owner"] async for d in db.leases.find({}).sort("_id", 1)] == ["x", "y"]
+    # Reads are not affected, but keep to one form.
+    assert await db.leases.find_one({"$and": [{"_id": "a"}, cond]}) is None
 
 
 async def test_map_keys_are_set_and_unset_one_by_one(db):

@@ -1,2 +1,1 @@
-from tests.integration.gateway.conftest import (admin, gateway, gw_settings, make_gateway,  # noqa: F401
-                                                membership)
+from tests.integration.gateway.conftest import admin, gateway, gw_settings, make_gateway, membership  # noqa: F401

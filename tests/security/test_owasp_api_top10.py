@@ -23,38 +23,58 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def staff(gateway, admin, username: str, role: str, organization_id: str | None) -> dict[str, str]:
-    resp = await gateway.post("/api/v1/admin/staff", headers=admin, json={
-        "username": username, "password": f"{username}-password-1", "role": role,
-        **({"organization_id": organization_id} if organization_id else {})})
+    resp = await gateway.post(
+        "/api/v1/admin/staff",
+        headers=admin,
+        json={
+            "username": username,
+            "password": f"{username}-password-1",
+            "role": role,
+            **({"organization_id": organization_id} if organization_id else {}),
+        },
+    )
     assert resp.status == 201, await resp.text()
     return bearer((await login(gateway, username, f"{username}-password-1"))["access_token"])
 
 
 # --- API1 Broken object-level authorisation -------------------------------------------
 
+
 async def org(gateway, admin, code: str, kind: str, parent_id: str | None = None) -> str:
-    resp = await gateway.post("/api/v1/organizations", headers=admin, json={
-        "code": code, "name": f"Đơn vị {code}", "kind": kind, **({"parent_id": parent_id} if parent_id else {})})
+    resp = await gateway.post(
+        "/api/v1/organizations",
+        headers=admin,
+        json={"code": code, "name": f"Đơn vị {code}", "kind": kind, **({"parent_id": parent_id} if parent_id else {})},
+    )
     assert resp.status == 201, await resp.text()
     return (await resp.json())["id"]
 
 
 async def test_api1_a_manager_reaches_only_their_own_associations_members(gateway, admin):
     root = await org(gateway, admin, "LHH-TINH", "federation")
-    hoi_a, hoi_b = await org(gateway, admin, "HOI-A", "association", root), await org(gateway, admin, "HOI-B", "association", root)
-    theirs = await (await gateway.post("/api/v1/members", headers=admin, json={
-        "full_name": "Hồ Văn Nam", "organization_ids": [hoi_b]})).json()
+    hoi_a, hoi_b = (
+        await org(gateway, admin, "HOI-A", "association", root),
+        await org(gateway, admin, "HOI-B", "association", root),
+    )
+    theirs = await (
+        await gateway.post(
+            "/api/v1/members", headers=admin, json={"full_name": "Hồ Văn Nam", "organization_ids": [hoi_b]}
+        )
+    ).json()
     manager = await staff(gateway, admin, "quan.ly", "manager", hoi_a)
-    ours = await gateway.post("/api/v1/members", headers=manager, json={
-        "full_name": "Đinh Thị Hoa", "organization_ids": [hoi_a]})
+    ours = await gateway.post(
+        "/api/v1/members", headers=manager, json={"full_name": "Đinh Thị Hoa", "organization_ids": [hoi_a]}
+    )
     assert ours.status == 201, await ours.text()
     assert (await ours.json())["created_by"] == "staff:quan.ly"
     assert (await gateway.get(f"/api/v1/members/{(await ours.json())['id']}", headers=manager)).status == 200
 
-    for method, path, body in (("GET", f"/api/v1/members/{theirs['id']}", None),
-                               ("PATCH", f"/api/v1/members/{theirs['id']}", {"full_name": "Bị Sửa"}),
-                               ("GET", f"/api/v1/members?organization_id={hoi_b}", None),
-                               ("POST", "/api/v1/members", {"full_name": "Cài Cắm", "organization_ids": [hoi_b]})):
+    for method, path, body in (
+        ("GET", f"/api/v1/members/{theirs['id']}", None),
+        ("PATCH", f"/api/v1/members/{theirs['id']}", {"full_name": "Bị Sửa"}),
+        ("GET", f"/api/v1/members?organization_id={hoi_b}", None),
+        ("POST", "/api/v1/members", {"full_name": "Cài Cắm", "organization_ids": [hoi_b]}),
+    ):
         resp = await gateway.request(method, path, headers=manager, json=body)
         assert resp.status in (403, 404), (method, path, resp.status)
         assert resp.content_type == "application/problem+json"
@@ -72,10 +92,18 @@ async def test_api1_the_organisation_travels_only_in_the_signed_identity(gateway
 
 # --- API2 Broken authentication -------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Authorization": "Bearer"}, {"Authorization": "Token abc"}, bearer("lhs.e30.AAAA"),
-    bearer("lh_deadbeef_" + "x" * 43), {"X-API-Key": "' OR 1=1 --"},
-])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Token abc"},
+        bearer("lhs.e30.AAAA"),
+        bearer("lh_deadbeef_" + "x" * 43),
+        {"X-API-Key": "' OR 1=1 --"},
+    ],
+)
 async def test_api2_requests_without_valid_credentials_get_401_problem_json(gateway, headers):
     resp = await gateway.get("/api/v1/members", headers=headers)
     assert resp.status == 401
@@ -95,12 +123,16 @@ async def test_api2_login_is_rate_limited_per_client_address(make_gateway):
 
 # --- API3 Broken object property level authorisation (mass assignment) ----------------
 
-@pytest.mark.parametrize("path, body, field", [
-    ("/api/v1/members", {"full_name": "Lý Thị Mai", "role": "admin"}, "role"),
-    ("/api/v1/members", {"full_name": "Lý Thị Mai", "is_admin": True}, "is_admin"),
-    ("/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD, "role": "admin"}, "role"),
-    ("/api/v1/admin/api-keys", {"name": "p", "scopes": ["members:read"], "revoked_at": None}, "revoked_at"),
-])
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/members", {"full_name": "Lý Thị Mai", "role": "admin"}, "role"),
+        ("/api/v1/members", {"full_name": "Lý Thị Mai", "is_admin": True}, "is_admin"),
+        ("/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD, "role": "admin"}, "role"),
+        ("/api/v1/admin/api-keys", {"name": "p", "scopes": ["members:read"], "revoked_at": None}, "revoked_at"),
+    ],
+)
 async def test_api3_fields_the_caller_may_not_set_are_refused(gateway, admin, path, body, field):
     resp = await gateway.post(path, headers=admin, json=body)
     assert resp.status == 422
@@ -116,6 +148,7 @@ async def test_api3_secrets_never_come_back(gateway, admin):
 
 
 # --- API4 Unrestricted resource consumption -------------------------------------------
+
 
 async def test_api4_callers_are_rate_limited_with_headers_that_say_when_to_retry(make_gateway):
     gateway = await make_gateway(gateway_rate_burst=5, gateway_rate_per_second=0.5)
@@ -133,15 +166,18 @@ async def test_api4_bodies_over_the_route_limit_get_413(make_gateway):
     gateway = await make_gateway(gateway_body_bytes=2048)
     token = (await login(gateway, "admin", ADMIN_PASSWORD))["access_token"]
     big = json.dumps({"full_name": "A" * 5000})
-    resp = await gateway.post("/api/v1/members", headers={**bearer(token), "Content-Type": "application/json"},
-                              data=big)
+    resp = await gateway.post(
+        "/api/v1/members", headers={**bearer(token), "Content-Type": "application/json"}, data=big
+    )
     assert resp.status == 413 and (await resp.json())["max_bytes"] == 2048
 
     async def chunks():  # no Content-Length: counted while it streams
         for _ in range(10):
             yield b" " * 1024
-    resp = await gateway.post("/api/v1/members", headers={**bearer(token), "Content-Type": "application/json"},
-                              data=chunks())
+
+    resp = await gateway.post(
+        "/api/v1/members", headers={**bearer(token), "Content-Type": "application/json"}, data=chunks()
+    )
     assert resp.status == 413
 
 
@@ -152,11 +188,15 @@ async def test_api4_page_sizes_are_capped(gateway, admin):
 
 # --- API5 Broken function-level authorisation -----------------------------------------
 
+
 async def test_api5_no_partner_key_reaches_admin_routes_and_scopes_are_enforced(gateway, admin):
     everything = sorted({ep.scope for api in PUBLIC_APIS.values() for ep in api.endpoints if ep.scope})
     key = bearer((await new_key(gateway, admin, everything))["key"])
-    for method, path in (("GET", "/api/v1/admin/api-keys"), ("GET", "/api/v1/admin/staff"),
-                         ("POST", "/api/v1/admin/api-keys")):
+    for method, path in (
+        ("GET", "/api/v1/admin/api-keys"),
+        ("GET", "/api/v1/admin/staff"),
+        ("POST", "/api/v1/admin/api-keys"),
+    ):
         resp = await gateway.request(method, path, headers=key, json={"name": "x", "scopes": ["members:read"]})
         assert resp.status == 403, path
         assert (await resp.json())["required"] == "admin"
@@ -166,13 +206,20 @@ async def test_api5_no_partner_key_reaches_admin_routes_and_scopes_are_enforced(
 
 async def test_api5_managers_do_not_reach_admin_routes(gateway, admin):
     manager = await staff(gateway, admin, "manager.b", "manager", "hoi-b")
-    assert (await gateway.post("/api/v1/admin/api-keys", headers=manager,
-                               json={"name": "x", "scopes": ["members:read"]})).status == 403
-    assert (await gateway.post("/api/v1/admin/staff", headers=manager, json={
-        "username": "evil", "password": "evil-password-1", "role": "admin"})).status == 403
+    assert (
+        await gateway.post("/api/v1/admin/api-keys", headers=manager, json={"name": "x", "scopes": ["members:read"]})
+    ).status == 403
+    assert (
+        await gateway.post(
+            "/api/v1/admin/staff",
+            headers=manager,
+            json={"username": "evil", "password": "evil-password-1", "role": "admin"},
+        )
+    ).status == 403
 
 
 # --- API8 Security misconfiguration (injection, CORS, error bodies) -------------------
+
 
 async def test_api8_operator_payloads_never_reach_the_store(gateway, admin):
     resp = await gateway.post("/api/v1/members", headers=admin, json={"full_name": "X Y", "email": {"$ne": None}})
@@ -199,8 +246,8 @@ async def test_api8_cors_only_for_configured_origins(gateway, admin):
 
 async def test_api8_errors_are_problem_json_without_internals(gateway, admin):
     cases = [
-        await gateway.get("/api/v1/events", headers=admin),                    # service down
-        await gateway.get("/api/v1/members/%00", headers=admin),               # odd id
+        await gateway.get("/api/v1/events", headers=admin),  # service down
+        await gateway.get("/api/v1/members/%00", headers=admin),  # odd id
         await gateway.post("/api/v1/members", headers={**admin, "Content-Type": "application/json"}, data="{"),
         await gateway.post("/api/v1/members", headers={**admin, "Content-Type": "text/plain"}, data="x"),
         await gateway.get("/api/v1/does-not-exist"),
@@ -210,7 +257,7 @@ async def test_api8_errors_are_problem_json_without_internals(gateway, admin):
     for resp in cases:
         assert resp.content_type == "application/problem+json"
         text = await resp.text()
-        assert "Traceback" not in text and "127.0.0.1" not in text and "File \"" not in text
+        assert "Traceback" not in text and "127.0.0.1" not in text and 'File "' not in text
         body = json.loads(text)
         assert body["type"].startswith("https://lienhiep.vn/problems/") and body["status"] == resp.status
         assert resp.headers["X-Request-ID"]
@@ -227,28 +274,39 @@ async def test_api8_a_failing_service_opens_the_circuit(gateway, admin):
 
 # --- API9 Improper inventory management -----------------------------------------------
 
+
 async def test_api9_every_answering_route_is_documented_and_nothing_else_answers(gateway, admin):
     doc = await (await gateway.get("/api/v1/openapi.json")).json()
     validate(doc)
     declared = {(ep.method.lower(), f"/api/v1{ep.path}") for api in PUBLIC_APIS.values() for ep in api.endpoints}
     assert declared == {(m, p) for p, item in doc["paths"].items() for m in item}
-    for path in ("/api/v1/internal", "/api/v1/members/x/raw", "/api/v0/members", "/members", "/api/v1/admin",
-                 "/api/v1/admin/debug", "/.env", "/api/v1/openapi.yaml"):
+    for path in (
+        "/api/v1/internal",
+        "/api/v1/members/x/raw",
+        "/api/v0/members",
+        "/members",
+        "/api/v1/admin",
+        "/api/v1/admin/debug",
+        "/.env",
+        "/api/v1/openapi.yaml",
+    ):
         resp = await gateway.get(path, headers=admin)
         assert resp.status == 404, path
         assert resp.content_type == "application/problem+json"
 
 
 async def test_api4_client_addresses_come_from_trusted_proxies_only(make_gateway):
-    behind_proxy = await make_gateway(gateway_rate_burst=2, gateway_rate_per_second=0.1,
-                                      gateway_trusted_proxies="127.0.0.1")
+    behind_proxy = await make_gateway(
+        gateway_rate_burst=2, gateway_rate_per_second=0.1, gateway_trusted_proxies="127.0.0.1"
+    )
     first = {"X-Forwarded-For": "198.51.100.7"}
     assert [(await behind_proxy.get("/api/v1/openapi.json", headers=first)).status for _ in range(3)] == [200, 200, 429]
     other = {"X-Forwarded-For": "198.51.100.7, 203.0.113.20"}  # the proxy appends the address it saw
     assert (await behind_proxy.get("/api/v1/openapi.json", headers=other)).status == 200
     direct = await make_gateway(gateway_rate_burst=2, gateway_rate_per_second=0.1)
-    spoofed = [(await direct.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status
-               for i in range(3)]
+    spoofed = [
+        (await direct.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status for i in range(3)
+    ]
     assert spoofed == [200, 200, 429]  # an untrusted caller cannot pick a fresh address per request
 
 

@@ -31,13 +31,22 @@ def running(mongo_url, amqp_url, tmp_path_factory):
     run = uuid.uuid4().hex[:8]
     with SmtpServer() as smtp:
         env = {
-            "MONGO_URL": mongo_url, "MONGO_DB_PREFIX": f"st{run}", "AMQP_URL": amqp_url,
-            "BUS_EXCHANGE": f"lienhiep.events.{run}", "BUS_QUEUE_PREFIX": f"{run}.",
-            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
-            "GATEWAY_PORT": str(free_port()), "MEMBERSHIP_PORT": str(free_port()),
-            "EVENTS_PORT": str(free_port()), "NOTIFICATIONS_PORT": str(free_port()),
-            "INTERNAL_IDENTITY_SECRET": f"st-{run}", "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "GATEWAY_RATE_BURST": "100000", "GATEWAY_LOGIN_BURST": "100000", "GATEWAY_LOCKOUT_ATTEMPTS": "100000",
+            "MONGO_URL": mongo_url,
+            "MONGO_DB_PREFIX": f"st{run}",
+            "AMQP_URL": amqp_url,
+            "BUS_EXCHANGE": f"lienhiep.events.{run}",
+            "BUS_QUEUE_PREFIX": f"{run}.",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp.port),
+            "GATEWAY_PORT": str(free_port()),
+            "MEMBERSHIP_PORT": str(free_port()),
+            "EVENTS_PORT": str(free_port()),
+            "NOTIFICATIONS_PORT": str(free_port()),
+            "INTERNAL_IDENTITY_SECRET": f"st-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+            "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "GATEWAY_RATE_BURST": "100000",
+            "GATEWAY_LOGIN_BURST": "100000",
+            "GATEWAY_LOCKOUT_ATTEMPTS": "100000",
             "LOG_LEVEL": "WARNING",
         }
         processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("schemathesis-logs"))
@@ -52,8 +61,11 @@ def running(mongo_url, amqp_url, tmp_path_factory):
 @pytest.fixture(scope="module")
 def staff_headers(running) -> dict[str, str]:
     request = urllib.request.Request(
-        f"{running}/api/v1/auth/login", method="POST", headers={"Content-Type": "application/json"},
-        data=json.dumps({"username": "admin", "password": ADMIN_PASSWORD}).encode())
+        f"{running}/api/v1/auth/login",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"username": "admin", "password": ADMIN_PASSWORD}).encode(),
+    )
     with urllib.request.urlopen(request, timeout=10) as resp:
         return {"Authorization": f"Bearer {json.load(resp)['access_token']}"}
 
@@ -73,8 +85,14 @@ def test_no_server_errors_and_answers_match_the_document(running, staff_headers)
         tried += 1
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=3, deadline=None, database=None, derandomize=True,
-                             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=3,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def exercise(case):
             case.call_and_validate(base_url=running, headers=staff_headers, timeout=30, checks=CHECKS)
 

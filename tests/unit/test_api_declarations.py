@@ -14,17 +14,20 @@ def endpoint(**meta) -> Endpoint:
     return Endpoint("GET", "/x", _noop, "x", **meta)
 
 
-@pytest.mark.parametrize("who, meta, ok", [
-    (Identity(sub="staff:a", roles=("admin",)), {"admin_only": True}, True),
-    (Identity(sub="staff:m", roles=("manager",)), {"scope": "members:write"}, True),
-    (Identity(sub="staff:m", roles=("manager",)), {"admin_only": True}, False),
-    (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:read"}, True),
-    (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:write"}, False),
-    (Identity(sub="key:p", scopes=("members:read",)), {}, False),
-    (Identity(sub="key:p", scopes=("admin",)), {"admin_only": True}, False),
-    (Identity(sub="anonymous"), {"scope": "events:read"}, False),
-    (Identity(sub="anonymous"), {"public": True}, True),
-])
+@pytest.mark.parametrize(
+    "who, meta, ok",
+    [
+        (Identity(sub="staff:a", roles=("admin",)), {"admin_only": True}, True),
+        (Identity(sub="staff:m", roles=("manager",)), {"scope": "members:write"}, True),
+        (Identity(sub="staff:m", roles=("manager",)), {"admin_only": True}, False),
+        (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:read"}, True),
+        (Identity(sub="key:p", scopes=("members:read",)), {"scope": "members:write"}, False),
+        (Identity(sub="key:p", scopes=("members:read",)), {}, False),
+        (Identity(sub="key:p", scopes=("admin",)), {"admin_only": True}, False),
+        (Identity(sub="anonymous"), {"scope": "events:read"}, False),
+        (Identity(sub="anonymous"), {"public": True}, True),
+    ],
+)
 def test_who_may_call_what(who, meta, ok):
     assert allowed(endpoint(**meta), who) is ok
 

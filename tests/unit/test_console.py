@@ -5,7 +5,7 @@ group the Vietnamese way, and a session cookie cannot be edited."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,7 @@ def test_no_template_holds_text_of_its_own(template: Path):
 
 def test_dates_times_and_numbers_read_as_in_vietnam():
     assert formatting.day(date(2026, 3, 5)) == "05/03/2026"
-    late_evening_utc = datetime(2026, 12, 2, 18, 30, tzinfo=timezone.utc)
+    late_evening_utc = datetime(2026, 12, 2, 18, 30, tzinfo=UTC)
     assert formatting.moment(late_evening_utc) == "03/12/2026 01:30"  # already the next day in Hà Nội
     assert formatting.day(late_evening_utc) == "03/12/2026"
     assert formatting.clock("2026-12-03T06:05:00+00:00") == "13:05"
@@ -97,11 +97,19 @@ def test_a_session_cookie_cannot_be_edited_and_a_form_token_belongs_to_its_brows
 
 
 def test_an_api_problem_lands_beside_the_field_that_holds_it():
-    problem = ApiProblem.from_answer(422, {
-        "type": "https://lienhiep.vn/problems/validation-error", "title": "Dữ liệu không hợp lệ", "status": 422,
-        "errors": [{"field": "sessions.0.starts_at", "message": "bad time"},
-                   {"field": "dues.amount_vnd", "message": "too much"},
-                   {"field": "body", "message": "give a venue"}]})
+    problem = ApiProblem.from_answer(
+        422,
+        {
+            "type": "https://lienhiep.vn/problems/validation-error",
+            "title": "Dữ liệu không hợp lệ",
+            "status": 422,
+            "errors": [
+                {"field": "sessions.0.starts_at", "message": "bad time"},
+                {"field": "dues.amount_vnd", "message": "too much"},
+                {"field": "body", "message": "give a venue"},
+            ],
+        },
+    )
     form = failed(problem, {"sessions.0.starts_at": "", "amount_vnd": "", "venue": ""})
     assert form.error("sessions.0.starts_at") == ["bad time"]
     assert form.error("amount_vnd") == ["too much"]

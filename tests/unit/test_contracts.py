@@ -4,15 +4,25 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import (CONTRACTS, Envelope, MemberApproved, UnknownEventType, asyncapi_document, new_event,
-                              parse_data)
+from shared.contracts import (
+    CONTRACTS,
+    Envelope,
+    MemberApproved,
+    UnknownEventType,
+    asyncapi_document,
+    new_event,
+    parse_data,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_an_event_round_trips_through_json():
-    env = new_event(MemberApproved(member_id="m1", full_name="Nguyễn Văn An", status="active", email="a@b.vn"),
-                    producer="membership", correlation_id="req-1")
+    env = new_event(
+        MemberApproved(member_id="m1", full_name="Nguyễn Văn An", status="active", email="a@b.vn"),
+        producer="membership",
+        correlation_id="req-1",
+    )
     back = Envelope.model_validate_json(env.model_dump_json())
     assert back == env
     assert back.type == "member.approved" and back.version == 1

@@ -12,12 +12,15 @@ def test_a_signed_identity_verifies():
     assert not back.has_scope("members:write")
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t.replace(t[5], "A" if t[5] != "A" else "B", 1),
-    lambda t: t + "x",
-    lambda t: "garbage",
-    lambda t: "a.b",
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t.replace(t[5], "A" if t[5] != "A" else "B", 1),
+        lambda t: t + "x",
+        lambda t: "garbage",
+        lambda t: "a.b",
+    ],
+)
 def test_tampered_identities_are_refused(tamper):
     token = sign(Identity(sub="staff:lan"), "s3cret")
     with pytest.raises(InvalidIdentity):

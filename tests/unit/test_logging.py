@@ -11,8 +11,13 @@ def masked(**event):
 
 
 def test_secrets_are_masked_by_key_wherever_they_are():
-    out = masked(event="login", password="hunter2", headers={"Authorization": "Bearer abc", "X-Api-Key": "k"},
-                 nested=[{"token": "t"}], smtp_password="p")
+    out = masked(
+        event="login",
+        password="hunter2",
+        headers={"Authorization": "Bearer abc", "X-Api-Key": "k"},
+        nested=[{"token": "t"}],
+        smtp_password="p",
+    )
     assert out["password"] == "***"
     assert out["headers"] == {"Authorization": "***", "X-Api-Key": "***"}
     assert out["nested"] == [{"token": "***"}]
@@ -20,8 +25,11 @@ def test_secrets_are_masked_by_key_wherever_they_are():
 
 
 def test_emails_and_phone_numbers_are_masked_inside_any_text():
-    out = masked(event="sending to an@example.com", to=["Nguyễn <an.nguyen@lhh-binhduong.org.vn>"],
-                 detail="call 0912 345 678 or +84912345678 or 84912345678 or 091.234.5678")
+    out = masked(
+        event="sending to an@example.com",
+        to=["Nguyễn <an.nguyen@lhh-binhduong.org.vn>"],
+        detail="call 0912 345 678 or +84912345678 or 84912345678 or 091.234.5678",
+    )
     text = json.dumps(out, ensure_ascii=False)
     for leaked in ("an@example.com", "an.nguyen@", "0912 345 678", "+84912345678", "84912345678", "091.234.5678"):
         assert leaked not in text

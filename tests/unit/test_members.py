@@ -3,8 +3,17 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from services.membership.members import (InvalidPhone, InvalidTitle, MemberIn, fold, is_young_intellectual,
-                                          normalise_name, normalise_phone, parse_gender, parse_titles)
+from services.membership.members import (
+    InvalidPhone,
+    InvalidTitle,
+    MemberIn,
+    fold,
+    is_young_intellectual,
+    normalise_name,
+    normalise_phone,
+    parse_gender,
+    parse_titles,
+)
 
 
 @pytest.mark.parametrize("raw", ["0912 345 678", "091.234.5678", "84912345678", "+84 912 345 678", "0912-345-678"])
@@ -36,10 +45,17 @@ def test_member_input_is_cleaned_and_strict():
     assert fields == {"email", "role"}
 
 
-@pytest.mark.parametrize("old, new", [
-    ("01623 456 789", "+84323456789"), ("841693456789", "+84393456789"), ("+84 120 345 6789", "+84703456789"),
-    ("0123.456.7890", "+84834567890"), ("01863456789", "+84563456789"), ("01993456789", "+84593456789"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("01623 456 789", "+84323456789"),
+        ("841693456789", "+84393456789"),
+        ("+84 120 345 6789", "+84703456789"),
+        ("0123.456.7890", "+84834567890"),
+        ("01863456789", "+84563456789"),
+        ("01993456789", "+84593456789"),
+    ],
+)
 def test_pre_2018_eleven_digit_mobiles_become_their_ten_digit_successors(old, new):
     assert normalise_phone(old) == new
 
@@ -49,10 +65,17 @@ def test_landlines_and_international_numbers_stay_as_they_are():
     assert normalise_phone("+44 20 7946 0958") == "+442079460958"
 
 
-@pytest.mark.parametrize("raw, titles", [
-    ("PGS.TS", ["PGS", "TS"]), ("pgs, ts", ["PGS", "TS"]), ("ThS.", ["ThS"]), ("GS.TSKH", ["GS", "TSKH"]),
-    ("", []), ("KS KS", ["KS"]),
-])
+@pytest.mark.parametrize(
+    "raw, titles",
+    [
+        ("PGS.TS", ["PGS", "TS"]),
+        ("pgs, ts", ["PGS", "TS"]),
+        ("ThS.", ["ThS"]),
+        ("GS.TSKH", ["GS", "TSKH"]),
+        ("", []),
+        ("KS KS", ["KS"]),
+    ],
+)
 def test_titles_and_degrees_in_their_usual_abbreviations(raw, titles):
     assert parse_titles(raw) == titles
 
@@ -72,4 +95,8 @@ def test_young_intellectual_means_35_or_under_today():
 
 def test_gender_words():
     assert (parse_gender("Nữ"), parse_gender("nam"), parse_gender("Khác"), parse_gender("x")) == (
-        "female", "male", "other", None)
+        "female",
+        "male",
+        "other",
+        None,
+    )

@@ -8,7 +8,9 @@ def test_duplicate_key_names_the_field_on_mongodb_and_nx():
     assert duplicate_key(real) == "email"
     nx = DuplicateKeyError("dup", 11000, {"errmsg": "UNIQUE constraint failed: index 'idx_members_email'"})
     assert duplicate_key(nx) == "email"
-    legacy = DuplicateKeyError("dup", 11000, {"errmsg": "E11000 duplicate key error collection: db.members index: phone_1 dup key"})
+    legacy = DuplicateKeyError(
+        "dup", 11000, {"errmsg": "E11000 duplicate key error collection: db.members index: phone_1 dup key"}
+    )
     assert duplicate_key(legacy) == "phone"
 
 

@@ -71,8 +71,15 @@ def parse(raw: bytes):
 def test_the_email_has_utf8_subject_and_alternative_parts():
     sender = SmtpSender(Settings())
     rendered = Renderer().email("welcome", "vi", CONTEXT)
-    msg = parse(sender.build(to="an@example.com", to_name="Nguyễn Văn An", rendered=rendered,
-                             delivery_key="e1:m1:email:welcome", headers={"List-Unsubscribe": "<https://x/u?t=1>"}))
+    msg = parse(
+        sender.build(
+            to="an@example.com",
+            to_name="Nguyễn Văn An",
+            rendered=rendered,
+            delivery_key="e1:m1:email:welcome",
+            headers={"List-Unsubscribe": "<https://x/u?t=1>"},
+        )
+    )
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["Subject"] == rendered.subject and msg["To"] == "Nguyễn Văn An <an@example.com>"
@@ -86,16 +93,21 @@ def test_the_email_has_utf8_subject_and_alternative_parts():
 def test_a_long_vietnamese_subject_keeps_its_spaces_and_lines_stay_short():
     subject = "Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng, Hội Tin học tỉnh, chi hội Khoa học Công nghệ " * 2
     rendered = Renderer().email("welcome", "vi", CONTEXT)
-    raw = SmtpSender(Settings()).build(to="an@example.com", to_name="Nguyễn Văn An",
-                                       rendered=type(rendered)(subject, rendered.text, rendered.html), delivery_key="k")
+    raw = SmtpSender(Settings()).build(
+        to="an@example.com",
+        to_name="Nguyễn Văn An",
+        rendered=type(rendered)(subject, rendered.text, rendered.html),
+        delivery_key="k",
+    )
     assert parse(raw)["Subject"] == subject
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
 
 
 def test_a_ticket_email_carries_the_qr_beside_the_html():
     rendered = Renderer().email("welcome", "vi", CONTEXT)
-    msg = parse(SmtpSender(Settings()).build(to="a@b.vn", to_name="", rendered=rendered, delivery_key="k",
-                                             qr="HT-7K3M9Q"))
+    msg = parse(
+        SmtpSender(Settings()).build(to="a@b.vn", to_name="", rendered=rendered, delivery_key="k", qr="HT-7K3M9Q")
+    )
     related = msg.get_payload()[1]
     assert related.get_content_type() == "multipart/related"
     image = related.get_payload()[1]

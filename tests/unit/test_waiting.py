@@ -38,7 +38,7 @@ async def test_a_cancellation_swallowed_below_the_loop_still_ends_it():
         try:
             await asyncio.sleep(10)
         except asyncio.CancelledError:
-            raise ConnectionError("channel closed")  # what some client libraries do
+            raise ConnectionError("channel closed") from None  # what some client libraries do
 
     async def loop():
         while True:

@@ -49,8 +49,7 @@ def fields(form: MultiDictProxy[Any], *names: str) -> dict[str, str]:
 
 
 def setup(app: web.Application, console: Any) -> None:
-    from clients.console.views import admin, auth, checkin, events, home, imports, members, notifications
-    from clients.console.views import organizations
+    from clients.console.views import admin, auth, checkin, events, home, imports, members, notifications, organizations
 
     for module in (auth, home, organizations, members, imports, events, checkin, notifications, admin):
         module.routes(app.router)

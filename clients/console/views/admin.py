@@ -30,13 +30,22 @@ def _new_staff() -> Form:
     return Form({"username": "", "password": "", "role": "manager", "organization_id": ""})
 
 
-async def staff(request: web.Request, form: Form | None = None, status: int = 200,
-                row_problem: tuple[str, ApiProblem] | None = None) -> web.StreamResponse:
+async def staff(
+    request: web.Request, form: Form | None = None, status: int = 200, row_problem: tuple[str, ApiProblem] | None = None
+) -> web.StreamResponse:
     client = api(request)
     accounts = await client.staff()
     orgs = await client.organizations()
-    return render(request, "admin/staff.html", status=status, accounts=accounts, orgs=orgs,
-                  names={o.id: o.name for o in orgs}, form=form or _new_staff(), row_problem=row_problem)
+    return render(
+        request,
+        "admin/staff.html",
+        status=status,
+        accounts=accounts,
+        orgs=orgs,
+        names={o.id: o.name for o in orgs},
+        form=form or _new_staff(),
+        row_problem=row_problem,
+    )
 
 
 async def create_staff(request: web.Request) -> web.StreamResponse:
@@ -59,8 +68,9 @@ async def change_role(request: web.Request) -> web.StreamResponse:
     username = request.match_info["username"]
     data = await request.post()
     try:
-        await api(request).change_staff_role(username, str(data.get("role", "")),
-                                             str(data.get("organization_id", "")) or None)
+        await api(request).change_staff_role(
+            username, str(data.get("role", "")), str(data.get("organization_id", "")) or None
+        )
     except ApiProblem as problem:
         if problem.status == 401:
             raise
@@ -92,12 +102,20 @@ async def staff_action(request: web.Request) -> web.StreamResponse:
     return redirect(request, url(request, "staff"), f"staff_{action}")
 
 
-async def keys(request: web.Request, form: Form | None = None, status: int = 200,
-               created: ApiKeyCreated | None = None) -> web.StreamResponse:
+async def keys(
+    request: web.Request, form: Form | None = None, status: int = 200, created: ApiKeyCreated | None = None
+) -> web.StreamResponse:
     client = api(request)
-    return render(request, "admin/keys.html", status=status, items=await client.api_keys(),
-                  scopes=await client.scopes(), orgs=await client.organizations(),
-                  form=form or Form({"name": "", "organization_id": "", "scopes": []}), created=created)
+    return render(
+        request,
+        "admin/keys.html",
+        status=status,
+        items=await client.api_keys(),
+        scopes=await client.scopes(),
+        orgs=await client.organizations(),
+        form=form or Form({"name": "", "organization_id": "", "scopes": []}),
+        created=created,
+    )
 
 
 async def create_key(request: web.Request) -> web.StreamResponse:
@@ -105,8 +123,7 @@ async def create_key(request: web.Request) -> web.StreamResponse:
     values: dict[str, Any] = fields(data, "name", "organization_id")
     values["scopes"] = [str(s) for s in data.getall("scopes", [])]
     try:
-        created = await api(request).create_api_key(values["name"], values["scopes"],
-                                                    values["organization_id"] or None)
+        created = await api(request).create_api_key(values["name"], values["scopes"], values["organization_id"] or None)
     except ApiProblem as problem:
         if problem.status == 401:
             raise

@@ -49,21 +49,33 @@ async def login(request: web.Request) -> web.StreamResponse:
     except ApiProblem as problem:
         form = Form({"username": username, "password": ""}, {}, problem)
         if problem.status == 401:
-            problem = ApiProblem(401, translate(lang_of(request), "login.wrong_title"),
-                                 translate(lang_of(request), "login.wrong_detail"))
+            problem = ApiProblem(
+                401, translate(lang_of(request), "login.wrong_title"), translate(lang_of(request), "login.wrong_detail")
+            )
         elif problem.status == 423:
-            problem = ApiProblem(423, translate(lang_of(request), "login.locked_title"),
-                                 translate(lang_of(request), "login.locked_detail"))
+            problem = ApiProblem(
+                423,
+                translate(lang_of(request), "login.locked_title"),
+                translate(lang_of(request), "login.locked_detail"),
+            )
         elif problem.status == 429:
-            problem = ApiProblem(429, translate(lang_of(request), "login.slow_title"),
-                                 translate(lang_of(request), "login.slow_detail"))
+            problem = ApiProblem(
+                429, translate(lang_of(request), "login.slow_title"), translate(lang_of(request), "login.slow_detail")
+            )
         else:
             form = failed(problem, {"username": username, "password": ""})
         form.problem = problem
-        return render(request, "login.html", status=problem.status if problem.status < 500 else 503, form=form,
-                      next=target)
-    session = Session(result.access_token, result.expires_at.timestamp(), result.expires_in, result.user.username,
-                      result.user.role, result.user.organization_id)
+        return render(
+            request, "login.html", status=problem.status if problem.status < 500 else 503, form=form, next=target
+        )
+    session = Session(
+        result.access_token,
+        result.expires_at.timestamp(),
+        result.expires_in,
+        result.user.username,
+        result.user.role,
+        result.user.organization_id,
+    )
     response = redirect(request, target)
     console_of(request).cookies.write_session(request, response, session)
     return response

@@ -17,8 +17,20 @@ from clients.console.views import Form, failed, fields
 KINDS = ("seminar", "training", "conference")
 STATUSES = ("draft", "published", "registration_closed", "completed", "cancelled")
 AUDIENCES = ("public", "members")
-EVENT_FIELDS = ("kind", "title_vi", "title_en", "description_vi", "organizer", "capacity", "venue", "online_url",
-                "training_hours", "registration_opens_at", "registration_closes_at", "audience")
+EVENT_FIELDS = (
+    "kind",
+    "title_vi",
+    "title_en",
+    "description_vi",
+    "organizer",
+    "capacity",
+    "venue",
+    "online_url",
+    "training_hours",
+    "registration_opens_at",
+    "registration_closes_at",
+    "audience",
+)
 
 
 def routes(router: web.UrlDispatcher) -> None:
@@ -39,40 +51,75 @@ async def listing(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status", "")
     upcoming = request.query.get("upcoming", "") == "1"
     offset = int(request.query.get("offset", "0") or 0) if request.query.get("offset", "0").isdigit() else 0
-    page = await api(request).events(status=status if status in STATUSES else None, upcoming=upcoming, limit=50,
-                                     offset=offset)
-    return render(request, "events/list.html", page=page, statuses=STATUSES, chosen_status=status, upcoming=upcoming,
-                  next_link=url(request, "events", {"status": status, "upcoming": "1" if upcoming else "",
-                                                    "offset": page.next_offset}) if page.next_offset else None)
+    page = await api(request).events(
+        status=status if status in STATUSES else None, upcoming=upcoming, limit=50, offset=offset
+    )
+    return render(
+        request,
+        "events/list.html",
+        page=page,
+        statuses=STATUSES,
+        chosen_status=status,
+        upcoming=upcoming,
+        next_link=url(
+            request, "events", {"status": status, "upcoming": "1" if upcoming else "", "offset": page.next_offset}
+        )
+        if page.next_offset
+        else None,
+    )
 
 
 def _session_rows(data: Any, count: int) -> list[dict[str, str]]:
-    return [{"title": str(data.get(f"sessions.{i}.title", "")).strip(),
-             "starts_at": str(data.get(f"sessions.{i}.starts_at", "")).strip(),
-             "ends_at": str(data.get(f"sessions.{i}.ends_at", "")).strip(),
-             "room": str(data.get(f"sessions.{i}.room", "")).strip()} for i in range(count)]
+    return [
+        {
+            "title": str(data.get(f"sessions.{i}.title", "")).strip(),
+            "starts_at": str(data.get(f"sessions.{i}.starts_at", "")).strip(),
+            "ends_at": str(data.get(f"sessions.{i}.ends_at", "")).strip(),
+            "room": str(data.get(f"sessions.{i}.room", "")).strip(),
+        }
+        for i in range(count)
+    ]
 
 
 def _values_of(event: Event | None) -> dict[str, Any]:
     if event is None:
-        return {**{name: "" for name in EVENT_FIELDS}, "kind": "seminar", "audience": "public",
-                "sessions": [{"title": "", "starts_at": "", "ends_at": "", "room": ""}]}
-    return {"kind": event.kind, "title_vi": event.title.get("vi", ""), "title_en": event.title.get("en") or "",
-            "description_vi": (event.description or {}).get("vi", ""), "organizer": event.organizer.id,
-            "capacity": str(event.capacity), "venue": event.venue or "", "online_url": event.online_url or "",
-            "training_hours": "" if event.training_hours is None else f"{event.training_hours:g}",
-            "registration_opens_at": input_moment(event.registration_opens_at),
-            "registration_closes_at": input_moment(event.registration_closes_at),
-            "audience": str(getattr(event, "audience", {}).get("kind", "public")),
-            "sessions": [{"title": (s.title or {}).get("vi", ""), "starts_at": input_moment(s.starts_at),
-                          "ends_at": input_moment(s.ends_at), "room": s.room or ""} for s in event.sessions]}
+        return {
+            **{name: "" for name in EVENT_FIELDS},
+            "kind": "seminar",
+            "audience": "public",
+            "sessions": [{"title": "", "starts_at": "", "ends_at": "", "room": ""}],
+        }
+    return {
+        "kind": event.kind,
+        "title_vi": event.title.get("vi", ""),
+        "title_en": event.title.get("en") or "",
+        "description_vi": (event.description or {}).get("vi", ""),
+        "organizer": event.organizer.id,
+        "capacity": str(event.capacity),
+        "venue": event.venue or "",
+        "online_url": event.online_url or "",
+        "training_hours": "" if event.training_hours is None else f"{event.training_hours:g}",
+        "registration_opens_at": input_moment(event.registration_opens_at),
+        "registration_closes_at": input_moment(event.registration_closes_at),
+        "audience": str(getattr(event, "audience", {}).get("kind", "public")),
+        "sessions": [
+            {
+                "title": (s.title or {}).get("vi", ""),
+                "starts_at": input_moment(s.starts_at),
+                "ends_at": input_moment(s.ends_at),
+                "room": s.room or "",
+            }
+            for s in event.sessions
+        ],
+    }
 
 
 def _body(values: dict[str, Any], lang: str, new: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The API's body from the form, and the times that could not be read (as field errors)."""
     errors: dict[str, list[str]] = {}
-    body: dict[str, Any] = {"title": {"vi": values["title_vi"], **({"en": values["title_en"]}
-                                                                 if values["title_en"] else {})}}
+    body: dict[str, Any] = {
+        "title": {"vi": values["title_vi"], **({"en": values["title_en"]} if values["title_en"] else {})}
+    }
     sessions = []
     for i, row in enumerate(values["sessions"]):
         if not any(row.values()):
@@ -128,16 +175,30 @@ async def _form(request: web.Request) -> dict[str, Any]:
 
 async def new_page(request: web.Request) -> web.StreamResponse:
     orgs = await api(request).organizations()
-    return render(request, "events/form.html", form=Form(_values_of(None)), orgs=orgs, kinds=KINDS,
-                  audiences=AUDIENCES, event=None)
+    return render(
+        request,
+        "events/form.html",
+        form=Form(_values_of(None)),
+        orgs=orgs,
+        kinds=KINDS,
+        audiences=AUDIENCES,
+        event=None,
+    )
 
 
 async def create(request: web.Request) -> web.StreamResponse:
     client = api(request)
     values = await _form(request)
     if values["add_session"]:
-        return render(request, "events/form.html", form=Form(values), orgs=await client.organizations(), kinds=KINDS,
-                      audiences=AUDIENCES, event=None)
+        return render(
+            request,
+            "events/form.html",
+            form=Form(values),
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            audiences=AUDIENCES,
+            event=None,
+        )
     body, errors = _body(values, lang_of(request), new=True)
     try:
         if errors:
@@ -146,19 +207,42 @@ async def create(request: web.Request) -> web.StreamResponse:
     except ApiProblem as problem:
         if problem.status == 401:
             raise
-        form = failed(problem, values, {"title.vi": "title_vi", "title.en": "title_en", "description.vi":
-                                        "description_vi", "audience.kind": "audience"})
+        form = failed(
+            problem,
+            values,
+            {
+                "title.vi": "title_vi",
+                "title.en": "title_en",
+                "description.vi": "description_vi",
+                "audience.kind": "audience",
+            },
+        )
         form.errors.update(errors)
-        return render(request, "events/form.html", status=problem.status, form=form,
-                      orgs=await client.organizations(), kinds=KINDS, audiences=AUDIENCES, event=None)
+        return render(
+            request,
+            "events/form.html",
+            status=problem.status,
+            form=form,
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            audiences=AUDIENCES,
+            event=None,
+        )
     return redirect(request, url(request, "event", event_id=event.id), "event_created")
 
 
 async def edit_page(request: web.Request) -> web.StreamResponse:
     client = api(request)
     event = await client.event(request.match_info["event_id"])
-    return render(request, "events/form.html", form=Form(_values_of(event)), orgs=await client.organizations(),
-                  kinds=KINDS, audiences=AUDIENCES, event=event)
+    return render(
+        request,
+        "events/form.html",
+        form=Form(_values_of(event)),
+        orgs=await client.organizations(),
+        kinds=KINDS,
+        audiences=AUDIENCES,
+        event=event,
+    )
 
 
 async def update(request: web.Request) -> web.StreamResponse:
@@ -167,8 +251,15 @@ async def update(request: web.Request) -> web.StreamResponse:
     values = await _form(request)
     values.update(kind=event.kind, organizer=event.organizer.id, capacity=str(event.capacity))
     if values["add_session"]:
-        return render(request, "events/form.html", form=Form(values), orgs=await client.organizations(), kinds=KINDS,
-                      audiences=AUDIENCES, event=event)
+        return render(
+            request,
+            "events/form.html",
+            form=Form(values),
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            audiences=AUDIENCES,
+            event=event,
+        )
     body, errors = _body(values, lang_of(request), new=False)
     try:
         if errors:
@@ -179,22 +270,44 @@ async def update(request: web.Request) -> web.StreamResponse:
             raise
         form = failed(problem, values, {"title.vi": "title_vi", "title.en": "title_en"})
         form.errors.update(errors)
-        return render(request, "events/form.html", status=problem.status, form=form,
-                      orgs=await client.organizations(), kinds=KINDS, audiences=AUDIENCES, event=event)
+        return render(
+            request,
+            "events/form.html",
+            status=problem.status,
+            form=form,
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            audiences=AUDIENCES,
+            event=event,
+        )
     return redirect(request, url(request, "event", event_id=event.id), "saved")
 
 
-async def page(request: web.Request, status: int = 200, problem: ApiProblem | None = None,
-               capacity_form: Form | None = None, notice: str | None = None) -> web.Response:
+async def page(
+    request: web.Request,
+    status: int = 200,
+    problem: ApiProblem | None = None,
+    capacity_form: Form | None = None,
+    notice: str | None = None,
+) -> web.Response:
     client = api(request)
     event_id = request.match_info.get("event_id") or request["event_id"]
     shown = request.query.get("registrations", "confirmed")
     shown = shown if shown in ("confirmed", "waitlisted", "cancelled") else "confirmed"
-    event, registrations = await asyncio.gather(client.event(event_id),
-                                                client.registrations(event_id, status=shown, limit=200))
-    return render(request, "events/page.html", status=status, event=event, registrations=registrations,
-                  shown=shown, problem=problem, notice=notice,
-                  capacity=capacity_form or Form({"capacity": str(event.capacity)}))
+    event, registrations = await asyncio.gather(
+        client.event(event_id), client.registrations(event_id, status=shown, limit=200)
+    )
+    return render(
+        request,
+        "events/page.html",
+        status=status,
+        event=event,
+        registrations=registrations,
+        shown=shown,
+        problem=problem,
+        notice=notice,
+        capacity=capacity_form or Form({"capacity": str(event.capacity)}),
+    )
 
 
 async def transition(request: web.Request) -> web.StreamResponse:
@@ -207,8 +320,13 @@ async def transition(request: web.Request) -> web.StreamResponse:
             reason = str(data.get("reason", "")).strip()
             if not reason:
                 lang = lang_of(request)
-                return await page(request, 422, ApiProblem(422, translate(lang, "event.reason_needed_title"),
-                                                           translate(lang, "event.reason_needed_detail")))
+                return await page(
+                    request,
+                    422,
+                    ApiProblem(
+                        422, translate(lang, "event.reason_needed_title"), translate(lang, "event.reason_needed_detail")
+                    ),
+                )
             await client.cancel_event(event_id, reason)
         elif action in ("publish", "close-registration", "complete"):
             await client.event_transition(event_id, action)  # type: ignore[arg-type]
@@ -249,8 +367,12 @@ async def certificates(request: web.Request) -> web.StreamResponse:
         if problem.status in (401, 404):
             raise
         return await page(request, problem.status, problem)
-    notice = translate(lang_of(request), "event.certificates_issued", issued=result.get("issued", 0),
-                       already=result.get("already_issued", 0))
+    notice = translate(
+        lang_of(request),
+        "event.certificates_issued",
+        issued=result.get("issued", 0),
+        already=result.get("already_issued", 0),
+    )
     return await page(request, notice=notice)
 
 
@@ -267,9 +389,12 @@ async def export(request: web.Request) -> web.StreamResponse:
     fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
     what = request.match_info["what"]
     async with api(request).export_event(request.match_info["event_id"], what, fmt) as download:  # type: ignore[arg-type]
-        response = web.StreamResponse(headers={
-            "Content-Type": download.content_type,
-            "Content-Disposition": f'attachment; filename="{download.filename}"'})
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": download.content_type,
+                "Content-Disposition": f'attachment; filename="{download.filename}"',
+            }
+        )
         await response.prepare(request)
         async for chunk in download.chunks():
             await response.write(chunk)

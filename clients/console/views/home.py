@@ -6,7 +6,7 @@ API refuses or is missing, so one slow or absent service never blanks the page."
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -39,7 +39,7 @@ async def home(request: web.Request) -> web.StreamResponse:
     )
     today = today_local()
     week_end = today + timedelta(days=6 - today.weekday())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     panels: dict[str, Any] = {}
     if isinstance(events, ApiProblem):
         panels["events"] = None

@@ -54,8 +54,7 @@ def _count_lines(upload: Upload) -> int | None:
 
 async def imports_page(request: web.Request, problem: ApiProblem | None = None) -> web.StreamResponse:
     jobs = await api(request).imports(limit=20)
-    return render(request, "imports/index.html", status=problem.status if problem else 200, jobs=jobs,
-                  problem=problem)
+    return render(request, "imports/index.html", status=problem.status if problem else 200, jobs=jobs, problem=problem)
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -74,8 +73,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
 
 async def job_page(request: web.Request) -> web.StreamResponse:
     after = request.query.get("after_line")
-    job = await api(request).import_job(request.match_info["job_id"], limit=200,
-                                        after_line=int(after) if after and after.isdigit() else None)
+    job = await api(request).import_job(
+        request.match_info["job_id"], limit=200, after_line=int(after) if after and after.isdigit() else None
+    )
     expected = request.query.get("rows", "")
     total = int(expected) if expected.isdigit() and int(expected) > 0 else None
     template = "imports/progress.html" if request.query.get("partial") else "imports/job.html"
@@ -101,8 +101,12 @@ async def rejected_csv(request: web.Request) -> web.StreamResponse:
     for row in rows:
         writer.writerow([row.line, _cell(row.column), _cell(row.reason)])
     name = f"{job.filename or 'import'}".rsplit(".", 1)[0] + "-rejected.csv"
-    return web.Response(body=buffer.getvalue().encode("utf-8"), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'})
+    return web.Response(
+        body=buffer.getvalue().encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'},
+    )
 
 
 def _cell(value: Any) -> str:

@@ -17,8 +17,13 @@ from clients.console.views import Form, failed, fields
 
 STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
 TITLES = ("GS", "PGS", "TSKH", "TS", "ThS", "KS", "KTS", "BS", "DS", "CN")
-TRANSITIONS = {"approve": ("applied",), "reject": ("applied",), "suspend": ("active",), "reinstate": ("suspended",),
-               "resign": ("active", "suspended", "lapsed")}
+TRANSITIONS = {
+    "approve": ("applied",),
+    "reject": ("applied",),
+    "suspend": ("active",),
+    "reinstate": ("suspended",),
+    "resign": ("active", "suspended", "lapsed"),
+}
 FILTERS = ("q", "organization_id", "status", "dues", "young")
 
 
@@ -57,12 +62,18 @@ async def search(request: web.Request) -> web.StreamResponse:
         if chosen["dues"] == "unpaid":
             # The API lists unpaid dues per organisation only (active members, no other filter).
             root = chosen["organization_id"] or _root(orgs, request)
-            result = (await client.unpaid_dues(root, limit=50, after=after) if root
-                      else MemberPage(items=[], next_after=None))
+            result = (
+                await client.unpaid_dues(root, limit=50, after=after) if root else MemberPage(items=[], next_after=None)
+            )
         else:
-            result = await client.members(q=chosen["q"] or None, organization_id=chosen["organization_id"] or None,
-                                          status=chosen["status"] or None, young_intellectual=young, limit=50,
-                                          after=after)
+            result = await client.members(
+                q=chosen["q"] or None,
+                organization_id=chosen["organization_id"] or None,
+                status=chosen["status"] or None,
+                young_intellectual=young,
+                limit=50,
+                after=after,
+            )
         problem = None
     except ApiProblem as refused:
         if refused.status == 401:
@@ -70,9 +81,15 @@ async def search(request: web.Request) -> web.StreamResponse:
         result, problem = MemberPage(items=[], next_after=None), refused
         orgs = orgs_task.result() if orgs_task.done() and not orgs_task.exception() else []
     names = {o.id: o.name for o in orgs}
-    context = dict(page=result, chosen=chosen, orgs=orgs, names=names, statuses=STATUSES, problem=problem,
-                   next_link=url(request, "members", {**chosen, "after": result.next_after})
-                   if result.next_after else None)
+    context = dict(
+        page=result,
+        chosen=chosen,
+        orgs=orgs,
+        names=names,
+        statuses=STATUSES,
+        problem=problem,
+        next_link=url(request, "members", {**chosen, "after": result.next_after}) if result.next_after else None,
+    )
     template = "members/results.html" if request.query.get("partial") else "members/search.html"
     return render(request, template, status=problem.status if problem else 200, **context)
 
@@ -81,12 +98,19 @@ async def export(request: web.Request) -> web.StreamResponse:
     chosen = _filters(request)
     fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
     young = {"yes": True, "no": False}.get(chosen["young"])
-    filters: dict[str, Any] = {"q": chosen["q"] or None, "organization_id": chosen["organization_id"] or None,
-                               "status": chosen["status"] or None, "young_intellectual": young}
+    filters: dict[str, Any] = {
+        "q": chosen["q"] or None,
+        "organization_id": chosen["organization_id"] or None,
+        "status": chosen["status"] or None,
+        "young_intellectual": young,
+    }
     async with api(request).export_members(fmt, filters) as download:
-        response = web.StreamResponse(headers={
-            "Content-Type": download.content_type,
-            "Content-Disposition": f'attachment; filename="{download.filename}"'})
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": download.content_type,
+                "Content-Disposition": f'attachment; filename="{download.filename}"',
+            }
+        )
         await response.prepare(request)
         async for chunk in download.chunks():
             await response.write(chunk)
@@ -94,15 +118,29 @@ async def export(request: web.Request) -> web.StreamResponse:
         return response
 
 
-MEMBER_FIELDS = ("full_name", "email", "phone", "date_of_birth", "gender", "expertise", "organization_id",
-                 "language", "application")
+MEMBER_FIELDS = (
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "gender",
+    "expertise",
+    "organization_id",
+    "language",
+    "application",
+)
 
 
 async def new_page(request: web.Request) -> web.StreamResponse:
     orgs = await api(request).organizations()
     values: dict[str, Any] = {name: "" for name in MEMBER_FIELDS}
-    values.update(language="vi", organization_id=session_of(request).organization_id or "", titles=[],
-                  consent_email="on", consent_sms="on")
+    values.update(
+        language="vi",
+        organization_id=session_of(request).organization_id or "",
+        titles=[],
+        consent_email="on",
+        consent_sms="on",
+    )
     return render(request, "members/new.html", form=Form(values), orgs=orgs, titles=TITLES)
 
 
@@ -111,10 +149,13 @@ async def create(request: web.Request) -> web.StreamResponse:
     data = await request.post()
     values: dict[str, Any] = fields(data, *MEMBER_FIELDS, "consent_email", "consent_sms")
     values["titles"] = [str(t) for t in data.getall("titles", [])]
-    body: dict[str, Any] = {"full_name": values["full_name"], "language": values["language"] or "vi",
-                            "titles": values["titles"],
-                            "consents": {"email": bool(values["consent_email"]), "sms": bool(values["consent_sms"])},
-                            "consent_source": "staff console"}
+    body: dict[str, Any] = {
+        "full_name": values["full_name"],
+        "language": values["language"] or "vi",
+        "titles": values["titles"],
+        "consents": {"email": bool(values["consent_email"]), "sms": bool(values["consent_sms"])},
+        "consent_source": "staff console",
+    }
     for name in ("email", "phone", "gender", "expertise"):
         if values[name]:
             body[name] = values[name]
@@ -132,31 +173,59 @@ async def create(request: web.Request) -> web.StreamResponse:
             raise ApiProblem(422, translate(lang_of(request), "form.invalid_title"), "")
         member = await client.create_member(body, application=bool(values["application"]))
     except ApiProblem as problem:
-        form = failed(problem, values, {"organization_ids": "organization_id", "organization_ids.0": "organization_id",
-                                        "consents": "consent_email"})
+        form = failed(
+            problem,
+            values,
+            {
+                "organization_ids": "organization_id",
+                "organization_ids.0": "organization_id",
+                "consents": "consent_email",
+            },
+        )
         form.errors.update(errors)
-        return render(request, "members/new.html", status=problem.status, form=form,
-                      orgs=await client.organizations(), titles=TITLES)
+        return render(
+            request,
+            "members/new.html",
+            status=problem.status,
+            form=form,
+            orgs=await client.organizations(),
+            titles=TITLES,
+        )
     return redirect(request, url(request, "member", member_id=member.id), "saved")
 
 
-async def _member_page(request: web.Request, member: Member | None = None, status: int = 200,
-                       renew_form: Form | None = None, action_problem: ApiProblem | None = None,
-                       erase_form: Form | None = None) -> web.Response:
+async def _member_page(
+    request: web.Request,
+    member: Member | None = None,
+    status: int = 200,
+    renew_form: Form | None = None,
+    action_problem: ApiProblem | None = None,
+    erase_form: Form | None = None,
+) -> web.Response:
     client = api(request)
     member_id = request.match_info["member_id"]
     admin = session_of(request).admin
     member = member or await client.member(member_id)
     history, orgs, messages = await asyncio.gather(
-        _safe(client.member_history(member_id)), _safe(client.organizations()),
-        _safe(client.deliveries(member_id=member_id, limit=50)) if admin else _nothing())
+        _safe(client.member_history(member_id)),
+        _safe(client.organizations()),
+        _safe(client.deliveries(member_id=member_id, limit=50)) if admin else _nothing(),
+    )
     names = {o.id: o.name for o in orgs} if isinstance(orgs, list) else {}
     actions = [a for a, allowed in TRANSITIONS.items() if member.status in allowed]
-    return render(request, "members/page.html", status=status, member=member, names=names,
-                  history=history if isinstance(history, list) else None,
-                  messages=messages if isinstance(messages, list) else None, actions=actions,
-                  renew=renew_form or Form({"years": "1", "amount_vnd": "", "paid_on": "", "receipt_number": ""}),
-                  action_problem=action_problem, erase=erase_form or Form({"confirm_name": ""}))
+    return render(
+        request,
+        "members/page.html",
+        status=status,
+        member=member,
+        names=names,
+        history=history if isinstance(history, list) else None,
+        messages=messages if isinstance(messages, list) else None,
+        actions=actions,
+        renew=renew_form or Form({"years": "1", "amount_vnd": "", "paid_on": "", "receipt_number": ""}),
+        action_problem=action_problem,
+        erase=erase_form or Form({"confirm_name": ""}),
+    )
 
 
 async def _safe(work: Any) -> Any:
@@ -226,9 +295,12 @@ async def renew(request: web.Request) -> web.StreamResponse:
 async def personal_data(request: web.Request) -> web.StreamResponse:
     member_id = request.match_info["member_id"]
     data = await api(request).personal_data(member_id)
-    return web.Response(body=json.dumps(data, ensure_ascii=False, indent=2).encode(),
-                        content_type="application/json", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="member-{member_id}.json"'})
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False, indent=2).encode(),
+        content_type="application/json",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="member-{member_id}.json"'},
+    )
 
 
 async def erase(request: web.Request) -> web.StreamResponse:
@@ -245,6 +317,7 @@ async def erase(request: web.Request) -> web.StreamResponse:
     except ApiProblem as problem:
         if problem.status in (401, 404):
             raise
-        return await _member_page(request, member=member, status=problem.status,
-                                  erase_form=failed(problem, {"confirm_name": typed}))
+        return await _member_page(
+            request, member=member, status=problem.status, erase_form=failed(problem, {"confirm_name": typed})
+        )
     return redirect(request, url(request, "member", member_id=member_id), "member_erased")

@@ -11,8 +11,18 @@ from clients.api import ApiProblem, DeadLetters
 from clients.console.app import api, redirect, render, url
 from clients.console.views import Form, failed, fields
 
-DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "dead", "skipped", "paused",
-                     "cancelled")
+DELIVERY_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "dead",
+    "skipped",
+    "paused",
+    "cancelled",
+)
 SEGMENTS = ("organization", "expertise", "event", "consented")
 # Services whose parked messages the API lists today. The other services' parked messages have no endpoint yet:
 # each becomes one more entry here when its endpoint exists.
@@ -27,10 +37,12 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/templates/{notification}/{channel}/{language}", template, name="template")
     router.add_post("/templates/{notification}/{channel}/{language}", save_template, name="template_save")
     router.add_post("/templates/{notification}/{channel}/{language}/preview", preview, name="template_preview")
-    router.add_get("/templates/{notification}/{channel}/{language}/preview.html", preview_html,
-                   name="template_preview_html")
-    router.add_post("/templates/{notification}/{channel}/{language}/preview.html", preview_html,
-                    name="template_preview_html_post")
+    router.add_get(
+        "/templates/{notification}/{channel}/{language}/preview.html", preview_html, name="template_preview_html"
+    )
+    router.add_post(
+        "/templates/{notification}/{channel}/{language}/preview.html", preview_html, name="template_preview_html_post"
+    )
     router.add_get("/suppressions", suppressions, name="suppressions")
     router.add_post("/suppressions/remove", remove_suppression, name="suppression_remove")
     router.add_get("/parked", parked, name="parked")
@@ -46,16 +58,21 @@ def routes(router: web.UrlDispatcher) -> None:
 
 async def deliveries(request: web.Request) -> web.StreamResponse:
     chosen = {k: request.query.get(k, "").strip() for k in ("status", "member_id", "event_id", "campaign_id")}
-    items = await api(request).deliveries(status=chosen["status"] or None, member_id=chosen["member_id"] or None,
-                                          event_id=chosen["event_id"] or None,
-                                          campaign_id=chosen["campaign_id"] or None, limit=200)
+    items = await api(request).deliveries(
+        status=chosen["status"] or None,
+        member_id=chosen["member_id"] or None,
+        event_id=chosen["event_id"] or None,
+        campaign_id=chosen["campaign_id"] or None,
+        limit=200,
+    )
     return render(request, "notifications/deliveries.html", items=items, chosen=chosen, statuses=DELIVERY_STATUSES)
 
 
 async def delivery(request: web.Request, problem: ApiProblem | None = None) -> web.StreamResponse:
     item = await api(request).delivery(request.match_info["key"])
-    return render(request, "notifications/delivery.html", status=problem.status if problem else 200, item=item,
-                  problem=problem)
+    return render(
+        request, "notifications/delivery.html", status=problem.status if problem else 200, item=item, problem=problem
+    )
 
 
 async def replay_delivery(request: web.Request) -> web.StreamResponse:
@@ -88,19 +105,34 @@ async def template(request: web.Request, form: Form | None = None, status: int =
     current = await client.template(notification, channel, language)
     versions = await client.template_versions(notification, channel, language)
     try:
-        shown = await client.preview_template(notification, channel, language,
-                                              {k: v for k, v in form.values.items() if k in ("subject", "text", "html")}
-                                              if form else None)
+        shown = await client.preview_template(
+            notification,
+            channel,
+            language,
+            {k: v for k, v in form.values.items() if k in ("subject", "text", "html")} if form else None,
+        )
         preview_problem = None
     except ApiProblem as problem:
         if problem.status == 401:
             raise
         shown, preview_problem = None, problem
-    values = {"subject": current.parts.get("subject") or "", "text": current.parts.get("text") or "",
-              "html": current.parts.get("html") or "", "expected_version": str(current.version)}
-    return render(request, "notifications/template.html", status=status, current=current, versions=versions,
-                  form=form or Form(values), preview=shown, preview_problem=preview_problem,
-                  other_language="en" if language == "vi" else "vi")
+    values = {
+        "subject": current.parts.get("subject") or "",
+        "text": current.parts.get("text") or "",
+        "html": current.parts.get("html") or "",
+        "expected_version": str(current.version),
+    }
+    return render(
+        request,
+        "notifications/template.html",
+        status=status,
+        current=current,
+        versions=versions,
+        form=form or Form(values),
+        preview=shown,
+        preview_problem=preview_problem,
+        other_language="en" if language == "vi" else "vi",
+    )
 
 
 def _parts(values: dict[str, Any], channel: str) -> dict[str, str | None]:
@@ -118,10 +150,14 @@ async def save_template(request: web.Request) -> web.StreamResponse:
     except ApiProblem as problem:
         if problem.status in (401, 404):
             raise
-        return await template(request, failed(problem, values, {"parts.subject": "subject", "parts.text": "text",
-                                                                "parts.html": "html"}), problem.status)
-    return redirect(request, url(request, "template", notification=notification, channel=channel,
-                                 language=language), "saved")
+        return await template(
+            request,
+            failed(problem, values, {"parts.subject": "subject", "parts.text": "text", "parts.html": "html"}),
+            problem.status,
+        )
+    return redirect(
+        request, url(request, "template", notification=notification, channel=channel, language=language), "saved"
+    )
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
@@ -130,8 +166,10 @@ async def preview(request: web.Request) -> web.StreamResponse:
     data = await request.post()
     values = fields(data, "subject", "text", "html")
     try:
-        shown, problem = await api(request).preview_template(notification, channel, language,
-                                                             _parts(values, channel)), None
+        shown, problem = (
+            await api(request).preview_template(notification, channel, language, _parts(values, channel)),
+            None,
+        )
     except ApiProblem as refused:
         if refused.status == 401:
             raise
@@ -156,8 +194,12 @@ async def preview_html(request: web.Request) -> web.StreamResponse:
         if problem.status == 401:
             raise
         html = ""
-    return web.Response(text=html, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"})
+    return web.Response(
+        text=html,
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Content-Security-Policy": EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"},
+    )
 
 
 # --- suppressions and parked messages -------------------------------------------------------
@@ -178,8 +220,15 @@ async def parked(request: web.Request, problem: ApiProblem | None = None) -> web
     handlers: dict[str, int] = {}
     for message in dead.events:
         handlers[message.handler] = handlers.get(message.handler, 0) + 1
-    return render(request, "notifications/parked.html", status=problem.status if problem else 200, dead=dead,
-                  handlers=handlers, sources=PARKED_SOURCES, problem=problem)
+    return render(
+        request,
+        "notifications/parked.html",
+        status=problem.status if problem else 200,
+        dead=dead,
+        handlers=handlers,
+        sources=PARKED_SOURCES,
+        problem=problem,
+    )
 
 
 async def replay_parked(request: web.Request) -> web.StreamResponse:
@@ -198,25 +247,58 @@ async def replay_parked(request: web.Request) -> web.StreamResponse:
 
 
 def _campaign_form(values: dict[str, Any] | None = None) -> Form:
-    return Form(values or {"name": "", "segment_kind": "organization", "segment_value": "", "channel_email": "on",
-                           "channel_sms": "", "language": "vi", "subject": "", "body": "", "sms_text": ""})
+    return Form(
+        values
+        or {
+            "name": "",
+            "segment_kind": "organization",
+            "segment_value": "",
+            "channel_email": "on",
+            "channel_sms": "",
+            "language": "vi",
+            "subject": "",
+            "body": "",
+            "sms_text": "",
+        }
+    )
 
 
 async def campaigns(request: web.Request, form: Form | None = None, status: int = 200) -> web.StreamResponse:
     client = api(request)
     items = await client.campaigns(limit=50)
     orgs = await client.organizations()
-    return render(request, "notifications/campaigns.html", status=status, items=items, form=form or _campaign_form(),
-                  segments=SEGMENTS, orgs=orgs)
+    return render(
+        request,
+        "notifications/campaigns.html",
+        status=status,
+        items=items,
+        form=form or _campaign_form(),
+        segments=SEGMENTS,
+        orgs=orgs,
+    )
 
 
 async def create_campaign(request: web.Request) -> web.StreamResponse:
     data = await request.post()
-    values = fields(data, "name", "segment_kind", "segment_value", "channel_email", "channel_sms", "language",
-                    "subject", "body", "sms_text")
+    values = fields(
+        data,
+        "name",
+        "segment_kind",
+        "segment_value",
+        "channel_email",
+        "channel_sms",
+        "language",
+        "subject",
+        "body",
+        "sms_text",
+    )
     channels = [c for c in ("email", "sms") if values[f"channel_{c}"]]
-    body: dict[str, Any] = {"name": values["name"], "segment": {"kind": values["segment_kind"]},
-                            "channels": channels, "language": values["language"] or "vi"}
+    body: dict[str, Any] = {
+        "name": values["name"],
+        "segment": {"kind": values["segment_kind"]},
+        "channels": channels,
+        "language": values["language"] or "vi",
+    }
     if values["segment_value"] and values["segment_kind"] != "consented":
         body["segment"]["value"] = values["segment_value"]
     for name in ("subject", "body", "sms_text"):
@@ -227,8 +309,16 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
     except ApiProblem as problem:
         if problem.status == 401:
             raise
-        form = failed(problem, values, {"segment.value": "segment_value", "segment": "segment_value",
-                                        "segment.kind": "segment_kind", "channels": "channel_email"})
+        form = failed(
+            problem,
+            values,
+            {
+                "segment.value": "segment_value",
+                "segment": "segment_value",
+                "segment.kind": "segment_kind",
+                "channels": "channel_email",
+            },
+        )
         if problem.status == 422 and not form.errors:
             form.errors["_"] = [problem.detail]
         return await campaigns(request, form, problem.status)

@@ -29,10 +29,18 @@ async def tree(request: web.Request) -> web.StreamResponse:
 
 async def new_page(request: web.Request) -> web.StreamResponse:
     orgs = await api(request).organizations()
-    values = {"code": "", "name": "", "kind": "association", "parent_id": request.query.get("parent", ""),
-              "contact_email": "", "contact_phone": "", "address": ""}
-    return render(request, "organizations/form.html", form=Form(values), orgs=orgs, kinds=KINDS, statuses=STATUSES,
-                  org=None)
+    values = {
+        "code": "",
+        "name": "",
+        "kind": "association",
+        "parent_id": request.query.get("parent", ""),
+        "contact_email": "",
+        "contact_phone": "",
+        "address": "",
+    }
+    return render(
+        request, "organizations/form.html", form=Form(values), orgs=orgs, kinds=KINDS, statuses=STATUSES, org=None
+    )
 
 
 async def create(request: web.Request) -> web.StreamResponse:
@@ -42,18 +50,39 @@ async def create(request: web.Request) -> web.StreamResponse:
     try:
         created = await client.create_organization({k: v for k, v in values.items() if v})
     except ApiProblem as problem:
-        return render(request, "organizations/form.html", status=problem.status, form=failed(problem, values),
-                      orgs=await client.organizations(), kinds=KINDS, statuses=STATUSES, org=None)
+        return render(
+            request,
+            "organizations/form.html",
+            status=problem.status,
+            form=failed(problem, values),
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            statuses=STATUSES,
+            org=None,
+        )
     return redirect(request, url(request, "organizations") + f"#org-{created.id}", "saved")
 
 
 async def edit_page(request: web.Request) -> web.StreamResponse:
     client = api(request)
     org = await client.organization(request.match_info["organization_id"])
-    values = {"name": org.name, "parent_id": org.parent_id or "", "contact_email": org.contact_email or "",
-              "contact_phone": org.contact_phone or "", "address": org.address or "", "status": org.status}
-    return render(request, "organizations/form.html", form=Form(values), orgs=await client.organizations(),
-                  kinds=KINDS, statuses=STATUSES, org=org)
+    values = {
+        "name": org.name,
+        "parent_id": org.parent_id or "",
+        "contact_email": org.contact_email or "",
+        "contact_phone": org.contact_phone or "",
+        "address": org.address or "",
+        "status": org.status,
+    }
+    return render(
+        request,
+        "organizations/form.html",
+        form=Form(values),
+        orgs=await client.organizations(),
+        kinds=KINDS,
+        statuses=STATUSES,
+        org=org,
+    )
 
 
 async def update(request: web.Request) -> web.StreamResponse:
@@ -62,14 +91,21 @@ async def update(request: web.Request) -> web.StreamResponse:
     data = await request.post()
     values = fields(data, "name", "parent_id", "contact_email", "contact_phone", "address", "status")
     org = await client.organization(org_id)
-    changes = {k: (v or None) for k, v in values.items()
-               if (v or None) != (getattr(org, k) or None)}
+    changes = {k: (v or None) for k, v in values.items() if (v or None) != (getattr(org, k) or None)}
     try:
         if changes:
             await client.update_organization(org_id, changes)
     except ApiProblem as problem:
-        return render(request, "organizations/form.html", status=problem.status, form=failed(problem, values),
-                      orgs=await client.organizations(), kinds=KINDS, statuses=STATUSES, org=org)
+        return render(
+            request,
+            "organizations/form.html",
+            status=problem.status,
+            form=failed(problem, values),
+            orgs=await client.organizations(),
+            kinds=KINDS,
+            statuses=STATUSES,
+            org=org,
+        )
     return redirect(request, url(request, "organizations") + f"#org-{org_id}", "saved")
 
 
@@ -85,5 +121,12 @@ async def import_file(request: web.Request) -> web.StreamResponse:
         except ApiProblem as refused:
             problem = refused
     status = problem.status if problem else 200
-    return render(request, "organizations/tree.html", status=status, orgs=await client.organizations(), kinds=KINDS,
-                  report=report, import_problem=problem)
+    return render(
+        request,
+        "organizations/tree.html",
+        status=status,
+        orgs=await client.organizations(),
+        kinds=KINDS,
+        report=report,
+        import_problem=problem,
+    )

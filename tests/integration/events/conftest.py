@@ -4,7 +4,7 @@ helpers to seed its projections and make events."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +13,10 @@ from services.events import api
 from services.events.app import create_app
 from shared.contracts import MemberUpdated, OrganizationCreated
 from shared.identity import HEADER, Identity, sign
-from tests.integration.test_bus import make_bus
 from tests.support import eventually
+from tests.support.bus import make_bus
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 class Service:
@@ -31,8 +31,12 @@ class Service:
         return self.client.server.app
 
     def as_(self, sub: str = "staff:lan", roles=("admin",), scopes=(), org: str | None = None) -> dict[str, str]:
-        return {HEADER: sign(Identity(sub=sub, roles=tuple(roles), scopes=tuple(scopes), organization_id=org),
-                             self.settings.internal_identity_secret)}
+        return {
+            HEADER: sign(
+                Identity(sub=sub, roles=tuple(roles), scopes=tuple(scopes), organization_id=org),
+                self.settings.internal_identity_secret,
+            )
+        }
 
     @property
     def admin(self) -> dict[str, str]:
@@ -48,22 +52,33 @@ class Service:
 
     async def org(self, org_id: str, code: str, parent: str | None = None, name: str | None = None) -> None:
         await self.app[api.DESK].orgs.apply(
-            OrganizationCreated(organization_id=org_id, code=code, name=name or f"Hội {code}", kind="association",
-                                parent_id=parent), NOW)
+            OrganizationCreated(
+                organization_id=org_id, code=code, name=name or f"Hội {code}", kind="association", parent_id=parent
+            ),
+            NOW,
+        )
 
-    async def member(self, member_id: str, *, status: str = "active", orgs=(), email: str | None = None,
-                     name: str = "Trần Thị Bình") -> None:
+    async def member(
+        self, member_id: str, *, status: str = "active", orgs=(), email: str | None = None, name: str = "Trần Thị Bình"
+    ) -> None:
         await self.app[api.REGISTRAR].members.apply(
-            MemberUpdated(member_id=member_id, full_name=name, email=email, status=status,
-                          organization_ids=list(orgs)), datetime.now(timezone.utc))
+            MemberUpdated(member_id=member_id, full_name=name, email=email, status=status, organization_ids=list(orgs)),
+            datetime.now(UTC),
+        )
 
-    async def event(self, *, capacity: int = 10, publish: bool = True, starts_in: timedelta = timedelta(days=7),
-                    **fields: Any) -> dict[str, Any]:
-        start = datetime.now(timezone.utc) + starts_in
-        body = {"kind": "seminar", "title": {"vi": "Hội thảo chuyển đổi số", "en": "Digital transformation"},
-                "organizer": "LHH", "venue": "Hội trường Liên hiệp, 12 Lê Lợi", "capacity": capacity,
-                "sessions": [{"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}],
-                **fields}
+    async def event(
+        self, *, capacity: int = 10, publish: bool = True, starts_in: timedelta = timedelta(days=7), **fields: Any
+    ) -> dict[str, Any]:
+        start = datetime.now(UTC) + starts_in
+        body = {
+            "kind": "seminar",
+            "title": {"vi": "Hội thảo chuyển đổi số", "en": "Digital transformation"},
+            "organizer": "LHH",
+            "venue": "Hội trường Liên hiệp, 12 Lê Lợi",
+            "capacity": capacity,
+            "sessions": [{"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}],
+            **fields,
+        }
         resp = await self.client.post("/events", json=body, headers=self.admin)
         assert resp.status == 201, await resp.text()
         created = await resp.json()
@@ -74,20 +89,31 @@ class Service:
         return created
 
     async def register(self, event_id: str, body: dict[str, Any], headers: dict[str, str] | None = None):
-        return await self.client.post(f"/events/{event_id}/registrations", json=body,
-                                      headers={**self.partner, **(headers or {})})
+        return await self.client.post(
+            f"/events/{event_id}/registrations", json=body, headers={**self.partner, **(headers or {})}
+        )
 
     async def guest(self, event_id: str, n: int, **extra: Any):
-        return await self.register(event_id, {"guest": {"full_name": f"Khách {n}", "email": f"khach{n}@example.vn",
-                                                        **extra}})
+        return await self.register(
+            event_id, {"guest": {"full_name": f"Khách {n}", "email": f"khach{n}@example.vn", **extra}}
+        )
 
     async def counters(self, event_id: str) -> dict[str, Any]:
         return await self.app[api.REGISTRAR].ledger.counters(event_id)
 
 
-EVENT_TYPES = ["event.published", "event.updated", "event.cancelled", "registration.confirmed",
-               "registration.waitlisted", "registration.promoted", "registration.cancelled", "event.reminder_due",
-               "attendance.checked_in", "certificate.issued"]
+EVENT_TYPES = [
+    "event.published",
+    "event.updated",
+    "event.cancelled",
+    "registration.confirmed",
+    "registration.waitlisted",
+    "registration.promoted",
+    "registration.cancelled",
+    "event.reminder_due",
+    "attendance.checked_in",
+    "certificate.issued",
+]
 
 
 @pytest.fixture

@@ -39,19 +39,22 @@ async def test_a_ticket_checks_in_once_and_cancelled_or_waitlisted_ones_never(sv
     assert refused.status == 409 and (await refused.json())["registration_status"] == "cancelled"
     unknown = await svc.client.post("/checkins", json={"ticket_code": "AAAA-BBBB-CCCC-DDDD"}, headers=svc.partner)
     assert unknown.status == 404
-    wrong = await svc.client.post("/checkins", json={"ticket_code": a["ticket_code"], "session_id": "s9"},
-                                  headers=svc.partner)
+    wrong = await svc.client.post(
+        "/checkins", json={"ticket_code": a["ticket_code"], "session_id": "s9"}, headers=svc.partner
+    )
     assert wrong.status == 422 and (await wrong.json())["sessions"] == ["s1"]
 
     # The waitlisted guest got the freed seat and a ticket, and can now come in.
     promoted = await (await svc.client.get(f"/registrations/{waiting['id']}", headers=svc.admin)).json()
     assert promoted["status"] == "confirmed"
-    assert (await svc.client.post("/checkins", json={"ticket_code": promoted["ticket_code"]},
-                                  headers=svc.partner)).status == 200
+    assert (
+        await svc.client.post("/checkins", json={"ticket_code": promoted["ticket_code"]}, headers=svc.partner)
+    ).status == 200
 
     attendance = await (await svc.client.get(f"/events/{event['id']}/attendance", headers=svc.admin)).json()
     assert attendance["attended"] == 2 and attendance["sessions"] == [
-        {"session_id": "s1", "starts_at": event["sessions"][0]["starts_at"], "checked_in": 2}]
+        {"session_id": "s1", "starts_at": event["sessions"][0]["starts_at"], "checked_in": 2}
+    ]
     checked = await heard(svc.heard, "attendance.checked_in", 2)
     assert {c.ticket_code for c in checked} == {a["ticket_code"], promoted["ticket_code"]}
 
@@ -70,8 +73,13 @@ async def test_a_ticket_checks_in_once_and_cancelled_or_waitlisted_ones_never(sv
 async def test_training_certificates_are_issued_once_and_verified_publicly(svc):
     await svc.member("m-1", email="hoa@example.vn", name="Đặng Thị Hoa")
     await svc.member("m-2", name="Phan Văn Khải")
-    event = await svc.event(kind="training", training_hours=6, capacity=5, starts_in=timedelta(minutes=20),
-                            title={"vi": "Tập huấn kỹ năng số cho trí thức trẻ"})
+    event = await svc.event(
+        kind="training",
+        training_hours=6,
+        capacity=5,
+        starts_in=timedelta(minutes=20),
+        title={"vi": "Tập huấn kỹ năng số cho trí thức trẻ"},
+    )
     hoa = await (await svc.register(event["id"], {"member_id": "m-1"})).json()
     await svc.register(event["id"], {"member_id": "m-2"})  # registered, never came
     await svc.guest(event["id"], 1)

@@ -4,7 +4,7 @@ events, cancellation that tells every registrant, and reminders that fire once."
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,24 +14,36 @@ from shared.contracts import MemberErased, MemberUpdated, OrganizationCreated, n
 from shared.mongo import from_store
 from shared.scheduler import DueItems, Scheduler
 from tests.integration.events.conftest import heard
-from tests.integration.test_bus import make_bus
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
 
 
 async def test_an_event_is_validated_naming_each_field(svc):
     start = datetime(2027, 3, 8, 8, 0)
-    body = {"kind": "seminar", "title": {"en": "No Vietnamese"}, "organizer": "LHH", "capacity": 0,
-            "sessions": [{"starts_at": start.isoformat(), "ends_at": (start - timedelta(hours=1)).isoformat()}],
-            "training_hours": 4, "secret": 1}
+    body = {
+        "kind": "seminar",
+        "title": {"en": "No Vietnamese"},
+        "organizer": "LHH",
+        "capacity": 0,
+        "sessions": [{"starts_at": start.isoformat(), "ends_at": (start - timedelta(hours=1)).isoformat()}],
+        "training_hours": 4,
+        "secret": 1,
+    }
     resp = await svc.client.post("/events", json=body, headers=svc.admin)
     assert resp.status == 422
     fields = {e["field"] for e in (await resp.json())["errors"]}
     assert {"title.vi", "capacity", "sessions.0", "secret"} <= fields
 
-    body = {"kind": "seminar", "title": {"vi": "Hội thảo"}, "organizer": "KHONGCO", "capacity": 10,
-            "venue": "Hà Tĩnh", "sessions": [{"starts_at": start.isoformat(), "ends_at": start.replace(hour=11).isoformat()}]}
+    body = {
+        "kind": "seminar",
+        "title": {"vi": "Hội thảo"},
+        "organizer": "KHONGCO",
+        "capacity": 10,
+        "venue": "Hà Tĩnh",
+        "sessions": [{"starts_at": start.isoformat(), "ends_at": start.replace(hour=11).isoformat()}],
+    }
     resp = await svc.client.post("/events", json=body, headers=svc.admin)
     assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "organizer"
 
@@ -100,8 +112,14 @@ async def test_managers_see_and_change_only_their_subtree(svc):
     resp = await svc.client.patch(f"/events/{theirs['id']}", json={"venue": "X"}, headers=manager)
     assert resp.status == 403 and (await resp.json())["type"].endswith("/outside-your-organization")
     assert (await svc.client.patch(f"/events/{ours['id']}", json={"venue": "Y"}, headers=manager)).status == 200
-    body = {"kind": "seminar", "title": {"vi": "X"}, "organizer": "YTE", "capacity": 5, "venue": "V",
-            "sessions": ours["sessions"][:1] and [{"starts_at": ours["starts_at"], "ends_at": ours["ends_at"]}]}
+    body = {
+        "kind": "seminar",
+        "title": {"vi": "X"},
+        "organizer": "YTE",
+        "capacity": 5,
+        "venue": "V",
+        "sessions": ours["sessions"][:1] and [{"starts_at": ours["starts_at"], "ends_at": ours["ends_at"]}],
+    }
     assert (await svc.client.post("/events", json=body, headers=manager)).status == 403
 
     reader = svc.as_("key:site", roles=(), scopes=("events:read",))
@@ -114,11 +132,21 @@ async def test_projections_follow_membership_and_erasure_anonymises(svc):
     membership = make_bus(svc.settings, "membership")
     await membership.start()
     try:
-        await membership.publish(new_event(OrganizationCreated(
-            organization_id="org-cntt", code="CNTT", name="Hội Tin học", kind="association",
-            parent_id="org-lhh"), producer="membership"))
-        contact = MemberUpdated(member_id="m-bus", full_name="Hồ Văn Minh", email="minh@example.vn",
-                                status="active", organization_ids=["org-cntt"])
+        await membership.publish(
+            new_event(
+                OrganizationCreated(
+                    organization_id="org-cntt", code="CNTT", name="Hội Tin học", kind="association", parent_id="org-lhh"
+                ),
+                producer="membership",
+            )
+        )
+        contact = MemberUpdated(
+            member_id="m-bus",
+            full_name="Hồ Văn Minh",
+            email="minh@example.vn",
+            status="active",
+            organization_ids=["org-cntt"],
+        )
         await membership.publish(new_event(contact, producer="membership"))
         desk = svc.app[api.DESK]
         await eventually(lambda: desk.orgs.resolve("cntt"), what="organisation projected")
@@ -162,8 +190,9 @@ async def test_reminders_fire_once_per_registration_with_two_schedulers(svc):
     reminders = Reminders(db, DueItems(items, registrar.relay), registrar.links, [1.0])
     assert await reminders.plan(await registrar.events.find_one({"_id": event["id"]}))
 
-    replicas = [Scheduler(DueItems(items, registrar.relay), reminders.job, name=f"r{i}", poll_seconds=0.05)
-                for i in range(2)]
+    replicas = [
+        Scheduler(DueItems(items, registrar.relay), reminders.job, name=f"r{i}", poll_seconds=0.05) for i in range(2)
+    ]
     for replica in replicas:
         replica.start()
     try:
@@ -185,9 +214,12 @@ async def test_moving_an_event_reschedules_its_reminders(svc):
     items = svc.app[api.REGISTRAR].events.database[store.REMINDERS]
     pending = await items.find({"state": "pending"}).to_list()
     assert {p["_id"].split(":")[2] for p in pending} == {"24h", "2h"}
-    later = datetime.now(timezone.utc) + timedelta(days=5)
-    resp = await svc.client.patch(f"/events/{event['id']}", headers=svc.admin, json={"sessions": [
-        {"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()}]})
+    later = datetime.now(UTC) + timedelta(days=5)
+    resp = await svc.client.patch(
+        f"/events/{event['id']}",
+        headers=svc.admin,
+        json={"sessions": [{"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()}]},
+    )
     assert resp.status == 200
     states = {d["_id"]: d["state"] for d in await items.find({}).to_list()}
     assert sorted(states.values()) == ["cancelled", "cancelled", "pending", "pending"]

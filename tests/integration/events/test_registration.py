@@ -42,20 +42,20 @@ async def test_racing_cancellations_promote_exactly_one_person_each(svc):
 
     # Three seats freed at once, one of them by two callers at the same moment.
     targets = [confirmed[0]["id"], confirmed[0]["id"], confirmed[1]["id"], confirmed[2]["id"]]
-    results = await asyncio.gather(*(svc.client.delete(f"/registrations/{t}", headers=svc.partner)
-                                     for t in targets))
+    results = await asyncio.gather(*(svc.client.delete(f"/registrations/{t}", headers=svc.partner) for t in targets))
     assert sorted(r.status for r in results) == [200, 200, 200, 409]
     counters = await svc.counters(event["id"])
     assert (counters["confirmed"], counters["seats_free"], counters["waiting"]) == (4, 0, 3)
 
-    listing = await (await svc.client.get(f"/events/{event['id']}/registrations?status=confirmed",
-                                          headers=svc.admin)).json()
+    listing = await (
+        await svc.client.get(f"/events/{event['id']}/registrations?status=confirmed", headers=svc.admin)
+    ).json()
     holders = {r["full_name"] for r in listing["items"]}
     assert holders == {"Khách 3", "Khách 4", "Khách 5", "Khách 6"}, "the first three in the queue, in order"
-    queue = await (await svc.client.get(f"/events/{event['id']}/registrations?status=waitlisted",
-                                        headers=svc.admin)).json()
-    assert [(r["full_name"], r["position"]) for r in queue["items"]] == [("Khách 7", 1), ("Khách 8", 2),
-                                                                          ("Khách 9", 3)]
+    queue = await (
+        await svc.client.get(f"/events/{event['id']}/registrations?status=waitlisted", headers=svc.admin)
+    ).json()
+    assert [(r["full_name"], r["position"]) for r in queue["items"]] == [("Khách 7", 1), ("Khách 8", 2), ("Khách 9", 3)]
     promoted = await heard(svc.heard, "registration.promoted", 3)
     assert sorted(p.registrant.full_name for p in promoted) == ["Khách 4", "Khách 5", "Khách 6"]
     assert all(p.ticket_code and p.qr_url.endswith("/qr.png") for p in promoted)
@@ -138,8 +138,9 @@ async def test_only_published_events_inside_their_window_take_registrations(svc)
     draft = await svc.event(publish=False)
     resp = await svc.guest(draft["id"], 1)
     assert resp.status == 409 and (await resp.json())["reason"] == "status"
-    later = await svc.event(registration_opens_at="2099-01-01T08:00:00+07:00", starts_in=__import__(
-        "datetime").timedelta(days=365 * 80))
+    later = await svc.event(
+        registration_opens_at="2099-01-01T08:00:00+07:00", starts_in=__import__("datetime").timedelta(days=365 * 80)
+    )
     resp = await svc.guest(later["id"], 1)
     body = await resp.json()
     assert resp.status == 409 and body["reason"] == "not_yet_open" and "08:00 01/01/2099" in body["detail"]
@@ -168,8 +169,9 @@ async def test_partner_systems_see_only_the_registrations_they_made(svc):
     event = await svc.event(capacity=5)
     mine = await (await svc.guest(event["id"], 1)).json()
     other_site = svc.as_("key:hoi-yte", roles=(), scopes=("registrations:write", "events:read"))
-    theirs = await (await svc.register(event["id"], {"guest": {"full_name": "Bác sĩ An", "email": "an@yte.vn"}},
-                                       other_site)).json()
+    theirs = await (
+        await svc.register(event["id"], {"guest": {"full_name": "Bác sĩ An", "email": "an@yte.vn"}}, other_site)
+    ).json()
     listing = await (await svc.client.get(f"/events/{event['id']}/registrations", headers=other_site)).json()
     assert [r["id"] for r in listing["items"]] == [theirs["id"]]
     assert (await svc.client.get(f"/registrations/{mine['id']}", headers=other_site)).status == 404

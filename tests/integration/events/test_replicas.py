@@ -23,8 +23,11 @@ async def test_two_replicas_share_the_rush_and_race_cancellations_without_double
     event = await svc.event(capacity=20)
 
     def attempt(i: int):
-        return clients[i % 2].post(f"/events/{event['id']}/registrations", headers=svc.partner,
-                                   json={"guest": {"full_name": f"Khách {i}", "phone": f"09123{i:05d}"}})
+        return clients[i % 2].post(
+            f"/events/{event['id']}/registrations",
+            headers=svc.partner,
+            json={"guest": {"full_name": f"Khách {i}", "phone": f"09123{i:05d}"}},
+        )
 
     answers = [await r.json() for r in await gather_limited([attempt(i) for i in range(120)])]
     assert Counter(a["status"] for a in answers) == {"confirmed": 20, "waitlisted": 100}
@@ -49,8 +52,9 @@ async def test_a_seat_left_free_while_people_wait_is_moved_by_the_healer(svc):
     waiting = await (await svc.guest(event["id"], 2)).json()
     registrar = svc.app[api.REGISTRAR]
     # A replica cancelled and gave the seat back, then died before promoting anyone.
-    await registrar.regs.update_one({"_id": holder["id"]}, {"$set": {"status": "cancelled"},
-                                                             "$unset": {"holder_email": ""}})
+    await registrar.regs.update_one(
+        {"_id": holder["id"]}, {"$set": {"status": "cancelled"}, "$unset": {"holder_email": ""}}
+    )
     await registrar.ledger.give_back_seat(event["id"])
     assert await registrar.heal() == 1
     promoted = await registrar.registration(waiting["id"])

@@ -9,9 +9,9 @@ import re
 import time
 
 import pytest
-from yarl import URL
 from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from clients.console.session import Cookies, Session
 from deploy.local.embedded_store import free_port
@@ -24,9 +24,14 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def console(gw_settings, membership):
     port = free_port()
-    settings = gw_settings.model_copy(update={
-        "membership_url": str(membership.make_url("")).rstrip("/"), "gateway_port": port,
-        "console_api_url": f"http://127.0.0.1:{port}", "gateway_refresh_grace_seconds": 0})
+    settings = gw_settings.model_copy(
+        update={
+            "membership_url": str(membership.make_url("")).rstrip("/"),
+            "gateway_port": port,
+            "console_api_url": f"http://127.0.0.1:{port}",
+            "gateway_refresh_grace_seconds": 0,
+        }
+    )
     server = TestServer(gateway_app(settings), port=port)
     await server.start_server()
     # unsafe: cookies for an IP address (127.0.0.1), as a browser keeps them.
@@ -38,8 +43,11 @@ async def console(gw_settings, membership):
 async def sign_in(http: ClientSession) -> None:
     page = await (await http.get("/console/login")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    resp = await http.post("/console/login", data={"csrf": csrf, "username": "admin", "password": ADMIN_PASSWORD,
-                                                   "next": "/console/"}, allow_redirects=False)
+    resp = await http.post(
+        "/console/login",
+        data={"csrf": csrf, "username": "admin", "password": ADMIN_PASSWORD, "next": "/console/"},
+        allow_redirects=False,
+    )
     assert resp.status == 303 and resp.headers["Location"] == "/console/"
 
 
@@ -89,8 +97,9 @@ async def test_an_ended_login_sends_the_person_to_sign_in_again(console):
     await sign_in(http)
     token = session_of(http, Cookies(settings.derived_secret("console-session"))).token
     async with ClientSession() as other:
-        await other.post(f"http://127.0.0.1:{settings.gateway_port}/api/v1/auth/logout",
-                         headers={"Authorization": f"Bearer {token}"})
+        await other.post(
+            f"http://127.0.0.1:{settings.gateway_port}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+        )
     resp = await http.get("/console/members", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/console/login?next=%2Fconsole%2Fmembers"
 
@@ -104,4 +113,3 @@ async def test_console_pages_carry_a_strict_policy_and_never_the_token(console):
     assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
     token = session_of(http, Cookies(settings.derived_secret("console-session"))).token
     assert token not in await resp.text()
-

@@ -11,7 +11,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from shared.api import Api
-
 from tests.integration.gateway.conftest import ADMIN_PASSWORD, login
 
 pytestmark = pytest.mark.integration
@@ -81,19 +80,30 @@ async def _declared(request):
 STAND_IN = Api("events")
 STAND_IN.route("GET", "/events", summary="slow", scope="events:read")(_declared)
 STAND_IN.route("GET", "/events/{event_id}", summary="flaky", scope="events:read")(_declared)
-STAND_IN.route("PATCH", "/events/{event_id}", summary="flaky write", scope="events:write",
-               body=EventPatch)(_declared)
-STAND_IN.route("POST", "/events/{event_id}/import", summary="counts an upload", scope="events:write",
-               request_media={"text/csv": {"type": "string"}}, max_body_bytes=300_000)(_declared)
+STAND_IN.route("PATCH", "/events/{event_id}", summary="flaky write", scope="events:write", body=EventPatch)(_declared)
+STAND_IN.route(
+    "POST",
+    "/events/{event_id}/import",
+    summary="counts an upload",
+    scope="events:write",
+    request_media={"text/csv": {"type": "string"}},
+    max_body_bytes=300_000,
+)(_declared)
 STAND_IN.route("GET", "/events/{event_id}/cookie", summary="sets a cookie", scope="events:read")(_declared)
-STAND_IN.route("GET", "/events/{event_id}/export", summary="big", scope="events:read",
-               response_media={"text/csv": {"type": "string"}})(_declared)
+STAND_IN.route(
+    "GET",
+    "/events/{event_id}/export",
+    summary="big",
+    scope="events:read",
+    response_media={"text/csv": {"type": "string"}},
+)(_declared)
 
 
 @pytest.fixture
 async def via(make_gateway, sick):
-    gateway = await make_gateway({"events": STAND_IN}, events_url=str(sick.make_url("")).rstrip("/"),
-                                 gateway_upstream_timeout_seconds=0.5)
+    gateway = await make_gateway(
+        {"events": STAND_IN}, events_url=str(sick.make_url("")).rstrip("/"), gateway_upstream_timeout_seconds=0.5
+    )
     token = (await login(gateway, "admin", ADMIN_PASSWORD))["access_token"]
     gateway.staff = {"Authorization": f"Bearer {token}"}
     return gateway
@@ -124,14 +134,16 @@ async def test_large_answers_and_uploads_stream_through_within_the_route_limit(v
     async def upload(n: int):
         for _ in range(n):
             yield b"x" * 10_000
-    resp = await via.post("/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "text/csv"},
-                          data=upload(25))
+
+    resp = await via.post(
+        "/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "text/csv"}, data=upload(25)
+    )
     assert resp.status == 200 and (await resp.json()) == {"bytes": 250_000, "type": "text/csv"}
-    resp = await via.post("/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "text/csv"},
-                          data=upload(40))
+    resp = await via.post(
+        "/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "text/csv"}, data=upload(40)
+    )
     assert resp.status == 413 and (await resp.json())["max_bytes"] == 300_000
-    resp = await via.post("/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "image/png"},
-                          data=b"x")
+    resp = await via.post("/api/v1/events/e-1/import", headers={**via.staff, "Content-Type": "image/png"}, data=b"x")
     assert resp.status == 415
 
 

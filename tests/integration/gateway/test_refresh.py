@@ -63,12 +63,14 @@ async def test_a_login_at_the_end_of_its_life_is_not_refreshed(make_gateway):
 
     async def refused():
         return (await refresh(gateway, token)).status == 401
+
     assert await eventually(refused, timeout=10, interval=0.2, what="refresh refused at the end of the login's life")
 
 
 async def test_a_refresh_carries_the_accounts_current_role_and_stops_when_it_is_disabled(gateway, admin):
-    await gateway.post("/api/v1/admin/staff", headers=admin, json={
-        "username": "thu", "password": "thu-password-long", "role": "admin"})
+    await gateway.post(
+        "/api/v1/admin/staff", headers=admin, json={"username": "thu", "password": "thu-password-long", "role": "admin"}
+    )
     token = (await login(gateway, "thu", "thu-password-long"))["access_token"]
     assert (await gateway.delete("/api/v1/admin/staff/thu", headers=admin)).status == 200
     assert (await refresh(gateway, token)).status == 401
@@ -76,7 +78,12 @@ async def test_a_refresh_carries_the_accounts_current_role_and_stops_when_it_is_
 
 async def test_partner_keys_and_anonymous_callers_cannot_refresh(gateway, admin):
     assert (await gateway.post("/api/v1/auth/refresh")).status == 401
-    key = (await (await gateway.post("/api/v1/admin/api-keys", headers=admin, json={
-        "name": "portal", "scopes": ["members:read"]})).json())["key"]
+    key = (
+        await (
+            await gateway.post(
+                "/api/v1/admin/api-keys", headers=admin, json={"name": "portal", "scopes": ["members:read"]}
+            )
+        ).json()
+    )["key"]
     resp = await gateway.post("/api/v1/auth/refresh", headers=bearer(key))
     assert resp.status == 403

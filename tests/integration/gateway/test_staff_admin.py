@@ -15,9 +15,16 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def add(gateway, admin, username: str, role: str = "manager", org: str | None = "hoi-tin-hoc") -> None:
-    resp = await gateway.post("/api/v1/admin/staff", headers=admin, json={
-        "username": username, "password": f"{username}-password-long", "role": role,
-        **({"organization_id": org} if org else {})})
+    resp = await gateway.post(
+        "/api/v1/admin/staff",
+        headers=admin,
+        json={
+            "username": username,
+            "password": f"{username}-password-long",
+            "role": role,
+            **({"organization_id": org} if org else {}),
+        },
+    )
     assert resp.status == 201, await resp.text()
 
 
@@ -48,8 +55,9 @@ async def test_an_administrator_sets_a_forgotten_password_which_also_lifts_a_loc
         await gateway.post("/api/v1/auth/login", json={"username": "ngoc", "password": "forgotten-it"})
     short = await gateway.post("/api/v1/admin/staff/ngoc/password", headers=admin, json={"new_password": "short"})
     assert short.status == 422
-    resp = await gateway.post("/api/v1/admin/staff/ngoc/password", headers=admin,
-                              json={"new_password": "a-fresh-password-1"})
+    resp = await gateway.post(
+        "/api/v1/admin/staff/ngoc/password", headers=admin, json={"new_password": "a-fresh-password-1"}
+    )
     assert resp.status == 200 and (await resp.json())["locked"] is False
     await login(gateway, "ngoc", "a-fresh-password-1")
     old = await gateway.post("/api/v1/auth/login", json={"username": "ngoc", "password": "ngoc-password-long"})
@@ -67,8 +75,10 @@ async def test_a_disabled_account_is_enabled_again(gateway, admin):
 async def test_managers_cannot_administer_staff(gateway, admin):
     await add(gateway, admin, "vy")
     manager = bearer((await login(gateway, "vy", "vy-password-long"))["access_token"])
-    for method, path, body in (("PATCH", "/api/v1/admin/staff/vy", {"role": "admin"}),
-                               ("POST", "/api/v1/admin/staff/admin/password", {"new_password": "taken-over-now"}),
-                               ("POST", "/api/v1/admin/staff/vy/enable", None)):
+    for method, path, body in (
+        ("PATCH", "/api/v1/admin/staff/vy", {"role": "admin"}),
+        ("POST", "/api/v1/admin/staff/admin/password", {"new_password": "taken-over-now"}),
+        ("POST", "/api/v1/admin/staff/vy/enable", None),
+    ):
         resp = await gateway.request(method, path, headers=manager, json=body)
         assert resp.status == 403, path

@@ -5,20 +5,26 @@ every event membership publishes."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.membership.app import create_app
 from shared.identity import HEADER, Identity, sign
-from tests.integration.test_bus import make_bus
-from tests.support import eventually
+from tests.support import DATA, eventually
+from tests.support.bus import make_bus
 
-# The CI clone has ../shared beside the repository, as here.
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-MEMBERSHIP_EVENTS = ["member.applied", "member.approved", "member.updated", "member.erased", "membership.renewed",
-                     "membership.expiring", "membership.lapsed", "organization.created", "organization.updated"]
+MEMBERSHIP_EVENTS = [
+    "member.applied",
+    "member.approved",
+    "member.updated",
+    "member.erased",
+    "membership.renewed",
+    "membership.expiring",
+    "membership.lapsed",
+    "organization.created",
+    "organization.updated",
+]
 
 
 @pytest.fixture
@@ -28,8 +34,12 @@ async def client(aiohttp_client, settings):
 
 @pytest.fixture
 def signed(settings):
-    def make(sub: str = "staff:lan", roles: tuple[str, ...] = ("admin",), scopes: tuple[str, ...] = (),
-             organization_id: str | None = None) -> dict[str, str]:
+    def make(
+        sub: str = "staff:lan",
+        roles: tuple[str, ...] = ("admin",),
+        scopes: tuple[str, ...] = (),
+        organization_id: str | None = None,
+    ) -> dict[str, str]:
         who = Identity(sub=sub, roles=roles, scopes=scopes, organization_id=organization_id)
         return {HEADER: sign(who, settings.internal_identity_secret)}
 
@@ -56,8 +66,11 @@ class Recorder:
             self.seen.append((envelope, data))
 
     def of(self, event_type: str, member_id: str | None = None) -> list[Any]:
-        return [d for e, d in self.seen if e.type == event_type
-                and (member_id is None or getattr(d, "member_id", None) == member_id)]
+        return [
+            d
+            for e, d in self.seen
+            if e.type == event_type and (member_id is None or getattr(d, "member_id", None) == member_id)
+        ]
 
     async def wait_for(self, event_type: str, member_id: str | None = None, count: int = 1) -> list[Any]:
         async def enough():
@@ -77,8 +90,9 @@ async def events(settings) -> AsyncIterator[Recorder]:
     await bus.close()
 
 
-async def post_file(client, path: str, headers: dict[str, str], body: bytes, content_type: str = "text/csv",
-                    **params: str):
+async def post_file(
+    client, path: str, headers: dict[str, str], body: bytes, content_type: str = "text/csv", **params: str
+):
     return await client.post(path, params=params, data=body, headers={**headers, "Content-Type": content_type})
 
 

@@ -4,7 +4,7 @@ member lapsed after it, each exactly once however many replicas run the sweep.""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,19 +13,21 @@ from services.membership.app import create_app
 from services.membership.lifecycle import local_today
 from services.membership.store import SCHEDULE
 from shared.mongo import connect
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
 
 def today():
-    return local_today(datetime.now(timezone.utc))
+    return local_today(datetime.now(UTC))
 
 
 @pytest.fixture
 def fast(settings):
     """Sweeps every 0.2 s, looked for every 0.05 s: many sweeps within one test."""
-    return settings.model_copy(update={"membership_expiry_sweep_seconds": 0.2,
-                                       "membership_scheduler_poll_seconds": 0.05})
+    return settings.model_copy(
+        update={"membership_expiry_sweep_seconds": 0.2, "membership_scheduler_poll_seconds": 0.05}
+    )
 
 
 @pytest.fixture
@@ -43,16 +45,20 @@ async def sweeps_done(settings) -> int:
 
 async def term_ending_in(client, headers, member_id: str, days: int) -> dict:
     end = today() + timedelta(days=days)
-    resp = await client.post(f"/members/{member_id}/renew", headers=headers, json={
-        "term_start": (end - timedelta(days=364)).isoformat(), "term_end": end.isoformat()})
+    resp = await client.post(
+        f"/members/{member_id}/renew",
+        headers=headers,
+        json={"term_start": (end - timedelta(days=364)).isoformat(), "term_end": end.isoformat()},
+    )
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
 
 async def test_two_replicas_announce_each_notice_once_and_lapse_once(replicas, admin, events, fast):
     one, two = replicas
-    soon = await (await one.post("/members", headers=admin, json={"full_name": "Kha Văn Sắp",
-                                                                  "email": "sap@example.vn"})).json()
+    soon = await (
+        await one.post("/members", headers=admin, json={"full_name": "Kha Văn Sắp", "email": "sap@example.vn"})
+    ).json()
     later = await (await two.post("/members", headers=admin, json={"full_name": "Kha Văn Chưa"})).json()
     await term_ending_in(one, admin, later["id"], 45)
 
@@ -78,8 +84,11 @@ async def test_two_replicas_announce_each_notice_once_and_lapse_once(replicas, a
 
     # Several more sweeps on both replicas: nothing is announced twice, the later term untouched.
     done = await sweeps_done(fast)
-    while await sweeps_done(fast) < done + 4:
-        await asyncio.sleep(0.05)
+
+    async def four_more() -> bool:
+        return await sweeps_done(fast) >= done + 4
+
+    await eventually(four_more, what="four more sweeps")
     assert sorted(e.days_left for e in events.of("membership.expiring", soon["id"])) == [7, 30]
     assert len(events.of("membership.lapsed", soon["id"])) == 1
     assert events.of("membership.expiring", later["id"]) == []
@@ -89,8 +98,10 @@ async def test_two_replicas_announce_each_notice_once_and_lapse_once(replicas, a
 
 
 async def test_concurrent_sweeps_write_each_notice_once(client, admin, events, settings):
-    members = [await (await client.post("/members", headers=admin, json={"full_name": f"Lê Thị Hết {i}"})).json()
-               for i in range(12)]
+    members = [
+        await (await client.post("/members", headers=admin, json={"full_name": f"Lê Thị Hết {i}"})).json()
+        for i in range(12)
+    ]
     for m in members:
         await term_ending_in(client, admin, m["id"], 30)
     store = client.app[MEMBERS]

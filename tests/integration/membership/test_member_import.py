@@ -16,17 +16,27 @@ from openpyxl import Workbook, load_workbook
 
 from services.membership.api import IMPORTS
 from services.membership.app import create_app
-from tests.integration.membership.conftest import DATA, post_file
-from tests.support import eventually
+from tests.integration.membership.conftest import post_file
+from tests.support import DATA, eventually
 
 pytestmark = pytest.mark.integration
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPECTED = json.loads((DATA / "members_sample.expected.json").read_text(encoding="utf-8"))
-WHY_TO_CODE = {"dup_email": "duplicate_email", "name": "name_missing", "email": "email_invalid",
-               "phone": "phone_invalid", "date": "date_invalid"}
-WHY_TO_COLUMN = {"dup_email": "Email", "name": "Họ và tên", "email": "Email", "phone": "Điện thoại",
-                 "date": "Ngày sinh"}
+WHY_TO_CODE = {
+    "dup_email": "duplicate_email",
+    "name": "name_missing",
+    "email": "email_invalid",
+    "phone": "phone_invalid",
+    "date": "date_invalid",
+}
+WHY_TO_COLUMN = {
+    "dup_email": "Email",
+    "name": "Họ và tên",
+    "email": "Email",
+    "phone": "Điện thoại",
+    "date": "Ngày sinh",
+}
 
 
 def sample_rows() -> list[list[str]]:
@@ -75,7 +85,8 @@ async def test_the_sample_imports_288_members_and_reports_the_12_bad_rows(client
     assert report["state"] == "done"
     assert (report["rows"], report["created"], report["rejected"]) == (300, 288, 12)
     assert [(e["line"], e["code"], e["column"]) for e in report["errors"]] == [
-        (bad["line"], WHY_TO_CODE[bad["why"]], WHY_TO_COLUMN[bad["why"]]) for bad in EXPECTED["bad_rows"]]
+        (bad["line"], WHY_TO_CODE[bad["why"]], WHY_TO_COLUMN[bad["why"]]) for bad in EXPECTED["bad_rows"]
+    ]
     # A duplicate names the member who has the email already (line 126 reuses line 3's).
     clash = next(e for e in report["errors"] if e["line"] == 126)
     first = await (await client.get("/members", params={"q": "tran.gia.dung1@yahoo.com.vn"}, headers=admin)).json()
@@ -114,25 +125,34 @@ async def test_an_import_is_a_job_whose_progress_can_be_followed(client, admin, 
     recent = (await (await client.get("/members/imports", headers=admin)).json())["items"]
     assert [(j["id"], j["state"], j["created_by"]) for j in recent] == [(job_id, "done", "staff:lan")]
     page1 = await (await client.get(f"/members/imports/{job_id}", params={"limit": 5}, headers=admin)).json()
-    page2 = await (await client.get(f"/members/imports/{job_id}", headers=admin,
-                                    params={"limit": 50, "after_line": page1["errors_next_after_line"]})).json()
+    page2 = await (
+        await client.get(
+            f"/members/imports/{job_id}",
+            headers=admin,
+            params={"limit": 50, "after_line": page1["errors_next_after_line"]},
+        )
+    ).json()
     assert [e["line"] for e in page1["errors"] + page2["errors"]] == [b["line"] for b in EXPECTED["bad_rows"]]
 
 
 async def test_english_headers_and_a_file_without_names_are_understood(client, admin, federation):
-    english = ("Full name,Date of birth,Gender,Email,Phone,Title/degree,Expertise,Organization code\n"
-               "Lê Văn Tám,01/02/1990,Male,tam@example.vn,01223456789,ThS,Cơ khí,HOI-CO-KHI\n"
-               "Mai Thị Hoa,1995-05-05,Female,hoa@example.vn,0912345678,XYZ,Y học,NO-SUCH-ORG\n")
-    report = await (await post_file(client, "/members/imports", admin, english.encode(), wait="true",
-                                    lang="en")).json()
+    english = (
+        "Full name,Date of birth,Gender,Email,Phone,Title/degree,Expertise,Organization code\n"
+        "Lê Văn Tám,01/02/1990,Male,tam@example.vn,01223456789,ThS,Cơ khí,HOI-CO-KHI\n"
+        "Mai Thị Hoa,1995-05-05,Female,hoa@example.vn,0912345678,XYZ,Y học,NO-SUCH-ORG\n"
+    )
+    report = await (await post_file(client, "/members/imports", admin, english.encode(), wait="true", lang="en")).json()
     assert (report["created"], report["rejected"]) == (1, 1)
     assert {(e["column"], e["code"]) for e in report["errors"]} == {
-        ("Title/degree", "title_unknown"), ("Organization code", "organization_unknown")}
+        ("Title/degree", "title_unknown"),
+        ("Organization code", "organization_unknown"),
+    }
     tam = (await (await client.get("/members", params={"q": "le van tam"}, headers=admin)).json())["items"][0]
     assert tam["phone"] == "+84773456789", "0122 was MobiFone's old prefix, now 077"
 
-    resp = await post_file(client, "/members/imports", admin, "Email,Phone\na@b.vn,0912345678\n".encode(),
-                           wait="true", lang="en")
+    resp = await post_file(
+        client, "/members/imports", admin, b"Email,Phone\na@b.vn,0912345678\n", wait="true", lang="en"
+    )
     failed = await resp.json()
     assert failed["state"] == "failed" and "full_name" in failed["error"]["reason"]
 
@@ -173,24 +193,32 @@ async def test_an_organisations_members_export_as_csv_and_xlsx_and_import_back_u
 
 async def test_a_second_file_updates_what_it_knows_and_refuses_what_belongs_to_others(client, admin, federation):
     header = "Họ và tên,Ngày sinh,Email,Điện thoại,Học hàm, học vị,Mã đơn vị\n".replace(
-        "Học hàm, học vị", '"Học hàm, học vị"')
-    first = header + ("Âu Văn Một,01/01/1980,mot@x.vn,,KS,HOI-CO-KHI\n"
-                      "Âu Thị Hai,02/02/1982,,0912000002,,HOI-Y-HOC\n"
-                      "Tạ Văn Không,03/03/1983,,,,HOI-Y-HOC\n")
+        "Học hàm, học vị", '"Học hàm, học vị"'
+    )
+    first = header + (
+        "Âu Văn Một,01/01/1980,mot@x.vn,,KS,HOI-CO-KHI\n"
+        "Âu Thị Hai,02/02/1982,,0912000002,,HOI-Y-HOC\n"
+        "Tạ Văn Không,03/03/1983,,,,HOI-Y-HOC\n"
+    )
     report = await (await post_file(client, "/members/imports", admin, first.encode(), wait="true")).json()
     assert (report["created"], report["rejected"]) == (3, 0)
-    second = header + ("Âu Văn Một,01/01/1980,MOT@x.vn,,ThS,HOI-TIN-HOC\n"   # 2: same person, more to say
-                       "Âu Văn Một,01/01/1980,mot@x.vn,,,\n"                  # 3: nothing new
-                       "Người Khác,01/01/1990,mot@x.vn,,,\n"                  # 4: someone else's email
-                       "Người Lạ,01/01/1991,la@x.vn,0912 000 002,,\n"         # 5: someone else's phone
-                       "Âu Văn Một,01/01/1980,mot@x.vn,0912000002,,\n"        # 6: email and phone of two people
-                       "Tạ Văn Không,03/03/1983,,,,\n"                        # 7: known by name and birth date
-                       "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n"           # 8: new
-                       "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n")          # 9: the same new person again
+    second = header + (
+        "Âu Văn Một,01/01/1980,MOT@x.vn,,ThS,HOI-TIN-HOC\n"  # 2: same person, more to say
+        "Âu Văn Một,01/01/1980,mot@x.vn,,,\n"  # 3: nothing new
+        "Người Khác,01/01/1990,mot@x.vn,,,\n"  # 4: someone else's email
+        "Người Lạ,01/01/1991,la@x.vn,0912 000 002,,\n"  # 5: someone else's phone
+        "Âu Văn Một,01/01/1980,mot@x.vn,0912000002,,\n"  # 6: email and phone of two people
+        "Tạ Văn Không,03/03/1983,,,,\n"  # 7: known by name and birth date
+        "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n"  # 8: new
+        "Mới Tinh,04/04/1984,moi@x.vn,,,HOI-Y-HOC\n"
+    )  # 9: the same new person again
     report = await (await post_file(client, "/members/imports", admin, second.encode(), wait="true")).json()
     assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (1, 1, 3, 3)
     assert [(e["line"], e["code"]) for e in report["errors"]] == [
-        (4, "duplicate_email"), (5, "duplicate_phone"), (6, "duplicate_phone")]
+        (4, "duplicate_email"),
+        (5, "duplicate_phone"),
+        (6, "duplicate_phone"),
+    ]
     mot = (await (await client.get("/members", params={"q": "mot@x.vn"}, headers=admin)).json())["items"][0]
     assert report["errors"][0]["existing_member_id"] == mot["id"]
     assert mot["titles"] == ["ThS"]
@@ -200,16 +228,19 @@ async def test_a_second_file_updates_what_it_knows_and_refuses_what_belongs_to_o
     assert history[1]["changes"]["titles"] == {"from": ["KS"], "to": ["ThS"]}
 
 
-async def test_uploads_from_a_form_and_files_that_cannot_be_imported(aiohttp_client, settings, admin, federation,
-                                                                       client):
+async def test_uploads_from_a_form_and_files_that_cannot_be_imported(
+    aiohttp_client, settings, admin, federation, client
+):
     form = aiohttp.FormData()
-    form.add_field("file", "Họ và tên,Email\nHồ Văn Form,form@x.vn\n".encode(), filename="hoi-vien.csv",
-                   content_type="text/csv")
+    form.add_field(
+        "file", "Họ và tên,Email\nHồ Văn Form,form@x.vn\n".encode(), filename="hoi-vien.csv", content_type="text/csv"
+    )
     report = await (await client.post("/members/imports", params={"wait": "true"}, data=form, headers=admin)).json()
     assert (report["created"], report["filename"]) == (1, "hoi-vien.csv")
 
-    broken = await (await post_file(client, "/members/imports", admin, b"PK\x03\x04 not really a workbook", XLSX,
-                                    wait="true")).json()
+    broken = await (
+        await post_file(client, "/members/imports", admin, b"PK\x03\x04 not really a workbook", XLSX, wait="true")
+    ).json()
     assert broken["state"] == "failed" and broken["error"]["code"] == "file_unreadable"
     empty = await post_file(client, "/members/imports", admin, b"")
     assert empty.status == 422

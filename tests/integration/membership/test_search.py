@@ -24,8 +24,11 @@ async def names(client, admin, **params) -> list[str]:
 
 def born_years_ago(years: int, days: int = 0) -> str:
     today = date.today()
-    return date(today.year - years, today.month, min(today.day, 28)).isoformat() if not days else \
-        date.fromordinal(date(today.year - years, today.month, min(today.day, 28)).toordinal() + days).isoformat()
+    return (
+        date(today.year - years, today.month, min(today.day, 28)).isoformat()
+        if not days
+        else date.fromordinal(date(today.year - years, today.month, min(today.day, 28)).toordinal() + days).isoformat()
+    )
 
 
 async def test_search_ignores_case_and_vietnamese_diacritics(client, admin):
@@ -33,21 +36,49 @@ async def test_search_ignores_case_and_vietnamese_diacritics(client, admin):
         await add(client, admin, full_name=name)
     assert await names(client, admin, q="nguyen van a") == ["Nguyễn Văn A", "Nguyễn Văn An"]
     assert await names(client, admin, q="NGUYỄN VĂN A") == ["Nguyễn Văn A", "Nguyễn Văn An"]
-    assert set(await names(client, admin, q="đặng")) == set(await names(client, admin, q="dang")) == {
-        "Đặng Thị Bích", "Dương Văn Dang"}
+    assert (
+        set(await names(client, admin, q="đặng"))
+        == set(await names(client, admin, q="dang"))
+        == {"Đặng Thị Bích", "Dương Văn Dang"}
+    )
     assert await names(client, admin, q="van a") == ["Nguyễn Văn A", "Nguyễn Văn An"]
     assert await names(client, admin, q="anh") == ["Trần Anh"]
     assert await names(client, admin, q="an") == ["Nguyễn Văn An", "Trần Anh"], "words match from their start"
 
 
 async def test_lists_read_in_vietnamese_name_order(client, admin):
-    people = ["Trần Văn Bình", "Nguyễn Thị An", "Lê Anh", "Phạm Ân", "Phạm Ăn", "Đỗ Đức", "Đỗ Dũng", "Bùi Văn An",
-              "Võ Ơn", "Võ Ông", "Võ Oanh", "Hoàng Ư", "Hoàng Uyên"]
+    people = [
+        "Trần Văn Bình",
+        "Nguyễn Thị An",
+        "Lê Anh",
+        "Phạm Ân",
+        "Phạm Ăn",
+        "Đỗ Đức",
+        "Đỗ Dũng",
+        "Bùi Văn An",
+        "Võ Ơn",
+        "Võ Ông",
+        "Võ Oanh",
+        "Hoàng Ư",
+        "Hoàng Uyên",
+    ]
     for name in people:
         await add(client, admin, full_name=name)
     assert await names(client, admin) == [
-        "Nguyễn Thị An", "Bùi Văn An", "Lê Anh", "Phạm Ăn", "Phạm Ân", "Trần Văn Bình", "Đỗ Dũng", "Đỗ Đức",
-        "Võ Oanh", "Võ Ông", "Võ Ơn", "Hoàng Uyên", "Hoàng Ư"]
+        "Nguyễn Thị An",
+        "Bùi Văn An",
+        "Lê Anh",
+        "Phạm Ăn",
+        "Phạm Ân",
+        "Trần Văn Bình",
+        "Đỗ Dũng",
+        "Đỗ Đức",
+        "Võ Oanh",
+        "Võ Ông",
+        "Võ Ơn",
+        "Hoàng Uyên",
+        "Hoàng Ư",
+    ]
 
 
 async def test_pages_are_stable_and_cover_everyone_once(client, admin):
@@ -69,10 +100,24 @@ async def test_pages_are_stable_and_cover_everyone_once(client, admin):
 
 async def test_filters_by_organisation_subtree_status_title_expertise_and_youth(client, admin, federation):
     it, branch, medicine = federation["HOI-TIN-HOC"], federation["CH-TIN-HOC-TDM"], federation["HOI-Y-HOC"]
-    young = await add(client, admin, full_name="Lý Thị Trẻ", organization_ids=[branch], titles=["ThS"],
-                      expertise="Công nghệ thông tin", date_of_birth=born_years_ago(35))
-    older = await add(client, admin, full_name="Mạc Văn Già", organization_ids=[it], titles="PGS.TS",
-                      expertise="công nghệ thông tin", date_of_birth=born_years_ago(36, days=-1))
+    young = await add(
+        client,
+        admin,
+        full_name="Lý Thị Trẻ",
+        organization_ids=[branch],
+        titles=["ThS"],
+        expertise="Công nghệ thông tin",
+        date_of_birth=born_years_ago(35),
+    )
+    older = await add(
+        client,
+        admin,
+        full_name="Mạc Văn Già",
+        organization_ids=[it],
+        titles="PGS.TS",
+        expertise="công nghệ thông tin",
+        date_of_birth=born_years_ago(36, days=-1),
+    )
     await add(client, admin, full_name="Tạ Thị Y", organization_ids=[medicine], titles=["BS"], expertise="Y học")
     assert young["young_intellectual"] is True and older["young_intellectual"] is False
 

@@ -15,9 +15,9 @@ from shared.identity import HEADER, Identity, sign
 from shared.mongo import connect
 from shared.settings import Settings
 from tests.fakes.sms_provider import FakeSmsProvider
-from tests.integration.test_bus import make_bus
 from tests.smtp_server import SmtpServer
 from tests.support import eventually
+from tests.support.bus import make_bus
 
 
 @dataclass
@@ -45,20 +45,33 @@ class Notify:
 
     async def settled(self, event_id: str, count: int) -> list[dict[str, Any]]:
         """Wait until `count` deliveries of an event left the queue; return them."""
+
         async def check():
             items = await self.deliveries(event_id=event_id)
             done = [d for d in items if d["status"] not in ("queued", "sending")]
             return done if len(done) == count and len(items) == count else None
+
         return await eventually(check, what=f"{count} deliveries of {event_id} settled")
 
 
 def notify_settings(settings: Settings, smtp: SmtpServer, sms: FakeSmsProvider, **extra) -> Settings:
-    return settings.model_copy(update={
-        "smtp_port": smtp.port, "sms_provider": sms.shape, "sms_provider_url": sms.url,
-        "sms_provider_token": sms.token, "esms_url": sms.url, "esms_api_key": "key", "esms_secret_key": "secret",
-        "notify_retry_seconds": "0.2,0.4", "notify_max_attempts": 3, "notify_poll_seconds": 0.05,
-        "sms_quiet_start_hour": 0, "sms_quiet_end_hour": 0,  # no quiet hours unless a test sets them
-        **extra})
+    return settings.model_copy(
+        update={
+            "smtp_port": smtp.port,
+            "sms_provider": sms.shape,
+            "sms_provider_url": sms.url,
+            "sms_provider_token": sms.token,
+            "esms_url": sms.url,
+            "esms_api_key": "key",
+            "esms_secret_key": "secret",
+            "notify_retry_seconds": "0.2,0.4",
+            "notify_max_attempts": 3,
+            "notify_poll_seconds": 0.05,
+            "sms_quiet_start_hour": 0,
+            "sms_quiet_end_hour": 0,  # no quiet hours unless a test sets them
+            **extra,
+        }
+    )
 
 
 @pytest.fixture

@@ -24,9 +24,17 @@ pytestmark = pytest.mark.integration
 
 
 def contact(i: int, **kw) -> dict:
-    return {"_id": f"m-{i:05d}", "full_name": f"Hội viên {i}", "email": f"hv{i}@example.vn",
-            "phone": f"+8491{i:07d}", "language": "vi", "consents": {"email": "yes", "sms": "no"},
-            "organization_ids": ["org-a"], "status": "active", **kw}
+    return {
+        "_id": f"m-{i:05d}",
+        "full_name": f"Hội viên {i}",
+        "email": f"hv{i}@example.vn",
+        "phone": f"+8491{i:07d}",
+        "language": "vi",
+        "consents": {"email": "yes", "sms": "no"},
+        "organization_ids": ["org-a"],
+        "status": "active",
+        **kw,
+    }
 
 
 async def campaign(notify, cid):
@@ -36,8 +44,12 @@ async def campaign(notify, cid):
 async def test_segments_come_from_projections_of_membership_and_events_events(notify):
     tree = [("fed", None), ("hoi-tin-hoc", "fed"), ("chi-hoi-1", "hoi-tin-hoc"), ("hoi-y-hoc", "fed")]
     for org, parent in tree:
-        await notify.publisher.publish(new_event(OrganizationCreated(
-            organization_id=org, code=org, name=org, kind="association", parent_id=parent), producer="membership"))
+        await notify.publisher.publish(
+            new_event(
+                OrganizationCreated(organization_id=org, code=org, name=org, kind="association", parent_id=parent),
+                producer="membership",
+            )
+        )
     in_branch = member(organization_ids=["chi-hoi-1"], expertise="Trí tuệ nhân tạo")
     in_other = member(organization_ids=["hoi-y-hoc"], expertise="Y học")
     no_consent = member(organization_ids=["chi-hoi-1"], consents={"email": False, "sms": False})
@@ -63,7 +75,7 @@ async def test_segments_come_from_projections_of_membership_and_events_events(no
     assert everyone == {in_branch["member_id"], in_other["member_id"]}
     event_people, _ = await reached({"kind": "event", "value": "ev-1"})
     assert len(event_people) == 1 and next(iter(event_people)).startswith("guest-")
-    mail = [x for x in notify.smtp.recorder.to(in_branch["email"]) if x["List-Unsubscribe"]][0]
+    mail = next(x for x in notify.smtp.recorder.to(in_branch["email"]) if x["List-Unsubscribe"])
     assert str(mail["Subject"]) == "Hội thi Sáng tạo kỹ thuật lần thứ X"
     assert "Hội thi bắt đầu nhận hồ sơ." in mail.get_body(("plain",)).get_content()
 
@@ -74,12 +86,18 @@ async def test_a_campaign_sms_carries_the_tag_and_opt_out_and_a_long_one_is_refu
     await eventually(lambda: _finished(notify, cid), what="campaign finished")
     [sent] = notify.sms.to("+84910000001")
     assert sent["text"] == "[QC] Hoi thi Sang tao ky thuat lan thu X bat dau nhan ho so. Tu choi: tra loi TC"
-    resp = await notify.client.post("/notifications/campaigns", headers=notify.staff, json={
-        "name": "x", "segment": {"kind": "consented"}, "channels": ["sms"], "sms_text": "Thông báo dài. " * 40})
+    resp = await notify.client.post(
+        "/notifications/campaigns",
+        headers=notify.staff,
+        json={"name": "x", "segment": {"kind": "consented"}, "channels": ["sms"], "sms_text": "Thông báo dài. " * 40},
+    )
     assert resp.status == 422
     assert (await resp.json())["errors"][0]["field"] == "sms_text"
-    missing = await notify.client.post("/notifications/campaigns", headers=notify.staff, json={
-        "name": "x", "segment": {"kind": "organization"}, "channels": ["email"]})
+    missing = await notify.client.post(
+        "/notifications/campaigns",
+        headers=notify.staff,
+        json={"name": "x", "segment": {"kind": "organization"}, "channels": ["email"]},
+    )
     assert missing.status == 422
 
 
@@ -110,8 +128,8 @@ async def test_pause_holds_the_rest_resume_finishes_and_cancel_drops_it(make_not
 async def test_a_restart_in_the_middle_of_a_campaign_sends_nothing_twice(make_notify, sms, settings, smtp):
     """A replica plans the first page, sends part of it, takes a batch and dies;
     the service starting afterwards finishes the campaign, each person once."""
-    from tests.integration.notifications.conftest import notify_settings
     from shared.mongo import connect
+    from tests.integration.notifications.conftest import notify_settings
 
     s = notify_settings(settings, smtp, sms)
     client = connect(s.mongo_url)
@@ -121,8 +139,17 @@ async def test_a_restart_in_the_middle_of_a_campaign_sends_nothing_twice(make_no
     deliveries = DeliveryStore(db)
     planner = Planner(s, ContactStore(db), deliveries, TemplateStore(db, renderer), renderer)
     store = CampaignStore(db, lease_seconds=0.5)
-    doc = await store.create({"name": "Hội thi", "segment": {"kind": "consented"}, "channels": ["email"],
-                              "language": "vi", "subject": "Hội thi", "body": "Nội dung"}, "staff:lan")
+    doc = await store.create(
+        {
+            "name": "Hội thi",
+            "segment": {"kind": "consented"},
+            "channels": ["email"],
+            "language": "vi",
+            "subject": "Hội thi",
+            "body": "Nội dung",
+        },
+        "staff:lan",
+    )
     dying = CampaignRunner(store, DirectoryStore(db), planner, lambda: None, page_size=500)
     taken = await store.take(dying.owner)
     await dying.run(taken, pages=1)  # ... and it never releases its lease: it died
@@ -169,16 +196,32 @@ async def test_an_association_manager_addresses_only_their_own_subtree(notify):
     from shared.identity import HEADER, Identity, sign
 
     for org, parent in [("fed", None), ("hoi-tin-hoc", "fed"), ("chi-hoi-1", "hoi-tin-hoc"), ("hoi-y-hoc", "fed")]:
-        await notify.publisher.publish(new_event(OrganizationCreated(
-            organization_id=org, code=org, name=org, kind="association", parent_id=parent), producer="membership"))
+        await notify.publisher.publish(
+            new_event(
+                OrganizationCreated(organization_id=org, code=org, name=org, kind="association", parent_id=parent),
+                producer="membership",
+            )
+        )
     await eventually(lambda: _count(notify.db.organizations, {}, 4), what="organisations projected")
-    manager = {HEADER: sign(Identity(sub="staff:hoa", roles=("manager",), organization_id="hoi-tin-hoc"),
-                            notify.settings.internal_identity_secret)}
+    manager = {
+        HEADER: sign(
+            Identity(sub="staff:hoa", roles=("manager",), organization_id="hoi-tin-hoc"),
+            notify.settings.internal_identity_secret,
+        )
+    }
 
     async def create(segment, headers):
-        return await notify.client.post("/notifications/campaigns", headers=headers, json={
-            "name": "Sinh hoạt chi hội", "segment": segment, "channels": ["email"], "subject": "Thư mời",
-            "body": "Mời dự sinh hoạt chi hội."})
+        return await notify.client.post(
+            "/notifications/campaigns",
+            headers=headers,
+            json={
+                "name": "Sinh hoạt chi hội",
+                "segment": segment,
+                "channels": ["email"],
+                "subject": "Thư mời",
+                "body": "Mời dự sinh hoạt chi hội.",
+            },
+        )
 
     own = await create({"kind": "organization", "value": "chi-hoi-1"}, manager)
     assert own.status == 201
@@ -195,8 +238,9 @@ async def test_an_association_manager_addresses_only_their_own_subtree(notify):
     assert templates.status == 403
 
 
-async def test_a_service_stopped_mid_campaign_leaves_nothing_half_sent_and_the_next_one_finishes(make_notify, sms,
-                                                                                                 smtp):
+async def test_a_service_stopped_mid_campaign_leaves_nothing_half_sent_and_the_next_one_finishes(
+    make_notify, sms, smtp
+):
     notify = await make_notify(sms, email_rate_per_second=50.0)
     await notify.db.contacts.insert_many([contact(i) for i in range(250)])
     cid = await start_campaign(notify, "email")

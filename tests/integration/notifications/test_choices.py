@@ -3,7 +3,7 @@ and the daily cap on announcement SMS."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,7 +14,7 @@ from services.notifications.email import SmtpSender
 from services.notifications.sms import HttpJsonProvider
 from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.mongo import epoch
-from tests.fakes.notification_events import event_of, member, registrant
+from tests.fakes.notification_events import event_of, member
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ async def test_one_click_unsubscribe_from_the_announcement_header(notify):
     await eventually(lambda: notify.db.contacts.find_one({"_id": m["member_id"]}), what="contact projected")
     first = await start_campaign(notify, "email")
     await eventually(lambda: _async(notify.smtp.recorder.to(m["email"])[1:]), what="announcement email")
-    mail = [x for x in notify.smtp.recorder.to(m["email"]) if x["List-Unsubscribe"]][0]
+    mail = next(x for x in notify.smtp.recorder.to(m["email"]) if x["List-Unsubscribe"])
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = urlsplit(mail["List-Unsubscribe"].strip("<>"))
     assert url.path == "/api/v1/notifications/unsubscribe"
@@ -60,9 +60,11 @@ async def test_one_click_unsubscribe_from_the_announcement_header(notify):
     assert 'method="post"' in await page.text() and "Ngừng nhận thông báo" in await page.text()
     assert (await notify.get(f"/notifications/preferences/{m['member_id']}"))["announcement"]["email"] is True
     # What a mail program does (RFC 8058): POST, no login, a form body.
-    resp = await notify.client.post(f"/notifications/unsubscribe?{url.query}", data="List-Unsubscribe=One-Click",
-                                    headers={**notify.anonymous,
-                                             "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await notify.client.post(
+        f"/notifications/unsubscribe?{url.query}",
+        data="List-Unsubscribe=One-Click",
+        headers={**notify.anonymous, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 200, await resp.text()
     prefs = await notify.get(f"/notifications/preferences/{m['member_id']}")
     assert prefs["announcement"] == {"email": False, "sms": True} and prefs["service"]["email"] is True
@@ -81,21 +83,34 @@ async def test_announcement_sms_wait_for_seven_oclock_and_stop_at_three_a_day(no
     """The dispatcher on the real store and provider, with its clock set."""
     s = notify.settings.model_copy(update={"sms_quiet_start_hour": 22, "sms_quiet_end_hour": 7})
     deliveries = DeliveryStore(notify.db)
-    clock = {"now": datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc)}  # 23:00 in Hà Nội
+    clock = {"now": datetime(2026, 11, 27, 16, 0, tzinfo=UTC)}  # 23:00 in Hà Nội
     provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
-    dispatcher = Dispatcher(s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider,
-                            clock=lambda: clock["now"])
+    dispatcher = Dispatcher(
+        s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider, clock=lambda: clock["now"]
+    )
     await notify.client.app[DISPATCHER].stop()  # only our dispatcher, with its clock, runs in this test
     phone = "+84987000111"
-    await deliveries.plan([{"_id": f"c:{i}:sms", "channel": "sms", "category": "announcement",
-                            "notification": "announcement", "to": phone, "content": {"text": f"[QC] tin {i}"},
-                            "source_event_id": "c", "source_event_type": "campaign"} for i in range(4)])
+    await deliveries.plan(
+        [
+            {
+                "_id": f"c:{i}:sms",
+                "channel": "sms",
+                "category": "announcement",
+                "notification": "announcement",
+                "to": phone,
+                "content": {"text": f"[QC] tin {i}"},
+                "source_event_id": "c",
+                "source_event_type": "campaign",
+            }
+            for i in range(4)
+        ]
+    )
     await dispatcher.run_once()
     held = await deliveries.deliveries.find({"source_event_id": "c"}).to_list()
     assert {(d["status"], d["held"]) for d in held} == {("queued", "quiet-hours")}
-    assert {d["due"] for d in held} == {epoch(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))}  # 07:00 local
+    assert {d["due"] for d in held} == {epoch(datetime(2026, 11, 28, 0, 0, tzinfo=UTC))}  # 07:00 local
     assert {d["attempts"] for d in held} == {0} and sms.received == []
-    clock["now"] = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)  # 10:00: the window is open
+    clock["now"] = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 10:00: the window is open
     await deliveries.deliveries.update_many({"source_event_id": "c"}, {"$set": {"due": epoch()}})
     await dispatcher.run_once()
     after = {d["_id"]: d for d in await deliveries.deliveries.find({"source_event_id": "c"}).to_list()}
@@ -107,9 +122,14 @@ async def test_announcement_sms_wait_for_seven_oclock_and_stop_at_three_a_day(no
 
 
 async def start_campaign(notify, *channels, segment=None):
-    body = {"name": "Hội thi Sáng tạo", "segment": segment or {"kind": "consented"}, "channels": list(channels),
-            "subject": "Hội thi Sáng tạo kỹ thuật lần thứ X", "body": "Hội thi bắt đầu nhận hồ sơ.",
-            "sms_text": "Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ."}
+    body = {
+        "name": "Hội thi Sáng tạo",
+        "segment": segment or {"kind": "consented"},
+        "channels": list(channels),
+        "subject": "Hội thi Sáng tạo kỹ thuật lần thứ X",
+        "body": "Hội thi bắt đầu nhận hồ sơ.",
+        "sms_text": "Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",
+    }
     resp = await notify.client.post("/notifications/campaigns", json=body, headers=notify.staff)
     assert resp.status == 201, await resp.text()
     return (await resp.json())["id"]

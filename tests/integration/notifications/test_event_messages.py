@@ -14,23 +14,36 @@ pytestmark = pytest.mark.integration
 EXPECTED = {
     "member.applied": (("Đơn gia nhập mới cần xét duyệt: Đỗ Thị Hằng", "New membership application"), None),
     "member.approved": (("Chào mừng Đỗ Thị Hằng", "Welcome to"), None),
-    "membership.expiring": (("Hội viên của Anh/Chị sẽ hết hạn ngày 31/12/2026", "Your membership ends on 31 Dec 2026"),
-                            None),
+    "membership.expiring": (
+        ("Hội viên của Anh/Chị sẽ hết hạn ngày 31/12/2026", "Your membership ends on 31 Dec 2026"),
+        None,
+    ),
     "membership.lapsed": (("Tư cách hội viên của Anh/Chị đã hết hạn", "Your membership has ended"), None),
     "membership.renewed": (("Gia hạn hội viên thành công đến ngày 31/12/2027", "Membership renewed until"), None),
-    "event.cancelled": (("Thông báo hủy: Hội thảo Chuyển đổi số", "Cancelled: Digital transformation seminar"),
-                        ('Su kien "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 da bi HUY',
-                         '"Digital transformation seminar" on 15 Dec 2026, 08:30 is CANCELLED')),
-    "registration.confirmed": (("Xác nhận đăng ký: Hội thảo Chuyển đổi số", "Registration confirmed: Digital"),
-                               ('Xac nhan dang ky "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026. Ma ve: HT-7K3M9Q',
-                                'Registration confirmed: "Digital transformation seminar", 15 Dec 2026, 08:30')),
+    "event.cancelled": (
+        ("Thông báo hủy: Hội thảo Chuyển đổi số", "Cancelled: Digital transformation seminar"),
+        (
+            'Su kien "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 da bi HUY',
+            '"Digital transformation seminar" on 15 Dec 2026, 08:30 is CANCELLED',
+        ),
+    ),
+    "registration.confirmed": (
+        ("Xác nhận đăng ký: Hội thảo Chuyển đổi số", "Registration confirmed: Digital"),
+        (
+            'Xac nhan dang ky "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026. Ma ve: HT-7K3M9Q',
+            'Registration confirmed: "Digital transformation seminar", 15 Dec 2026, 08:30',
+        ),
+    ),
     "registration.waitlisted": (("Danh sách chờ: Hội thảo Chuyển đổi số", "Waiting list: Digital"), None),
-    "registration.promoted": (("Đã có chỗ cho Anh/Chị: Hội thảo", "A seat for you: Digital"),
-                              ("Da co cho cho Anh/Chi", "A seat is yours")),
+    "registration.promoted": (
+        ("Đã có chỗ cho Anh/Chị: Hội thảo", "A seat for you: Digital"),
+        ("Da co cho cho Anh/Chi", "A seat is yours"),
+    ),
     "registration.cancelled": (("Đã hủy đăng ký: Hội thảo", "Registration cancelled: Digital"), None),
-    "event.reminder_due": (("Nhắc lịch: Hội thảo Chuyển đổi số lúc 08:30 ngày 15/12/2026", "Reminder: Digital"),
-                           ('Nhac lich: "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 tai Hoi truong Lien hiep Hoi.',
-                            "Reminder: ")),
+    "event.reminder_due": (
+        ("Nhắc lịch: Hội thảo Chuyển đổi số lúc 08:30 ngày 15/12/2026", "Reminder: Digital"),
+        ('Nhac lich: "Hoi thao Chuyen doi so" luc 08:30 ngay 15/12/2026 tai Hoi truong Lien hiep Hoi.', "Reminder: "),
+    ),
     "certificate.issued": (("Giấy chứng nhận: Hội thảo Chuyển đổi số", "Your certificate: Digital"), None),
 }
 
@@ -50,8 +63,11 @@ async def test_every_routed_event_sends_its_messages_in_the_persons_language(not
         channels = 2 if sms_texts else 1
         items = await notify.settled(event.id, channels)
         assert {d["status"] for d in items} == {"sent"}, (kind, items)
-        address = "review@hoi-tin-hoc.vn" if kind == "member.applied" else (
-            m["email"] if kind.startswith("member") else who.email)
+        address = (
+            "review@hoi-tin-hoc.vn"
+            if kind == "member.applied"
+            else (m["email"] if kind.startswith("member") else who.email)
+        )
         if kind == "member.applied":  # staff read in Vietnamese whatever the applicant speaks
             mails = [x for x in notify.smtp.recorder.to(address) if "Trần" not in str(x["Subject"])]
             assert any(str(x["Subject"]).startswith(subjects[0]) for x in mails), [str(x["Subject"]) for x in mails]
@@ -137,11 +153,18 @@ async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make
     deliveries = DeliveryStore(db)
     route = ROUTES[event.type][0]
     dying = Planner(s, ContactStore(db), deliveries, TemplateStore(db, renderer), renderer)
-    assert len(await dying.plan(route, recipients(route, parse_data(event)), source_id=event.id,
-                                source_type=event.type)) == 2
+    assert (
+        len(await dying.plan(route, recipients(route, parse_data(event)), source_id=event.id, source_type=event.type))
+        == 2
+    )
     assert len(await deliveries.claim_due(10, lease_seconds=0.2)) == 2
-    await db.inbox.insert_one({"_id": f"{s.bus_queue_prefix}notifications.deliveries:{event.id}",
-                               "status": "processing", "lease_until": epoch() - 1})
+    await db.inbox.insert_one(
+        {
+            "_id": f"{s.bus_queue_prefix}notifications.deliveries:{event.id}",
+            "status": "processing",
+            "lease_until": epoch() - 1,
+        }
+    )
 
     async def leases_ran_out():
         claimed = await db.deliveries.find({"source_event_id": event.id}).to_list()

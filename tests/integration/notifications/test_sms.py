@@ -80,7 +80,11 @@ async def test_the_esms_adapter_speaks_its_shape_and_understands_its_codes(make_
     request = esms.to(ok.phone)[0]
     assert request["Phone"] == ok.phone.removeprefix("+") and request["Brandname"] == "LIENHIEP"
     assert (request["ApiKey"], request["SecretKey"], request["SmsType"], request["IsUnicode"]) == (
-        "key", "secret", "2", "0")
+        "key",
+        "secret",
+        "2",
+        "0",
+    )
     assert request["RequestId"] == results[ok.phone]["key"]
     assert request["Content"].startswith("Xac nhan dang ky")
     assert "/api/v1/notifications/receipts/esms?token=" in request["CallbackUrl"]
@@ -92,7 +96,7 @@ async def test_unicode_mode_keeps_diacritics_and_counts_ucs2_segments(make_notif
     event = event_of("registration.confirmed", who=who)
     await notify.publisher.publish(event)
     delivery = sms_of(await notify.settled(event.id, 2))
-    assert notify.sms.to(who.phone)[0]["text"].startswith("Xác nhận đăng ký \"Hội thảo Chuyển đổi số\"")
+    assert notify.sms.to(who.phone)[0]["text"].startswith('Xác nhận đăng ký "Hội thảo Chuyển đổi số"')
     assert delivery["encoding"] == "ucs2" and delivery["segments"] == 2
 
 
@@ -104,21 +108,24 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_or_undelivered(notify)
     keys = [sms_of(await notify.settled(e.id, 2))["key"] for e in events]
     token = receipt_token(notify.settings, "http")
     url = f"/notifications/receipts/http?token={token}"
-    resp = await notify.client.post(url, json={"request_id": keys[0], "status": "delivered"},
-                                    headers=notify.anonymous)
+    resp = await notify.client.post(url, json={"request_id": keys[0], "status": "delivered"}, headers=notify.anonymous)
     assert resp.status == 200, await resp.text()
-    resp = await notify.client.post(url, json={"request_id": keys[1], "status": "failed", "error": "absent"},
-                                    headers=notify.anonymous)
+    resp = await notify.client.post(
+        url, json={"request_id": keys[1], "status": "failed", "error": "absent"}, headers=notify.anonymous
+    )
     assert resp.status == 200
     assert (await _status(notify, keys[0], "delivered")) and (await _status(notify, keys[1], "undelivered"))
-    esms_style = await notify.client.post(url, json={"RequestId": keys[0], "SendStatus": 5},
-                                         headers=notify.anonymous)
+    esms_style = await notify.client.post(url, json={"RequestId": keys[0], "SendStatus": 5}, headers=notify.anonymous)
     assert esms_style.status == 200
-    forged = await notify.client.post(f"/notifications/receipts/http?token={token[:-3]}abc",
-                                      json={"request_id": keys[0], "status": "failed"}, headers=notify.anonymous)
+    forged = await notify.client.post(
+        f"/notifications/receipts/http?token={token[:-3]}abc",
+        json={"request_id": keys[0], "status": "failed"},
+        headers=notify.anonymous,
+    )
     assert forged.status == 400
-    unknown = await notify.client.post(url, json={"request_id": "nope", "status": "delivered"},
-                                      headers=notify.anonymous)
+    unknown = await notify.client.post(
+        url, json={"request_id": "nope", "status": "delivered"}, headers=notify.anonymous
+    )
     assert unknown.status == 404
     incomplete = await notify.client.post(url, json={"status": "delivered"}, headers=notify.anonymous)
     assert incomplete.status == 422

@@ -14,9 +14,11 @@ from services.notifications.email import EmailDeferred, SmtpSender
 from services.notifications.rendering import Renderer
 from shared.settings import Settings
 
-pytestmark = [pytest.mark.integration,
-              # the test server takes AUTH without TLS, which aiosmtpd rightly warns about
-              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")]
+pytestmark = [
+    pytest.mark.integration,
+    # the test server takes AUTH without TLS, which aiosmtpd rightly warns about
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
+]
 
 
 class Inbox:
@@ -36,8 +38,9 @@ def check(server, session, envelope, mechanism, auth_data):
 @pytest.fixture
 def authenticated_smtp():
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=check, auth_required=True,
-                            auth_require_tls=False)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=check, auth_required=True, auth_require_tls=False
+    )
     controller.start()
     yield inbox, port
     controller.stop()
@@ -51,10 +54,12 @@ async def test_login_is_used_when_configured_and_a_wrong_password_is_not_a_silen
     await good.close()
     [raw] = inbox.received
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == rendered.subject
-    wrong = SmtpSender(Settings(smtp_port=port, smtp_username="lienhiep", smtp_password="wrong",
-                                smtp_timeout_seconds=1))
+    wrong = SmtpSender(
+        Settings(smtp_port=port, smtp_username="lienhiep", smtp_password="wrong", smtp_timeout_seconds=1)
+    )
     with pytest.raises(EmailDeferred):  # retried, and visible in the delivery log, until fixed
-        await wrong.send(wrong.build(to="an@example.vn", to_name="An", rendered=rendered, delivery_key="k2"),
-                         "an@example.vn")
+        await wrong.send(
+            wrong.build(to="an@example.vn", to_name="An", rendered=rendered, delivery_key="k2"), "an@example.vn"
+        )
     await wrong.close()
     assert len(inbox.received) == 1

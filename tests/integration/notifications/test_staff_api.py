@@ -46,7 +46,9 @@ async def test_staff_edit_a_template_and_the_next_message_uses_it(notify):
     wrong_part = await put({"text": "x", "subject": "y"})
     assert (await wrong_part.json())["errors"][0]["field"] == "parts.subject"
 
-    saved = await put({"text": "LHH: ve {{ ticket_code }} cho {{ event.title }}, {{ event.when }}."}, expected_version=0)
+    saved = await put(
+        {"text": "LHH: ve {{ ticket_code }} cho {{ event.title }}, {{ event.when }}."}, expected_version=0
+    )
     assert saved.status == 200, await saved.text()
     assert (await saved.json())["version"] == 1
     stale = await put({"text": "x {{ ticket_code }}"}, expected_version=0)
@@ -64,14 +66,20 @@ async def test_staff_edit_a_template_and_the_next_message_uses_it(notify):
 
 
 async def test_preview_renders_a_draft_with_sample_data(notify):
-    resp = await notify.client.post("/notifications/templates/registration_confirmed/email/en/preview",
-                                    headers=notify.staff, json={"sample": {"full_name": "Jane Roe"}})
+    resp = await notify.client.post(
+        "/notifications/templates/registration_confirmed/email/en/preview",
+        headers=notify.staff,
+        json={"sample": {"full_name": "Jane Roe"}},
+    )
     assert resp.status == 200
     preview = await resp.json()
     assert preview["subject"].startswith("Registration confirmed") and "Dear Jane Roe" in preview["text"]
     assert "<html" in preview["html"]
-    draft = await notify.client.post(f"{TEMPLATE}/preview", headers=notify.staff,
-                                     json={"parts": {"text": "Đăng ký {{ ticket_code }} – {{ full_name }}"}})
+    draft = await notify.client.post(
+        f"{TEMPLATE}/preview",
+        headers=notify.staff,
+        json={"parts": {"text": "Đăng ký {{ ticket_code }} – {{ full_name }}"}},
+    )
     assert await draft.json() == {"text": "Dang ky HT-7K3M9Q - Nguyen Thi Mai", "segments": 1, "encoding": "gsm7"}
     missing = await notify.client.get("/notifications/templates/nope/sms/vi", headers=notify.staff)
     assert missing.status == 404
@@ -102,6 +110,7 @@ async def test_erasure_removes_contact_data_and_message_bodies(notify):
     await notify.publisher.publish(confirmed)
     await notify.settled(confirmed.id, 2)
     from shared.contracts import MemberErased, new_event
+
     await notify.publisher.publish(new_event(MemberErased(member_id=m["member_id"]), producer="membership"))
 
     async def erased():
@@ -138,10 +147,18 @@ async def test_a_poison_event_is_parked_listed_and_replayed(notify):
     conn = await aio_pika.connect_robust(notify.settings.amqp_url)
     channel = await conn.channel()
     exchange = await channel.get_exchange(notify.settings.bus_exchange)
-    envelope = {"id": str(uuid.uuid4()), "type": "registration.confirmed", "version": 1,
-                "occurred_at": "2026-11-27T09:00:00Z", "producer": "events", "data": {"ticket_code": "X"}}
-    await exchange.publish(aio_pika.Message(json.dumps(envelope).encode(), message_id=envelope["id"],
-                                            type=envelope["type"]), routing_key="registration.confirmed")
+    envelope = {
+        "id": str(uuid.uuid4()),
+        "type": "registration.confirmed",
+        "version": 1,
+        "occurred_at": "2026-11-27T09:00:00Z",
+        "producer": "events",
+        "data": {"ticket_code": "X"},
+    }
+    await exchange.publish(
+        aio_pika.Message(json.dumps(envelope).encode(), message_id=envelope["id"], type=envelope["type"]),
+        routing_key="registration.confirmed",
+    )
     await conn.close()
 
     async def parked():
@@ -151,11 +168,13 @@ async def test_a_poison_event_is_parked_listed_and_replayed(notify):
     found = await eventually(parked, what="parked event listed")
     assert {e["handler"] for e in found} == {"deliveries", "directory"}
     assert "invalid event" in found[0]["last_error"]
-    resp = await notify.client.post("/notifications/dead-letters/replay", json={"handler": "deliveries"},
-                                    headers=notify.staff)
+    resp = await notify.client.post(
+        "/notifications/dead-letters/replay", json={"handler": "deliveries"}, headers=notify.staff
+    )
     assert resp.status == 200 and (await resp.json())["replayed"] == 1
-    unknown = await notify.client.post("/notifications/dead-letters/replay", json={"handler": "nope"},
-                                       headers=notify.staff)
+    unknown = await notify.client.post(
+        "/notifications/dead-letters/replay", json={"handler": "nope"}, headers=notify.staff
+    )
     assert unknown.status == 404
     # ... and it is parked again, since it still cannot succeed; nothing was sent.
     await eventually(parked, what="parked again")

@@ -22,12 +22,31 @@ def test_times_are_shown_in_vietnam():
 
 
 def test_a_calendar_has_one_entry_per_session_in_utc():
-    event = {"_id": "e1", "title": {"vi": "Hội nghị KH&KT"}, "status": "published", "venue": "Hội trường A",
-             "starts_at": "2027-01-05T01:00:00Z", "online_url": None, "description": {"vi": "Chương trình"},
-             "sessions": {"s1": {"order": 1, "starts_at": "2027-01-05T01:00:00Z", "ends_at": "2027-01-05T04:00:00Z",
-                                 "title": {"vi": "Khai mạc"}, "room": "P.1"},
-                          "s2": {"order": 2, "starts_at": "2027-01-06T01:00:00Z", "ends_at": "2027-01-06T04:00:00Z",
-                                 "title": None, "room": None}}}
+    event = {
+        "_id": "e1",
+        "title": {"vi": "Hội nghị KH&KT"},
+        "status": "published",
+        "venue": "Hội trường A",
+        "starts_at": "2027-01-05T01:00:00Z",
+        "online_url": None,
+        "description": {"vi": "Chương trình"},
+        "sessions": {
+            "s1": {
+                "order": 1,
+                "starts_at": "2027-01-05T01:00:00Z",
+                "ends_at": "2027-01-05T04:00:00Z",
+                "title": {"vi": "Khai mạc"},
+                "room": "P.1",
+            },
+            "s2": {
+                "order": 2,
+                "starts_at": "2027-01-06T01:00:00Z",
+                "ends_at": "2027-01-06T04:00:00Z",
+                "title": None,
+                "room": None,
+            },
+        },
+    }
     cal = Calendar.from_ical(calendar([event], name="x", tickets={"e1": "ABCD-EFGH-JKLM-NPQR"}))
     entries = cal.walk("VEVENT")
     assert [str(e["summary"]) for e in entries] == ["Hội nghị KH&KT – Khai mạc", "Hội nghị KH&KT"]
@@ -38,8 +57,13 @@ def test_a_calendar_has_one_entry_per_session_in_utc():
 def test_exports_neutralise_formulas_but_keep_phone_numbers():
     data = to_csv(["a", "b"], [["=1+2", "+84912345678"]]).decode("utf-8-sig")
     assert data.splitlines()[1] == "'=1+2,+84912345678"
-    reg = {"_id": "r1", "status": "confirmed", "full_name": "Lý Thường Kiệt", "created_at": "2027-01-01T00:00:00Z",
-           "checkins": {"s1": "2027-01-05T01:02:00Z"}}
+    reg = {
+        "_id": "r1",
+        "status": "confirmed",
+        "full_name": "Lý Thường Kiệt",
+        "created_at": "2027-01-01T00:00:00Z",
+        "checkins": {"s1": "2027-01-05T01:02:00Z"},
+    }
     body, media = export("attendance", "xlsx", [reg])
     assert media.endswith("spreadsheetml.sheet") and body[:2] == b"PK"
 
@@ -51,6 +75,7 @@ def test_qr_codes_come_as_png_and_svg():
 
 def test_certificates_find_a_unicode_font_or_say_what_is_missing(monkeypatch):
     from services.events import documents
+
     assert documents.certificate_font("/nowhere/font.ttf").endswith(".ttf")
     monkeypatch.setattr(documents, "FONT_CANDIDATES", ())
     with pytest.raises(documents.CertificateFontMissing) as err:

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from services.events.programme import (EventIn, InvalidTransition, RegistrationNotOpen, current_session,
-                                       ensure_registration_open, next_status, session_docs, timing_fields,
-                                       window_fields)
+from services.events.programme import (
+    EventIn,
+    InvalidTransition,
+    RegistrationNotOpen,
+    current_session,
+    ensure_registration_open,
+    next_status,
+    session_docs,
+    timing_fields,
+    window_fields,
+)
 from shared.mongo import epoch
 
-START = datetime(2027, 3, 8, 1, 0, tzinfo=timezone.utc)
+START = datetime(2027, 3, 8, 1, 0, tzinfo=UTC)
 
 
 def event_in(**changes) -> EventIn:
-    body = {"kind": "training", "title": {"vi": "Tập huấn"}, "organizer": "LHH", "capacity": 30,
-            "venue": "Hội trường", "sessions": [{"starts_at": START.isoformat(),
-                                                "ends_at": (START + timedelta(hours=4)).isoformat()}]}
+    body = {
+        "kind": "training",
+        "title": {"vi": "Tập huấn"},
+        "organizer": "LHH",
+        "capacity": 30,
+        "venue": "Hội trường",
+        "sessions": [{"starts_at": START.isoformat(), "ends_at": (START + timedelta(hours=4)).isoformat()}],
+    }
     return EventIn.model_validate({**body, **changes})
 
 
@@ -39,8 +52,9 @@ def test_an_event_needs_a_vietnamese_title_a_place_and_sessions_that_end_after_t
 
 
 def test_a_registration_window_must_open_before_it_closes_and_close_before_the_end():
-    assert fields_at_fault(registration_opens_at=START.isoformat(),
-                           registration_closes_at=(START - timedelta(days=1)).isoformat()) == {""}
+    assert fields_at_fault(
+        registration_opens_at=START.isoformat(), registration_closes_at=(START - timedelta(days=1)).isoformat()
+    ) == {""}
     assert fields_at_fault(registration_closes_at=(START + timedelta(days=1)).isoformat()) == {""}
 
 
@@ -50,25 +64,38 @@ def test_times_without_a_zone_are_vietnamese_local_time():
 
 
 def test_sessions_are_stored_as_a_map_in_time_order_with_derived_first_start_and_last_end():
-    later = {"starts_at": (START + timedelta(days=1)).isoformat(), "ends_at": (START + timedelta(days=1, hours=2)).isoformat()}
-    event = event_in(sessions=[later, {"starts_at": START.isoformat(), "ends_at": (START + timedelta(hours=3)).isoformat()}])
+    later = {
+        "starts_at": (START + timedelta(days=1)).isoformat(),
+        "ends_at": (START + timedelta(days=1, hours=2)).isoformat(),
+    }
+    event = event_in(
+        sessions=[later, {"starts_at": START.isoformat(), "ends_at": (START + timedelta(hours=3)).isoformat()}]
+    )
     sessions = session_docs(event.sessions)
     assert list(sessions) == ["s1", "s2"] and sessions["s1"]["starts_at"] == "2027-03-08T01:00:00Z"
     timing = timing_fields(sessions)
     assert timing["first_start"] == epoch(START) and timing["ends_at"] == "2027-03-09T03:00:00Z"
 
 
-@pytest.mark.parametrize("current, action, expected", [
-    ("draft", "publish", "published"), ("published", "close_registration", "registration_closed"),
-    ("registration_closed", "publish", "published"), ("registration_closed", "complete", "completed"),
-    ("published", "cancel", "cancelled"), ("draft", "cancel", "cancelled"),
-])
+@pytest.mark.parametrize(
+    "current, action, expected",
+    [
+        ("draft", "publish", "published"),
+        ("published", "close_registration", "registration_closed"),
+        ("registration_closed", "publish", "published"),
+        ("registration_closed", "complete", "completed"),
+        ("published", "cancel", "cancelled"),
+        ("draft", "cancel", "cancelled"),
+    ],
+)
 def test_the_lifecycle_allows(current, action, expected):
     assert next_status(current, action) == expected
 
 
-@pytest.mark.parametrize("current, action", [("draft", "complete"), ("completed", "cancel"),
-                                             ("cancelled", "publish"), ("completed", "publish")])
+@pytest.mark.parametrize(
+    "current, action",
+    [("draft", "complete"), ("completed", "cancel"), ("cancelled", "publish"), ("completed", "publish")],
+)
 def test_the_lifecycle_refuses(current, action):
     with pytest.raises(InvalidTransition):
         next_status(current, action)
@@ -82,9 +109,12 @@ def doc(status="published", opens=None, closes=None):
 def test_only_published_events_inside_their_window_take_registrations():
     now = epoch(START - timedelta(days=2))
     ensure_registration_open(doc(), now)
-    for d, reason in ((doc("draft"), "status"), (doc("registration_closed"), "status"),
-                      (doc(opens=START - timedelta(days=1)), "not_yet_open"),
-                      (doc(closes=START - timedelta(days=3)), "closed")):
+    for d, reason in (
+        (doc("draft"), "status"),
+        (doc("registration_closed"), "status"),
+        (doc(opens=START - timedelta(days=1)), "not_yet_open"),
+        (doc(closes=START - timedelta(days=3)), "closed"),
+    ):
         with pytest.raises(RegistrationNotOpen) as err:
             ensure_registration_open(d, now)
         assert err.value.extra["reason"] == reason
@@ -93,8 +123,10 @@ def test_only_published_events_inside_their_window_take_registrations():
 
 
 def test_a_check_in_counts_for_the_session_under_way_or_the_next():
-    two = {"s1": {"order": 1, "starts_at": "2027-03-08T01:00:00Z", "ends_at": "2027-03-08T04:00:00Z"},
-           "s2": {"order": 2, "starts_at": "2027-03-09T01:00:00Z", "ends_at": "2027-03-09T04:00:00Z"}}
+    two = {
+        "s1": {"order": 1, "starts_at": "2027-03-08T01:00:00Z", "ends_at": "2027-03-08T04:00:00Z"},
+        "s2": {"order": 2, "starts_at": "2027-03-09T01:00:00Z", "ends_at": "2027-03-09T04:00:00Z"},
+    }
     event = {"sessions": two}
     assert current_session(event, epoch(START - timedelta(hours=1))) == "s1"
     assert current_session(event, epoch(START + timedelta(hours=6))) == "s2"

@@ -5,25 +5,46 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.events.registrants import (InvalidIdempotencyKey, NotEligible, RegistrationIn, check_audience,
-                                         holder_keys, idempotency_key, new_certificate_code, new_ticket_code,
-                                         normalise_code, sign, signature_ok)
+from services.events.registrants import (
+    InvalidIdempotencyKey,
+    NotEligible,
+    RegistrationIn,
+    check_audience,
+    holder_keys,
+    idempotency_key,
+    new_certificate_code,
+    new_ticket_code,
+    normalise_code,
+    sign,
+    signature_ok,
+)
 
 
 def test_a_guest_is_normalised_and_must_be_reachable():
-    reg = RegistrationIn.model_validate({"guest": {"full_name": "  Ngô   Bảo  Châu ", "email": "Chau@Example.VN",
-                                                   "phone": "0912.345.678"}})
-    assert (reg.guest.full_name, reg.guest.email, reg.guest.phone) == ("Ngô Bảo Châu", "chau@example.vn",
-                                                                        "+84912345678")
-    for bad in ({"guest": {"full_name": "A"}}, {"member_id": "m", "guest": {"full_name": "A", "email": "a@b.vn"}},
-                {}, {"guest": {"full_name": "A", "phone": "123"}}, {"member_id": {"$ne": None}}):
+    reg = RegistrationIn.model_validate(
+        {"guest": {"full_name": "  Ngô   Bảo  Châu ", "email": "Chau@Example.VN", "phone": "0912.345.678"}}
+    )
+    assert (reg.guest.full_name, reg.guest.email, reg.guest.phone) == (
+        "Ngô Bảo Châu",
+        "chau@example.vn",
+        "+84912345678",
+    )
+    for bad in (
+        {"guest": {"full_name": "A"}},
+        {"member_id": "m", "guest": {"full_name": "A", "email": "a@b.vn"}},
+        {},
+        {"guest": {"full_name": "A", "phone": "123"}},
+        {"member_id": {"$ne": None}},
+    ):
         with pytest.raises(ValidationError):
             RegistrationIn.model_validate(bad)
 
 
 def test_one_person_has_the_same_keys_however_they_write_their_contact():
     assert holder_keys("e1", email="a@b.vn", phone="+84912345678") == {
-        "holder_email": "e1|a@b.vn", "holder_phone": "e1|+84912345678"}
+        "holder_email": "e1|a@b.vn",
+        "holder_phone": "e1|+84912345678",
+    }
     assert holder_keys("e1", member_id="m1") == {"holder_member": "e1|m1"}
 
 
@@ -33,12 +54,19 @@ def test_idempotency_keys_are_scoped_to_event_and_caller_and_must_be_plain():
         idempotency_key("e1", "key:portal", "x" * 129)
 
 
-@pytest.mark.parametrize("audience, member, guest, reason", [
-    ({"kind": "members"}, None, True, "guest"),
-    ({"kind": "members"}, {"status": "lapsed"}, False, "membership_not_active"),
-    ({"kind": "organizations", "organization_ids": ["o1"]}, {"status": "active", "organization_tree": ["o2"]},
-     False, "not_in_listed_organizations"),
-])
+@pytest.mark.parametrize(
+    "audience, member, guest, reason",
+    [
+        ({"kind": "members"}, None, True, "guest"),
+        ({"kind": "members"}, {"status": "lapsed"}, False, "membership_not_active"),
+        (
+            {"kind": "organizations", "organization_ids": ["o1"]},
+            {"status": "active", "organization_tree": ["o2"]},
+            False,
+            "not_in_listed_organizations",
+        ),
+    ],
+)
 def test_restricted_audiences_refuse_with_a_reason(audience, member, guest, reason):
     with pytest.raises(NotEligible) as err:
         check_audience(audience, member, guest=guest)
@@ -48,8 +76,11 @@ def test_restricted_audiences_refuse_with_a_reason(audience, member, guest, reas
 def test_restricted_audiences_admit_the_right_members():
     check_audience({"kind": "public"}, None, guest=True)
     check_audience({"kind": "members"}, {"status": "active"}, guest=False)
-    check_audience({"kind": "organizations", "organization_ids": ["o1"]},
-                   {"status": "active", "organization_tree": ["o3", "o1"]}, guest=False)
+    check_audience(
+        {"kind": "organizations", "organization_ids": ["o1"]},
+        {"status": "active", "organization_tree": ["o3", "o1"]},
+        guest=False,
+    )
 
 
 def test_codes_are_unguessable_and_read_back_however_typed():

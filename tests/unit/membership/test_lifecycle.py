@@ -2,23 +2,45 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from services.membership.lifecycle import (LOCAL, InvalidTransition, first_term, next_notice, next_status,
-                                           notice_due, renewed_term)
+from services.membership.lifecycle import (
+    LOCAL,
+    InvalidTransition,
+    first_term,
+    next_notice,
+    next_status,
+    notice_due,
+    renewed_term,
+)
 
 
-@pytest.mark.parametrize("current, action, target", [
-    ("applied", "approve", "active"), ("applied", "reject", "rejected"), ("active", "suspend", "suspended"),
-    ("suspended", "reinstate", "active"), ("active", "resign", "resigned"), ("lapsed", "resign", "resigned"),
-    ("active", "lapse", "lapsed"), ("suspended", "lapse", "lapsed"),
-])
+@pytest.mark.parametrize(
+    "current, action, target",
+    [
+        ("applied", "approve", "active"),
+        ("applied", "reject", "rejected"),
+        ("active", "suspend", "suspended"),
+        ("suspended", "reinstate", "active"),
+        ("active", "resign", "resigned"),
+        ("lapsed", "resign", "resigned"),
+        ("active", "lapse", "lapsed"),
+        ("suspended", "lapse", "lapsed"),
+    ],
+)
 def test_allowed_changes(current, action, target):
     assert next_status(current, action) == target
 
 
-@pytest.mark.parametrize("current, action", [
-    ("active", "approve"), ("resigned", "reinstate"), ("rejected", "approve"), ("applied", "suspend"),
-    ("lapsed", "suspend"), ("erased", "resign"),
-])
+@pytest.mark.parametrize(
+    "current, action",
+    [
+        ("active", "approve"),
+        ("resigned", "reinstate"),
+        ("rejected", "approve"),
+        ("applied", "suspend"),
+        ("lapsed", "suspend"),
+        ("erased", "resign"),
+    ],
+)
 def test_refused_changes_say_what_is_possible(current, action):
     with pytest.raises(InvalidTransition) as err:
         next_status(current, action)

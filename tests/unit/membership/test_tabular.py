@@ -7,8 +7,15 @@ import pytest
 from openpyxl import Workbook
 
 from services.membership.messages import CATALOGUE, render
-from services.membership.tabular import (EXPORT_HEADERS, MEMBER_COLUMNS, UnreadableFile, map_headers, parse_date,
-                                         parse_member_row, read_records)
+from services.membership.tabular import (
+    EXPORT_HEADERS,
+    MEMBER_COLUMNS,
+    UnreadableFile,
+    map_headers,
+    parse_date,
+    parse_member_row,
+    read_records,
+)
 
 ORGS = {"HOI-TIN-HOC": "o1", "HOI-Y-HOC": "o2"}
 TODAY = date(2026, 11, 27)
@@ -20,19 +27,41 @@ def record(**cells):
 
 
 def test_vietnamese_and_english_headers_map_to_the_same_fields():
-    vi = map_headers(["STT", "Họ và tên", "Ngày sinh", "Giới tính", "Email", "Điện thoại", "Học hàm, học vị",
-                      "Chuyên ngành", "Mã đơn vị", "Ghi chú"], MEMBER_COLUMNS)
-    en = map_headers(["Full name", "Date of birth", "Gender", "E-mail", "Phone", "Title/degree", "Expertise",
-                      "Organization code"], MEMBER_COLUMNS)
+    vi = map_headers(
+        [
+            "STT",
+            "Họ và tên",
+            "Ngày sinh",
+            "Giới tính",
+            "Email",
+            "Điện thoại",
+            "Học hàm, học vị",
+            "Chuyên ngành",
+            "Mã đơn vị",
+            "Ghi chú",
+        ],
+        MEMBER_COLUMNS,
+    )
+    en = map_headers(
+        ["Full name", "Date of birth", "Gender", "E-mail", "Phone", "Title/degree", "Expertise", "Organization code"],
+        MEMBER_COLUMNS,
+    )
     assert {f for f, _ in vi.values()} - {"row_number"} == {f for f, _ in en.values()}
     assert 9 not in vi, "unknown columns are ignored"
     assert map_headers(["HỌ VÀ TÊN", "ho ten"], MEMBER_COLUMNS) == {0: ("full_name", "HỌ VÀ TÊN")}
 
 
-@pytest.mark.parametrize("raw, parsed", [
-    ("27/09/1956", date(1956, 9, 27)), ("7/9/1956", date(1956, 9, 7)), ("27-09-1956", date(1956, 9, 27)),
-    ("27.09.1956", date(1956, 9, 27)), ("1956-09-27", date(1956, 9, 27)), (datetime(1956, 9, 27), date(1956, 9, 27)),
-])
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [
+        ("27/09/1956", date(1956, 9, 27)),
+        ("7/9/1956", date(1956, 9, 7)),
+        ("27-09-1956", date(1956, 9, 27)),
+        ("27.09.1956", date(1956, 9, 27)),
+        ("1956-09-27", date(1956, 9, 27)),
+        (datetime(1956, 9, 27), date(1956, 9, 27)),
+    ],
+)
 def test_dates_as_staff_write_them(raw, parsed):
     assert parse_date(raw) == parsed
 
@@ -44,23 +73,59 @@ def test_impossible_dates_are_refused(raw):
 
 
 def test_a_good_row_becomes_a_clean_member():
-    row = parse_member_row(2, record(full_name=" Hoàng  Bảo Giang ", date_of_birth="27/09/1956", gender="Nữ",
-                                     email="Hoang@Gmail.com", phone="84369083016", titles="PGS.TS",
-                                     expertise="Nông nghiệp", organization_codes="hoi-tin-hoc; HOI-Y-HOC"), ORGS, TODAY)
+    row = parse_member_row(
+        2,
+        record(
+            full_name=" Hoàng  Bảo Giang ",
+            date_of_birth="27/09/1956",
+            gender="Nữ",
+            email="Hoang@Gmail.com",
+            phone="84369083016",
+            titles="PGS.TS",
+            expertise="Nông nghiệp",
+            organization_codes="hoi-tin-hoc; HOI-Y-HOC",
+        ),
+        ORGS,
+        TODAY,
+    )
     assert row.errors == []
-    assert row.fields == {"full_name": "Hoàng Bảo Giang", "email": "hoang@gmail.com", "phone": "+84369083016",
-                          "date_of_birth": date(1956, 9, 27), "gender": "female", "titles": ["PGS", "TS"],
-                          "expertise": "Nông nghiệp", "organization_ids": ["o1", "o2"]}
+    assert row.fields == {
+        "full_name": "Hoàng Bảo Giang",
+        "email": "hoang@gmail.com",
+        "phone": "+84369083016",
+        "date_of_birth": date(1956, 9, 27),
+        "gender": "female",
+        "titles": ["PGS", "TS"],
+        "expertise": "Nông nghiệp",
+        "organization_ids": ["o1", "o2"],
+    }
 
 
 def test_a_bad_row_names_every_column_at_fault():
-    row = parse_member_row(7, record(full_name="   ", date_of_birth="31/02/1980", email="a at b", phone="12345",
-                                     gender="?", titles="Dr", organization_codes="NOPE"), ORGS, TODAY)
+    row = parse_member_row(
+        7,
+        record(
+            full_name="   ",
+            date_of_birth="31/02/1980",
+            email="a at b",
+            phone="12345",
+            gender="?",
+            titles="Dr",
+            organization_codes="NOPE",
+        ),
+        ORGS,
+        TODAY,
+    )
     assert row.fields is None
     assert [(e.line, e.column, e.code) for e in row.errors] == [
-        (7, "Họ và tên", "name_missing"), (7, "Email", "email_invalid"), (7, "Điện thoại", "phone_invalid"),
-        (7, "Ngày sinh", "date_invalid"), (7, "Giới tính", "gender_unknown"), (7, "Học hàm, học vị", "title_unknown"),
-        (7, "Mã đơn vị", "organization_unknown")]
+        (7, "Họ và tên", "name_missing"),
+        (7, "Email", "email_invalid"),
+        (7, "Điện thoại", "phone_invalid"),
+        (7, "Ngày sinh", "date_invalid"),
+        (7, "Giới tính", "gender_unknown"),
+        (7, "Học hàm, học vị", "title_unknown"),
+        (7, "Mã đơn vị", "organization_unknown"),
+    ]
     forbidden = parse_member_row(3, record(full_name="A", organization_codes="HOI-Y-HOC"), ORGS, TODAY, {"o1"})
     assert [e.code for e in forbidden.errors] == ["organization_forbidden"]
 
@@ -78,8 +143,12 @@ def write(tmp_path, name, data: bytes) -> str:
     return str(path)
 
 
-ROWS = [["Họ và tên", "Ngày sinh", "Email"], ["Lê Văn Một", "01/02/1990", "mot@x.vn"], ["", "", ""],
-        ["Lê Thị Hai", "03/04/1991", "hai@x.vn"]]
+ROWS = [
+    ["Họ và tên", "Ngày sinh", "Email"],
+    ["Lê Văn Một", "01/02/1990", "mot@x.vn"],
+    ["", "", ""],
+    ["Lê Thị Hai", "03/04/1991", "hai@x.vn"],
+]
 
 
 def windows_1258(text: str) -> bytes:
@@ -99,10 +168,17 @@ def as_csv(delimiter: str) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("data", [
-    as_csv(",").encode("utf-8"), ("\ufeff" + as_csv(",")).encode("utf-8"), as_csv(";").encode("utf-8"),
-    ("\ufeff" + as_csv(";")).encode("utf-8"), windows_1258(as_csv(",")),
-], ids=["utf8", "utf8-bom", "semicolon", "semicolon-bom", "windows-1258"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        as_csv(",").encode("utf-8"),
+        ("\ufeff" + as_csv(",")).encode("utf-8"),
+        as_csv(";").encode("utf-8"),
+        ("\ufeff" + as_csv(";")).encode("utf-8"),
+        windows_1258(as_csv(",")),
+    ],
+    ids=["utf8", "utf8-bom", "semicolon", "semicolon-bom", "windows-1258"],
+)
 def test_csv_as_excel_saves_it_reads_row_by_row_with_line_numbers(tmp_path, data):
     records = list(read_records(write(tmp_path, "f.csv", data), MEMBER_COLUMNS, ("full_name",)))
     assert [(line, r["full_name"][1]) for line, r in records] == [(2, "Lê Văn Một"), (4, "Lê Thị Hai")]

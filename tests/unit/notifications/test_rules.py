@@ -1,14 +1,21 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from services.notifications.rules import (ServiceMessagesNeedAChannel, announcement_sms, check_preferences,
-                                          choose_channels, merged_preferences, next_sms_window, retry_delay,
-                                          sms_window_open)
+from services.notifications.rules import (
+    ServiceMessagesNeedAChannel,
+    announcement_sms,
+    check_preferences,
+    choose_channels,
+    merged_preferences,
+    next_sms_window,
+    retry_delay,
+    sms_window_open,
+)
 
 
 def utc(h, m=0, day=27):
-    return datetime(2026, 11, day, h, m, tzinfo=timezone.utc)
+    return datetime(2026, 11, day, h, m, tzinfo=UTC)
 
 
 def test_the_sms_window_is_7_to_22_in_vietnam():
@@ -53,9 +60,13 @@ def test_announcements_respect_each_channel_and_staff_mail_ignores_preferences()
     prefs = merged_preferences({"announcement": {"sms": False}})
     assert choose_channels(("email", "sms"), "announcement", prefs, {}) == (["email"], {"sms": "opted-out"})
     assert choose_channels(("email", "sms"), "announcement", prefs, {"email": "no-consent"}) == (
-        [], {"email": "no-consent", "sms": "opted-out"})
+        [],
+        {"email": "no-consent", "sms": "opted-out"},
+    )
     assert choose_channels(("email",), "staff", merged_preferences({"service": {"email": False}}), {}) == (
-        ["email"], {})
+        ["email"],
+        {},
+    )
 
 
 def test_retries_wait_longer_each_time_up_to_a_cap():

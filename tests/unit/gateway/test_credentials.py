@@ -16,8 +16,10 @@ def test_a_new_key_carries_its_visible_prefix_and_only_its_hash_is_kept():
     assert not c.key_matches(key, stored, b"other pepper")
 
 
-@pytest.mark.parametrize("text", ["", "lh_", "lh_XYZ12345_" + "a" * 40, "lh_1234567_" + "a" * 40,
-                                  "lh_12345678_short", "sk_12345678_" + "a" * 40])
+@pytest.mark.parametrize(
+    "text",
+    ["", "lh_", "lh_XYZ12345_" + "a" * 40, "lh_1234567_" + "a" * 40, "lh_12345678_short", "sk_12345678_" + "a" * 40],
+)
 def test_malformed_keys_have_no_prefix(text):
     assert c.key_prefix(text) is None
 
@@ -30,7 +32,7 @@ def test_a_staff_token_round_trips_and_refuses_tampering_and_expiry():
         c.verify_staff_token(token, b"k", now=2000.0)
     with pytest.raises(c.BadToken, match="signature"):
         c.verify_staff_token(token, b"other", now=1.0)
-    body, mac = token[len(c.TOKEN_PREFIX):].split(".")
+    _body, mac = token[len(c.TOKEN_PREFIX) :].split(".")
     forged = c.sign_staff_token(c.StaffClaims("lan", "admin", None, "sid-1", 2000.0), b"k").split(".")[1]
     with pytest.raises(c.BadToken):
         c.verify_staff_token(f"{c.TOKEN_PREFIX}{forged}.{mac}", b"k", now=1.0)
@@ -39,14 +41,17 @@ def test_a_staff_token_round_trips_and_refuses_tampering_and_expiry():
             c.verify_staff_token(bad, b"k", now=1.0)
 
 
-@pytest.mark.parametrize("authorization, api_key, expected", [
-    (None, None, None),
-    ("Bearer abc", None, "abc"),
-    ("bearer  abc ", None, "abc"),
-    ("Basic dXNlcjpwYXNz", None, ""),
-    ("Bearer ", None, ""),
-    (None, "lh_x", "lh_x"),
-    ("Bearer abc", "lh_x", "lh_x"),
-])
+@pytest.mark.parametrize(
+    "authorization, api_key, expected",
+    [
+        (None, None, None),
+        ("Bearer abc", None, "abc"),
+        ("bearer  abc ", None, "abc"),
+        ("Basic dXNlcjpwYXNz", None, ""),
+        ("Bearer ", None, ""),
+        (None, "lh_x", "lh_x"),
+        ("Bearer abc", "lh_x", "lh_x"),
+    ],
+)
 def test_the_credential_is_read_from_either_header(authorization, api_key, expected):
     assert c.bearer(authorization, api_key) == expected

@@ -35,15 +35,18 @@ def test_requests_match_the_declared_template_literal_paths_first():
     assert t.match("GET", "/api/v1/files/list.csv").params == {"name": "list.csv"}
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("GET", "/api/v1/nothing", 404),
-    ("GET", "/api/v1/members/a/b", 404),
-    ("GET", "/api/v1/files/LIST.csv", 404),
-    ("GET", "/api/v2/members", 404),
-    ("GET", "/api/v1/", 404),
-    ("DELETE", "/api/v1/members", 405),
-    ("PUT", "/api/v1/members/m-1", 405),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/api/v1/nothing", 404),
+        ("GET", "/api/v1/members/a/b", 404),
+        ("GET", "/api/v1/files/LIST.csv", 404),
+        ("GET", "/api/v2/members", 404),
+        ("GET", "/api/v1/", 404),
+        ("DELETE", "/api/v1/members", 405),
+        ("PUT", "/api/v1/members/m-1", 405),
+    ],
+)
 def test_what_is_not_declared_answers_404_or_405(method, path, status):
     with pytest.raises(ProblemError) as caught:
         table().match(method, path)
@@ -69,5 +72,10 @@ def test_every_declared_route_is_documented_and_every_documented_route_is_routed
 def test_traffic_periods_follow_the_vietnamese_calendar():
     # 2026-12-31 17:30 UTC is already 2027-01-01 00:30 in Hà Nội.
     p = periods(1798738200.0)
-    assert p == {"today": "day:2027-01-01", "this_week": "week:2026-W53", "this_month": "month:2027-01",
-                 "this_year": "year:2027", "total": "total"}
+    assert p == {
+        "today": "day:2027-01-01",
+        "this_week": "week:2026-W53",
+        "this_month": "month:2027-01",
+        "this_year": "year:2027",
+        "total": "total",
+    }

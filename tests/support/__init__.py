@@ -9,13 +9,15 @@ import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05,
-                     what: str = "condition") -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Await `check()` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -51,3 +53,7 @@ class PrivateVhost:
     def close_connections(self) -> None:
         """What a broker restart or network cut does to our clients."""
         rabbitmqctl("close_all_connections", "--vhost", self.name, "test: forced disconnect")
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+"""The rosters tests import (tests/data), kept in the repository."""

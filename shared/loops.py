@@ -1,0 +1,109 @@
+"""Background loops, one implementation: the outbox relay, schedulers, the
+dispatcher, campaign runners, healers and flushers all run on `BackgroundLoop`.
+
+A loop calls its `step` over and over. A step returns True when it did some work
+(the loop goes round again at once) and False when there was nothing to do (the
+loop waits). Waiting backs off from `idle_seconds` to `max_idle_seconds` while the
+loop stays idle, so an idle platform hardly touches the store; whoever creates work
+calls `notify()` (an outbox write, a bus message), which wakes the loop at once and
+resets the back-off. A step that raises is logged and retried after a growing pause.
+
+Cancellation is handled here once (see shared/waiting.py for the Python 3.11
+pitfalls): `stop()` cancels and waits, `stop(grace_seconds=…)` first lets the step in
+hand finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from shared.logging import get_logger
+from shared.waiting import finish_then_stop, raise_if_cancelling, stop_task, wake_or_timeout
+
+log = get_logger(__name__)
+
+Step = Callable[[], Awaitable[bool]]
+
+
+class BackgroundLoop:
+    def __init__(
+        self,
+        name: str,
+        step: Step,
+        *,
+        idle_seconds: float,
+        max_idle_seconds: float | None = None,
+        error_seconds: float = 1.0,
+        max_error_seconds: float = 60.0,
+    ) -> None:
+        self.name = name
+        self._step = step
+        self.idle_seconds = idle_seconds
+        self.max_idle_seconds = max(max_idle_seconds or idle_seconds, idle_seconds)
+        self.error_seconds = error_seconds
+        self.max_error_seconds = max_error_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.steps = 0  # steps that did work, for metrics and tests
+        self.failures = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def notify(self) -> None:
+        """There is work: wake the loop now (and forget its idle back-off)."""
+        self._wake.set()
+
+    async def stop(self, grace_seconds: float = 0.0) -> bool:
+        """Stop the loop; with a grace, let the step in hand finish first. Returns
+        False when it had to be cancelled in the middle of a step."""
+        task, self._task = self._task, None
+        if task is None:
+            return True
+        self._stopping = True
+        self._wake.set()
+        if grace_seconds > 0:
+            return await finish_then_stop(task, grace_seconds)
+        await stop_task(task)
+        return True
+
+    async def _run(self) -> None:
+        idle = self.idle_seconds
+        failing = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                worked = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                failing += 1
+                log.exception("loop.step_failed", loop=self.name, failures_in_a_row=failing)
+                await self._wait(min(self.max_error_seconds, self.error_seconds * 2 ** (failing - 1)))
+                continue
+            failing = 0
+            if worked:
+                self.steps += 1
+                idle = self.idle_seconds
+                raise_if_cancelling()
+                await asyncio.sleep(0)  # let others run between busy steps
+                continue
+            woken = await self._wait(idle)
+            idle = self.idle_seconds if woken else min(self.max_idle_seconds, idle * 2)
+
+    async def _wait(self, seconds: float) -> bool:
+        """Wait for a notify or `seconds`; True if notified."""
+        if self._stopping:
+            return True
+        await wake_or_timeout(self._wake, seconds)
+        return self._wake.is_set()
