@@ -12,6 +12,7 @@ later reaches `--json` output and templates without a change here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -302,6 +303,32 @@ class ParkedMessage(Answer):
 class DeadLetters(Answer):
     deliveries: list[Delivery]
     events: list[ParkedMessage]
+
+
+class ConsumerParking(Answer):
+    consumer: str
+    parked: int = 0
+    messages: list[ParkedMessage] = []
+
+
+class UnpublishedEvent(Answer):
+    event_id: str
+    type: str
+    error: str | None = None
+    tries: int | None = None
+    set_aside_at: datetime | None = None
+
+
+class ParkedReport(Answer):
+    """One service's parked messages: per consumer, and the events its outbox set aside."""
+
+    service: str
+    consumers: list[ConsumerParking] = []
+    unpublished: list[UnpublishedEvent] = []
+
+    @property
+    def total(self) -> int:
+        return sum(c.parked for c in self.consumers) + len(self.unpublished)
 
 
 class TemplateSummary(Answer):
@@ -826,6 +853,22 @@ class ApiClient:
         return int(
             (await self.call("POST", "/notifications/dead-letters/replay", json_body={"handler": handler}))["replayed"]
         )
+
+    async def parked_services(self) -> list[str]:
+        """The services whose parked messages the API lists (`GET /{service}/parked-messages`), read from its
+        own document, so a service that gains the endpoint shows up without a change here."""
+        doc = await self.call("GET", "/openapi.json")
+        found = re.compile(rf"^{PREFIX}/([a-z-]+)/parked-messages$")
+        return sorted(m.group(1) for path in doc.get("paths", {}) if (m := found.match(path)))
+
+    async def parked(self, service: str, limit: int = 50) -> ParkedReport:
+        return ParkedReport.model_validate(
+            await self.call("GET", f"/{service}/parked-messages", params={"limit": limit})
+        )
+
+    async def replay_parked_messages(self, service: str, consumer: str) -> int:
+        body = await self.call("POST", f"/{service}/parked-messages/{quote(consumer, safe='')}/replay")
+        return int(body["replayed"])
 
     async def templates(self) -> list[TemplateSummary]:
         return [

@@ -232,7 +232,9 @@ def test_deliveries_parked_messages_and_campaigns(gateway_url, home):
     deliveries = as_json(lienhiep(gateway_url, home, "deliveries", "list", "--json", "--limit", "5"))
     assert isinstance(deliveries, list)
     parked = as_json(lienhiep(gateway_url, home, "parked", "list", "--json"))
-    assert set(parked) >= {"deliveries", "events"}
+    assert set(parked) == {"services", "notifications_legacy", "dead_deliveries"}
+    unknown = lienhiep(gateway_url, home, "parked", "replay", "no_such_consumer")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
     started = as_json(
         lienhiep(
             gateway_url,

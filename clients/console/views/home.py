@@ -14,6 +14,7 @@ from aiohttp import web
 from clients.api import ApiProblem
 from clients.console.app import api, render, session_of
 from clients.console.formatting import local, today_local
+from clients.console.views.notifications import parked_overview
 
 
 def routes(router: web.UrlDispatcher) -> None:
@@ -30,12 +31,12 @@ async def _safe(work: Any) -> Any:
 async def home(request: web.Request) -> web.StreamResponse:
     client = api(request)
     admin = session_of(request).admin
-    events, applied, imports, failed, dead = await asyncio.gather(
+    events, applied, imports, failed, parked = await asyncio.gather(
         _safe(client.events(upcoming=True, limit=200)),
         _safe(client.members(status="applied", limit=200)),
         _safe(client.imports(limit=20)),
         _safe(client.deliveries(status="failed", limit=500)) if admin else _none(),
-        _safe(client.dead_letters()) if admin else _none(),
+        _safe(parked_overview(client)) if admin else _none(),
     )
     today = today_local()
     week_end = today + timedelta(days=6 - today.weekday())
@@ -51,11 +52,13 @@ async def home(request: web.Request) -> web.StreamResponse:
     panels["applied"] = None if isinstance(applied, ApiProblem) else (len(applied.items), bool(applied.next_after))
     panels["imports"] = None if isinstance(imports, ApiProblem) else [j for j in imports if not j.finished]
     panels["failing"] = None if not admin or isinstance(failed, ApiProblem) else len(failed)
-    if admin and not isinstance(dead, ApiProblem) and dead is not None:
-        panels["dead_deliveries"] = len(dead.deliveries)
-        panels["parked"] = len(dead.events)
+    if admin and not isinstance(parked, ApiProblem) and parked is not None:
+        panels["dead_deliveries"] = len(parked.dead_deliveries)
+        panels["parked"] = parked.total
+        panels["parked_missing"] = parked.missing
     else:
         panels["dead_deliveries"] = panels["parked"] = None
+        panels["parked_missing"] = []
     return render(request, "home.html", panels=panels)
 
 
