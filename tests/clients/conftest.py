@@ -73,6 +73,11 @@ def gateway_url(platform: ServiceProcesses) -> str:
     return platform.url("gateway")
 
 
+def name_tag() -> str:
+    """A short unique word to put in names: never all digits, since the API reads an all-digit query as a phone."""
+    return "k" + uuid.uuid4().hex[:5]
+
+
 def run(work: Callable[[ApiClient], Awaitable[T]], url: str, token: str | None = None) -> T:
     """One piece of set-up through the public API, as a partner system would do it."""
 

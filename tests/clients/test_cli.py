@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from clients.cli.main import cli
-from tests.clients.conftest import ADMIN_PASSWORD, DATA, run
+from tests.clients.conftest import ADMIN_PASSWORD, DATA, name_tag, run
 
 pytestmark = pytest.mark.e2e
 COMMAND = str(Path(sys.executable).parent / "lienhiep")
@@ -107,7 +107,7 @@ def test_organisations_and_members_are_imported_with_their_reports(gateway_url, 
     listed = as_json(lienhiep(gateway_url, home, "orgs", "list", "--json"))
     codes = {o["code"] for o in listed}
     assert {"LHH-BD", "HOI-TIN-HOC"} <= codes
-    tag = uuid.uuid4().hex[:6]
+    tag = name_tag()
     roster = tmp_path / "roster.csv"
     roster.write_text(
         '\ufeffSTT,Họ và tên,Ngày sinh,Giới tính,Email,Điện thoại,"Học hàm, học vị",Chuyên ngành,Mã đơn vị\n'
@@ -132,7 +132,9 @@ def test_organisations_and_members_are_imported_with_their_reports(gateway_url, 
     )
     assert renewed["dues_state"] == "paid"
     export = tmp_path / "members.csv"
-    done = lienhiep(gateway_url, home, "members", "export", "--format", "csv", "--query", tag, "-o", str(export))
+    done = lienhiep(
+        gateway_url, home, "members", "export", "--format", "csv", "--query", f"nguyen thi thu {tag}", "-o", str(export)
+    )
     assert done.returncode == 0 and f"Nguyễn Thị Thu {tag}" in export.read_text(encoding="utf-8-sig")
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from clients.api import ApiProblem
-from tests.clients.conftest import ADMIN_PASSWORD, DATA, SCREENSHOTS, run
+from tests.clients.conftest import ADMIN_PASSWORD, DATA, SCREENSHOTS, name_tag, run
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -213,7 +213,7 @@ def test_the_sample_rosters_import_with_each_rejected_row_and_its_reason(admin):
 
 
 def test_typing_nguyen_finds_nguyen_with_its_diacritics(admin, gateway_url, admin_token):
-    tag = uuid.uuid4().hex[:5]
+    tag = name_tag()
     run(
         lambda api: api.create_member({"full_name": f"Nguyễn Thị Ánh {tag}", "email": f"anh.{tag}@example.vn"}),
         gateway_url,
@@ -247,7 +247,7 @@ def test_an_api_problem_shows_its_title_and_the_message_beside_the_field(admin):
 
 
 def test_an_application_is_approved_and_renewed_with_dues(admin, gateway_url, admin_token):
-    tag = uuid.uuid4().hex[:5]
+    tag = name_tag()
     member = run(
         lambda api: api.create_member({"full_name": f"Lê Văn Đơn {tag}"}, application=True), gateway_url, admin_token
     )
@@ -349,7 +349,7 @@ def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
 
 def test_a_manager_sees_only_their_own_association(admin, browser, gateway_url, admin_token):
     codes = ensure_organisations(gateway_url, admin_token)
-    tag = uuid.uuid4().hex[:5]
+    tag = name_tag()
     theirs = run(
         lambda api: api.create_member(
             {"full_name": f"Đặng Văn Khác {tag}", "organization_ids": [codes["HOI-TIN-HOC"]]}
