@@ -124,3 +124,46 @@ async def test_sorted_paging_filters_and_arrays_of_strings(db):
     assert await db.items.count_documents({"n": {"$in": [0, 2]}}) == 7
     grouped = [d async for d in await db.items.aggregate([{"$group": {"_id": "$n", "count": {"$sum": 1}}}])]
     assert sorted((g["_id"], g["count"]) for g in grouped) == [(0, 4), (1, 3), (2, 3)]
+
+
+async def test_a_versioned_compare_and_set_succeeds_once_per_version(db):
+    # The gateway's shared rate-limit buckets: each lease is a compare-and-set on `v`.
+    await db.buckets.insert_one({"_id": "caller", "tokens": 10.0, "at": 1000.5, "v": 1})
+    first = await db.buckets.update_one(
+        {"_id": "caller", "v": 1}, {"$set": {"tokens": 7.25, "at": 1001.5}, "$inc": {"v": 1}}
+    )
+    late = await db.buckets.update_one({"_id": "caller", "v": 1}, {"$set": {"tokens": 0.0, "at": 1002.0}})
+    assert first.modified_count == 1 and late.modified_count == 0
+    doc = await db.buckets.find_one({"_id": "caller"})
+    assert doc["tokens"] == 7.25 and doc["at"] == 1001.5 and doc["v"] == 2
+    await db.buckets.delete_many({"at": {"$lt": 1002.0}})
+    assert await db.buckets.count_documents({}) == 0
+
+
+async def test_an_upserted_counter_returns_its_count(db):
+    # The gateway's login guards: failed logins in a row, for usernames known or not.
+    counts = [
+        (
+            await db.guards.find_one_and_update(
+                {"_id": "h"}, {"$inc": {"failed": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        )["failed"]
+        for _ in range(3)
+    ]
+    assert counts == [1, 2, 3]
+    await db.guards.update_one({"_id": "h"}, {"$set": {"locked_until": 1000.0, "failed": 0}})
+    assert await db.guards.count_documents({"locked_until": {"$lt": 2000.0}}) == 1
+
+
+async def test_a_set_an_inc_and_a_projection_in_one_find_and_modify(db):
+    # A staff account ending every login: the change, the generation and the event in one write.
+    await db.staff.insert_one({"_id": "lan", "role": "admin", "password_hash": "x", "disabled_at": None})
+    doc = await db.staff.find_one_and_update(
+        {"_id": "lan"},
+        {"$set": {"disabled_at": NOW, "_outbox.e1": "{}", "_outbox_pending": True}, "$inc": {"logins_generation": 1}},
+        projection={"password_hash": 0},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc["logins_generation"] == 1 and "password_hash" not in doc
+    assert from_store(doc)["disabled_at"] == NOW
+    assert [d["_id"] async for d in db.staff.find({"role": "admin"}, {"password_hash": 0})] == ["lan"]
