@@ -365,7 +365,7 @@ def test_settings_and_secrets_reach_the_services_that_read_them(rendered):
 
         for name in services:
             app = container(named(objects, "Deployment", name))
-            env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in app["env"]}
+            env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in app["env"] if "valueFrom" in e}
             assert env["MONGO_URL"] == {"name": user["connectionStringSecretName"], "key": "connectionString.standard"}
             assert env["AMQP_URL"] == {
                 "name": f"{rabbitmq['metadata']['name']}-default-user",
@@ -505,3 +505,21 @@ def test_docker_compose_runs_mongodb_as_a_replica_set_and_every_service(compose)
         for port in services[ui]["ports"]:
             host = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
             assert host == "127.0.0.1", f"{ui}'s UI must answer on this machine only"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateways_metrics_are_scraped_on_its_internal_port(overlay, rendered):
+    """On its public port the gateway's /metrics wants credentials (issue 10): scrapers read
+    the internal port, which only the monitoring namespace reaches."""
+    objects = rendered[overlay]
+    gateway = container(named(objects, "Deployment", "gateway"))
+    port = next(p for p in gateway["ports"] if p["name"] == "metrics")["containerPort"]
+    env = {e["name"]: e.get("value") for e in gateway["env"]}
+    assert env["GATEWAY_METRICS_PORT"] == str(port) and env["GATEWAY_METRICS_HOST"] == "0.0.0.0"
+    assert any(p["name"] == "metrics" for p in named(objects, "Service", "gateway")["spec"]["ports"])
+    monitor = named(objects, "ServiceMonitor", "lienhiep-gateway")
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+    policy = named(objects, "NetworkPolicy", "gateway-front-door")
+    metrics_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == "metrics")
+    namespaces = metrics_rule["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
+    assert namespaces == ["monitoring"]
