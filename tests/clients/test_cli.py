@@ -56,8 +56,10 @@ def test_login_keeps_the_token_for_the_user_alone_and_logout_ends_it(gateway_url
     assert me == {"username": "admin", "role": "admin", "organization_id": None}
     token = json.loads(saved.read_text())["token"]
     assert lienhiep(gateway_url, home, "logout").returncode == 0
-    after = lienhiep(gateway_url, home, "--json", "whoami", env={"LIENHIEP_TOKEN": token})
+    after = lienhiep(gateway_url, home, "--json", "--lang", "en", "whoami", env={"LIENHIEP_TOKEN": token})
     assert after.returncode == 1 and "Not authenticated" in after.stderr
+    vietnamese = lienhiep(gateway_url, home, "whoami", env={"LIENHIEP_TOKEN": token})
+    assert vietnamese.returncode == 1 and "Chưa đăng nhập" in vietnamese.stderr
 
 
 def test_a_refused_request_exits_1_with_the_problem_and_no_traceback(gateway_url, home):

@@ -36,6 +36,13 @@ LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
 
+@pytest.fixture(autouse=True)
+def _delete_the_queues_this_test_declared() -> Iterator[None]:
+    """The suite-wide fixture of that name is asynchronous, and Playwright's sync API keeps its own event loop
+    running in these tests; they declare no queue of their own (the platform runs as processes), so nothing to do."""
+    yield
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Module-wide: Playwright's sync API keeps an event loop running while it is open, which the
