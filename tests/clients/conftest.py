@@ -1,5 +1,6 @@
 """The whole platform as real processes, started once for the console's browser tests
-and the CLI's tests, with the staff console served by the gateway as in `make run`.
+and the CLI's tests (and stopped after them, so it does not weigh on the tests that
+follow), with the staff console served by the gateway as in `make run`.
 
 Rate limits are raised: every console page and CLI command reaches the gateway from
 127.0.0.1, and the tests make more logins a minute than an office does."""
@@ -26,13 +27,13 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) -> Iterator[ServiceProcesses]:
     run = uuid.uuid4().hex[:8]
     env = {
@@ -68,7 +69,7 @@ def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) 
         processes.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway_url(platform: ServiceProcesses) -> str:
     return platform.url("gateway")
 
@@ -90,6 +91,6 @@ def run(work: Callable[[ApiClient], Awaitable[T]], url: str, token: str | None =
         return pool.submit(asyncio.run, go()).result()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_token(gateway_url: str) -> str:
     return run(lambda api: api.login("admin", ADMIN_PASSWORD), gateway_url).access_token
