@@ -39,7 +39,7 @@ class LoginIn(Strict):
 
 class StaffUser(BaseModel):
     username: str
-    role: Literal["admin", "manager"]
+    role: Literal["admin", "manager", "judge"]
     organization_id: str | None = None
 
 
@@ -81,9 +81,12 @@ class ApiKeyList(BaseModel):
 class StaffIn(Strict):
     username: str = Field(pattern=USERNAME, description="Lower-case letters, digits, `.`, `_`, `-`")
     password: str = Field(min_length=12, max_length=256)
-    role: Literal["admin", "manager"]
+    role: Literal["admin", "manager", "judge"]
     organization_id: str | None = Field(
-        None, min_length=1, max_length=64, description="The association a manager manages (required for managers)"
+        None,
+        min_length=1,
+        max_length=64,
+        description="The association a manager manages (required for managers); a contest judge's own organisation",
     )
 
     @model_validator(mode="after")
@@ -95,7 +98,7 @@ class StaffIn(Strict):
 
 class Staff(BaseModel):
     username: str
-    role: Literal["admin", "manager"]
+    role: Literal["admin", "manager", "judge"]
     organization_id: str | None = None
     created_at: datetime
     locked: bool
