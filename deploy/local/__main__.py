@@ -5,7 +5,7 @@ Starts what is missing and stops, on Ctrl-C, exactly what it started:
 - RabbitMQ at AMQP_URL, started with `rabbitmq-server -detached` if it is installed
   and not running;
 - an SMTP catcher saving mail to var/mail unless SMTP_HOST is set;
-- the four services (logs in var/log).
+- the services (logs in var/log).
 
 The first staff account, `admin`, gets the password in LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD,
 or one generated on the first run and kept in var/bootstrap-admin-password (readable by

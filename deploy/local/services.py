@@ -1,4 +1,4 @@
-"""Start the four services as real processes and wait until they are ready.
+"""Start the services as real processes and wait until they are ready.
 
 Used by `python -m deploy.local` and by the end-to-end tests, so both run the
 platform the same way.
@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-SERVICES = ("membership", "events", "notifications", "gateway")
+SERVICES = ("membership", "events", "notifications", "contests", "gateway")
 PORT_VARIABLE = {
     "membership": "MEMBERSHIP_PORT",
     "events": "EVENTS_PORT",
     "notifications": "NOTIFICATIONS_PORT",
+    "contests": "CONTESTS_PORT",
     "gateway": "GATEWAY_PORT",
 }
 
@@ -34,7 +35,7 @@ class ServiceProcesses:
     _logs: list[IO] = field(default_factory=list)
 
     def port(self, service: str) -> int:
-        defaults = {"membership": 8081, "events": 8082, "notifications": 8083, "gateway": 8080}
+        defaults = {"membership": 8081, "events": 8082, "notifications": 8083, "contests": 8084, "gateway": 8080}
         return int(self.env.get(PORT_VARIABLE[service], defaults[service]))
 
     def url(self, service: str) -> str:
