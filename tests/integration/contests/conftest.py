@@ -11,6 +11,7 @@ import pytest
 from services.contests.app import DEPS, create_app
 from services.contests.timeline import ROUNDS
 from shared.contracts import MemberUpdated, OrganizationCreated
+from tests.integration.notifications.conftest import sms, smtp  # noqa: F401  (the notifications service's providers)
 from tests.support.bus import EventRecorder
 from tests.support.identity import anonymous_headers, manager_headers, signed_headers
 
