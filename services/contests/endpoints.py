@@ -78,6 +78,13 @@ class WindowIn(Strict):
     opens_at: datetime = Field(description="A time without a zone is Viet Nam time")
     closes_at: datetime
 
+    @field_validator("opens_at", "closes_at")
+    @classmethod
+    def _this_era(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 2200:
+            raise ValueError("a contest's dates lie between the years 2000 and 2200")
+        return value
+
 
 class TimelineIn(Strict):
     registration: WindowIn | None = None

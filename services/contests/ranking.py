@@ -68,7 +68,9 @@ class Ranking:
             async for e in self.deps.entries.stream(edition["_id"], list(lifecycle.IN_COMPETITION), RANKED_FIELDS)
         }
         sheets: dict[str, list[scoring.Sheet]] = defaultdict(list)
-        for s in await self.deps.sheets.find(edition_id=edition["_id"], status="submitted"):
+        for s in await self.deps.sheets.find(
+            ["entry_id", "judge", "scores"], edition_id=edition["_id"], status="submitted"
+        ):
             sheets[s["entry_id"]].append(scoring.Sheet(s["judge"], s["scores"]))
         candidates = [
             scoring.Candidate(

@@ -215,10 +215,11 @@ class Sheets:
     async def get(self, entry_id: str, judge: str) -> SheetDoc | None:
         return loaded(await self.collection.find_one({"_id": f"{entry_id}:{judge}"}))
 
-    async def find(self, **query: Any) -> list[SheetDoc]:
-        """Sheets matching equalities, lists meaning any of (`status=["submitted"]`)."""
+    async def find(self, fields: list[str] | None = None, **query: Any) -> list[SheetDoc]:
+        """Sheets matching equalities, lists meaning any of (`status=["submitted"]`); only `fields` if given."""
         shaped = {k: ({"$in": v} if isinstance(v, list) else v) for k, v in query.items()}
-        return [loaded(d) async for d in self.collection.find(shaped).sort("_id", 1)]
+        projection = dict.fromkeys(fields, 1) if fields else None
+        return [loaded(d) async for d in self.collection.find(shaped, projection).sort("_id", 1)]
 
     async def first(self, **query: Any) -> SheetDoc | None:
         shaped = {k: ({"$in": v} if isinstance(v, list) else v) for k, v in query.items()}
