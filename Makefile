@@ -42,6 +42,7 @@ bench: install
 	$(PY) bench/registration_rush.py
 	$(PY) bench/notifications.py
 	$(PY) bench/gateway.py
+	$(PY) bench/contests.py
 
 # Regenerate the generated documents (the tests check they are current).
 docs: install
