@@ -25,7 +25,7 @@ from services.contests.entering import EntryDesk
 from services.contests.exports import Exports
 from services.contests.filetypes import FileRules
 from services.contests.followups import FollowUps
-from services.contests.handlers import MEMBER_EVENTS, ORGANIZATION_EVENTS, ContestHandlers
+from services.contests.handlers import ContestHandlers
 from services.contests.judging import Judging
 from services.contests.panels import Panels
 from services.contests.projections import Projections
@@ -89,9 +89,7 @@ def create_app(settings: Settings) -> web.Application:
             app[api.EXPORTS] = Exports(deps, ranking)
             app[api.FOLLOWUPS] = FollowUps(deps)
 
-            handlers = ContestHandlers(deps)
-            rt.bus.subscribe("member_projection", MEMBER_EVENTS, handlers.on_member)
-            rt.bus.subscribe("organization_projection", ORGANIZATION_EVENTS, handlers.on_organization)
+            ContestHandlers(deps).subscribe(rt.bus)
             await rt.start()
             yield
 

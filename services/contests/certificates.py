@@ -11,16 +11,13 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from services.contests import announcing, papers, timeline
-from services.contests.catalogue import label
-from services.contests.publishing import TEXTS as PUBLISHING_TEXTS
+from services.contests.catalogue import MESSAGES, label
 from services.contests.reach import Deps
 from services.contests.records import EditionDoc, EntryDoc
 from shared.contracts import AwardIssued
 from shared.errors import Conflict, NotFound
-from shared.i18n import Catalogue
 from shared.pdf import unicode_font
 
-TEXTS = Catalogue({"contests.no_certificate": {"vi": "Không có giấy chứng nhận này", "en": "No such certificate"}})
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
 
 
@@ -32,7 +29,7 @@ class Certificates:
     async def issue_certificates(self, edition_id: str, correlation_id: str) -> dict[str, int]:
         edition = await self.deps.edition(edition_id)
         if edition["status"] != "published":
-            raise Conflict(PUBLISHING_TEXTS("contests.publish.not_yet"))
+            raise Conflict(MESSAGES("contests.publish.not_yet"))
         timeline.require_open(edition["timeline"], self.deps.now(), "decision", "ceremony")
         issued = already = 0
         async for entry in self.deps.entries.stream(edition_id, ["awarded", "forwarded"], {"_outbox": 0}):
@@ -97,5 +94,5 @@ class Certificates:
     async def _certified(self, code: str) -> tuple[EntryDoc, EditionDoc]:
         entry = await self.deps.entries.by_certificate(code.strip().upper()) if len(code) <= 40 else None
         if entry is None or not entry.get("result"):
-            raise NotFound(TEXTS("contests.no_certificate"))
+            raise NotFound(MESSAGES("contests.no_certificate"))
         return entry, await self.deps.edition(entry["edition_id"])

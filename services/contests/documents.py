@@ -19,14 +19,13 @@ from gridfs.asynchronous.grid_file import AsyncGridOut
 from gridfs.errors import NoFile
 
 from services.contests import filetypes, lifecycle, timeline, views
-from services.contests.entering import TEXTS as ENTRY_TEXTS
+from services.contests.catalogue import MESSAGES
 from services.contests.reach import Deps, not_found_entry
 from services.contests.records import DocumentDoc
-from shared.errors import MESSAGES, Conflict, NotFound, invalid_field
-from shared.i18n import Catalogue
+from shared.errors import MESSAGES as FIELD_MESSAGES
+from shared.errors import Conflict, NotFound, invalid_field
 from shared.identity import Identity
 
-TEXTS = Catalogue({"contests.no_document": {"vi": "Không có tài liệu này", "en": "No such document"}})
 SPOOL_IN_MEMORY = 1_048_576
 
 
@@ -68,18 +67,18 @@ class DocumentDesk:
         )
         if updated is None:  # screened meanwhile: the file is not kept
             await self.deps.files.delete(file_id)
-            raise Conflict(ENTRY_TEXTS("contests.entry.locked"))
+            raise Conflict(MESSAGES("contests.entry.locked"))
         return views.entry(updated, edition, audience)
 
     async def open(self, entry_id: str, document_id: str, who: Identity) -> tuple[AsyncGridOut, DocumentDoc]:
         entry, _, _ = await self.deps.entry(entry_id, who)
         record = entry["documents"].get(document_id)
         if record is None:
-            raise NotFound(TEXTS("contests.no_document"))
+            raise NotFound(MESSAGES("contests.no_document"))
         try:
             return await self.deps.files.open(document_id), record
         except NoFile:
-            raise NotFound(TEXTS("contests.no_document")) from None
+            raise NotFound(MESSAGES("contests.no_document")) from None
 
     async def remove(self, entry_id: str, document_id: str, who: Identity) -> dict[str, Any]:
         entry, edition, audience = await self.deps.entry(entry_id, who)
@@ -87,7 +86,7 @@ class DocumentDesk:
             raise not_found_entry()
         record = entry["documents"].get(document_id)
         if record is None:
-            raise NotFound(TEXTS("contests.no_document"))
+            raise NotFound(MESSAGES("contests.no_document"))
         timeline.require_open(edition["timeline"], self.deps.now(), "registration", "submission")
         self._require_editable(entry["status"])
         updated = await self.deps.entries.update(
@@ -98,7 +97,7 @@ class DocumentDesk:
             expect={"status": {"$in": list(lifecycle.EDITABLE)}, f"documents.{document_id}": {"$exists": True}},
         )
         if updated is None:
-            raise Conflict(ENTRY_TEXTS("contests.entry.locked"))
+            raise Conflict(MESSAGES("contests.entry.locked"))
         await self.deps.files.delete(document_id)
         return views.entry(updated, edition, audience)
 
@@ -120,7 +119,7 @@ class DocumentDesk:
             spool.write(chunk)
         if found is None:  # smaller than the sniffing window
             if not head:
-                raise invalid_field("file", MESSAGES("field.empty_file"), "empty")
+                raise invalid_field("file", FIELD_MESSAGES("field.empty_file"), "empty")
             found = self.rules.check_type(head)
             size = len(head)
             self.rules.check_size(found, size)
@@ -131,4 +130,4 @@ class DocumentDesk:
     @staticmethod
     def _require_editable(status: str) -> None:
         if status not in lifecycle.EDITABLE:
-            raise Conflict(ENTRY_TEXTS("contests.entry.locked"), entry_status=status)
+            raise Conflict(MESSAGES("contests.entry.locked"), entry_status=status)

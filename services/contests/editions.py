@@ -17,26 +17,13 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from services.contests import rulebook, timeline, views
+from services.contests.catalogue import MESSAGES
 from services.contests.endpoints import CriterionIn, EditionIn, EditionRules, EligibilityIn, TimelineIn
 from services.contests.reach import Deps
 from services.contests.records import EditionDoc
 from shared.clock import as_utc
 from shared.errors import Conflict
-from shared.i18n import Catalogue
 
-TEXTS = Catalogue(
-    {
-        "contests.edition.code_taken": {"vi": "Mã kỳ thi {code} đã có", "en": "The edition code {code} is taken"},
-        "contests.edition.criteria_fixed": {
-            "vi": "Đã có phiếu chấm được nộp: không đổi được tiêu chí nữa",
-            "en": "Score sheets were submitted: the criteria can no longer change",
-        },
-        "contests.edition.published": {
-            "vi": "Kết quả đã công bố: chỉ đổi được lịch, số quyết định và cuộc thi toàn quốc",
-            "en": "Results are published: only the timeline, decision number and national contest may change",
-        },
-    }
-)
 AFTER_PUBLICATION = {"timeline", "national_contest", "decision_number", "name"}
 
 
@@ -152,7 +139,7 @@ class EditionDesk:
         try:
             await self.deps.editions.insert(doc)  # type: ignore[arg-type]
         except DuplicateKeyError:
-            raise Conflict(TEXTS("contests.edition.code_taken", code=body.code), field="code") from None
+            raise Conflict(MESSAGES("contests.edition.code_taken", code=body.code), field="code") from None
         return views.edition(doc, now)  # type: ignore[arg-type]
 
     async def update(self, edition_id: str, body: EditionRules) -> dict[str, Any]:
@@ -163,14 +150,14 @@ class EditionDesk:
         fields = {k: checked[k] for k in (*changes, "tie_break", "eligibility", "timeline") if k in checked}
         updated = await self.deps.editions.update(edition_id, {**fields, "updated_at": self.deps.now()})
         if updated is None:
-            raise Conflict(TEXTS("contests.edition.published"))
+            raise Conflict(MESSAGES("contests.edition.published"))
         return views.edition(updated, self.deps.now())
 
     async def _may_change(self, current: EditionDoc, changes: dict[str, Any]) -> None:
         if current["status"] == "published" and set(changes) - AFTER_PUBLICATION:
-            raise Conflict(TEXTS("contests.edition.published"))
+            raise Conflict(MESSAGES("contests.edition.published"))
         if "criteria" in changes and changes["criteria"] != current["criteria"] and await self._scored(current["_id"]):
-            raise Conflict(TEXTS("contests.edition.criteria_fixed"), field="criteria")
+            raise Conflict(MESSAGES("contests.edition.criteria_fixed"), field="criteria")
 
     async def get(self, edition_id: str) -> dict[str, Any]:
         return views.edition(await self.deps.edition(edition_id), self.deps.now())

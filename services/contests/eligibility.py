@@ -22,50 +22,9 @@ from typing import Any
 from services.contests.catalogue import MESSAGES
 from shared.clock import local_date_text
 from shared.errors import FieldError, Invalid
-from shared.i18n import Catalogue
 from shared.text import fold
 
 SIMILAR_AT = 0.8  # titles at least this alike are flagged
-TEXTS = Catalogue(
-    {
-        "contests.eligibility.applied_required": {
-            "vi": "Cần ngày giải pháp bắt đầu được áp dụng vào thực tế",
-            "en": "The date the solution was first applied in practice is needed",
-        },
-        "contests.eligibility.applied_too_early": {
-            "vi": "Giải pháp phải được áp dụng từ ngày {since} trở đi",
-            "en": "The solution must have been applied on or after {since}",
-        },
-        "contests.eligibility.applied_in_future": {
-            "vi": "Giải pháp phải đã được áp dụng (ngày không được sau hôm nay)",
-            "en": "The solution must already be applied (not a date after today)",
-        },
-        "contests.eligibility.entered_before": {
-            "vi": "Giải pháp đã dự thi trước đây không được dự thi lại",
-            "en": "A solution entered before may not be entered again",
-        },
-        "contests.eligibility.birth_required": {
-            "vi": "Cần ngày sinh của tác giả",
-            "en": "The author's date of birth is needed",
-        },
-        "contests.eligibility.age": {
-            "vi": "Tác giả phải từ {min} đến {max} tuổi vào ngày {cutoff} (đang {age} tuổi)",
-            "en": "Authors must be aged {min} to {max} on {cutoff} (this one is {age})",
-        },
-        "contests.eligibility.supervisor_required": {
-            "vi": "Cần tên và trường của giáo viên hướng dẫn",
-            "en": "The supervising teacher's name and school are needed",
-        },
-        "contests.eligibility.board": {
-            "vi": "Chọn một bảng thi: {boards}",
-            "en": "Choose a board: {boards}",
-        },
-        "contests.eligibility.unknown_field": {
-            "vi": "Lĩnh vực không có trong kỳ thi này: {fields}",
-            "en": "Not a field of this edition: {fields}",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +47,7 @@ def check_entry(kind: str, edition: Mapping[str, Any], entry: Mapping[str, Any],
     fields = [f["code"] for f in edition["fields"]]
     if entry["field"] not in fields:
         errors.append(
-            FieldError("field", TEXTS("contests.eligibility.unknown_field", fields=", ".join(fields)), "field")
+            FieldError("field", MESSAGES("contests.eligibility.unknown_field", fields=", ".join(fields)), "field")
         )
     rules = edition["eligibility"]
     if kind == "technical":
@@ -103,16 +62,18 @@ def _technical(rules: Mapping[str, Any], entry: Mapping[str, Any], today: date, 
     applied = entry.get("applied_since")
     since = rules.get("applied_since")
     if applied is None:
-        errors.append(FieldError("applied_since", TEXTS("contests.eligibility.applied_required"), "required"))
+        errors.append(FieldError("applied_since", MESSAGES("contests.eligibility.applied_required"), "required"))
     else:
         applied_day = date.fromisoformat(applied)
         if since and applied_day < date.fromisoformat(since):
-            message = TEXTS("contests.eligibility.applied_too_early", since=local_date_text(date.fromisoformat(since)))
+            message = MESSAGES(
+                "contests.eligibility.applied_too_early", since=local_date_text(date.fromisoformat(since))
+            )
             errors.append(FieldError("applied_since", message, "applied_too_early"))
         if applied_day > today:
-            errors.append(FieldError("applied_since", TEXTS("contests.eligibility.applied_in_future"), "in_future"))
+            errors.append(FieldError("applied_since", MESSAGES("contests.eligibility.applied_in_future"), "in_future"))
     if entry.get("history_declared", {}).get("previously_entered"):
-        message = TEXTS("contests.eligibility.entered_before")
+        message = MESSAGES("contests.eligibility.entered_before")
         errors.append(FieldError("history.previously_entered", message, "entered_before"))
 
 
@@ -123,19 +84,19 @@ def _youth(rules: Mapping[str, Any], entry: Mapping[str, Any], today: date, erro
         born = author.get("date_of_birth")
         where = f"entrant.authors.{i}.date_of_birth"
         if not born:
-            errors.append(FieldError(where, TEXTS("contests.eligibility.birth_required"), "required"))
+            errors.append(FieldError(where, MESSAGES("contests.eligibility.birth_required"), "required"))
             continue
         age = age_on(date.fromisoformat(born), cutoff)
         if not low <= age <= high:
-            message = TEXTS("contests.eligibility.age", min=low, max=high, cutoff=local_date_text(cutoff), age=age)
+            message = MESSAGES("contests.eligibility.age", min=low, max=high, cutoff=local_date_text(cutoff), age=age)
             errors.append(FieldError(where, message, "age"))
     supervisor = entry.get("supervisor") or {}
     if rules.get("supervisor_required", True) and not (supervisor.get("full_name") and supervisor.get("school")):
-        errors.append(FieldError("supervisor", TEXTS("contests.eligibility.supervisor_required"), "required"))
+        errors.append(FieldError("supervisor", MESSAGES("contests.eligibility.supervisor_required"), "required"))
     boards = rules.get("boards") or []
     if entry.get("board") not in boards:
         names = ", ".join(MESSAGES(f"contests.board.{b}").render("vi") for b in boards)
-        errors.append(FieldError("board", TEXTS("contests.eligibility.board", boards=names), "board"))
+        errors.append(FieldError("board", MESSAGES("contests.eligibility.board", boards=names), "board"))
 
 
 def title_key(title: str) -> str:

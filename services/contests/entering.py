@@ -13,6 +13,7 @@ import uuid
 from typing import Any, cast
 
 from services.contests import announcing, eligibility, entrants, lifecycle, timeline, views
+from services.contests.catalogue import MESSAGES
 from services.contests.endpoints import EntrantIn, EntryIn, EntryPatch, EntryQuery
 from services.contests.reach import Deps
 from services.contests.records import EditionDoc, EntryDoc
@@ -20,17 +21,7 @@ from services.contests.views import Audience
 from shared.clock import today_local
 from shared.contracts import EntrySubmitted
 from shared.errors import Conflict, FieldError, Invalid
-from shared.i18n import Catalogue
 from shared.identity import Identity
-
-TEXTS = Catalogue(
-    {
-        "contests.entry.locked": {
-            "vi": "Hồ sơ đã qua sơ khảo: không sửa được nữa",
-            "en": "The entry has been screened: it can no longer change",
-        },
-    }
-)
 
 
 class EntryDesk:
@@ -71,7 +62,7 @@ class EntryDesk:
         now = self.deps.now()
         timeline.require_open(edition["timeline"], now, "registration", "submission")
         if entry["status"] not in lifecycle.EDITABLE:
-            raise Conflict(TEXTS("contests.entry.locked"), entry_status=entry["status"])
+            raise Conflict(MESSAGES("contests.entry.locked"), entry_status=entry["status"])
         given = body.model_dump(exclude_unset=True, exclude={"entrant"})
         merged = EntryIn.model_validate(
             {**self._as_sent(entry), **given, "entrant": body.entrant or self._as_sent(entry)["entrant"]}
@@ -84,7 +75,7 @@ class EntryDesk:
             entry_id, {**fields, "updated_at": now}, expect={"status": {"$in": list(lifecycle.EDITABLE)}}
         )
         if updated is None:
-            raise Conflict(TEXTS("contests.entry.locked"))
+            raise Conflict(MESSAGES("contests.entry.locked"))
         return views.entry(updated, edition, audience)
 
     async def get(self, entry_id: str, who: Identity) -> dict[str, Any]:

@@ -14,34 +14,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from services.contests.catalogue import MESSAGES
 from shared.errors import MESSAGES as FIELD_MESSAGES
 from shared.errors import FieldError, Invalid
-from shared.i18n import Catalogue
 from shared.text import InvalidPhone, fold, normalise_name, normalise_phone
 
 ERASED_NAME = "—"
-TEXTS = Catalogue(
-    {
-        "contests.entrant.one_author": {
-            "vi": "Cá nhân dự thi chỉ có một tác giả",
-            "en": "An individual entry has exactly one author",
-        },
-        "contests.entrant.organization_needed": {
-            "vi": "Đơn vị dự thi cần mã đơn vị hoặc tên đơn vị",
-            "en": "An organisation entry needs its organisation (id or name)",
-        },
-        "contests.entrant.unknown_organization": {
-            "vi": "Không tìm thấy đơn vị này",
-            "en": "No such organisation",
-        },
-        "contests.entrant.unknown_member": {"vi": "Không tìm thấy hội viên này", "en": "No such member"},
-        "contests.entrant.name_needed": {"vi": "Cần họ tên tác giả", "en": "The author's name is needed"},
-        "contests.entrant.shares": {
-            "vi": "Tỷ lệ đóng góp phải ghi cho mọi tác giả (hoặc không ai) và cộng lại bằng 100%",
-            "en": "Shares of authorship are given for every author (or none) and add up to 100 %",
-        },
-    }
-)
 
 
 def authors(
@@ -53,7 +31,7 @@ def authors(
     shares = [a.get("share") for a in sent]
     given = [s for s in shares if s is not None]
     if given and (len(given) != len(shares) or sum(Decimal(str(s)) for s in given) != 100):
-        errors.append(FieldError(where, TEXTS("contests.entrant.shares"), "shares"))
+        errors.append(FieldError(where, MESSAGES("contests.entrant.shares"), "shares"))
     if errors:
         raise Invalid(*errors)
     return stored
@@ -65,12 +43,12 @@ def _author(
     member_id = sent.get("member_id")
     known = members.get(member_id) if member_id else None
     if member_id and (known is None or known.get("status") == "erased"):
-        errors.append(FieldError(f"{where}.{index}.member_id", TEXTS("contests.entrant.unknown_member"), "unknown"))
+        errors.append(FieldError(f"{where}.{index}.member_id", MESSAGES("contests.entrant.unknown_member"), "unknown"))
         known = {}
     known = known or {}
     name = sent.get("full_name") or known.get("full_name")
     if not name:
-        errors.append(FieldError(f"{where}.{index}.full_name", TEXTS("contests.entrant.name_needed"), "required"))
+        errors.append(FieldError(f"{where}.{index}.full_name", MESSAGES("contests.entrant.name_needed"), "required"))
     author: dict[str, Any] = {
         "full_name": normalise_name(name or ""),
         "member_id": member_id,
@@ -100,13 +78,15 @@ def phone(raw: str | None, where: str, errors: list[FieldError]) -> str | None:
 def check_entrant(kind: str, organization_id: str | None, organization_name: str | None, count: int) -> None:
     """The entrant's kind agrees with what was sent."""
     if kind == "individual" and count != 1:
-        raise Invalid(FieldError("entrant.authors", TEXTS("contests.entrant.one_author"), "one_author"))
+        raise Invalid(FieldError("entrant.authors", MESSAGES("contests.entrant.one_author"), "one_author"))
     if kind == "organization" and not (organization_id or organization_name):
-        raise Invalid(FieldError("entrant.organization_id", TEXTS("contests.entrant.organization_needed"), "required"))
+        raise Invalid(
+            FieldError("entrant.organization_id", MESSAGES("contests.entrant.organization_needed"), "required")
+        )
 
 
 def unknown_organization(where: str = "entrant.organization_id") -> Invalid:
-    return Invalid(FieldError(where, TEXTS("contests.entrant.unknown_organization"), "unknown"))
+    return Invalid(FieldError(where, MESSAGES("contests.entrant.unknown_organization"), "unknown"))
 
 
 def author_keys(stored: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -11,39 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.contests import views
-from services.contests.catalogue import label
+from services.contests.catalogue import MESSAGES, label
 from services.contests.endpoints import RankingQuery
 from services.contests.ranking import Ranking
 from services.contests.reach import Deps
 from shared.clock import local_time_text
-from shared.i18n import Catalogue
-
-TEXTS = Catalogue(
-    {
-        "contests.export.sheets": {
-            "vi": "Giám khảo|Mã hồ sơ|Tên giải pháp|Lĩnh vực|{criteria}|Tổng điểm|Trạng thái phiếu|Nộp lúc|Nhận xét",
-            "en": "Judge|Entry|Title|Field|{criteria}|Total|Sheet status|Submitted at|Comment",
-        },
-        "contests.export.entry_scores": {
-            "vi": "Mã hồ sơ|Tên giải pháp|Lĩnh vực|Giám khảo|{criteria}|Tổng điểm",
-            "en": "Entry|Title|Field|Judge|{criteria}|Total",
-        },
-        "contests.export.aggregate": {"vi": "Tổng hợp", "en": "Aggregate"},
-        "contests.export.ranking": {
-            "vi": "Nhóm|Hạng|Mã hồ sơ|Tên giải pháp|Lĩnh vực|Số phiếu|Điểm giám khảo|Bình chọn|Điểm bình chọn|Điểm cuối cùng|"
-            "Chênh lệch|Độ lệch chuẩn|Cần xem lại|Giải theo quy tắc|Giải|Tiền thưởng|Ban Tổ chức quyết định|Giải thích",
-            "en": "Group|Rank|Entry|Title|Field|Sheets|Judges' score|Votes|Vote points|Final score|"
-            "Spread|Std deviation|Look again|Tier by rules|Tier|Prize money|Board's decision|Explanation",
-        },
-        "contests.export.forwarded": {
-            "vi": "Mã hồ sơ|Tên giải pháp|Lĩnh vực|Giải|Điểm|Tác giả|Đơn vị|Email liên hệ|Điện thoại|Áp dụng từ|"
-            "Nơi áp dụng|Tóm tắt|Tài liệu|Gửi lúc",
-            "en": "Entry|Title|Field|Prize|Score|Authors|Organisation|Contact email|Phone|Applied since|"
-            "Applied at|Summary|Documents|Forwarded at",
-        },
-        "contests.export.yes": {"vi": "Có", "en": "Yes"},
-    }
-)
 
 
 @dataclass
@@ -94,7 +66,7 @@ class Exports:
         for s in await self.deps.sheets.find(edition_id=edition_id, status="submitted"):
             by_entry[s["entry_id"]].append(s)
         rows: list[list[Any]] = []
-        aggregate = TEXTS.text("contests.export.aggregate", lang)
+        aggregate = MESSAGES.text("contests.export.aggregate", lang)
         for p in sorted(placements, key=lambda p: p["code"]):
             head = [p["code"], p["title"], _field(edition, p["field"], lang)]
             for s in sorted(by_entry[p["entry_id"]], key=lambda s: s["judge"]):
@@ -117,7 +89,7 @@ class Exports:
     async def ranking_table(self, edition_id: str, lang: str) -> Table:
         view = await self.ranking.view(edition_id, RankingQuery(), lang)
         edition = await self.deps.edition(edition_id)
-        yes = TEXTS.text("contests.export.yes", lang)
+        yes = MESSAGES.text("contests.export.yes", lang)
         rows = [
             [
                 i["group"],
@@ -141,7 +113,7 @@ class Exports:
             ]
             for i in view["items"]
         ]
-        header = TEXTS.text("contests.export.ranking", lang).split("|")
+        header = MESSAGES.text("contests.export.ranking", lang).split("|")
         return Table(f"xep-hang-{edition['code']}", "Xếp hạng", header, rows)
 
     async def forwarded(self, edition_id: str, lang: str) -> Table:
@@ -172,7 +144,7 @@ class Exports:
                     local_time_text(e["forwarding"]["at"]) if e.get("forwarding") else None,
                 ]
             )
-        header = TEXTS.text("contests.export.forwarded", lang).split("|")
+        header = MESSAGES.text("contests.export.forwarded", lang).split("|")
         return Table(f"ho-so-gui-toan-quoc-{edition['code']}", "Hồ sơ gửi toàn quốc", header, rows)
 
 
@@ -184,7 +156,7 @@ def _criteria(edition: Mapping[str, Any], lang: str) -> tuple[list[str], list[st
 
 def _header(key: str, lang: str, criteria: list[str]) -> list[str]:
     out: list[str] = []
-    for part in TEXTS.text(key, lang, criteria="{criteria}").split("|"):
+    for part in MESSAGES.text(key, lang, criteria="{criteria}").split("|"):
         out.extend(criteria if part == "{criteria}" else [part])
     return out
 

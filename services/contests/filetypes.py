@@ -12,30 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from services.contests.catalogue import MESSAGES
 from shared.errors import Conflict, TooLarge, UnsupportedMedia
-from shared.i18n import Catalogue
 
 Kind = Literal["pdf", "image", "drawing"]
 SNIFF_BYTES = 64
-TEXTS = Catalogue(
-    {
-        "contests.file.unsupported": {
-            "vi": "Chỉ nhận PDF, ảnh (PNG, JPEG, WebP, TIFF) và bản vẽ (DWG, DXF); loại tệp được xác định theo nội dung",
-            "en": "Only PDF, images (PNG, JPEG, WebP, TIFF) and drawings (DWG, DXF) are accepted, judged by content",
-        },
-        "contests.file.too_large": {
-            "vi": "Tệp {kind} tối đa {limit}",
-            "en": "A {kind} file may be at most {limit}",
-        },
-        "contests.file.too_many": {
-            "vi": "Mỗi hồ sơ tối đa {limit} tệp",
-            "en": "An entry may have at most {limit} files",
-        },
-        "contests.file.kind.pdf": {"vi": "PDF", "en": "PDF"},
-        "contests.file.kind.image": {"vi": "ảnh", "en": "image"},
-        "contests.file.kind.drawing": {"vi": "bản vẽ", "en": "drawing"},
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -77,14 +58,16 @@ class FileRules:
     def check_type(self, head: bytes) -> FileType:
         found = sniff(head)
         if found is None:
-            raise UnsupportedMedia(TEXTS("contests.file.unsupported"), field="file")
+            raise UnsupportedMedia(MESSAGES("contests.file.unsupported"), field="file")
         return found
 
     def check_size(self, found: FileType, size: int) -> None:
         limit = self.max_bytes[found.kind]
         if size > limit:
             raise TooLarge(
-                TEXTS("contests.file.too_large", kind=TEXTS(f"contests.file.kind.{found.kind}"), limit=_mb(limit)),
+                MESSAGES(
+                    "contests.file.too_large", kind=MESSAGES(f"contests.file.kind.{found.kind}"), limit=_mb(limit)
+                ),
                 field="file",
                 max_bytes=limit,
             )
@@ -95,7 +78,7 @@ class FileRules:
     def check_count(self, existing: int) -> None:
         if existing >= self.max_files:
             raise Conflict(
-                TEXTS("contests.file.too_many", limit=self.max_files), field="file", max_files=self.max_files
+                MESSAGES("contests.file.too_many", limit=self.max_files), field="file", max_files=self.max_files
             )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.contests import entrants
 from services.contests.reach import Deps
+from shared.bus import EventBus
 from shared.contracts import Envelope, EventData, MemberContact, MemberErased, OrganizationChanged
 from shared.logging import get_logger
 
@@ -22,6 +23,11 @@ ORGANIZATION_EVENTS = ["organization.created", "organization.updated"]
 @dataclass
 class ContestHandlers:
     deps: Deps
+
+    def subscribe(self, bus: EventBus) -> None:
+        """Each consumer, its durable queue and the events it takes."""
+        bus.subscribe("member_projection", MEMBER_EVENTS, self.on_member)
+        bus.subscribe("organization_projection", ORGANIZATION_EVENTS, self.on_organization)
 
     async def on_member(self, envelope: Envelope, data: EventData) -> None:
         if isinstance(data, MemberErased):

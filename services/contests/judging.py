@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.contests import announcing, lifecycle, rulebook, timeline, views
+from services.contests.catalogue import MESSAGES
 from services.contests.editions import hundredths
 from services.contests.endpoints import SheetIn
 from services.contests.reach import Deps, not_found_entry, username
@@ -20,24 +21,8 @@ from services.contests.records import EditionDoc, EntryDoc, SheetDoc
 from shared.clock import to_local
 from shared.contracts import EntryScored
 from shared.errors import Conflict, NotFound
-from shared.i18n import Catalogue
 from shared.identity import Identity
 
-TEXTS = Catalogue(
-    {
-        "contests.sheet.submitted": {
-            "vi": "Phiếu chấm đã nộp: chỉ Ban Tổ chức mở lại được",
-            "en": "The sheet is submitted: only the organising board can reopen it",
-        },
-        "contests.sheet.not_submitted": {"vi": "Phiếu chấm chưa nộp", "en": "The sheet is not submitted"},
-        "contests.sheet.none": {"vi": "Không có phiếu chấm này", "en": "No such score sheet"},
-        "contests.sheet.published": {
-            "vi": "Kết quả đã công bố: phiếu chấm không đổi được nữa",
-            "en": "Results are published: score sheets can no longer change",
-        },
-        "contests.judge_label": {"vi": "Giám khảo {n}", "en": "Judge {n}"},
-    }
-)
 OPEN = ["assigned", "reopened"]
 LIVE = ["assigned", "submitted", "reopened"]
 
@@ -80,10 +65,10 @@ class Judging:
         edition = await self.deps.edition(sheet["edition_id"])
         now = self.deps.now()
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.sheet.published"))
+            raise Conflict(MESSAGES("contests.sheet.published"))
         timeline.require_open(edition["timeline"], now, "scoring")
         if sheet["status"] not in OPEN:
-            raise Conflict(TEXTS("contests.sheet.submitted"))
+            raise Conflict(MESSAGES("contests.sheet.submitted"))
         scores = {code: hundredths(points) for code, points in body.scores.items()}
         rulebook.check_sheet(edition["criteria"], scores, complete=body.submit)
         fields: dict[str, Any] = {"scores": scores, "comment": body.comment}
@@ -91,7 +76,7 @@ class Judging:
             fields.update(status="submitted", submitted_at=now)
         saved = await self.deps.sheets.update(sheet["_id"], fields, expect={"status": {"$in": OPEN}})
         if saved is None:
-            raise Conflict(TEXTS("contests.sheet.submitted"))
+            raise Conflict(MESSAGES("contests.sheet.submitted"))
         if not body.submit:
             entry = await self.deps.entries.get(entry_id)
         else:
@@ -105,12 +90,12 @@ class Judging:
     async def reopen(self, entry_id: str, judge: str, reason: str, who: Identity) -> dict[str, Any]:
         _, edition, _ = await self.deps.entry(entry_id, who)
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.sheet.published"))
+            raise Conflict(MESSAGES("contests.sheet.published"))
         now = self.deps.now()
         timeline.require_open(edition["timeline"], now, "scoring", "decision")
         sheet = await self.deps.sheets.get(entry_id, judge)
         if sheet is None:
-            raise NotFound(TEXTS("contests.sheet.none"))
+            raise NotFound(MESSAGES("contests.sheet.none"))
         note = {"reason": reason, "by": who.sub, "at": now}
         reopened = await self.deps.sheets.update(
             sheet["_id"],
@@ -118,7 +103,7 @@ class Judging:
             expect={"status": "submitted"},
         )
         if reopened is None:
-            raise Conflict(TEXTS("contests.sheet.not_submitted"), sheet_status=sheet["status"])
+            raise Conflict(MESSAGES("contests.sheet.not_submitted"), sheet_status=sheet["status"])
         await self.deps.entries.count_sheets([entry_id], -1)
         return views.sheet(reopened, [c["code"] for c in edition["criteria"]])
 
@@ -161,7 +146,9 @@ class Judging:
                 shown = views.sheet(other, codes)
                 others.append(
                     {
-                        "judge_label": {lang: TEXTS("contests.judge_label", n=n).render(lang) for lang in ("vi", "en")},
+                        "judge_label": {
+                            lang: MESSAGES("contests.judge_label", n=n).render(lang) for lang in ("vi", "en")
+                        },
                         "total": shown["total"],
                         "scores": shown["scores"],
                     }

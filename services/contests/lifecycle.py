@@ -15,7 +15,6 @@ from datetime import datetime
 
 from services.contests.catalogue import MESSAGES
 from shared.errors import Conflict
-from shared.i18n import Catalogue
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"screened_in", "screened_out"}),
@@ -29,19 +28,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATUSES = tuple(TRANSITIONS)
 IN_COMPETITION = ("screened_in", "scored")  # what judges score and the board ranks
 EDITABLE = ("submitted",)  # entrants may still change what they sent
-TEXTS = Catalogue(
-    {
-        "contests.transition.title": {"vi": "Không đổi được trạng thái hồ sơ", "en": "The entry cannot move there"},
-        "contests.transition": {
-            "vi": "Hồ sơ đang ở trạng thái “{current}”, không chuyển sang “{target}” được",
-            "en": "The entry is “{current}”; it cannot become “{target}”",
-        },
-    }
-)
 
 
 class InvalidTransition(Conflict):
-    code, title = "invalid-transition", TEXTS("contests.transition.title")
+    code, title = "invalid-transition", MESSAGES("contests.transition.title")
 
 
 def can_move(current: str, target: str) -> bool:
@@ -51,7 +41,7 @@ def can_move(current: str, target: str) -> bool:
 def require_move(current: str, target: str) -> None:
     if not can_move(current, target):
         raise InvalidTransition(
-            TEXTS(
+            MESSAGES(
                 "contests.transition",
                 current=MESSAGES(f"contests.status.{current}"),
                 target=MESSAGES(f"contests.status.{target}"),

@@ -16,48 +16,14 @@ from collections import Counter
 from typing import Any
 
 from services.contests import conflicts, entrants, lifecycle, timeline
+from services.contests.catalogue import MESSAGES
 from services.contests.endpoints import ConflictIn, JudgeIn, OwnConflictIn
 from services.contests.reach import Deps, username
 from services.contests.records import EditionDoc, EntryDoc, JudgeDoc, SheetDoc
 from shared.errors import Conflict, FieldError, Invalid, NotFound
-from shared.i18n import Catalogue
 from shared.identity import Identity
 from shared.text import fold
 
-TEXTS = Catalogue(
-    {
-        "contests.panel.no_judge": {"vi": "Không có giám khảo này trong kỳ thi", "en": "No such judge in this edition"},
-        "contests.panel.unknown_field": {
-            "vi": "Kỳ thi không có lĩnh vực {code}",
-            "en": "The edition has no field {code}",
-        },
-        "contests.panel.withdrawn": {"vi": "Giám khảo đã rút khỏi hội đồng", "en": "The judge has left the panel"},
-        "contests.panel.published": {
-            "vi": "Kết quả đã công bố: hội đồng không thay đổi được nữa",
-            "en": "Results are published: the panels can no longer change",
-        },
-        "contests.panel.not_on_panel": {
-            "vi": "Giám khảo không thuộc hội đồng lĩnh vực của hồ sơ",
-            "en": "The judge does not sit on the entry's field panel",
-        },
-        "contests.panel.conflict": {
-            "vi": "Giám khảo có xung đột lợi ích với hồ sơ này ({kind})",
-            "en": "The judge has a conflict of interest with this entry ({kind})",
-        },
-        "contests.panel.had_entry": {
-            "vi": "Giám khảo đã từng được giao hồ sơ này",
-            "en": "The judge already has, or had, this entry",
-        },
-        "contests.panel.not_competing": {
-            "vi": "Hồ sơ không ở vòng chấm điểm",
-            "en": "The entry is not in the scoring round",
-        },
-        "contests.conflict.organization": {"vi": "cùng đơn vị", "en": "same organisation"},
-        "contests.conflict.coauthor": {"vi": "đồng tác giả", "en": "co-author"},
-        "contests.conflict.relative": {"vi": "người thân", "en": "relative"},
-        "contests.conflict.entry": {"vi": "đã tự khai", "en": "declared"},
-    }
-)
 ACTIVE_SHEETS = ["assigned", "submitted", "reopened"]
 
 
@@ -69,7 +35,7 @@ class Panels:
         edition = await self.deps.edition(edition_id)
         known = {f["code"] for f in edition["fields"]}
         unknown = [
-            FieldError(f"fields.{i}", TEXTS("contests.panel.unknown_field", code=code), "unknown")
+            FieldError(f"fields.{i}", MESSAGES("contests.panel.unknown_field", code=code), "unknown")
             for i, code in enumerate(body.fields)
             if code not in known
         ]
@@ -97,7 +63,7 @@ class Panels:
     async def withdraw(self, edition_id: str, name: str, reason: str) -> dict[str, Any]:
         _, judge = await self._judge(edition_id, name)
         if judge["status"] == "withdrawn":
-            raise Conflict(TEXTS("contests.panel.withdrawn"))
+            raise Conflict(MESSAGES("contests.panel.withdrawn"))
         updated = await self.deps.judges.update(edition_id, name, {"status": "withdrawn", "withdrawn_reason": reason})
         sheets = await self.deps.sheets.find(edition_id=edition_id, judge=name, status=ACTIVE_SHEETS)
         await self._take_back(sheets)
@@ -114,7 +80,7 @@ class Panels:
         name = username(who)
         _, judge = await self._judge(body.edition_id, name)
         if body.kind == "entry" and await self.deps.sheets.get(str(body.entry_id), name) is None:
-            raise NotFound(TEXTS("contests.panel.not_competing"))
+            raise NotFound(MESSAGES("contests.panel.not_competing"))
         if who.organization_id and not judge.get("organization_id"):  # the account's own organisation counts too
             judge = (
                 await self.deps.judges.update(body.edition_id, name, {"organization_id": who.organization_id}) or judge
@@ -153,17 +119,19 @@ class Panels:
         entry, edition, _ = await self.deps.entry(entry_id, who)
         await self._open_for_assignment(edition["_id"])
         if entry["status"] not in lifecycle.IN_COMPETITION:
-            raise Conflict(TEXTS("contests.panel.not_competing"), entry_status=entry["status"])
+            raise Conflict(MESSAGES("contests.panel.not_competing"), entry_status=entry["status"])
         _, judge = await self._judge(edition["_id"], name)
         if judge["status"] != "active":
-            raise Conflict(TEXTS("contests.panel.withdrawn"))
+            raise Conflict(MESSAGES("contests.panel.withdrawn"))
         if entry["field"] not in judge["fields"]:
-            raise Conflict(TEXTS("contests.panel.not_on_panel"))
+            raise Conflict(MESSAGES("contests.panel.not_on_panel"))
         kind = conflicts.conflict(_panelist(judge), _contender(entry), await self.deps.tree.parents())
         if kind is not None:
-            raise Conflict(TEXTS("contests.panel.conflict", kind=TEXTS(f"contests.conflict.{kind}")), conflict=kind)
+            raise Conflict(
+                MESSAGES("contests.panel.conflict", kind=MESSAGES(f"contests.conflict.{kind}")), conflict=kind
+            )
         if await self.deps.sheets.get(entry_id, name) is not None:
-            raise Conflict(TEXTS("contests.panel.had_entry"))
+            raise Conflict(MESSAGES("contests.panel.had_entry"))
         return await self._store_plan(edition, {entry_id: entry}, conflicts.Plan(pairs=[(entry_id, name)]))
 
     # --- helpers ------------------------------------------------------------------------
@@ -172,15 +140,15 @@ class Panels:
         edition = await self.deps.edition(edition_id)
         judge = await self.deps.judges.get(edition_id, name)
         if judge is None:
-            raise NotFound(TEXTS("contests.panel.no_judge"))
+            raise NotFound(MESSAGES("contests.panel.no_judge"))
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.panel.published"))
+            raise Conflict(MESSAGES("contests.panel.published"))
         return edition, judge
 
     async def _open_for_assignment(self, edition_id: str) -> EditionDoc:
         edition = await self.deps.edition(edition_id)
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.panel.published"))
+            raise Conflict(MESSAGES("contests.panel.published"))
         timeline.require_open(edition["timeline"], self.deps.now(), "screening", "scoring")
         return edition
 

@@ -13,68 +13,9 @@ import segno
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from services.contests.catalogue import label
+from services.contests.catalogue import MESSAGES, label
 from shared.clock import to_local
-from shared.i18n import Catalogue
 from shared.pdf import bold_variant
-
-TEXTS = Catalogue(
-    {
-        "contests.paper.federation": {
-            "vi": "LIÊN HIỆP CÁC HỘI KHOA HỌC VÀ KỸ THUẬT TỈNH",
-            "en": "PROVINCIAL UNION OF SCIENCE AND TECHNOLOGY ASSOCIATIONS",
-        },
-        "contests.paper.board": {"vi": "BAN TỔ CHỨC", "en": "ORGANISING BOARD"},
-        "contests.paper.nation": {
-            "vi": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-            "en": "SOCIALIST REPUBLIC OF VIET NAM",
-        },
-        "contests.paper.motto": {"vi": "Độc lập - Tự do - Hạnh phúc", "en": "Independence - Freedom - Happiness"},
-        "contests.paper.draft": {"vi": "DỰ THẢO", "en": "DRAFT"},
-        "contests.paper.number": {"vi": "Số: {number}/QĐ-BTC", "en": "No. {number}/QĐ-BTC"},
-        "contests.paper.date": {
-            "vi": "ngày {day:02d} tháng {month:02d} năm {year}",
-            "en": "{day:02d}/{month:02d}/{year}",
-        },
-        "contests.paper.decision": {"vi": "QUYẾT ĐỊNH", "en": "DECISION"},
-        "contests.paper.about": {"vi": "Về việc trao giải {name}", "en": "On the awards of the {name}"},
-        "contests.paper.grounds": {
-            "vi": "Căn cứ Thể lệ {name}; căn cứ kết quả chấm của Hội đồng giám khảo và đề nghị của Thư ký Ban Tổ chức,",
-            "en": "Under the rules of the {name}, the judging panels' scores and the board secretary's proposal,",
-        },
-        "contests.paper.decides": {"vi": "QUYẾT ĐỊNH:", "en": "DECIDES:"},
-        "contests.paper.article1": {
-            "vi": "Điều 1. Trao {count} giải cho các giải pháp có tên trong danh sách kèm theo, tổng giá trị giải thưởng {total} đồng.",
-            "en": "Article 1. {count} prizes are awarded to the entries listed below, worth {total} VND in all.",
-        },
-        "contests.paper.article2": {
-            "vi": "Điều 2. Kinh phí khen thưởng lấy từ nguồn kinh phí tổ chức Hội thi.",
-            "en": "Article 2. The prizes are paid from the contest's budget.",
-        },
-        "contests.paper.article3": {
-            "vi": "Điều 3. Thư ký Ban Tổ chức và các tác giả có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này.",
-            "en": "Article 3. The board's secretary and the authors named in Article 1 carry out this decision.",
-        },
-        "contests.paper.columns": {
-            "vi": "STT|Mã hồ sơ|Tên giải pháp|Tác giả|Đơn vị|Giải|Điểm|Tiền thưởng (đ)",
-            "en": "No.|Entry|Title|Authors|Organisation|Prize|Score|Prize money (VND)",
-        },
-        "contests.paper.by_board": {
-            "vi": "(*) Ban Tổ chức quyết định: {reasons}",
-            "en": "(*) Decided by the organising board: {reasons}",
-        },
-        "contests.paper.for_board": {"vi": "TM. BAN TỔ CHỨC", "en": "FOR THE ORGANISING BOARD"},
-        "contests.paper.certificate": {"vi": "GIẤY CHỨNG NHẬN", "en": "CERTIFICATE OF AWARD"},
-        "contests.paper.certifies": {
-            "vi": "Ban Tổ chức {name} chứng nhận",
-            "en": "The organising board of the {name} certifies that",
-        },
-        "contests.paper.authors_of": {"vi": "tác giả giải pháp", "en": "authors of"},
-        "contests.paper.won": {"vi": "đã đạt {tier}", "en": "won the {tier}"},
-        "contests.paper.code": {"vi": "Số chứng nhận: {code}", "en": "Certificate number: {code}"},
-        "contests.paper.verify": {"vi": "Xác thực tại: {url}", "en": "Verify at: {url}"},
-    }
-)
 
 
 def money(amount: int) -> str:
@@ -106,7 +47,7 @@ def decision_pdf(
     lang: str = "vi",
 ) -> bytes:
     """The award decision: the board's header, the articles, and the list of prizes."""
-    t = TEXTS.text
+    t = MESSAGES.text
     name = edition["name"].get(lang) or edition["name"]["vi"]
     pdf = _pdf(font)
     pdf.set_title(t("contests.paper.decision", lang))
@@ -156,7 +97,7 @@ def decision_pdf(
 
 
 def _prize_table(pdf: FPDF, awarded: Sequence[dict[str, Any]], lang: str) -> None:
-    header = TEXTS.text("contests.paper.columns", lang).split("|")
+    header = MESSAGES.text("contests.paper.columns", lang).split("|")
     pdf.set_font("dv", "", 8.5)
     with pdf.table(
         col_widths=(8, 22, 48, 34, 28, 18, 11, 21),
@@ -188,7 +129,7 @@ def certificate_pdf(
     edition: Mapping[str, Any], entry: Mapping[str, Any], *, font: str, verify_url: str, lang: str = "vi"
 ) -> bytes:
     """One A4 landscape certificate per awarded entry, naming its authors, with a QR code to verify it."""
-    t = TEXTS.text
+    t = MESSAGES.text
     name = edition["name"].get(lang) or edition["name"]["vi"]
     pdf = _pdf(font, "L")
     pdf.set_title(t("contests.paper.certificate", lang))

@@ -14,26 +14,15 @@ import asyncio
 from typing import Any
 
 from services.contests import announcing, lifecycle, papers, timeline, views
-from services.contests.catalogue import label
+from services.contests.catalogue import MESSAGES, label
 from services.contests.ranking import Ranking
 from services.contests.reach import Deps
 from services.contests.records import EditionDoc, EntryDoc, ResultsDoc
 from shared.contracts import ContestResultsPublished, EntryAwarded, EntryForwarded, EntryNotAwarded, new_event
 from shared.errors import Conflict, NotFound
-from shared.i18n import Catalogue
 from shared.identity import Identity
 from shared.pdf import unicode_font
 
-TEXTS = Catalogue(
-    {
-        "contests.publish.incomplete": {
-            "vi": "Chưa công bố được: {entries} hồ sơ chưa đủ phiếu chấm, {sheets} phiếu chấm chưa nộp",
-            "en": "Not yet: {entries} entries lack score sheets and {sheets} sheets are not submitted",
-        },
-        "contests.publish.empty": {"vi": "Chưa có hồ sơ nào để xếp giải", "en": "There is no entry to rank"},
-        "contests.publish.not_yet": {"vi": "Kết quả chưa được công bố", "en": "The results are not published yet"},
-    }
-)
 PARALLEL = 16  # entries written at once while publishing
 
 
@@ -81,7 +70,7 @@ class Publishing:
         edition = await self.deps.edition(edition_id)
         frozen = await self.deps.archive.frozen(edition_id) if edition["status"] == "published" else None
         if frozen is None:
-            raise NotFound(TEXTS("contests.publish.not_yet"))
+            raise NotFound(MESSAGES("contests.publish.not_yet"))
         return {
             "edition_id": edition_id,
             "name": edition["name"],
@@ -130,9 +119,9 @@ class Publishing:
         open_sheets = await self.deps.sheets.find(edition_id=edition["_id"], status=["assigned", "reopened"])
         incomplete = [p for p in placements if not p["complete"]]
         if incomplete or open_sheets:
-            raise Conflict(TEXTS("contests.publish.incomplete", entries=len(incomplete), sheets=len(open_sheets)))
+            raise Conflict(MESSAGES("contests.publish.incomplete", entries=len(incomplete), sheets=len(open_sheets)))
         if not placements:
-            raise Conflict(TEXTS("contests.publish.empty"))
+            raise Conflict(MESSAGES("contests.publish.empty"))
         items = await self._with_people(placements)
         return await self.deps.archive.freeze(
             {

@@ -11,30 +11,13 @@ from fractions import Fraction
 from typing import Any
 
 from services.contests import lifecycle, scoring, timeline, views
-from services.contests.catalogue import label
+from services.contests.catalogue import MESSAGES, label
 from services.contests.endpoints import OverrideIn, RankingQuery, VotesIn
 from services.contests.reach import Deps
 from services.contests.records import EditionDoc, EntryDoc
 from shared.errors import Conflict
-from shared.i18n import Catalogue
 from shared.identity import Identity
 
-TEXTS = Catalogue(
-    {
-        "contests.ranking.published": {
-            "vi": "Kết quả đã công bố: không thay đổi được nữa",
-            "en": "Results are published: nothing can change them now",
-        },
-        "contests.ranking.not_competing": {
-            "vi": "Hồ sơ không ở vòng chấm điểm",
-            "en": "The entry is not in the scoring round",
-        },
-        "contests.ranking.no_vote": {
-            "vi": "Kỳ thi này không có bình chọn cộng đồng",
-            "en": "This edition has no community vote",
-        },
-    }
-)
 RANKED_FIELDS = {"code": 1, "title": 1, "field": 1, "board": 1, "votes": 1, "override": 1, "sheets_submitted": 1}
 LANGS = ("vi", "en")
 
@@ -124,9 +107,9 @@ class Ranking:
     async def record_votes(self, edition_id: str, body: VotesIn) -> dict[str, Any]:
         edition = await self.deps.edition(edition_id)
         if not edition["community_vote"]["enabled"]:
-            raise Conflict(TEXTS("contests.ranking.no_vote"))
+            raise Conflict(MESSAGES("contests.ranking.no_vote"))
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.ranking.published"))
+            raise Conflict(MESSAGES("contests.ranking.published"))
         known = await self.deps.entries.codes(edition_id, list(body.votes))
         await self.deps.entries.set_votes(edition_id, {c: n for c, n in body.votes.items() if c in known})
         return {"updated": len(known), "unknown": sorted(set(body.votes) - known)}
@@ -134,10 +117,10 @@ class Ranking:
     async def _changeable(self, entry_id: str, who: Identity) -> tuple[EntryDoc, EditionDoc]:
         entry, edition, _ = await self.deps.entry(entry_id, who)
         if edition["status"] == "published":
-            raise Conflict(TEXTS("contests.ranking.published"))
+            raise Conflict(MESSAGES("contests.ranking.published"))
         timeline.require_open(edition["timeline"], self.deps.now(), "decision")
         if entry["status"] not in lifecycle.IN_COMPETITION:
-            raise Conflict(TEXTS("contests.ranking.not_competing"), entry_status=entry["status"])
+            raise Conflict(MESSAGES("contests.ranking.not_competing"), entry_status=entry["status"])
         return entry, edition
 
 

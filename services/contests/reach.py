@@ -14,22 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.contests.announcing import Links
+from services.contests.catalogue import MESSAGES
 from services.contests.projections import Projections
 from services.contests.records import EditionDoc, EntryDoc
 from services.contests.store import Archive, Editions, Entries, Files, Judges, Sheets
 from services.contests.views import Audience
 from shared.access import OrganizationTree
 from shared.errors import NotFound
-from shared.i18n import Catalogue
 from shared.identity import STAFF_PREFIX, Identity
 from shared.outbox import OutboxRelay
-
-TEXTS = Catalogue(
-    {
-        "contests.no_edition": {"vi": "Không có kỳ thi này", "en": "No such contest edition"},
-        "contests.no_entry": {"vi": "Không có hồ sơ dự thi này", "en": "No such entry"},
-    }
-)
 
 
 @dataclass
@@ -49,7 +42,7 @@ class Deps:
     async def edition(self, edition_id: str) -> EditionDoc:
         found = await self.editions.get(edition_id)
         if found is None:
-            raise NotFound(TEXTS("contests.no_edition"))
+            raise NotFound(MESSAGES("contests.no_edition"))
         return found
 
     async def entry(self, entry_id: str, who: Identity) -> tuple[EntryDoc, EditionDoc, Audience]:
@@ -57,7 +50,7 @@ class Deps:
         found = await self.entries.get(entry_id)
         audience = await self.audience(who, found) if found is not None else None
         if found is None or audience is None:
-            raise NotFound(TEXTS("contests.no_entry"))
+            raise NotFound(MESSAGES("contests.no_entry"))
         return found, await self.edition(found["edition_id"]), audience
 
     async def audience(self, who: Identity, entry: EntryDoc) -> Audience | None:
@@ -80,4 +73,4 @@ def username(who: Identity) -> str:
 
 
 def not_found_entry() -> NotFound:
-    return NotFound(TEXTS("contests.no_entry"))
+    return NotFound(MESSAGES("contests.no_entry"))

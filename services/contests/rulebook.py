@@ -13,60 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.contests.catalogue import MESSAGES
 from shared.errors import FieldError, Invalid
-from shared.i18n import Catalogue
 
 TIER_ORDER = ("first", "second", "third", "honourable")
 BOARDS = ("primary", "lower_secondary", "upper_secondary")
 MAX_VOTE_SHARE_PERMILLE = 500
-TEXTS = Catalogue(
-    {
-        "contests.rule.duplicate": {"vi": "Mã {code} bị trùng", "en": "The code {code} appears twice"},
-        "contests.rule.unknown_criterion": {
-            "vi": "Không có tiêu chí mã {code}",
-            "en": "There is no criterion {code}",
-        },
-        "contests.rule.level_range": {
-            "vi": "Mức điểm phải nằm trong 0–{max} và từ ≤ đến",
-            "en": "A level must lie within 0–{max}, from ≤ to",
-        },
-        "contests.rule.tier_order": {
-            "vi": "Các giải xếp từ cao xuống thấp: Nhất, Nhì, Ba, Khuyến khích",
-            "en": "Tiers go from best to lowest: first, second, third, honourable",
-        },
-        "contests.rule.threshold_order": {
-            "vi": "Ngưỡng điểm phải thấp hơn ngưỡng của giải cao hơn",
-            "en": "A threshold must be below the threshold of the tier above",
-        },
-        "contests.rule.threshold_max": {
-            "vi": "Ngưỡng điểm không quá tổng điểm tối đa ({max})",
-            "en": "A threshold may not exceed the total maximum ({max})",
-        },
-        "contests.rule.judges": {
-            "vi": "Số giám khảo tối thiểu không quá số giám khảo chấm mỗi hồ sơ",
-            "en": "The minimum number of judges may not exceed the judges per entry",
-        },
-        "contests.rule.ages": {
-            "vi": "Tuổi tối thiểu không quá tuổi tối đa",
-            "en": "The minimum age exceeds the maximum",
-        },
-        "contests.rule.youth_only": {
-            "vi": "Chỉ cuộc thi Thanh thiếu niên, Nhi đồng mới chia bảng",
-            "en": "Only the youth contest has school boards",
-        },
-        "contests.rule.required_for_youth": {
-            "vi": "Cuộc thi Thanh thiếu niên, Nhi đồng cần thông tin này",
-            "en": "The youth contest needs this",
-        },
-        "contests.rule.not_empty": {"vi": "Cần ít nhất một mục", "en": "At least one is needed"},
-        "contests.sheet.unknown": {"vi": "Không có tiêu chí này", "en": "No such criterion"},
-        "contests.sheet.over": {"vi": "Tối đa {max} điểm", "en": "At most {max} points"},
-        "contests.sheet.missing": {
-            "vi": "Cần chấm tiêu chí này trước khi nộp",
-            "en": "Score this criterion before submitting",
-        },
-    }
-)
 
 
 def _pts(hundredths: int) -> str:
@@ -205,17 +157,19 @@ def check(kind: str, rules: Mapping[str, Any]) -> dict[str, Any]:
     for i, criterion in enumerate(criteria):
         for j, level in enumerate(criterion["levels"]):
             if not 0 <= level["points_from"] <= level["points_to"] <= criterion["max_points"]:
-                message = TEXTS("contests.rule.level_range", max=_pts(criterion["max_points"]))
+                message = MESSAGES("contests.rule.level_range", max=_pts(criterion["max_points"]))
                 errors.append(FieldError(f"criteria.{i}.levels.{j}", message, "level_range"))
     codes = [c["code"] for c in criteria]
     tie_break = list(dict.fromkeys(rules["tie_break"]))
     for i, code in enumerate(rules["tie_break"]):
         if code not in codes:
-            errors.append(FieldError(f"tie_break.{i}", TEXTS("contests.rule.unknown_criterion", code=code), "unknown"))
+            errors.append(
+                FieldError(f"tie_break.{i}", MESSAGES("contests.rule.unknown_criterion", code=code), "unknown")
+            )
     normalised = {**rules, "tie_break": [*tie_break, *(c for c in codes if c not in tie_break)]}
     _check_tiers(rules["tiers"], sum(c["max_points"] for c in criteria), errors)
     if rules["min_judges"] > rules["judges_per_entry"]:
-        errors.append(FieldError("min_judges", TEXTS("contests.rule.judges"), "judges"))
+        errors.append(FieldError("min_judges", MESSAGES("contests.rule.judges"), "judges"))
     _check_eligibility(kind, rules, errors)
     if errors:
         raise Invalid(*errors)
@@ -224,12 +178,12 @@ def check(kind: str, rules: Mapping[str, Any]) -> dict[str, Any]:
 
 def _unique(items: Sequence[Mapping[str, Any]], name: str, errors: list[FieldError]) -> None:
     if not items:
-        errors.append(FieldError(name, TEXTS("contests.rule.not_empty"), "empty"))
+        errors.append(FieldError(name, MESSAGES("contests.rule.not_empty"), "empty"))
     seen: set[str] = set()
     for i, item in enumerate(items):
         if item["code"] in seen:
             errors.append(
-                FieldError(f"{name}.{i}.code", TEXTS("contests.rule.duplicate", code=item["code"]), "duplicate")
+                FieldError(f"{name}.{i}.code", MESSAGES("contests.rule.duplicate", code=item["code"]), "duplicate")
             )
         seen.add(item["code"])
 
@@ -238,41 +192,43 @@ def _check_tiers(tiers: Sequence[Mapping[str, Any]], total_max: int, errors: lis
     _unique(tiers, "tiers", errors)
     positions = [TIER_ORDER.index(t["code"]) for t in tiers]
     if positions != sorted(positions):
-        errors.append(FieldError("tiers", TEXTS("contests.rule.tier_order"), "tier_order"))
+        errors.append(FieldError("tiers", MESSAGES("contests.rule.tier_order"), "tier_order"))
     for i, tier in enumerate(tiers):
         if tier["threshold"] > total_max:
-            message = TEXTS("contests.rule.threshold_max", max=_pts(total_max))
+            message = MESSAGES("contests.rule.threshold_max", max=_pts(total_max))
             errors.append(FieldError(f"tiers.{i}.threshold", message, "threshold_max"))
         if i and tier["threshold"] >= tiers[i - 1]["threshold"]:
-            errors.append(FieldError(f"tiers.{i}.threshold", TEXTS("contests.rule.threshold_order"), "threshold_order"))
+            errors.append(
+                FieldError(f"tiers.{i}.threshold", MESSAGES("contests.rule.threshold_order"), "threshold_order")
+            )
 
 
 def _check_eligibility(kind: str, rules: Mapping[str, Any], errors: list[FieldError]) -> None:
     rule = rules["eligibility"]
     if kind != "youth":
         if "board" in rules["rank_by"]:
-            errors.append(FieldError("rank_by", TEXTS("contests.rule.youth_only"), "youth_only"))
+            errors.append(FieldError("rank_by", MESSAGES("contests.rule.youth_only"), "youth_only"))
         return
     if rule.get("age_min", 6) > rule.get("age_max", 18):
-        errors.append(FieldError("eligibility.age_min", TEXTS("contests.rule.ages"), "ages"))
+        errors.append(FieldError("eligibility.age_min", MESSAGES("contests.rule.ages"), "ages"))
     if not rule.get("boards"):
-        errors.append(FieldError("eligibility.boards", TEXTS("contests.rule.required_for_youth"), "required"))
+        errors.append(FieldError("eligibility.boards", MESSAGES("contests.rule.required_for_youth"), "required"))
 
 
 def check_sheet(criteria: Sequence[Mapping[str, Any]], scores: dict[str, int], *, complete: bool) -> None:
     """A judge's scores fit the criteria (each within its maximum; all of them to submit)."""
     maxima = {c["code"]: c["max_points"] for c in criteria}
     errors = [
-        FieldError(f"scores.{code}", TEXTS("contests.sheet.unknown"), "unknown")
+        FieldError(f"scores.{code}", MESSAGES("contests.sheet.unknown"), "unknown")
         for code in scores
         if code not in maxima
     ]
     for code, points in scores.items():
         if code in maxima and points > maxima[code]:
-            errors.append(FieldError(f"scores.{code}", TEXTS("contests.sheet.over", max=_pts(maxima[code])), "over"))
+            errors.append(FieldError(f"scores.{code}", MESSAGES("contests.sheet.over", max=_pts(maxima[code])), "over"))
     if complete:
         errors.extend(
-            FieldError(f"scores.{code}", TEXTS("contests.sheet.missing"), "missing")
+            FieldError(f"scores.{code}", MESSAGES("contests.sheet.missing"), "missing")
             for code in maxima
             if code not in scores
         )

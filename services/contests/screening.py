@@ -10,25 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from services.contests import announcing, lifecycle, timeline, views
+from services.contests.catalogue import MESSAGES
 from services.contests.endpoints import ScreeningIn
 from services.contests.reach import Deps
 from shared.contracts import EntryScreened
 from shared.errors import Conflict
-from shared.i18n import Catalogue
 from shared.identity import Identity
-
-TEXTS = Catalogue(
-    {
-        "contests.screening.scored": {
-            "vi": "Giám khảo đã nộp phiếu chấm cho hồ sơ này: không đổi kết quả sơ khảo được",
-            "en": "Judges have submitted sheets for this entry: its screening can no longer change",
-        },
-        "contests.screening.same": {
-            "vi": "Hồ sơ đã ở trạng thái này",
-            "en": "The entry is already there",
-        },
-    }
-)
 
 
 class Screening:
@@ -41,10 +28,10 @@ class Screening:
         timeline.require_open(edition["timeline"], now, "screening")
         target = "screened_in" if body.decision == "in" else "screened_out"
         if entry["status"] == target:
-            raise Conflict(TEXTS("contests.screening.same"), entry_status=target)
+            raise Conflict(MESSAGES("contests.screening.same"), entry_status=target)
         lifecycle.require_move(entry["status"], target)
         if entry["sheets_submitted"]:
-            raise Conflict(TEXTS("contests.screening.scored"))
+            raise Conflict(MESSAGES("contests.screening.scored"))
         reason = body.reason if body.decision == "out" else body.reason or None
         fields = {
             **lifecycle.change(target, now, who.sub, reason),
@@ -57,7 +44,7 @@ class Screening:
             entry_id, fields, expect={"status": entry["status"], "sheets_submitted": 0}, events=[event]
         )
         if updated is None:
-            raise Conflict(TEXTS("contests.screening.scored"))
+            raise Conflict(MESSAGES("contests.screening.scored"))
         self.deps.relay.notify()
         if target == "screened_out":
             waiting = await self.deps.sheets.find(entry_id=entry_id, status=["assigned", "reopened"])

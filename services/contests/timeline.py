@@ -16,39 +16,13 @@ from services.contests.catalogue import MESSAGES
 from services.contests.records import Window
 from shared.clock import local_time_text
 from shared.errors import Conflict, FieldError, Invalid
-from shared.i18n import Catalogue, Message
+from shared.i18n import Message
 
 ROUNDS = ("registration", "submission", "screening", "scoring", "decision", "ceremony", "forwarding")
-TEXTS = Catalogue(
-    {
-        "contests.round_closed.title": {"vi": "Ngoài thời gian của vòng thi", "en": "Outside the round's window"},
-        "contests.round_closed": {
-            "vi": "{round} diễn ra từ {opens} đến {closes} (giờ Việt Nam)",
-            "en": "{round} runs from {opens} to {closes} (Viet Nam time)",
-        },
-        "contests.rounds_closed": {
-            "vi": "Chỉ làm được trong: {windows}",
-            "en": "Only possible during: {windows}",
-        },
-        "contests.windows_joined": {"vi": "{first}; {second}", "en": "{first}; {second}"},
-        "contests.round_unscheduled": {
-            "vi": "{round} chưa được lên lịch",
-            "en": "{round} has not been scheduled",
-        },
-        "contests.window_order": {
-            "vi": "Thời điểm kết thúc phải sau thời điểm bắt đầu",
-            "en": "The window must close after it opens",
-        },
-        "contests.round_order": {
-            "vi": "Vòng này phải bắt đầu không sớm hơn vòng trước ({previous})",
-            "en": "This round may not open before the round before it ({previous})",
-        },
-    }
-)
 
 
 class RoundClosed(Conflict):
-    code, title = "round-closed", TEXTS("contests.round_closed.title")
+    code, title = "round-closed", MESSAGES("contests.round_closed.title")
 
 
 def round_label(name: str) -> Message:
@@ -67,12 +41,12 @@ def require_open(timeline: Mapping[str, Window], now: datetime, *names: str) -> 
             return name
     scheduled = [(n, timeline[n]) for n in names if n in timeline]
     if not scheduled:
-        raise RoundClosed(TEXTS("contests.round_unscheduled", round=round_label(names[0])), round=names[0])
+        raise RoundClosed(MESSAGES("contests.round_unscheduled", round=round_label(names[0])), round=names[0])
     detail = _window_text(*scheduled[0])
     for later in scheduled[1:]:
-        detail = TEXTS("contests.windows_joined", first=detail, second=_window_text(*later))
+        detail = MESSAGES("contests.windows_joined", first=detail, second=_window_text(*later))
     if len(scheduled) > 1:
-        detail = TEXTS("contests.rounds_closed", windows=detail)
+        detail = MESSAGES("contests.rounds_closed", windows=detail)
     return _refuse(detail, *scheduled[0])
 
 
@@ -86,7 +60,7 @@ def _refuse(detail: Message, name: str, window: Window) -> str:
 
 
 def _window_text(name: str, window: Window) -> Message:
-    return TEXTS(
+    return MESSAGES(
         "contests.round_closed",
         round=round_label(name),
         opens=local_time_text(window["opens_at"]),
@@ -103,12 +77,12 @@ def check(timeline: Mapping[str, Window]) -> None:
         if window is None:
             continue
         if window["closes_at"] <= window["opens_at"]:
-            errors.append(FieldError(f"timeline.{name}.closes_at", TEXTS("contests.window_order"), "window_order"))
+            errors.append(FieldError(f"timeline.{name}.closes_at", MESSAGES("contests.window_order"), "window_order"))
         if previous is not None and window["opens_at"] < previous[1]:
             errors.append(
                 FieldError(
                     f"timeline.{name}.opens_at",
-                    TEXTS("contests.round_order", previous=round_label(previous[0])),
+                    MESSAGES("contests.round_order", previous=round_label(previous[0])),
                     "round_order",
                 )
             )
