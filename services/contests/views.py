@@ -26,8 +26,10 @@ API = "/api/v1"
 
 
 def points(hundredths: int | Fraction | None) -> float | None:
-    """Stored hundredths as points, e.g. 8550 → 85.5."""
-    return None if hundredths is None else round(float(Fraction(hundredths) / 100), 2)
+    """Stored hundredths as points, e.g. 8550 → 85.5 (for reading: the ranking itself stays exact)."""
+    if hundredths is None:
+        return None
+    return round(hundredths.numerator / (hundredths.denominator * 100), 2)
 
 
 def edition(doc: EditionDoc, now: datetime) -> dict[str, Any]:
