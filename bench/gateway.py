@@ -97,7 +97,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def measure(
-    gateway: str, membership: str, secret: str, seconds: float, concurrency: int, samples: int, pids: dict[str, int]
+    gateway: str,
+    membership: str,
+    gateway_metrics: str,
+    secret: str,
+    seconds: float,
+    concurrency: int,
+    samples: int,
+    pids: dict[str, int],
 ) -> None:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -138,9 +145,15 @@ async def measure(
                     cpu[name][k] += cpu_seconds(pid) - cpu_before[k]
                 counts[name][0] += n
                 counts[name][1] += elapsed
-                before = (await server_time(http, gateway, gw_route), await server_time(http, membership, svc_route))
+                before = (
+                    await server_time(http, gateway_metrics, gw_route),
+                    await server_time(http, membership, svc_route),
+                )
                 lat[name] += await latencies(http, url, headers, samples)
-                after = (await server_time(http, gateway, gw_route), await server_time(http, membership, svc_route))
+                after = (
+                    await server_time(http, gateway_metrics, gw_route),
+                    await server_time(http, membership, svc_route),
+                )
                 if name == "gateway":  # one request at a time: no queueing inside the servers
                     for i, server in enumerate(("gateway", "membership")):
                         spent[server][0] += after[i][0] - before[i][0]
@@ -206,7 +219,8 @@ def main() -> int:
     args = parser.parse_args()
     ensure_broker(AMQP)
     run = uuid.uuid4().hex[:8]
-    secret = f"bench-{run}"
+    secret = f"bench-{run}-{uuid.uuid4().hex}"
+    metrics_port = free_port()  # the gateway's /metrics without credentials, as a scraper reads it
     with tempfile.TemporaryDirectory() as folder, EmbeddedStore(Path(folder) / "store") as store:
         env = {
             "MONGO_URL": store.url,
@@ -215,6 +229,7 @@ def main() -> int:
             "BUS_EXCHANGE": f"lienhiep.bench.{run}",
             "BUS_QUEUE_PREFIX": f"bench{run}.",
             "GATEWAY_PORT": str(free_port()),
+            "GATEWAY_METRICS_PORT": str(metrics_port),
             "MEMBERSHIP_PORT": str(free_port()),
             "EVENTS_PORT": str(free_port()),
             "NOTIFICATIONS_PORT": str(free_port()),
@@ -234,6 +249,7 @@ def main() -> int:
                 measure(
                     processes.url("gateway"),
                     processes.url("membership"),
+                    f"http://127.0.0.1:{metrics_port}",
                     secret,
                     args.seconds,
                     args.concurrency,

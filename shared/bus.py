@@ -11,6 +11,10 @@ Guarantees:
   bound to `#`, capped by length and age: audit and replay), so an event nobody
   consumes yet is normal; publish waits for the broker's confirm, and `Unroutable`
   only means a broken topology (the outbox keeps the event and tries again);
+- queues are quorum queues (replicated across a RabbitMQ cluster, with a delivery
+  limit that dead-letters a message redelivered over and over into the parking
+  queue) when the broker supports them, classic durable queues otherwise
+  (`queue_type`: auto, quorum or classic);
 - a message is acknowledged only after its handler returned (its effect is stored),
   or after it was safely re-published to a delay or parking queue;
 - a handler that raises is retried with growing delay, and parked after
@@ -19,12 +23,19 @@ Guarantees:
 - with an inbox, an event id already processed by a handler is acknowledged
   without running the handler again, and two copies of one event racing in two
   workers run the handler once (see inbox.py).
+
+A *broadcast* subscription is the other shape: every replica gets every message
+(e.g. "forget this revoked key" for each gateway's cache). Each process has its own
+queue, `<prefix><service>.<name>.<instance>`, which the broker deletes when the
+process goes; no inbox, no retries, no parking: a handler that fails is logged.
+`on_reconnect` tells a process that messages may have passed while it was away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -37,7 +48,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
     AbstractRobustQueue,
 )
-from aiormq.exceptions import PublishError
+from aiormq.exceptions import ChannelPreconditionFailed, PublishError
 from pydantic import ValidationError
 
 from shared.contracts import Envelope, EventData, UnknownEventType, parse_data
@@ -65,6 +76,8 @@ class Inbox(Protocol):
 
     async def release(self, consumer: str, event_id: str) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class EventInProgress(Exception):
     """Another worker is processing a copy of this event right now."""
@@ -81,6 +94,7 @@ class Subscription:
     handled: int = 0
     retried: int = 0
     parked: int = 0
+    broadcast: bool = False  # every replica gets every message, on a queue of its own
 
     @property
     def dead_queue_name(self) -> str:
@@ -112,6 +126,8 @@ class EventBus:
         inbox: Inbox | None = None,
         archive_max_events: int = 100_000,
         archive_hours: float = 168.0,
+        queue_type: str = "auto",
+        delivery_limit: int = 20,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays must name at least one delay")
@@ -125,7 +141,12 @@ class EventBus:
         self.inbox = inbox
         self.archive_max_events = archive_max_events
         self.archive_hours = archive_hours
+        self.queue_type = queue_type
+        self.delivery_limit = delivery_limit
+        self.quorum = False  # decided at start from `queue_type` and the broker's version
         self.subscriptions: list[Subscription] = []
+        self.instance = uuid.uuid4().hex[:12]  # names this process's broadcast queues
+        self._reconnect_listeners: list[Callable[[], None]] = []
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._consume_channel: AbstractRobustChannel | None = None
@@ -136,21 +157,46 @@ class EventBus:
 
     # --- set-up -----------------------------------------------------------------
 
-    def subscribe(self, name: str, event_types: Sequence[str], handler: Handler) -> Subscription:
+    def subscribe(
+        self, name: str, event_types: Sequence[str], handler: Handler, *, broadcast: bool = False
+    ) -> Subscription:
         """Register `handler` for `event_types`, with its own durable queue
-        `<prefix><service>.<name>`. Call before `start`."""
+        `<prefix><service>.<name>` that the service's replicas share (each message is
+        handled once), or with `broadcast` a queue per process (every replica handles
+        every message). Call before `start`."""
         if self._connection is not None:
             raise RuntimeError("subscribe before the bus starts")
         queue_name = f"{self.queue_prefix}{self.service}.{name}"
-        sub = Subscription(name=name, event_types=list(event_types), handler=handler, queue_name=queue_name)
+        if broadcast:
+            queue_name = f"{queue_name}.{self.instance}"
+        sub = Subscription(
+            name=name, event_types=list(event_types), handler=handler, queue_name=queue_name, broadcast=broadcast
+        )
         self.subscriptions.append(sub)
         return sub
+
+    @property
+    def parkable(self) -> list[Subscription]:
+        """The subscriptions whose failed messages are parked (broadcast ones are not)."""
+        return [s for s in self.subscriptions if not s.broadcast]
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call `listener` each time the connection comes back after a loss (broadcast
+        messages sent meanwhile were missed)."""
+        self._reconnect_listeners.append(listener)
+
+    def _reconnected(self, *_args: Any) -> None:
+        log.info("bus.reconnected", service=self.service)
+        for listener in self._reconnect_listeners:
+            listener()
 
     async def start(self) -> None:
         """Connect, declare the exchange and every subscription's queues, start consuming."""
         self._connection = await aio_pika.connect_robust(
             self.url, client_properties={"connection_name": f"lienhiep-{self.service}"}
         )
+        self._connection.reconnect_callbacks.add(self._reconnected)
+        self.quorum = self._use_quorum()
         self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._publish_channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
@@ -166,42 +212,105 @@ class EventBus:
             sub.consumer_tag = await sub.queue.consume(self._consumer_for(sub))  # type: ignore[union-attr]
         log.info("bus.started", queues=[s.queue_name for s in self.subscriptions])
 
+    def _use_quorum(self) -> bool:
+        """Quorum queues when asked, or by default when the broker has them (3.8+)."""
+        if self.queue_type != "auto":
+            return self.queue_type == "quorum"
+        assert self._connection is not None and self._connection.transport is not None
+        version = self._connection.transport.connection.server_properties.get("version", b"0")
+        text = version.decode() if isinstance(version, bytes) else str(version)
+        try:
+            major, minor = (int(x) for x in text.split(".")[:2])
+        except ValueError:
+            return False
+        return (major, minor) >= (3, 8)
+
+    def _queue_arguments(self, **arguments: Any) -> dict[str, Any]:
+        return {"x-queue-type": "quorum", **arguments} if self.quorum else arguments
+
     @property
     def archive_queue_name(self) -> str:
         return f"{self.queue_prefix}events.archive"
 
+    async def _declare_queue(self, name: str, arguments: dict[str, Any]) -> None:
+        """Declare a durable queue on a channel of its own: a queue that already exists
+        with other arguments (a classic queue from before quorum queues) is kept as it
+        is, with a warning, instead of stopping the service."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            await channel.declare_queue(name, durable=True, arguments=arguments)
+        except ChannelPreconditionFailed as exc:
+            log.warning(
+                "bus.queue_kept_as_it_is",
+                queue=name,
+                reason=str(exc)[:200],
+                hint="delete the queue (when empty) to have it made again with the current settings",
+            )
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
     async def _declare_archive(self) -> None:
         """The catch-all queue every event reaches, bounded by length and age."""
         assert self._publish_channel is not None and self._exchange is not None
-        archive = await self._publish_channel.declare_queue(
+        await self._declare_queue(
             self.archive_queue_name,
-            durable=True,
-            arguments={
-                "x-max-length": self.archive_max_events,
-                "x-message-ttl": int(self.archive_hours * 3600 * 1000),
-                "x-overflow": "drop-head",
-            },
+            self._queue_arguments(
+                **{
+                    "x-max-length": self.archive_max_events,
+                    "x-message-ttl": int(self.archive_hours * 3600 * 1000),
+                    "x-overflow": "drop-head",
+                }
+            ),
         )
+        archive = await self._publish_channel.declare_queue(self.archive_queue_name, passive=True)
         await archive.bind(self._exchange, routing_key="#")
 
     async def _declare(self, sub: Subscription) -> None:
         channel = self._consume_channel
         assert channel is not None
         exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
-        sub.queue = await channel.declare_queue(sub.queue_name, durable=True)
+        if sub.broadcast:
+            # Classic and transient: gone when this process is (with its last consumer, or unused a minute).
+            sub.queue = await channel.declare_queue(
+                sub.queue_name,
+                durable=False,
+                auto_delete=True,
+                arguments={"x-queue-type": "classic", "x-expires": 60_000},
+            )
+            for event_type in sub.event_types:
+                await sub.queue.bind(exchange, routing_key=event_type)
+            return
+        # Quorum: a message the broker redelivered `delivery_limit` times (a consumer that
+        # crashes on it every time) is dead-lettered to the parking queue by the broker.
+        await self._declare_queue(
+            sub.queue_name,
+            self._queue_arguments(
+                **{
+                    "x-delivery-limit": self.delivery_limit,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": sub.dead_queue_name,
+                }
+            )
+            if self.quorum
+            else {},
+        )
+        for index, delay in enumerate(self.retry_delays):
+            await self._declare_queue(
+                sub.retry_queue_name(index),
+                self._queue_arguments(
+                    **{
+                        "x-message-ttl": int(delay * 1000),
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": sub.queue_name,
+                    }
+                ),
+            )
+        await self._declare_queue(sub.dead_queue_name, self._queue_arguments())
+        sub.queue = await channel.declare_queue(sub.queue_name, passive=True)
         for event_type in sub.event_types:
             await sub.queue.bind(exchange, routing_key=event_type)
-        for index, delay in enumerate(self.retry_delays):
-            await channel.declare_queue(
-                sub.retry_queue_name(index),
-                durable=True,
-                arguments={
-                    "x-message-ttl": int(delay * 1000),
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": sub.queue_name,
-                },
-            )
-        await channel.declare_queue(sub.dead_queue_name, durable=True)
 
     # --- publishing ---------------------------------------------------------------
 
@@ -264,7 +373,7 @@ class EventBus:
         started = time.perf_counter()
         claimed = False
         try:
-            if self.inbox is not None:
+            if self.inbox is not None and not sub.broadcast:
                 claim = await self.inbox.claim(consumer, envelope.id)
                 if claim == "done":
                     log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)
@@ -299,7 +408,11 @@ class EventBus:
         self, sub: Subscription, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, exc: Exception
     ) -> None:
         consumer = sub.queue_name
-        if isinstance(exc, PermanentError):
+        if sub.broadcast:
+            # Nothing to retry towards: the next message of its kind comes on its own.
+            log.error("bus.broadcast_failed", queue=consumer, event_type=envelope.type, error=_short(exc))
+            await message.ack()
+        elif isinstance(exc, PermanentError):
             await self._park(sub, message, _short(exc))
         elif isinstance(exc, EventInProgress):
             # Not a failure: wait for the other worker, without using up an attempt.
@@ -345,6 +458,10 @@ class EventBus:
         await message.ack()
 
     async def _park(self, sub: Subscription, message: AbstractIncomingMessage, reason: str) -> None:
+        if sub.broadcast:  # a broadcast queue has no parking queue: the message is dropped, loudly
+            log.error("bus.broadcast_dropped", queue=sub.queue_name, reason=reason, message_id=message.message_id)
+            await message.ack()
+            return
         await self._send_to_queue(sub.dead_queue_name, message, {ERROR_HEADER: reason})
         sub.parked += 1
         await message.ack()
@@ -460,6 +577,8 @@ class EventBus:
             await asyncio.wait_for(self._inflight.idle.wait(), timeout)
         except TimeoutError:
             log.warning("bus.close_timeout", inflight=self._inflight.count)
+        if self.inbox is not None:
+            await self.inbox.close()
         try:
             await asyncio.wait_for(self._connection.close(), 10)
         except Exception:

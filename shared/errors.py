@@ -164,7 +164,7 @@ class FieldError:
 
     def public(self, lang: str) -> dict[str, Any]:
         return {
-            "field": self.field,
+            "field": _bounded(self.field),
             "in": self.location,
             "message": _bounded(text_of(self.message, lang)),
             "code": self.code,
@@ -203,7 +203,7 @@ class DomainError(Exception):
         if self.detail is not None:
             body["detail"] = text_of(self.detail, lang)
         if self.field is not None:
-            body["field"] = self.field
+            body["field"] = _bounded(self.field)
         if self.field_errors:
             body["errors"] = [e.public(lang) for e in self.field_errors[:MAX_FIELD_ERRORS]]
             if len(self.field_errors) > MAX_FIELD_ERRORS:

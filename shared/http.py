@@ -332,8 +332,9 @@ def request_id(request: web.Request) -> str:
 # --- app factory pieces ---------------------------------------------------------
 
 
-def make_app(*, max_body_bytes: int, identity_secret: str | None) -> web.Application:
-    """An application with the shared middlewares; `identity_secret=None` for the gateway."""
+def make_app(*, max_body_bytes: int, identity_secret: str | None, metrics: bool = True) -> web.Application:
+    """An application with the shared middlewares; `identity_secret=None` for the gateway.
+    `metrics=False` leaves `/metrics` out (the gateway serves it behind credentials)."""
     middlewares = [request_context_middleware, error_middleware]
     if identity_secret is not None:
         middlewares.append(identity_middleware(identity_secret))
@@ -342,7 +343,8 @@ def make_app(*, max_body_bytes: int, identity_secret: str | None) -> web.Applica
     app[MAX_BODY] = max_body_bytes
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/metrics", _metrics)
+    if metrics:
+        app.router.add_get("/metrics", _metrics)
     return app
 
 
@@ -355,6 +357,11 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    return metrics_response()
+
+
+def metrics_response() -> web.Response:
+    """Prometheus text of everything this process registered."""
     body = generate_latest(REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -8,8 +8,14 @@ decides races. Before calling a handler the bus *claims* the event:
 - `done`: processed before (a redelivery or a second publish): acknowledge only;
 - `busy`: another worker holds a fresh claim (two copies racing): retry later.
 
-A claim has a lease, so one left by a crashed worker expires and the event is
-processed again; handlers key their side effects deterministically for that case.
+A claim carries its holder (one id per process) and a short lease that the holder
+renews while the handler works (one write per few seconds for all of a process's
+claims, none when idle). So a claim whose holder is gone is taken over promptly:
+at once by its own process when no handler of it is working on the event any more
+(the broker redelivered it after a connection drop), and by another process as
+soon as the lease lapses. A claim whose handler was cancelled while the claim was
+being written is deleted again, so it never blocks the redelivered copy. Handlers
+key their side effects deterministically, so a takeover does no harm.
 
 Claims and completions arriving together (a consumer holds up to `prefetch`
 messages) are written as one bulk write each: two store round trips per batch
@@ -19,6 +25,7 @@ instead of two per event, which is what bounds throughput on a busy store.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar
@@ -27,6 +34,7 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
 
 COLLECTION = "inbox"
@@ -37,37 +45,88 @@ T = TypeVar("T")
 
 
 class MongoInbox:
-    def __init__(self, db: AsyncDatabase, lease_seconds: float = 120.0) -> None:
+    def __init__(self, db: AsyncDatabase, lease_seconds: float = 15.0, renew_seconds: float | None = None) -> None:
         self.collection = db[COLLECTION]
         self.lease_seconds = lease_seconds
-        self._claims = _GroupWrite(self._insert_claims)
-        self._completions = _GroupWrite(self._mark_done)
+        self.owner = uuid.uuid4().hex  # this process's claims
+        self._active: set[str] = set()  # claims a handler of this process is working on
+        self._claims = _GroupWrite(self._insert_claims, on_abandoned=self._drop_abandoned)
+        self._completions: _GroupWrite[None] = _GroupWrite(self._mark_done)
+        self._renewer = BackgroundLoop(
+            "inbox-lease-renewal", self._renew, idle_seconds=renew_seconds or lease_seconds / 3
+        )
 
     async def claim(self, consumer: str, event_id: str) -> Claim:
         key = f"{consumer}:{event_id}"
+        if key in self._active:
+            return "busy"  # another copy is being handled right here: wait for it
         if await self._claims.submit(key):
-            return "claimed"
-        expired = await self.collection.find_one_and_update(
-            {"_id": key, "status": "processing", "lease_until": {"$lt": epoch()}},
-            {"$set": {"lease_until": epoch(plus_seconds=self.lease_seconds)}},
+            return self._hold(key)
+        # Ours but nobody works on it any more, or its holder's lease lapsed: take it over.
+        # `$or` inside `$and`: the embedded store ignores the other conditions of a write's
+        # filter when `$or` sits beside them (tests/integration/test_store_shapes.py).
+        taken = await self.collection.find_one_and_update(
+            {
+                "$and": [
+                    {"_id": key, "status": "processing"},
+                    {"$or": [{"owner": self.owner}, {"lease_until": {"$lt": epoch()}}]},
+                ]
+            },
+            {"$set": {"lease_until": epoch(plus_seconds=self.lease_seconds), "owner": self.owner}},
         )
-        if expired is not None:
-            return "claimed"
+        if taken is not None and key not in self._active:
+            return self._hold(key)
         existing = await self.collection.find_one({"_id": key}, {"status": 1})
         if existing is None:  # released between our insert and our read: try again later
             return "busy"
         return "done" if existing["status"] == "done" else "busy"
 
     async def complete(self, consumer: str, event_id: str) -> None:
-        await self._completions.submit(f"{consumer}:{event_id}")
+        key = f"{consumer}:{event_id}"
+        try:
+            await self._completions.submit(key)
+        finally:
+            self._active.discard(key)
 
     async def release(self, consumer: str, event_id: str) -> None:
-        await self.collection.delete_one({"_id": f"{consumer}:{event_id}", "status": "processing"})
+        key = f"{consumer}:{event_id}"
+        self._active.discard(key)
+        await self.collection.delete_one({"_id": key, "status": "processing", "owner": self.owner})
+
+    def forget(self, consumer: str, event_id: str) -> None:
+        """This process no longer works on the event (its handler is gone) but could not
+        release the claim: a redelivered copy here takes it over at once."""
+        self._active.discard(f"{consumer}:{event_id}")
+
+    async def close(self) -> None:
+        await self._renewer.stop()
+
+    def _hold(self, key: str) -> Claim:
+        self._active.add(key)
+        self._renewer.start()
+        return "claimed"
+
+    async def _renew(self) -> bool:
+        """Renew the leases of every claim a handler here is working on (one write)."""
+        if self._active:
+            await self.collection.update_many(
+                {"_id": {"$in": sorted(self._active)}, "status": "processing", "owner": self.owner},
+                {"$set": {"lease_until": epoch(plus_seconds=self.lease_seconds)}},
+            )
+        return False
+
+    async def _drop_abandoned(self, key: str) -> None:
+        """A claim written for a handler that was cancelled meanwhile: delete it again."""
+        self._active.discard(key)
+        await self.collection.delete_one({"_id": key, "status": "processing", "owner": self.owner})
 
     async def _insert_claims(self, keys: list[str]) -> list[bool]:
         """Insert a claim per key; False where the key was already there."""
         now, lease_until = datetime.now(UTC), epoch(plus_seconds=self.lease_seconds)
-        ops = [InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "at": now}) for k in keys]
+        ops = [
+            InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "owner": self.owner, "at": now})
+            for k in keys
+        ]
         try:
             await self.collection.bulk_write(ops, ordered=False)
             return [True] * len(keys)
@@ -94,8 +153,13 @@ class _GroupWrite(Generic[T]):
     """Collects the requests made in one turn of the event loop and writes them
     with one call; each caller gets its own result (or the shared error)."""
 
-    def __init__(self, write: Callable[[list[str]], Awaitable[list[T]]]) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[str]], Awaitable[list[T]]],
+        on_abandoned: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self._write = write
+        self._on_abandoned = on_abandoned  # for a True result nobody awaits any more
         self._pending: list[tuple[str, asyncio.Future[T]]] = []
         self._tasks: set[asyncio.Task] = set()
 
@@ -118,6 +182,11 @@ class _GroupWrite(Generic[T]):
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, future), result in zip(batch, results, strict=False):
+        for (key, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+            elif future.cancelled() and result is True and self._on_abandoned is not None:
+                try:
+                    await self._on_abandoned(key)
+                except Exception:  # its lease lapses on its own
+                    pass

@@ -103,7 +103,7 @@ REPLAY: dict[str, Any] = {
 async def list_parked(request: web.Request, query: ParkedQuery) -> web.Response:
     runtime = request.app[RUNTIME]
     consumers = []
-    for sub in runtime.bus.subscriptions:
+    for sub in runtime.bus.parkable:
         messages = await runtime.bus.dead_letters(sub.name, limit=query.limit)
         consumers.append(
             {
@@ -125,6 +125,6 @@ async def replay_parked(request: web.Request) -> web.Response:
     consumer = request.match_info["consumer"]
     if consumer == OUTBOX:
         return json_response({"replayed": await runtime.relay.put_back()})
-    if consumer not in {s.name for s in runtime.bus.subscriptions}:
+    if consumer not in {s.name for s in runtime.bus.parkable}:
         raise NotFound(MESSAGES("parking.unknown_consumer", consumer=consumer))
     return json_response({"replayed": await runtime.bus.replay_dead(consumer)})

@@ -96,6 +96,8 @@ class ServiceRuntime:
             inbox=MongoInbox(self.db),
             archive_max_events=s.bus_archive_max_events,
             archive_hours=s.bus_archive_hours,
+            queue_type=s.bus_queue_type,
+            delivery_limit=s.bus_delivery_limit,
         )
         _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(
@@ -138,8 +140,10 @@ def run_service(
     create_app: Callable[[Settings], web.Application],
     port_of: Callable[[Settings], int],
     host_of: Callable[[Settings], str] | None = None,
+    server_options: Callable[[Settings], dict[str, Any]] | None = None,
 ) -> None:
-    """Entry point of `python -m services.<name>`: log, build the app, serve until SIGTERM/SIGINT."""
+    """Entry point of `python -m services.<name>`: log, build the app, serve until SIGTERM/SIGINT.
+    `server_options`: extra options of aiohttp's server (e.g. the gateway's keep-alive timeout)."""
     settings = Settings()
     configure_logging(service, settings.log_level)
     app = create_app(settings)
@@ -147,5 +151,12 @@ def run_service(
     log.info("service.listening", service=service, url=f"http://{host}:{port_of(settings)}")
     # shutdown_timeout: how long open HTTP requests may take to finish on shutdown.
     web.run_app(
-        app, host=host, port=port_of(settings), print=None, shutdown_timeout=20, access_log=None, handle_signals=True
+        app,
+        host=host,
+        port=port_of(settings),
+        print=None,
+        shutdown_timeout=20,
+        access_log=None,
+        handle_signals=True,
+        **(server_options(settings) if server_options else {}),
     )

@@ -7,6 +7,8 @@ two never drift apart.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,6 +42,16 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Most events kept in the event archive queue (oldest dropped first)."
     )
     bus_archive_hours: float = Field(168.0, gt=0, description="Hours an event stays in the event archive queue.")
+    bus_queue_type: Literal["auto", "quorum", "classic"] = Field(
+        "auto",
+        description="Queue type: `quorum` (replicated in a RabbitMQ cluster), `classic`, or `auto` (quorum "
+        "when the broker supports it, RabbitMQ 3.8+). Existing queues keep the type they were made with.",
+    )
+    bus_delivery_limit: int = Field(
+        20,
+        ge=1,
+        description="Quorum queues: redeliveries of one message (consumer crashes) before the broker parks it.",
+    )
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
     )
@@ -63,14 +75,22 @@ class Settings(BaseSettings):
     webhooks_port: int = Field(8085, description="Webhooks service port (internal).")
     service_host: str = Field("127.0.0.1", description="Address the internal services listen on.")
     membership_url: str = Field(
-        "", description="Membership base URL for the gateway (default: service_host and membership_port)."
+        "",
+        description="Membership base URL for the gateway (default: service_host and membership_port); "
+        "several replicas comma-separated, e.g. `http://a:8081,http://b:8091`.",
     )
-    events_url: str = Field("", description="Events base URL for the gateway (default from events_port).")
+    events_url: str = Field(
+        "", description="Events base URL(s) for the gateway, comma-separated (default from events_port)."
+    )
     notifications_url: str = Field(
-        "", description="Notifications base URL for the gateway (default from notifications_port)."
+        "", description="Notifications base URL(s) for the gateway, comma-separated (default from notifications_port)."
     )
-    contests_url: str = Field("", description="Contests base URL for the gateway (default from contests_port).")
-    webhooks_url: str = Field("", description="Webhooks base URL for the gateway (default from webhooks_port).")
+    contests_url: str = Field(
+        "", description="Contests base URL(s) for the gateway, comma-separated (default from contests_port)."
+    )
+    webhooks_url: str = Field(
+        "", description="Webhooks base URL(s) for the gateway, comma-separated (default from webhooks_port)."
+    )
 
     internal_identity_secret: str = Field(
         DEV_SECRET,
@@ -200,7 +220,8 @@ class Settings(BaseSettings):
     gateway_rate_per_second: float = Field(
         20.0,
         gt=0,
-        description="Requests per second each API key, staff login and client address may make (token bucket refill).",
+        description="Requests per second each API key, staff login and client address may make (token bucket refill), "
+        "across every gateway replica together.",
     )
     gateway_rate_burst: int = Field(
         100, ge=1, description="Requests a caller may make at once before the rate limit applies (bucket size)."
@@ -229,10 +250,43 @@ class Settings(BaseSettings):
     gateway_breaker_failures: int = Field(
         5,
         ge=1,
-        description="Failures in a row after which the gateway stops calling a service for a while (503 at once).",
+        description="Failures in a row that say a service replica is unhealthy (no connection, timeout, 502/503; "
+        "never a 4xx or one route's 500) after which the gateway stops calling it (503 at once if no replica is left).",
     )
     gateway_breaker_reset_seconds: float = Field(
-        10.0, gt=0, description="How long an open circuit stays open before one trial request."
+        10.0,
+        gt=0,
+        description="Longest an open circuit waits before letting a small share of requests through; it closes "
+        "sooner, as soon as the replica's readiness check passes.",
+    )
+    gateway_probe_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often the gateway checks each service replica's readiness (/readyz); a replica failing it "
+        "is taken out of rotation and checked four times as often until it passes.",
+    )
+    gateway_header_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's headers; slower clients are cut off (an idle "
+        "keep-alive connection also closes after this long).",
+    )
+    gateway_body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client has to send a JSON body, and the longest a file upload may pause; "
+        "slower clients get 408.",
+    )
+    gateway_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Internal port where the gateway serves /metrics to scrapers without credentials (0: none). "
+        "On the public port /metrics needs an administrator or a key with the `metrics:read` scope.",
+    )
+    gateway_metrics_host: str = Field(
+        "127.0.0.1", description="Address the gateway's internal metrics port listens on."
     )
     gateway_argon2_time_cost: int = Field(
         3, ge=1, description="Argon2id passes for staff passwords (RFC 9106 second recommendation: 3)."

@@ -3,21 +3,29 @@
 `make test` needs nothing running but RabbitMQ, and starts that too when it is
 installed and stopped. The embedded store (nx-27017) starts on a free port in a
 temporary folder, unless MONGO_URL points at a real MongoDB.
+
+Each test deletes the queues it declared when it ends: a run makes thousands of
+queues, and a broker holding them all at once runs out of file handles (RabbitMQ's
+file handle cache counts a few per classic queue) and stops creating and deleting
+vhosts — for every run on the machine. Tests use classic queues (cheaper); the bus
+tests that are about quorum queues ask for them.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 import pytest
 
 from deploy.local.broker import ensure_broker
 from deploy.local.embedded_store import EmbeddedStore
+from shared.mongo import connect
 from shared.settings import Settings
 from tests.support import PrivateVhost
+from tests.support.bus import QueueRegistry
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -67,6 +75,23 @@ def settings(mongo_url: str, amqp_url: str) -> Settings:
         bus_max_attempts=3,
         outbox_poll_seconds=0.1,
         internal_identity_secret=f"test-secret-{run}-{uuid.uuid4().hex}",
+        bus_queue_type="classic",
         smtp_host="127.0.0.1",
         smtp_port=1,  # tests that send mail run their own SMTP server and say where
     )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator:
+    client = connect(settings.mongo_url)
+    yield client[settings.database("test")]
+    await client.drop_database(settings.database("test"))
+    await client.close()
+
+
+@pytest.fixture(autouse=True)
+async def _delete_the_queues_this_test_declared(request) -> AsyncIterator[None]:
+    declared = QueueRegistry.start()
+    yield
+    if declared and "amqp_url" in request.fixturenames:
+        await QueueRegistry.delete(request.getfixturevalue("amqp_url"), declared)

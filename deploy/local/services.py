@@ -36,7 +36,8 @@ class ServiceProcesses:
 
     def port(self, service: str) -> int:
         defaults = {"membership": 8081, "events": 8082, "notifications": 8083, "contests": 8084, "gateway": 8080}
-        return int(self.env.get(PORT_VARIABLE[service], defaults[service]))
+        # The processes get os.environ too: a port set there is where they listen.
+        return int({**os.environ, **self.env}.get(PORT_VARIABLE[service], defaults[service]))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service)}"

@@ -68,7 +68,8 @@ class Projections:
         """Newest wins: a late, older event matches nothing and collides on _id. True if applied."""
         try:
             result = await collection.update_one(
-                {"_id": key, "$or": [{"as_of": {"$lte": at}}, {"as_of": {"$exists": False}}]},
+                # `$or` inside `$and`: beside other conditions of a write the embedded store ignores them
+                {"$and": [{"_id": key}, {"$or": [{"as_of": {"$lte": at}}, {"as_of": {"$exists": False}}]}]},
                 {"$set": fields},
                 upsert=True,
             )

@@ -1,24 +1,28 @@
 """Credentials the gateway accepts, as pure functions: partner API keys and staff tokens.
 
 - A partner key reads `lh_<prefix>_<secret>`: the prefix (8 hex) is visible in lists
-  and logs and finds the stored record; only an HMAC of the whole key is stored,
-  so a leaked database gives no usable key. The key is shown once, at creation.
-- A staff token reads `lhs.<payload>.<mac>`: who, role, organisation, session id and
-  expiry, signed with a key derived for this purpose. Logout revokes the session id.
+  and logs and finds the stored record; only an HMAC of the whole key is stored
+  (keyed by the `gateway-api-key` pepper), so a leaked database gives no usable key.
+  The key is shown once, at creation.
+- A staff token reads `lhs.<token>`, `<token>` signed by shared/tokens.py for the
+  purpose `gateway-staff-token`: who, role, organisation, session id and expiry. The
+  gateway checks the role and organisation against the stored account on every use,
+  so a token re-signed with a higher role is refused; logout ends the session id.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
 
+from shared.tokens import InvalidToken, Signer
+
 KEY_PATTERN = re.compile(r"^lh_([0-9a-f]{8})_([A-Za-z0-9_-]{32,64})$")
 TOKEN_PREFIX = "lhs."
+STAFF_TOKEN_PURPOSE = "gateway-staff-token"
 
 
 def new_api_key() -> tuple[str, str]:
@@ -51,48 +55,32 @@ class StaffClaims:
 
 
 class BadToken(Exception):
-    pass
+    """The staff token is malformed, forged or expired (the reason is for logs, not callers)."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def sign_staff_token(claims: StaffClaims, signer: Signer) -> str:
+    payload = {"u": claims.username, "r": claims.role, "o": claims.organization_id, "s": claims.sid, "exp": claims.exp}
+    return TOKEN_PREFIX + signer.sign(payload)
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def sign_staff_token(claims: StaffClaims, key: bytes) -> str:
-    payload = json.dumps(
-        {"u": claims.username, "r": claims.role, "o": claims.organization_id, "s": claims.sid, "e": claims.exp},
-        separators=(",", ":"),
-    ).encode()
-    mac = hmac.new(key, payload, hashlib.sha256).digest()
-    return f"{TOKEN_PREFIX}{_b64(payload)}.{_b64(mac)}"
-
-
-def verify_staff_token(token: str, key: bytes, now: float) -> StaffClaims:
+def verify_staff_token(token: str, signer: Signer, now: float) -> StaffClaims:
     """The claims of a genuine, unexpired token; BadToken (with a reason) otherwise."""
     if not token.startswith(TOKEN_PREFIX):
         raise BadToken("malformed token")
     try:
-        payload_part, mac_part = token[len(TOKEN_PREFIX) :].split(".", 1)
-        payload = _unb64(payload_part)
-        if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), _unb64(mac_part)):
-            raise BadToken("bad signature")
-        data = json.loads(payload)
-        claims = StaffClaims(
+        data = signer.verify(token[len(TOKEN_PREFIX) :], now=now)
+    except InvalidToken as exc:
+        raise BadToken(str(exc)) from None
+    try:
+        return StaffClaims(
             username=str(data["u"]),
             role=str(data["r"]),
-            organization_id=data["o"],
+            organization_id=None if data["o"] is None else str(data["o"]),
             sid=str(data["s"]),
-            exp=float(data["e"]),
+            exp=float(data["exp"]),
         )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadToken("malformed token") from exc
-    if claims.exp <= now:
-        raise BadToken("token expired")
-    return claims
+    except (KeyError, TypeError, ValueError):
+        raise BadToken("malformed token") from None
 
 
 def bearer(authorization: str | None, api_key_header: str | None) -> str | None:

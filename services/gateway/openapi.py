@@ -9,7 +9,7 @@ from typing import Any
 
 from services.contests import endpoints as contests_endpoints
 from services.events import endpoints as events_endpoints
-from services.gateway.api import routes as gateway_routes
+from services.gateway.endpoints import api as gateway_endpoints
 from services.membership import endpoints as membership_endpoints
 from services.notifications import endpoints as notifications_endpoints
 from shared.api import Api
@@ -23,7 +23,7 @@ SERVICE_APIS: dict[str, Api] = {
     "contests": contests_endpoints.api,
 }
 # Everything that answers under /api/v1: the services' endpoints and the gateway's own.
-PUBLIC_APIS: dict[str, Api] = {**SERVICE_APIS, "gateway": gateway_routes}
+PUBLIC_APIS: dict[str, Api] = {**SERVICE_APIS, "gateway": gateway_endpoints}
 
 PROBLEM_SCHEMA = {
     "type": "object",

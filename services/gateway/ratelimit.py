@@ -1,8 +1,10 @@
 """Token buckets: each caller may burst up to `burst` requests, refilled at `rate` per second.
 
-One bucket per key (an API key, a staff login, a client address). Buckets live in
-the process: each gateway replica limits on its own, which bounds the total to
-replicas × rate.
+One bucket per key (an API key, a staff login, a client address). `TokenBuckets` is
+the bucket of one process; the gateway shares each caller's bucket between its
+replicas in the store and takes tokens from it in small leases (`lease_size`,
+`refill`, `grant`), so the limit holds for a caller across replicas while most
+requests cost no store round trip (see rate_limiting.py).
 """
 
 from __future__ import annotations
@@ -69,3 +71,30 @@ class TokenBuckets:
             del self._buckets[key]
         if len(self._buckets) >= self.max_keys:
             self._buckets.clear()
+
+
+# --- the shared bucket's arithmetic (rate_limiting.py keeps it in the store) ---------------
+
+
+def lease_size(rate: float, burst: int) -> int:
+    """Tokens a replica takes from a caller's shared bucket at a time: about a quarter
+    of a second's worth (at most four store round trips a second for the busiest
+    caller), and at most a quarter of the burst, so tokens held by replicas that the
+    caller no longer uses cost them little."""
+    return max(1, min(burst // 4, math.ceil(rate / 4)))
+
+
+def refill(tokens: float, at: float, now: float, rate: float, burst: int) -> float:
+    """The bucket's tokens at `now`, given `tokens` at `at`."""
+    return min(float(burst), tokens + max(0.0, now - at) * rate)
+
+
+def grant(tokens: float, want: int) -> tuple[int, float]:
+    """(tokens granted, tokens left): as many whole tokens as wanted and available."""
+    granted = max(0, min(want, math.floor(tokens)))
+    return granted, tokens - granted
+
+
+def wait_for_one(tokens: float, rate: float) -> float:
+    """Seconds until the bucket holds one whole token again."""
+    return max(0.0, (1.0 - tokens) / rate)

@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.gateway.catalogue import MESSAGES
 from shared.api import Api, Endpoint
-from shared.http import ProblemError
+from shared.errors import MESSAGES as SHARED
+from shared.errors import Problem
 
 PREFIX = "/api/v1"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*(?:\{[^{}]*\}[^{}]*)*))?\}")
@@ -70,7 +72,7 @@ class RouteTable:
             routes.sort(key=lambda r: -r.literal_segments)
 
     def match(self, method: str, path: str) -> Match:
-        """The declared endpoint for this request; ProblemError 404/405 if there is none."""
+        """The declared endpoint for this request; a 404/405 problem if there is none."""
         if not path.startswith(self.prefix + "/"):
             raise _not_found(path)
         tail = path[len(self.prefix) :]
@@ -84,11 +86,11 @@ class RouteTable:
                 return Match(route, found.groupdict())
             allowed.add(route.endpoint.method)
         if allowed:
-            raise ProblemError(
+            raise Problem(
                 405,
                 "method-not-allowed",
-                "Method not allowed",
-                f"{method} is not allowed here",
+                SHARED("problem.method_not_allowed"),
+                MESSAGES("gateway.method_not_allowed", method=method[:20]),
                 allowed=sorted(allowed),
             )
         raise _not_found(path)
@@ -98,5 +100,5 @@ class RouteTable:
         return {r.endpoint.scope for r in self.routes if r.endpoint.scope}
 
 
-def _not_found(path: str) -> ProblemError:
-    return ProblemError(404, "not-found", "Not found", "No API endpoint answers at this path; see /api/v1/openapi.json")
+def _not_found(path: str) -> Problem:
+    return Problem(404, "not-found", SHARED("problem.not_found"), MESSAGES("gateway.no_route"))

@@ -4,32 +4,35 @@ this week, this month, this year and in total.
 A visit is a caller's first request after 30 minutes without one (a caller is a
 client address with its credential, kept only as a keyed hash). Periods follow the
 calendar in Asia/Ho_Chi_Minh. Counts gather in memory and are added to the store
-every few seconds with `$inc`, so they survive restarts and add up across replicas;
-"online now" counts callers seen in the last five minutes.
+every few seconds with `$inc` by a background loop, so they survive restarts and
+add up across replicas; "online now" counts callers seen in the last five minutes.
+The same loop forgets absent callers, old login guards and idle rate-limit buckets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+import time
+from datetime import datetime
 
+from services.gateway.endpoints import Traffic
 from services.gateway.store import GatewayStore
+from shared.clock import LOCAL, epoch
 from shared.logging import get_logger
-from shared.waiting import pause, stop_task
+from shared.loops import BackgroundLoop
 
 log = get_logger(__name__)
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 VISIT_GAP_SECONDS = 30 * 60
 ONLINE_SECONDS = 5 * 60
+TIDY_EVERY_SECONDS = 600.0
+FORGET_AFTER_SECONDS = 86_400.0
 
 
 def periods(moment: float) -> dict[str, str]:
     """The counter each period of `moment` adds to, e.g. {"today": "day:2026-11-27", ...}."""
-    local = datetime.fromtimestamp(moment, UTC).astimezone(LOCAL)
+    local = datetime.fromtimestamp(moment, LOCAL)
     year, week, _ = local.isocalendar()
     return {
         "today": f"day:{local:%Y-%m-%d}",
@@ -44,11 +47,11 @@ class TrafficCounter:
     def __init__(self, store: GatewayStore, key: bytes, flush_seconds: float = 2.0) -> None:
         self.store = store
         self.key = key
-        self.flush_seconds = flush_seconds
         self._last_seen: dict[str, float] = {}
         self._pending: dict[str, int] = {}
         self._present: dict[str, float] = {}
-        self._task: asyncio.Task | None = None
+        self._tidied = time.monotonic()
+        self._loop = BackgroundLoop("traffic-flush", self._step, idle_seconds=flush_seconds)
 
     def client_id(self, address: str, credential: str | None) -> str:
         return hmac.new(self.key, f"{address}|{credential or ''}".encode(), hashlib.sha256).hexdigest()[:24]
@@ -80,30 +83,27 @@ class TrafficCounter:
             self._present.update(present)
             log.warning("gateway.traffic_flush_failed")
 
-    async def snapshot(self, now: float) -> dict[str, int]:
+    async def snapshot(self, now: float) -> Traffic:
         await self.flush()
         names = periods(now)
         counts = await self.store.traffic_counts(list(names.values()))
-        out = {"online_now": await self.store.online(now - ONLINE_SECONDS)}
-        out.update({name: counts[key] for name, key in names.items()})
-        return out
+        return Traffic(
+            online_now=await self.store.online(now - ONLINE_SECONDS), **{n: counts[k] for n, k in names.items()}
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="traffic-flush")
+        self._loop.start()
 
     async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
+        await self._loop.stop()
         await self.flush()
 
-    async def _loop(self) -> None:
-        rounds = 0
-        while True:
-            await pause(self.flush_seconds)
-            await self.flush()
-            rounds += 1
-            if rounds % 300 == 0:
-                try:
-                    await self.store.forget_absent(datetime.now(UTC).timestamp() - 86_400)
-                except Exception:
-                    log.warning("gateway.presence_cleanup_failed")
+    async def _step(self) -> bool:
+        await self.flush()
+        if time.monotonic() - self._tidied >= TIDY_EVERY_SECONDS:
+            self._tidied = time.monotonic()
+            before = epoch() - FORGET_AFTER_SECONDS
+            await self.store.forget_absent(before)
+            await self.store.forget_old_guards(before)
+            await self.store.forget_idle_buckets(before)
+        return False  # then wait for the next flush

@@ -21,6 +21,7 @@ from shared.contracts.envelope import (
     parse_data,
 )
 from shared.contracts.events import *  # noqa: F403
+from shared.contracts.gateway import *  # noqa: F403
 from shared.contracts.membership import *  # noqa: F403
 from shared.contracts.notifications import *  # noqa: F403
 from shared.contracts.types import *  # noqa: F403

@@ -37,6 +37,7 @@ def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp.port),
         "GATEWAY_PORT": str(free_port()),
+        "GATEWAY_METRICS_PORT": str(free_port()),
         "MEMBERSHIP_PORT": str(free_port()),
         "EVENTS_PORT": str(free_port()),
         "NOTIFICATIONS_PORT": str(free_port()),
@@ -112,8 +113,11 @@ async def test_a_member_created_with_a_partner_key_is_welcomed_by_email(platform
 
 async def test_metrics_are_served_by_every_service(platform):
     async with aiohttp.ClientSession() as http:
+        async with http.get(f"{platform.url('gateway')}/metrics") as resp:
+            assert resp.status == 401  # the gateway's public port wants credentials; scrapers use its internal port
+        internal = {"gateway": f"http://127.0.0.1:{platform.env['GATEWAY_METRICS_PORT']}"}
         for service in ("gateway", "membership", "events", "notifications"):
-            async with http.get(f"{platform.url(service)}/metrics") as resp:
+            async with http.get(f"{internal.get(service, platform.url(service))}/metrics") as resp:
                 assert resp.status == 200, service
                 text = await resp.text()
                 assert "lienhiep_http_requests_total" in text, service

@@ -10,7 +10,7 @@ import pytest
 from shared.bus import EventBus, PermanentError, Unroutable
 from shared.contracts import Envelope, MemberApproved, new_event
 from shared.inbox import MongoInbox
-from tests.support import PrivateVhost, eventually
+from tests.support import PrivateVhost, eventually, rabbitmqctl
 from tests.support.bus import make_bus
 
 pytestmark = pytest.mark.integration
@@ -174,9 +174,10 @@ async def test_a_duplicate_event_has_one_effect(settings, db):
         await bus.publish(other)
         sub = bus.subscription("once")
         await eventually(lambda: _async(other.id in effects), what="second event")
-        await eventually(lambda: db["inbox"].count_documents({}), what="inbox record")
+        # Handled means the effect and its inbox record are both stored, then acknowledged.
+        await eventually(lambda: _async(sub.handled == 2), what="both acknowledged")
         assert effects.count(event.id) == 1 and effects.count(other.id) == 1
-        assert sub.handled == 2
+        assert await db["inbox"].count_documents({"status": "done"}) == 2
     finally:
         await bus.close()
 
@@ -238,3 +239,109 @@ async def test_close_waits_for_in_flight_handlers(settings):
 
 async def _async(value):
     return value
+
+
+async def test_a_broadcast_reaches_every_replica_and_their_queues_go_with_them(settings, db):
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    buses = []
+    for replica in ("a", "b"):
+
+        async def handler(envelope, data, replica=replica):
+            seen[replica].append(envelope.id)
+
+        bus = make_bus(settings, "gateway", inbox=MongoInbox(db))
+        bus.subscribe("forget", ["member.approved"], handler, broadcast=True)
+        await bus.start()
+        buses.append(bus)
+    assert buses[0].subscriptions[0].queue_name != buses[1].subscriptions[0].queue_name
+    assert buses[0].parkable == []
+    try:
+        events = [approved(), approved()]
+        for event in events:
+            await buses[0].publish(event)
+        ids = [e.id for e in events]
+        await eventually(lambda: _async(seen["a"] == ids and seen["b"] == ids), what="both replicas heard both")
+    finally:
+        for bus in buses:
+            await bus.close()
+
+
+async def test_a_failing_broadcast_handler_is_neither_retried_nor_parked(settings):
+    calls: list[str] = []
+
+    async def failing(envelope, data):
+        calls.append(envelope.id)
+        raise RuntimeError("boom")
+
+    bus = make_bus(settings, "gateway")
+    bus.subscribe("forget", ["member.approved"], failing, broadcast=True)
+    await bus.start()
+    try:
+        await bus.publish(approved())
+        await eventually(lambda: _async(len(calls) == 1), what="handled once")
+        later = approved()
+        await bus.publish(later)  # the queue is not blocked by the failure
+        await eventually(lambda: _async(calls[-1] == later.id), what="next message handled")
+        assert len(calls) == 2 and bus.subscriptions[0].retried == 0 and bus.subscriptions[0].parked == 0
+    finally:
+        await bus.close()
+
+
+async def test_listeners_hear_when_the_connection_comes_back(settings, vhost: PrivateVhost):
+    back: list[bool] = []
+    bus = make_bus(settings, "gateway")
+    bus.subscribe("forget", ["member.approved"], _ignore, broadcast=True)
+    bus.on_reconnect(lambda: back.append(True))
+    await bus.start()
+    try:
+        await asyncio.to_thread(vhost.close_connections)
+        await eventually(lambda: _async(bool(back)), timeout=30, what="reconnect heard")
+        await eventually(lambda: _async(bus.readiness()[0]), timeout=30, what="consumer attached again")
+    finally:
+        await bus.close()
+
+
+async def _ignore(envelope, data):
+    return None
+
+
+async def test_queues_are_quorum_queues_and_an_existing_classic_queue_is_kept_as_it_is(settings):
+    classic = make_bus(settings, "svc")
+    classic.queue_type = "classic"
+    classic.subscribe("old", ["member.approved"], _noop)
+    await classic.start()
+    await classic.close()
+    bus = make_bus(settings, "svc")
+    bus.queue_type = "auto"  # the default outside tests: quorum on RabbitMQ 3.8+
+    bus.subscribe("old", ["member.approved"], _noop)
+    bus.subscribe("new", ["member.approved"], _noop)
+    await bus.start()  # the classic queue from before does not stop the service
+    try:
+        assert bus.quorum
+        kinds = {
+            row.split("\t")[0]: row.split("\t")[1]
+            for row in rabbitmqctl(
+                "list_queues", "-p", _vhost(settings), "name", "type", "--no-table-headers"
+            ).stdout.splitlines()
+            if row
+        }
+        prefix = settings.bus_queue_prefix
+        assert (
+            kinds[f"{prefix}svc.new"] == kinds[f"{prefix}svc.new.dead"] == kinds[f"{prefix}svc.new.retry.0"] == "quorum"
+        )
+        assert kinds[f"{prefix}svc.old"] == "classic"
+        event = approved()
+        await bus.publish(event)
+        assert bus.readiness() == (True, "ok")
+    finally:
+        await bus.close()
+
+
+async def _noop(envelope, data):
+    return None
+
+
+def _vhost(settings) -> str:
+    from urllib.parse import unquote
+
+    return unquote(settings.amqp_url.rsplit("/", 1)[1])

@@ -4,9 +4,11 @@ The embedded store (nx-27017) is not MongoDB: these tests pin down the shapes we
 use, so a quirk shows up here and not in production. Known quirks, which the code
 works around: a sub-document pushed into an array comes back as a JSON string and
 a conditional `$pull` removes too much (so the outbox uses a map, not an array);
-an `_id` inside a compound index is refused; `$set` on a path into a list
-(`authors.0.name`) is ignored and a query on a field inside a list of
-sub-documents finds nothing (lift what is searched into a top-level list of
+an `_id` inside a compound index is refused; in a write (update_one,
+find_one_and_update) a top-level `$or` beside other conditions makes it ignore those
+conditions, `_id` included, so such filters put the `$or` inside `$and`; `$set` on a
+path into a list (`authors.0.name`) is ignored and a query on a field inside a list
+of sub-documents finds nothing (lift what is searched into a top-level list of
 strings; write lists whole); a datetime written by `$set` comes
 back as text (restored by `shared.mongo.from_store`), compares to the second only
 and not at all in count_documents (so leases and due times are epoch numbers,
@@ -64,21 +66,38 @@ async def test_an_atomic_lease_is_taken_by_exactly_one_claimant(db):
 
 
 async def test_conditional_upsert_keeps_the_newest_copy(db):
+    await db.contacts.insert_one({"_id": "other", "name": "someone else", "as_of": NOW - timedelta(days=1)})
+
     async def apply(version_time, name):
         try:
             await db.contacts.update_one(
-                {"_id": "m", "$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]},
+                {"$and": [{"_id": "m"}, {"$or": [{"as_of": {"$lte": version_time}}, {"as_of": {"$exists": False}}]}]},
                 {"$set": {"name": name, "as_of": version_time}},
                 upsert=True,
             )
         except DuplicateKeyError:
-            pass
+            pass  # a stale copy: the stored one is newer
 
     await apply(NOW, "new")
     await apply(NOW - timedelta(minutes=5), "old")  # arrives late
     assert (await db.contacts.find_one({"_id": "m"}))["name"] == "new"
     await apply(NOW + timedelta(minutes=5), "newer")
     assert (await db.contacts.find_one({"_id": "m"}))["name"] == "newer"
+    assert (await db.contacts.find_one({"_id": "other"}))["name"] == "someone else"
+
+
+async def test_an_or_beside_other_conditions_of_a_write_goes_inside_and(db):
+    """nx-27017 quirk: in update_one/find_one_and_update, a top-level `$or` beside other
+    conditions makes the store ignore those conditions (the `_id` included) and write
+    to whichever document matches the `$or`. Wrapped in `$and`, it is right on both."""
+    await db.leases.insert_many([{"_id": "a", "owner": "x", "until": 5}, {"_id": "b", "owner": "y", "until": 1}])
+    cond = {"$or": [{"owner": "z"}, {"until": {"$lt": 3}}]}
+    assert await db.leases.find_one_and_update({"$and": [{"_id": "a"}, cond]}, {"$set": {"owner": "z"}}) is None
+    result = await db.leases.update_one({"$and": [{"_id": "a"}, cond]}, {"$set": {"owner": "z"}})
+    assert result.matched_count == 0
+    assert [d["owner"] async for d in db.leases.find({}).sort("_id", 1)] == ["x", "y"]
+    # Reads are not affected, but keep to one form.
+    assert await db.leases.find_one({"$and": [{"_id": "a"}, cond]}) is None
 
 
 async def test_map_keys_are_set_and_unset_one_by_one(db):
@@ -114,6 +133,49 @@ async def test_sorted_paging_filters_and_arrays_of_strings(db):
     assert await db.items.count_documents({"n": {"$in": [0, 2]}}) == 7
     grouped = [d async for d in await db.items.aggregate([{"$group": {"_id": "$n", "count": {"$sum": 1}}}])]
     assert sorted((g["_id"], g["count"]) for g in grouped) == [(0, 4), (1, 3), (2, 3)]
+
+
+async def test_a_versioned_compare_and_set_succeeds_once_per_version(db):
+    # The gateway's shared rate-limit buckets: each lease is a compare-and-set on `v`.
+    await db.buckets.insert_one({"_id": "caller", "tokens": 10.0, "at": 1000.5, "v": 1})
+    first = await db.buckets.update_one(
+        {"_id": "caller", "v": 1}, {"$set": {"tokens": 7.25, "at": 1001.5}, "$inc": {"v": 1}}
+    )
+    late = await db.buckets.update_one({"_id": "caller", "v": 1}, {"$set": {"tokens": 0.0, "at": 1002.0}})
+    assert first.modified_count == 1 and late.modified_count == 0
+    doc = await db.buckets.find_one({"_id": "caller"})
+    assert doc["tokens"] == 7.25 and doc["at"] == 1001.5 and doc["v"] == 2
+    await db.buckets.delete_many({"at": {"$lt": 1002.0}})
+    assert await db.buckets.count_documents({}) == 0
+
+
+async def test_an_upserted_counter_returns_its_count(db):
+    # The gateway's login guards: failed logins in a row, for usernames known or not.
+    counts = [
+        (
+            await db.guards.find_one_and_update(
+                {"_id": "h"}, {"$inc": {"failed": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        )["failed"]
+        for _ in range(3)
+    ]
+    assert counts == [1, 2, 3]
+    await db.guards.update_one({"_id": "h"}, {"$set": {"locked_until": 1000.0, "failed": 0}})
+    assert await db.guards.count_documents({"locked_until": {"$lt": 2000.0}}) == 1
+
+
+async def test_a_set_an_inc_and_a_projection_in_one_find_and_modify(db):
+    # A staff account ending every login: the change, the generation and the event in one write.
+    await db.staff.insert_one({"_id": "lan", "role": "admin", "password_hash": "x", "disabled_at": None})
+    doc = await db.staff.find_one_and_update(
+        {"_id": "lan"},
+        {"$set": {"disabled_at": NOW, "_outbox.e1": "{}", "_outbox_pending": True}, "$inc": {"logins_generation": 1}},
+        projection={"password_hash": 0},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc["logins_generation"] == 1 and "password_hash" not in doc
+    assert from_store(doc)["disabled_at"] == NOW
+    assert [d["_id"] async for d in db.staff.find({"role": "admin"}, {"password_hash": 0})] == ["lan"]
 
 
 # --- shapes the contests service relies on ----------------------------------------------

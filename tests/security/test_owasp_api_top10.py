@@ -267,7 +267,7 @@ async def test_api8_errors_are_problem_json_without_internals(gateway, admin):
 async def test_api8_a_failing_service_opens_the_circuit(gateway, admin):
     for _ in range(3):
         assert (await gateway.get("/api/v1/events", headers=admin)).status == 503
-    resp = await gateway.get("/api/v1/events", headers=admin)
+    resp = await gateway.get("/api/v1/events", headers={**admin, "Accept-Language": "en"})  # English words
     assert resp.status == 503 and "failing" in (await resp.json())["detail"]
     assert int(resp.headers["Retry-After"]) >= 1
 

@@ -4,7 +4,9 @@ records what a service announced."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+import aio_pika
 
 from shared.bus import EventBus
 from shared.contracts import Envelope
@@ -70,3 +72,35 @@ class EventRecorder:
             return found if len(found) >= count else None
 
         return await eventually(enough, what=f"{count} × {event_type}")
+
+
+class QueueRegistry:
+    """The queues the buses of this test process declared during the current test, so
+    the test can delete them when it ends (see tests/conftest.py)."""
+
+    current: ClassVar[list[str] | None] = None
+    _original: ClassVar[Any] = None
+
+    @classmethod
+    def start(cls) -> list[str]:
+        if cls._original is None:
+            cls._original = EventBus._declare_queue
+
+            async def recording(bus: EventBus, name: str, arguments: dict[str, Any]) -> None:
+                if cls.current is not None:
+                    cls.current.append(name)
+                await cls._original(bus, name, arguments)
+
+            EventBus._declare_queue = recording  # type: ignore[method-assign]
+        cls.current = []
+        return cls.current
+
+    @staticmethod
+    async def delete(amqp_url: str, names: list[str]) -> None:
+        connection = await aio_pika.connect(amqp_url)
+        try:
+            channel = await connection.channel()
+            for name in sorted(set(names)):
+                await channel.queue_delete(name)
+        finally:
+            await connection.close()

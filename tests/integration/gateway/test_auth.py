@@ -9,6 +9,7 @@ import pytest
 
 from services.gateway import credentials
 from services.gateway.app import FRONT
+from shared.tokens import Signer
 from tests.integration.gateway.conftest import ADMIN_PASSWORD, login, new_key
 from tests.support import eventually
 
@@ -17,6 +18,9 @@ pytestmark = pytest.mark.integration
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+EN = {"Accept-Language": "en"}  # these assertions read the English texts (Vietnamese is the default)
 
 
 async def test_the_bootstrap_admin_logs_in_and_creates_a_manager_who_logs_in_too(gateway, admin):
@@ -35,7 +39,7 @@ async def test_the_bootstrap_admin_logs_in_and_creates_a_manager_who_logs_in_too
     assert resp.status == 201, await resp.text()
     staff = await resp.json()
     assert staff["role"] == "manager" and "password" not in str(staff) and "hash" not in str(staff)
-    stored = await gateway.app[FRONT].auth.store.staff_member("lan.nguyen")
+    stored = await gateway.app[FRONT].callers.store.staff_member("lan.nguyen")
     assert stored["password_hash"].startswith("$argon2id$") and "mật-khẩu" not in str(stored)
     out = await login(gateway, "Lan.Nguyen", "mật-khẩu-đủ-dài")
     assert out["token_type"] == "Bearer" and out["expires_in"] == 900
@@ -70,7 +74,7 @@ async def test_a_manager_needs_an_organisation_and_a_long_password(gateway, admi
 
 async def test_logout_ends_the_token_at_once(gateway, admin):
     assert (await gateway.post("/api/v1/auth/logout", headers=admin)).status == 204
-    resp = await gateway.get("/api/v1/members", headers=admin)
+    resp = await gateway.get("/api/v1/members", headers={**admin, **EN})
     assert resp.status == 401
     assert (await resp.json())["detail"] == "This login has ended; log in again"
 
@@ -84,7 +88,9 @@ async def test_repeated_wrong_passwords_lock_the_account_until_an_admin_unlocks_
         json={"username": "hoa", "password": "the-right-password", "role": "admin"},
     )
     for _ in range(3):
-        resp = await gateway.post("/api/v1/auth/login", json={"username": "hoa", "password": "wrong-password"})
+        resp = await gateway.post(
+            "/api/v1/auth/login", headers=EN, json={"username": "hoa", "password": "wrong-password"}
+        )
         assert resp.status == 401 and (await resp.json())["detail"] == "Wrong username or password"
     locked = await gateway.post("/api/v1/auth/login", json={"username": "hoa", "password": "the-right-password"})
     assert locked.status == 423 and (await locked.json())["type"].endswith("/account-locked")
@@ -97,7 +103,7 @@ async def test_repeated_wrong_passwords_lock_the_account_until_an_admin_unlocks_
 
 
 async def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(gateway):
-    resp = await gateway.post("/api/v1/auth/login", json={"username": "nobody", "password": "whatever"})
+    resp = await gateway.post("/api/v1/auth/login", headers=EN, json={"username": "nobody", "password": "whatever"})
     assert resp.status == 401 and (await resp.json())["detail"] == "Wrong username or password"
 
 
@@ -119,7 +125,7 @@ async def test_a_partner_key_is_shown_once_stored_hashed_and_works_by_scope(gate
     assert key.startswith(f"lh_{created['id']}_") and created["scopes"] == ["events:read", "members:read"]
     listed = await (await gateway.get("/api/v1/admin/api-keys", headers=admin)).json()
     assert key not in str(listed) and listed["items"][0]["id"] == created["id"]
-    stored = await gateway.app[FRONT].auth.store.key(created["id"])
+    stored = await gateway.app[FRONT].callers.store.key(created["id"])
     assert key not in str(stored) and stored["hash"] != key
 
     assert (await gateway.get("/api/v1/members", headers=bearer(key))).status == 200
@@ -139,7 +145,7 @@ async def test_a_revoked_key_stops_working_at_once(gateway, admin):
     assert (await gateway.get("/api/v1/members", headers=bearer(created["key"]))).status == 200
     resp = await gateway.delete(f"/api/v1/admin/api-keys/{created['id']}", headers=admin)
     assert resp.status == 200 and (await resp.json())["revoked_at"]
-    resp = await gateway.get("/api/v1/members", headers=bearer(created["key"]))
+    resp = await gateway.get("/api/v1/members", headers={**bearer(created["key"]), **EN})
     assert resp.status == 401 and "revoked" in (await resp.json())["detail"]
     assert (await gateway.delete("/api/v1/admin/api-keys/00000000", headers=admin)).status == 404
 
@@ -158,10 +164,11 @@ async def test_missing_malformed_forged_and_expired_credentials_are_refused(gate
     key_like = "lh_0123abcd_" + "A" * 43
     expired = credentials.sign_staff_token(
         credentials.StaffClaims("admin", "admin", None, "sid", time.time() - 1),
-        gw_settings.derived_secret("gateway-staff-token"),
+        gw_settings.signer(credentials.STAFF_TOKEN_PURPOSE),
     )
     forged = credentials.sign_staff_token(
-        credentials.StaffClaims("admin", "admin", None, "sid", time.time() + 600), b"guessed"
+        credentials.StaffClaims("admin", "admin", None, "sid", time.time() + 600),
+        Signer("guessed", credentials.STAFF_TOKEN_PURPOSE),
     )
     for headers in (
         {"Authorization": "Basic YWRtaW46YWRtaW4="},

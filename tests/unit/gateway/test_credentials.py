@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services.gateway import credentials as c
+from shared.tokens import Signer
+
+KEY = Signer("k", c.STAFF_TOKEN_PURPOSE)
+OTHER = Signer("other", c.STAFF_TOKEN_PURPOSE)
 
 
 def test_a_new_key_carries_its_visible_prefix_and_only_its_hash_is_kept():
@@ -26,19 +30,19 @@ def test_malformed_keys_have_no_prefix(text):
 
 def test_a_staff_token_round_trips_and_refuses_tampering_and_expiry():
     claims = c.StaffClaims("lan", "manager", "org-1", "sid-1", exp=2000.0)
-    token = c.sign_staff_token(claims, b"k")
-    assert c.verify_staff_token(token, b"k", now=1999.0) == claims
+    token = c.sign_staff_token(claims, KEY)
+    assert c.verify_staff_token(token, KEY, now=1999.0) == claims
     with pytest.raises(c.BadToken, match="expired"):
-        c.verify_staff_token(token, b"k", now=2000.0)
+        c.verify_staff_token(token, KEY, now=2000.0)
     with pytest.raises(c.BadToken, match="signature"):
-        c.verify_staff_token(token, b"other", now=1.0)
+        c.verify_staff_token(token, OTHER, now=1.0)
     _body, mac = token[len(c.TOKEN_PREFIX) :].split(".")
-    forged = c.sign_staff_token(c.StaffClaims("lan", "admin", None, "sid-1", 2000.0), b"k").split(".")[1]
+    forged = c.sign_staff_token(c.StaffClaims("lan", "admin", None, "sid-1", 2000.0), KEY).split(".")[1]
     with pytest.raises(c.BadToken):
-        c.verify_staff_token(f"{c.TOKEN_PREFIX}{forged}.{mac}", b"k", now=1.0)
+        c.verify_staff_token(f"{c.TOKEN_PREFIX}{forged}.{mac}", KEY, now=1.0)
     for bad in ("lhs.", "lhs.abc", "lhs.a.b", "nope"):
         with pytest.raises(c.BadToken):
-            c.verify_staff_token(bad, b"k", now=1.0)
+            c.verify_staff_token(bad, KEY, now=1.0)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,76 @@
+"""One background loop: works while there is work, backs off when idle, wakes on notify,
+survives a failing step and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from shared.loops import BackgroundLoop
+from tests.support import eventually
+
+
+async def test_a_loop_works_until_idle_then_backs_off_and_a_notify_wakes_it():
+    work = [1, 2, 3]
+    idle_steps = []
+
+    async def step() -> bool:
+        if work:
+            work.pop()
+            return True
+        idle_steps.append(asyncio.get_running_loop().time())
+        return False
+
+    loop = BackgroundLoop("test", step, idle_seconds=0.02, max_idle_seconds=0.16)
+    loop.start()
+    try:
+        await eventually(lambda: _value(len(idle_steps) >= 5), what="idle steps")
+        assert loop.steps == 3
+        gaps = [b - a for a, b in itertools.pairwise(idle_steps)]
+        assert gaps[-1] > gaps[0] * 2, "idle waits grow"
+        work.append(4)
+        loop.notify()
+        await eventually(lambda: _value(loop.steps == 4), timeout=0.1, what="woken at once")
+    finally:
+        await loop.stop()
+    assert not loop.running
+
+
+async def test_a_failing_step_is_retried_and_does_not_kill_the_loop():
+    calls = []
+
+    async def step() -> bool:
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("store down")
+        return False
+
+    loop = BackgroundLoop("flaky", step, idle_seconds=10, error_seconds=0.01)
+    loop.start()
+    try:
+        await eventually(lambda: _value(len(calls) >= 3), what="third call")
+        assert loop.failures == 2 and loop.running
+    finally:
+        await loop.stop()
+
+
+async def test_stop_with_a_grace_lets_the_step_in_hand_finish():
+    finished = []
+
+    async def step() -> bool:
+        await asyncio.sleep(0.05)
+        finished.append(1)
+        return True
+
+    loop = BackgroundLoop("busy", step, idle_seconds=1)
+    loop.start()
+    await asyncio.sleep(0.01)
+    assert await loop.stop(grace_seconds=1) is True
+    count = len(finished)
+    assert count >= 1
+    await asyncio.sleep(0.1)
+    assert len(finished) == count, "nothing runs after stop"
+
+
+async def _value(value):
+    return value
