@@ -72,7 +72,7 @@ async def test_a_judge_account_logs_in_and_reaches_only_its_own_entries(gateway)
             "organization_id": "org-tin-hoc",
         },
     )
-    assert made["role"] == "judge"
+    assert (made["role"], made["organization_id"]) == ("judge", "org-tin-hoc")
     judge = await login(gateway, "gk.an", "mat-khau-giam-khao-2027")
     assert judge["role"] == "judge"
     key = await call(
