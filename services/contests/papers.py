@@ -100,7 +100,7 @@ def _prize_table(pdf: FPDF, awarded: Sequence[dict[str, Any]], lang: str) -> Non
     header = MESSAGES.text("contests.paper.columns", lang).split("|")
     pdf.set_font("dv", "", 8.5)
     with pdf.table(
-        col_widths=(8, 22, 48, 34, 28, 18, 11, 21),
+        col_widths=(10, 27, 44, 32, 25, 19, 12, 21),
         text_align=("CENTER", "LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"),
         headings_style=FontFace(emphasis="BOLD"),
         line_height=4.5,
