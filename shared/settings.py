@@ -210,6 +210,13 @@ class Settings(BaseSettings):
         0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
     )
 
+    # --- staff console ----------------------------------------------------------
+    console_api_url: str = Field(
+        "",
+        description="Where the console (served by the gateway at /console/) calls the API (default: the gateway's "
+        "own address and port).",
+    )
+
     # --- gateway ----------------------------------------------------------------
     lienhiep_bootstrap_admin_password: str = Field(
         "",
@@ -217,6 +224,19 @@ class Settings(BaseSettings):
         "(empty: a generated one is printed once to the gateway's output).",
     )
     gateway_token_ttl_seconds: int = Field(900, ge=60, le=86_400, description="Lifetime of a staff login token.")
+    gateway_session_max_seconds: int = Field(
+        43_200,
+        ge=60,
+        le=30 * 86_400,
+        description="Longest a staff login lasts through refreshes (POST /auth/refresh), counted from the password "
+        "being typed.",
+    )
+    gateway_refresh_grace_seconds: int = Field(
+        30,
+        ge=0,
+        le=300,
+        description="How long a refreshed token keeps working, so requests already sent with it finish.",
+    )
     gateway_rate_per_second: float = Field(
         20.0,
         gt=0,

@@ -70,7 +70,8 @@ def main() -> int:
         for line in started:
             print(f"  started: {line}")
         print(f"  services: logs in {VAR / 'log'}")
-        print(f"\n  Gateway: {gateway}/api/v1/    API docs: {gateway}/api/v1/docs")
+        print(f"\n  Console: {gateway}/console/   (staff: sign in with the account below)")
+        print(f"  Gateway: {gateway}/api/v1/    API docs: {gateway}/api/v1/docs")
         source = (
             "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"
             if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")

@@ -73,6 +73,12 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
     return _json(out, headers=NO_STORE)
 
 
+@endpoints.refresh.handles
+async def refresh(request: web.Request) -> web.Response:
+    out = await request.app[LOGINS].refresh(current_identity(request), _bearer(request))
+    return _json(out, headers=NO_STORE)
+
+
 @endpoints.logout.handles
 async def logout(request: web.Request) -> web.Response:
     await request.app[LOGINS].logout(current_identity(request), _bearer(request))

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from clients.console import create_console
 from services.gateway import api, endpoints, store
 from services.gateway.front import Front, Limits, decorate, preflight
 from services.gateway.handlers import CredentialHandlers
@@ -65,6 +66,8 @@ def create_app(settings: Settings, services: Mapping[str, Api] | None = None) ->
 
     app.router.add_route("*", "/api/v1/{tail:.*}", dispatch)
     app.router.add_get("/metrics", metrics)
+    # The staff console: a thin client of the API above, calling it over HTTP like any partner.
+    app.add_subapp("/console", create_console(settings))
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         async with (

@@ -26,6 +26,18 @@ MESSAGES = Catalogue(
             "vi": "Phiên đăng nhập này đã kết thúc; hãy đăng nhập lại",
             "en": "This login has ended; log in again",
         },
+        "gateway.login_too_old": {
+            "vi": "Phiên đăng nhập đã đến thời hạn tối đa; hãy đăng nhập lại",
+            "en": "This login has reached its longest life; log in again",
+        },
+        "gateway.already_refreshed": {
+            "vi": "Mã đăng nhập này đã được làm mới; hãy dùng mã mới",
+            "en": "This token was already refreshed; use the new one",
+        },
+        "gateway.only_staff_refresh": {
+            "vi": "Chỉ mã đăng nhập của cán bộ mới làm mới được",
+            "en": "Only staff tokens can be refreshed",
+        },
         "gateway.wrong_login": {"vi": "Sai tên đăng nhập hoặc mật khẩu", "en": "Wrong username or password"},
         "gateway.account_locked": {"vi": "Tài khoản đang bị khoá", "en": "Account locked"},
         "gateway.account_locked.detail": {

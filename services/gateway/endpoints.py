@@ -203,6 +203,17 @@ login = api.endpoint(
     description="Failed logins in a row lock the username for a while (423), whether an account has it or not. "
     "Login attempts are rate-limited per client address.",
 )
+refresh = api.endpoint(
+    "refresh",
+    "POST",
+    "/auth/refresh",
+    summary="Exchange a live staff token for a fresh one (the old one ends)",
+    response=LoginOut,
+    errors=(400,),
+    description="The old token keeps working for a few seconds (GATEWAY_REFRESH_GRACE_SECONDS), so requests "
+    "already sent with it finish; it cannot be refreshed twice. A login lasts at most GATEWAY_SESSION_MAX_SECONDS "
+    "from the password being typed, however often it is refreshed.",
+)
 logout = api.endpoint(
     "logout",
     "POST",

@@ -131,7 +131,7 @@ class Callers:
         claims = self.claims(token)
         session = await self.sessions.get(claims.sid, self.store.session)
         account = await self.accounts.get(claims.username, self.store.staff_member)
-        if not login_lasts(claims, session, account):
+        if not login_lasts(claims, session, account, time.time()):
             raise unauthenticated("gateway.login_ended")
         who = Identity(sub=f"staff:{claims.username}", roles=(claims.role,), organization_id=claims.organization_id)
         return who, f"staff:{claims.username}"
@@ -187,10 +187,16 @@ class Callers:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def login_lasts(claims: credentials.StaffClaims, session: SessionDoc | None, account: StaffDoc | None) -> bool:
-    """Is this staff token's login still good: its session live, its account enabled,
-    of the same generation, role and organisation as the token says?"""
-    if session is None or account is None or session.get("revoked_at"):
+def login_lasts(
+    claims: credentials.StaffClaims, session: SessionDoc | None, account: StaffDoc | None, now: float
+) -> bool:
+    """Is this staff token's login still good: its session live (a refreshed one until its
+    short grace ends), its account enabled, of the same generation, role and organisation
+    as the token says?"""
+    if session is None or account is None:
+        return False
+    revoked = float(session.get("revoked_at") or 0)
+    if revoked and revoked <= now:
         return False
     if session.get("username") != claims.username or account.get("disabled_at"):
         return False

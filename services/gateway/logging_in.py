@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from services.gateway import credentials, passwords
 from services.gateway.catalogue import MESSAGES
 from services.gateway.endpoints import LoginOut, StaffUser
-from services.gateway.identifying import Callers, unauthenticated
+from services.gateway.identifying import Callers, login_lasts, unauthenticated
 from services.gateway.store import GatewayStore, SessionDoc, StaffDoc
 from shared.contracts import CredentialRevoked, StaffAccountChanged, new_event
 from shared.errors import DomainError, Forbidden, Locked, Problem
@@ -95,13 +95,13 @@ class Logins:
             await self.store.lock(key, wall + self.settings.gateway_lockout_seconds)
 
     async def open(self, account: StaffDoc, started: float) -> LoginOut:
-        """A new login of `account` and its token."""
-        ttl = self.settings.gateway_token_ttl_seconds
+        """A new login of `account` and its token; it never outlives the login's absolute lifetime."""
         now = time.time()
+        exp = min(now + self.settings.gateway_token_ttl_seconds, started + self.settings.gateway_session_max_seconds)
         session: SessionDoc = {
             "_id": uuid.uuid4().hex,
             "username": account["_id"],
-            "exp": now + ttl,
+            "exp": exp,
             "started": started,
             "generation": int(account.get("logins_generation") or 0),
             "revoked_at": 0.0,
@@ -114,11 +114,34 @@ class Logins:
             {
                 "access_token": credentials.sign_staff_token(claims, self.callers.signer),
                 "token_type": "Bearer",
-                "expires_in": ttl,
+                "expires_in": max(0, round(exp - now)),
                 "expires_at": datetime.fromtimestamp(session["exp"], UTC),
                 "user": {"username": claims.username, "role": claims.role, "organization_id": claims.organization_id},
             }
         )
+
+    async def refresh(self, who: Identity, token: str) -> LoginOut:
+        """Rotate a live staff token: a new one for the same login, the old one ending after a short grace
+        (requests already sent with it finish); refused once the login reaches its absolute lifetime."""
+        if not who.is_staff:
+            raise not_a_login("gateway.only_staff_refresh")
+        claims = self.callers.claims(token)
+        wall = time.time()
+        session = await self.store.session(claims.sid)
+        account = await self.store.staff_member(claims.username)
+        if session is None or account is None or not login_lasts(claims, session, account, wall):
+            raise unauthenticated("gateway.login_ended")
+        started = float(session.get("started") or wall)
+        if wall >= started + self.settings.gateway_session_max_seconds - 1:
+            raise unauthenticated("gateway.login_too_old")
+        event = new_event(CredentialRevoked(kind="session", id=claims.sid), producer=PRODUCER)
+        if not await self.store.end_for_refresh(
+            claims.sid, wall + self.settings.gateway_refresh_grace_seconds, [event]
+        ):
+            raise unauthenticated("gateway.already_refreshed")
+        self.callers.forget_session(claims.sid)
+        self.notify()
+        return await self.open(account, started=started)
 
     def me(self, who: Identity) -> StaffUser:
         if not who.is_staff:

@@ -180,6 +180,14 @@ class GatewayStore:
     async def end_session(self, sid: str, now: float, events: Sequence[Envelope]) -> None:
         await self.sessions.update_one({"_id": sid}, push_events({"$set": {"revoked_at": now}}, *events))
 
+    async def end_for_refresh(self, sid: str, at: float, events: Sequence[Envelope]) -> bool:
+        """Mark a live session as replaced by a refreshed one (it ends at `at`); False if it had
+        already ended or been replaced, so one token is refreshed once."""
+        result = await self.sessions.update_one(
+            {"_id": sid, "revoked_at": 0}, push_events({"$set": {"revoked_at": at}}, *events)
+        )
+        return result.modified_count == 1
+
     async def login_guard(self, key: str) -> LoginGuardDoc | None:
         return _typed(await self.guards.find_one({"_id": key}))
 

@@ -1,0 +1,55 @@
+"""The console's screens, one module each; `setup` lists every page's route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from clients.api import ApiProblem
+
+
+@dataclass
+class Form:
+    """What was typed, and what the API said about it: messages per field, title + detail above."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    problem: ApiProblem | None = None
+
+    def value(self, name: str, default: Any = "") -> Any:
+        return self.values.get(name, default)
+
+    def error(self, name: str) -> list[str]:
+        return self.errors.get(name, [])
+
+    @property
+    def unplaced(self) -> list[tuple[str, str]]:
+        """Field messages no input on the page shows (listed under the problem's title)."""
+        return [(f, m) for f, ms in self.errors.items() for m in ms if f not in self.values and f != "_"]
+
+
+def failed(problem: ApiProblem, values: dict[str, Any], aliases: dict[str, str] | None = None) -> Form:
+    """The form again with the API's problem: each field path mapped to the input that holds it."""
+    errors: dict[str, list[str]] = {}
+    for path, messages in problem.by_field().items():
+        name = (aliases or {}).get(path, path)
+        if name not in values:
+            # `sessions.0.starts_at` shows at `sessions.0.starts_at`, `dues.amount_vnd` at `amount_vnd`…
+            tail = path.rsplit(".", 1)[-1]
+            name = tail if tail in values else name
+        errors.setdefault(name, []).extend(messages)
+    return Form(values, errors, problem)
+
+
+def fields(form: MultiDictProxy[Any], *names: str) -> dict[str, str]:
+    return {name: str(form.get(name, "")).strip() for name in names}
+
+
+def setup(app: web.Application, console: Any) -> None:
+    from clients.console.views import admin, auth, checkin, events, home, imports, members, notifications, organizations
+
+    for module in (auth, home, organizations, members, imports, events, checkin, notifications, admin):
+        module.routes(app.router)
