@@ -43,6 +43,7 @@ bench: install
 	$(PY) bench/notifications.py
 	$(PY) bench/gateway.py
 	$(PY) bench/webhooks.py
+	$(PY) bench/contests.py
 
 # Regenerate the generated documents (the tests check they are current).
 docs: install

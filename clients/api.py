@@ -100,7 +100,7 @@ class Answer(BaseModel):
 
 class StaffUser(Answer):
     username: str
-    role: Literal["admin", "manager"]
+    role: Literal["admin", "manager", "judge"]
     organization_id: str | None = None
 
 
@@ -418,6 +418,67 @@ class Traffic(Answer):
     this_month: int
     this_year: int
     total: int
+
+
+class ContestEdition(Answer):
+    id: str
+    code: str
+    kind: str
+    kind_label: dict[str, str]
+    name: dict[str, Any]
+    status: str
+    timeline: dict[str, Any]
+    fields: list[dict[str, Any]]
+    criteria: list[dict[str, Any]]
+    tiers: list[dict[str, Any]]
+    entries: int = 0
+
+
+class ContestEntry(Answer):
+    id: str
+    code: str
+    edition_id: str
+    title: str
+    field: str
+    field_label: dict[str, Any]
+    summary: str
+    entrant: dict[str, Any]
+    status: str
+    status_label: dict[str, str]
+    status_history: list[dict[str, Any]] = []
+    documents: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] | None = None
+    result: dict[str, Any] | None = None
+
+
+class ContestEntryPage(Answer):
+    items: list[ContestEntry]
+    next_after: str | None = None
+
+
+class AssignedEntry(Answer):
+    entry_id: str
+    code: str
+    edition_id: str
+    title: str
+    field: str
+    sheet_status: str
+    total: float | None = None
+
+
+class JudgingSheet(Answer):
+    entry: ContestEntry
+    criteria: list[dict[str, Any]]
+    sheet: dict[str, Any]
+    others_hidden: bool
+    others: list[dict[str, Any]]
+
+
+class ContestRanking(Answer):
+    edition_id: str
+    published: bool
+    items: list[dict[str, Any]]
+    tiers: list[dict[str, Any]]
 
 
 @dataclass
@@ -813,6 +874,82 @@ class ApiClient:
 
     async def issue_certificates(self, event_id: str) -> dict[str, int]:
         return dict(await self.call("POST", f"/events/{event_id}/certificates"))
+
+    # --- contests -----------------------------------------------------------------------
+
+    async def contest_editions(self) -> list[ContestEdition]:
+        return [ContestEdition.model_validate(e) for e in (await self.call("GET", "/contests/editions"))["items"]]
+
+    async def contest_edition(self, edition_id: str) -> ContestEdition:
+        return ContestEdition.model_validate(await self.call("GET", f"/contests/editions/{quote(edition_id, safe='')}"))
+
+    async def contest_entries(
+        self, edition_id: str, *, status: str | None = None, after: str | None = None, limit: int = 100
+    ) -> ContestEntryPage:
+        return ContestEntryPage.model_validate(
+            await self.call(
+                "GET",
+                f"/contests/editions/{quote(edition_id, safe='')}/entries",
+                params={"status": status, "after": after, "limit": limit},
+            )
+        )
+
+    async def contest_entry(self, entry_id: str) -> ContestEntry:
+        return ContestEntry.model_validate(await self.call("GET", f"/contests/entries/{quote(entry_id, safe='')}"))
+
+    async def screen_entry(self, entry_id: str, decision: str, reason: str | None) -> ContestEntry:
+        body: dict[str, Any] = {"decision": decision, **({"reason": reason} if reason else {})}
+        return ContestEntry.model_validate(
+            await self.call("POST", f"/contests/entries/{quote(entry_id, safe='')}/screening", json_body=body)
+        )
+
+    async def judging_entries(self, edition_id: str | None = None) -> list[AssignedEntry]:
+        body = await self.call("GET", "/contests/judging/entries", params={"edition_id": edition_id})
+        return [AssignedEntry.model_validate(i) for i in body["items"]]
+
+    async def judging_sheet(self, entry_id: str) -> JudgingSheet:
+        return JudgingSheet.model_validate(
+            await self.call("GET", f"/contests/judging/entries/{quote(entry_id, safe='')}")
+        )
+
+    async def score_entry(
+        self, entry_id: str, scores: Mapping[str, Any], comment: str | None, submit: bool
+    ) -> JudgingSheet:
+        body = {"scores": dict(scores), "comment": comment or None, "submit": submit}
+        return JudgingSheet.model_validate(
+            await self.call("PUT", f"/contests/judging/entries/{quote(entry_id, safe='')}/sheet", json_body=body)
+        )
+
+    async def contest_ranking(self, edition_id: str, sort: str = "rank") -> ContestRanking:
+        return ContestRanking.model_validate(
+            await self.call("GET", f"/contests/editions/{quote(edition_id, safe='')}/ranking", params={"sort": sort})
+        )
+
+    async def set_override(self, entry_id: str, tier: str, reason: str) -> ContestEntry:
+        return ContestEntry.model_validate(
+            await self.call(
+                "PUT",
+                f"/contests/entries/{quote(entry_id, safe='')}/override",
+                json_body={"tier": tier, "reason": reason},
+            )
+        )
+
+    async def clear_override(self, entry_id: str) -> ContestEntry:
+        return ContestEntry.model_validate(
+            await self.call("DELETE", f"/contests/entries/{quote(entry_id, safe='')}/override")
+        )
+
+    async def publish_results(self, edition_id: str) -> dict[str, Any]:
+        return dict(await self.call("POST", f"/contests/editions/{quote(edition_id, safe='')}/publish"))
+
+    def export_contest(
+        self, edition_id: str, what: Literal["score-sheets", "entry-scores", "ranking", "forwarded"], fmt: str
+    ):
+        return self.download(
+            f"/contests/editions/{quote(edition_id, safe='')}/exports/{what}",
+            {"format": fmt},
+            fallback_name=f"{what}.{fmt}",
+        )
 
     # --- notifications -----------------------------------------------------------------
 

@@ -142,6 +142,22 @@ class Settings(BaseSettings):
         description="Unicode TrueType font for training certificates (Vietnamese needs one; Debian: fonts-dejavu-core).",
     )
 
+    # --- contests ---------------------------------------------------------------
+    contests_pdf_max_bytes: int = Field(
+        20_971_520, ge=1024, description="Largest PDF an entry may attach (its type is read from its content)."
+    )
+    contests_image_max_bytes: int = Field(
+        10_485_760, ge=1024, description="Largest image (PNG, JPEG, WebP, TIFF) an entry may attach."
+    )
+    contests_drawing_max_bytes: int = Field(
+        26_214_400, ge=1024, description="Largest technical drawing (DWG, DXF) an entry may attach."
+    )
+    contests_entry_max_documents: int = Field(20, ge=1, le=200, description="Most documents one entry may attach.")
+    contests_font: str = Field(
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        description="Unicode TrueType font for award decisions and certificates (Debian: fonts-dejavu-core).",
+    )
+
     # --- notifications ----------------------------------------------------------
     sms_provider: str = Field(
         "http",

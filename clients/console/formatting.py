@@ -51,6 +51,14 @@ def number(value: Any, lang: str = "vi") -> str:
     return grouped.replace(",", ".") if lang == "vi" else grouped
 
 
+def points(value: Any, lang: str = "vi") -> str:
+    """A score as judges write it: 85, 84,67 in Vietnamese (84.67 in English)."""
+    if value is None or value == "":
+        return ""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def input_moment(value: datetime | str | None) -> str:
     """The value of an `<input type="datetime-local">`, in local time."""
     when = local(value)

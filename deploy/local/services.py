@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-SERVICES = ("membership", "events", "notifications", "webhooks", "gateway")
+SERVICES = ("membership", "events", "notifications", "contests", "webhooks", "gateway")
 PORT_VARIABLE = {
     "membership": "MEMBERSHIP_PORT",
     "events": "EVENTS_PORT",
     "notifications": "NOTIFICATIONS_PORT",
+    "contests": "CONTESTS_PORT",
     "webhooks": "WEBHOOKS_PORT",
     "gateway": "GATEWAY_PORT",
 }
@@ -35,7 +36,14 @@ class ServiceProcesses:
     _logs: list[IO] = field(default_factory=list)
 
     def port(self, service: str) -> int:
-        defaults = {"membership": 8081, "events": 8082, "notifications": 8083, "webhooks": 8085, "gateway": 8080}
+        defaults = {
+            "membership": 8081,
+            "events": 8082,
+            "notifications": 8083,
+            "contests": 8084,
+            "webhooks": 8085,
+            "gateway": 8080,
+        }
         # The processes get os.environ too: a port set there is where they listen.
         return int({**os.environ, **self.env}.get(PORT_VARIABLE[service], defaults[service]))
 

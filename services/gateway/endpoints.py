@@ -17,7 +17,7 @@ from shared.api import Api
 api = Api("gateway", tag="auth")
 
 USERNAME = r"^[a-z0-9][a-z0-9._-]{1,63}$"
-Role = Literal["admin", "manager"]
+Role = Literal["admin", "manager", "judge"]  # judge: a contest judge (the contests service limits them)
 JSON_DOC = {"type": "object"}
 
 
@@ -95,7 +95,7 @@ class StaffIn(Strict):
         min_length=1,
         max_length=64,
         validate_default=True,
-        description="The association a manager manages (required for managers)",
+        description="The association a manager manages (required for managers); a contest judge's own organisation",
     )
 
     _organisation = field_validator("organization_id")(_manager_has_an_organisation)

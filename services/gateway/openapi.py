@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from services.contests import endpoints as contests_endpoints
 from services.events import endpoints as events_endpoints
 from services.gateway.endpoints import api as gateway_endpoints
 from services.membership import endpoints as membership_endpoints
@@ -20,6 +21,7 @@ SERVICE_APIS: dict[str, Api] = {
     "membership": membership_endpoints.api,
     "events": events_endpoints.api,
     "notifications": notifications_endpoints.api,
+    "contests": contests_endpoints.api,
     "webhooks": webhooks_endpoints.api,
 }
 # Everything that answers under /api/v1: the services' endpoints and the gateway's own.

@@ -37,6 +37,10 @@ class LastAdmin(Conflict):
     code, title = "last-admin", MESSAGES("gateway.last_admin")
 
 
+# Roles whose account keeps an organisation: a manager's association, a contest judge's own.
+BOUND_ROLES = ("manager", "judge")
+
+
 class StaffAccounts:
     def __init__(self, store: GatewayStore, logins: Logins, callers: Callers, notify: Callable[[], None]) -> None:
         self.store = store
@@ -49,7 +53,7 @@ class StaffAccounts:
         doc: StaffDoc = {
             "_id": body.username,
             "role": body.role,
-            "organization_id": body.organization_id if body.role == "manager" else None,
+            "organization_id": body.organization_id if body.role in BOUND_ROLES else None,
             "password_hash": await asyncio.to_thread(self.logins.hasher.hash, body.password),
             "created": datetime.now(UTC),
             "created_by": by,
@@ -69,7 +73,7 @@ class StaffAccounts:
         return StaffList(items=[self._shown(a, guards.get(self.logins.guard_key(a["_id"]))) for a in accounts])
 
     async def change_role(self, username: str, role: str, organization_id: str | None) -> Staff:
-        changes = {"role": role, "organization_id": organization_id if role == "manager" else None}
+        changes = {"role": role, "organization_id": organization_id if role in BOUND_ROLES else None}
         return await self._change(username, changes, "role_changed", demotes=role != "admin")
 
     async def reset_password(self, username: str, new_password: str) -> Staff:

@@ -50,7 +50,7 @@ class ApiKeyDoc(TypedDict, total=False):
 
 class StaffDoc(TypedDict, total=False):
     _id: str  # the username
-    role: str  # "admin" or "manager"
+    role: str  # "admin", "manager" or "judge"
     organization_id: str | None
     password_hash: str  # argon2id
     created: datetime

@@ -17,7 +17,14 @@ from typing import Any, Literal
 from services.notifications.rules import LOCAL, Category, Channel
 from services.notifications.sms_text import strip_diacritics
 from shared.contracts import (
+    AwardIssued,
     CertificateIssued,
+    EntryAwarded,
+    EntryEvent,
+    EntryForwarded,
+    EntryNotAwarded,
+    EntryScored,
+    EntryScreened,
     EventCancelled,
     EventData,
     EventReminderDue,
@@ -34,7 +41,7 @@ from shared.contracts import (
     RegistrationWaitlisted,
 )
 
-Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign"]
+Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign", "entrants"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,22 @@ ROUTES: dict[str, list[Route]] = {
             "contact",
             "A partner's webhook endpoint was disabled (410 Gone, or failing for days): its technical contact is told.",
         )
+    ],
+    # Contests: every change of an entry's status is told to its entrants (authors, a youth entry's teacher).
+    "entry.submitted": [Route("entry_submitted", ("email",), "service", "entrants", "A contest entry was received.")],
+    "entry.screened": [
+        Route("entry_screened", ("email",), "service", "entrants", "Screening: on to scoring, or not and why.")
+    ],
+    "entry.scored": [Route("entry_scored", ("email",), "service", "entrants", "The judges have scored the entry.")],
+    "entry.awarded": [Route("entry_awarded", ("email",), "service", "entrants", "Results: the entry won a prize.")],
+    "entry.not_awarded": [
+        Route("entry_not_awarded", ("email",), "service", "entrants", "Results: the entry won no prize.")
+    ],
+    "entry.forwarded": [
+        Route("entry_forwarded", ("email",), "service", "entrants", "The entry goes on to the national contest.")
+    ],
+    "award.issued": [
+        Route("award_issued", ("email",), "service", "entrants", "The award certificate, with its verification link.")
     ],
 }
 # Events consumed only to keep projections (contacts, organisations, registrations).
@@ -213,6 +236,14 @@ def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | No
         )
         person.context.update(_membership_context(data))
         return [person]
+    if route.audience == "entrants":
+        assert isinstance(data, EntryEvent)
+        return [
+            Recipient(
+                p.person_id, p.member_id, p.full_name, p.email, p.phone, p.language, _entry_context(data, p.language)
+            )
+            for p in data.entrants
+        ]
     if route.audience == "registrants":
         assert isinstance(data, EventCancelled)
         people = []
@@ -285,6 +316,49 @@ def _registration_context(data: RegistrationEvent, language: str) -> dict[str, A
     return context
 
 
+def _entry_context(data: EntryEvent, language: str) -> dict[str, Any]:
+    """What contest messages may use; every key is always there (templates are strict)."""
+    english = language == "en"
+    edition = data.entry.edition
+    context: dict[str, Any] = {
+        "entry": {
+            "code": data.entry.code,
+            "title": data.entry.title,
+            "field": (data.entry.field_en or data.entry.field_vi) if english else data.entry.field_vi,
+            "edition": (edition.name_en or edition.name_vi) if english else edition.name_vi,
+        },
+        "decision": "",
+        "reason": "",
+        "results_expected": "",
+        "tier": "",
+        "prize": "",
+        "final_score": "",
+        "results_url": "",
+        "national_contest": "",
+        "certificate_code": "",
+        "verify_url": "",
+        "pdf_url": "",
+    }
+    if isinstance(data, EntryScreened):
+        context.update(decision=data.decision, reason=data.reason or "")
+    if isinstance(data, EntryScored) and data.results_expected:
+        context["results_expected"] = format_day(data.results_expected, language)
+    if isinstance(data, (EntryAwarded, AwardIssued)):
+        context["tier"] = data.tier_en if english else data.tier_vi
+    if isinstance(data, EntryAwarded):
+        context["prize"] = f"{data.prize_vnd:,}".replace(",", ".") if data.prize_vnd else ""
+    if isinstance(data, (EntryAwarded, EntryNotAwarded)):
+        context["final_score"] = "" if data.final_score is None else f"{data.final_score:g}"
+        context["results_url"] = data.results_url or ""
+    if isinstance(data, EntryForwarded):
+        context["national_contest"] = data.national_contest or ""
+    if isinstance(data, AwardIssued):
+        context.update(
+            certificate_code=data.certificate_code, verify_url=data.verify_url or "", pdf_url=data.pdf_url or ""
+        )
+    return context
+
+
 # --- sample data, for previews and for checking templates when they are saved ---------
 
 _SAMPLE_EVENT = {
@@ -348,4 +422,19 @@ def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
             "key_prefix": "a1b2c3d4",
             "reason": "failing",
         },
+        "entry": {
+            "code": "STKT10-0042",
+            "title": "Máy sấy lúa dùng năng lượng mặt trời",
+            "field": "Nông – Lâm – Ngư nghiệp, Môi trường" if language == "vi" else "Agriculture and environment",
+            "edition": "Hội thi Sáng tạo kỹ thuật lần thứ X"
+            if language == "vi"
+            else "10th Technical Creativity Contest",
+        },
+        "decision": "in",
+        "results_expected": "01/09/2027" if language == "vi" else "01 Sep 2027",
+        "tier": "Giải Nhì" if language == "vi" else "Second prize",
+        "prize": "15.000.000",
+        "final_score": "88",
+        "results_url": "https://lienhiep.example.vn/api/v1/contests/editions/e1/results",
+        "national_contest": "Hội thi Sáng tạo kỹ thuật toàn quốc",
     }

@@ -8,6 +8,7 @@ that publishes it. Producers build envelopes with `new_event`; consumers get
 know, so a producer may add optional fields; anything else is a new version.
 """
 
+from shared.contracts.contests import *  # noqa: F403
 from shared.contracts.envelope import (
     CONTRACTS,
     DESCRIPTIONS,

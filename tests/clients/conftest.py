@@ -49,6 +49,7 @@ def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) 
         "MEMBERSHIP_PORT": str(free_port()),
         "EVENTS_PORT": str(free_port()),
         "NOTIFICATIONS_PORT": str(free_port()),
+        "CONTESTS_PORT": str(free_port()),
         "WEBHOOKS_PORT": str(free_port()),
         "INTERNAL_IDENTITY_SECRET": f"console-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
         "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,

@@ -6,13 +6,20 @@ works around: a sub-document pushed into an array comes back as a JSON string an
 a conditional `$pull` removes too much (so the outbox uses a map, not an array);
 an `_id` inside a compound index is refused; in a write (update_one,
 find_one_and_update) a top-level `$or` beside other conditions makes it ignore those
-conditions, `_id` included, so such filters put the `$or` inside `$and`; a datetime written by `$set` comes
+conditions, `_id` included, so such filters put the `$or` inside `$and`; `$set` on a
+path into a list (`authors.0.name`) is ignored and a query on a field inside a list
+of sub-documents finds nothing (lift what is searched into a top-level list of
+strings; write lists whole); a datetime written by `$set` comes
 back as text (restored by `shared.mongo.from_store`), compares to the second only
 and not at all in count_documents (so leases and due times are epoch numbers,
 `shared.mongo.epoch`); a bool written by `$set` comes back as 1/0;
 `replace_one(..., upsert=True)` ignores the filter's `_id` and stores the document
 under a new ObjectId (use `update_one` with `$set`); with an index on an array field,
-an equality match finds nothing while `$in` works.
+an equality match finds nothing while `$in` works. GridFS (`AsyncGridFSBucket`)
+works through the bucket's own calls (nx-27017 maps a bucket to tables of its
+own), but `count_documents` on `<bucket>.files`/`.chunks` fails and a GridFS
+upload stream cannot be aborted (its `abort` deletes a files document that is not
+there yet and errors): check a file before writing it, and keep counts elsewhere.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
 
@@ -167,3 +176,69 @@ async def test_a_set_an_inc_and_a_projection_in_one_find_and_modify(db):
     assert doc["logins_generation"] == 1 and "password_hash" not in doc
     assert from_store(doc)["disabled_at"] == NOW
     assert [d["_id"] async for d in db.staff.find({"role": "admin"}, {"password_hash": 0})] == ["lan"]
+
+
+# --- shapes the contests service relies on ----------------------------------------------
+
+
+async def test_gridfs_keeps_files_under_our_ids_and_gives_them_back_in_chunks(db):
+    bucket = AsyncGridFSBucket(db, bucket_name="documents")
+    data = bytes(range(256)) * 2400  # 614,400 bytes: three chunks
+    await bucket.upload_from_stream_with_id("doc-1", "ban-ve.pdf", data, metadata={"entry_id": "e1"})
+    await bucket.upload_from_stream_with_id("doc-2", "anh.png", b"\x89PNG tiny", metadata={"entry_id": "e2"})
+    stream = await bucket.open_download_stream("doc-1")
+    assert stream.length == len(data) and stream.metadata == {"entry_id": "e1"} and stream.filename == "ban-ve.pdf"
+    chunks = []
+    while chunk := await stream.readchunk():
+        chunks.append(chunk)
+    assert b"".join(chunks) == data and len(chunks) == 3
+    assert [f.filename async for f in bucket.find({"metadata.entry_id": "e2"})] == ["anh.png"]
+    await bucket.delete("doc-1")
+    with pytest.raises(NoFile):
+        await bucket.open_download_stream("doc-1")
+    assert await (await bucket.open_download_stream("doc-2")).read() == b"\x89PNG tiny"
+
+
+async def test_a_nested_list_is_written_whole_and_searched_through_a_list_of_strings(db):
+    await ensure_indexes(db, [IndexSpec("entries", [("member_ids", 1)])])
+    authors = [{"full_name": "Nguyễn Văn Hùng", "member_id": "m1", "share": 6000}, {"full_name": "Trần Thị Mai"}]
+    await db.entries.insert_one({"_id": "e1", "entrant": {"kind": "group", "authors": authors}, "member_ids": ["m1"]})
+    assert [d["_id"] async for d in db.entries.find({"member_ids": {"$in": ["m1"]}})] == ["e1"]
+    renamed = [{**authors[0], "full_name": "—", "erased": True}, authors[1]]
+    await db.entries.update_one({"_id": "e1"}, {"$set": {"entrant.authors": renamed}})
+    assert (await db.entries.find_one({"_id": "e1"}))["entrant"]["authors"] == renamed
+
+
+async def test_conditional_counters_and_map_records_on_one_document(db):
+    await db.entries.insert_one({"_id": "e", "status": "screened_in", "sheets_submitted": 0, "documents": {}})
+    after = await db.entries.find_one_and_update(
+        {"_id": "e", "status": {"$in": ["screened_in", "scored"]}},
+        {"$inc": {"sheets_submitted": 1}, "$set": {"documents.d1": {"size": 10, "uploaded_at": NOW}}},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after["sheets_submitted"] == 1 and from_store(after)["documents"]["d1"]["uploaded_at"] == NOW
+    gone = await db.entries.find_one_and_update(
+        {"_id": "e", "documents.d1": {"$exists": True}},
+        {"$unset": {"documents.d1": ""}, "$inc": {"documents_bytes": -10}},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert gone["documents"] == {} and gone["documents_bytes"] == -10
+    assert (
+        await db.entries.find_one_and_update({"_id": "e", "documents.d1": {"$exists": True}}, {"$set": {"x": 1}})
+        is None
+    )
+    assert await db.entries.find_one_and_update(
+        {"_id": "e", "certificate_code": {"$exists": False}}, {"$set": {"certificate_code": "C"}}
+    )
+
+
+async def test_assignments_inserted_twice_are_kept_once_and_bulk_updates_count_matches(db):
+    await db.sheets.insert_many([{"_id": "e1:an"}, {"_id": "e2:an"}])
+    with pytest.raises(BulkWriteError) as err:
+        await db.sheets.insert_many([{"_id": "e1:an"}, {"_id": "e3:an"}], ordered=False)
+    assert [e["code"] for e in err.value.details["writeErrors"]] == [11000]
+    assert sorted([d["_id"] async for d in db.sheets.find({})]) == ["e1:an", "e2:an", "e3:an"]
+    result = await db.sheets.bulk_write(
+        [UpdateOne({"_id": "e1:an"}, {"$set": {"v": 1}}), UpdateOne({"_id": "zz"}, {"$set": {"v": 1}})]
+    )
+    assert result.matched_count == 1

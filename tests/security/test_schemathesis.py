@@ -42,6 +42,7 @@ def running(mongo_url, amqp_url, tmp_path_factory):
             "MEMBERSHIP_PORT": str(free_port()),
             "EVENTS_PORT": str(free_port()),
             "NOTIFICATIONS_PORT": str(free_port()),
+            "CONTESTS_PORT": str(free_port()),
             "WEBHOOKS_PORT": str(free_port()),
             "INTERNAL_IDENTITY_SECRET": f"st-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
             "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,

@@ -116,3 +116,10 @@ def test_an_api_problem_lands_beside_the_field_that_holds_it():
     assert form.unplaced == [("body", "give a venue")]
     single = ApiProblem.from_answer(409, {"title": "Taken", "detail": "Choose another username", "field": "username"})
     assert failed(single, {"username": "x"}).error("username") == ["Choose another username"]
+
+
+def test_scores_are_written_as_judges_write_them():
+    from clients.console.formatting import points
+
+    assert points(85.0) == "85" and points(84.67) == "84,67" and points(84.67, "en") == "84.67"
+    assert points(None) == "" and points(0) == "0"

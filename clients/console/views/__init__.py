@@ -49,7 +49,18 @@ def fields(form: MultiDictProxy[Any], *names: str) -> dict[str, str]:
 
 
 def setup(app: web.Application, console: Any) -> None:
-    from clients.console.views import admin, auth, checkin, events, home, imports, members, notifications, organizations
+    from clients.console.views import (
+        admin,
+        auth,
+        checkin,
+        contests,
+        events,
+        home,
+        imports,
+        members,
+        notifications,
+        organizations,
+    )
 
-    for module in (auth, home, organizations, members, imports, events, checkin, notifications, admin):
+    for module in (auth, home, organizations, members, imports, events, checkin, notifications, contests, admin):
         module.routes(app.router)

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from clients.api import ApiProblem
-from clients.console.app import api, render, session_of
+from clients.console.app import api, redirect, render, session_of, url
 from clients.console.formatting import local, today_local
 from clients.console.views.notifications import parked_overview
 
@@ -29,6 +29,8 @@ async def _safe(work: Any) -> Any:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
+    if session_of(request).role == "judge":  # a contest judge's day is their scoring sheets
+        return redirect(request, url(request, "judging"))
     client = api(request)
     admin = session_of(request).admin
     events, applied, imports, failed, parked = await asyncio.gather(
