@@ -26,6 +26,8 @@ from shared.i18n import Catalogue, Message, Text, known, render, text_of
 # Answers listing field errors stay small however large the request was.
 MAX_FIELD_ERRORS = 50
 MAX_MESSAGE_CHARS = 300
+# Members of a problem the error itself decides: extra details never overwrite them.
+RESERVED = frozenset({"type", "title", "status", "detail", "field", "errors", "errors_omitted"})
 
 MESSAGES = Catalogue(
     {
@@ -208,7 +210,9 @@ class DomainError(Exception):
             body["errors"] = [e.public(lang) for e in self.field_errors[:MAX_FIELD_ERRORS]]
             if len(self.field_errors) > MAX_FIELD_ERRORS:
                 body["errors_omitted"] = len(self.field_errors) - MAX_FIELD_ERRORS
-        body.update({k: (text_of(v, lang) if isinstance(v, Message) else v) for k, v in self.extra.items()})
+        body.update(
+            {k: (text_of(v, lang) if isinstance(v, Message) else v) for k, v in self.extra.items() if k not in RESERVED}
+        )
         return body
 
 

@@ -93,3 +93,8 @@ def test_a_huge_invalid_request_gets_a_bounded_answer():
     body = Invalid(*errors).public("en")
     assert len(body["errors"]) == MAX_FIELD_ERRORS and body["errors_omitted"] == 5_000 - MAX_FIELD_ERRORS
     assert all(len(e["message"]) <= 300 for e in body["errors"])
+
+
+def test_extra_details_never_overwrite_what_the_error_decides():
+    body = NotFound("No entry e-1", status="screened_out", title="x", entry_id="e-1").public("en")
+    assert body["status"] == 404 and body["title"] == "Not found" and body["entry_id"] == "e-1"
