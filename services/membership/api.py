@@ -101,6 +101,11 @@ async def list_organizations(request: web.Request, query: OrganizationQuery) -> 
     return json_response(await _uc(request).organizations.listing(current_identity(request), query))
 
 
+@ep.federation.handles
+async def federation(request: web.Request) -> web.Response:
+    return json_response(await _uc(request).organizations.federation())
+
+
 @ep.get_organization.handles
 async def get_organization(request: web.Request) -> web.Response:
     return json_response(await _uc(request).organizations.show(_org_id(request)))
@@ -170,8 +175,7 @@ async def export_members(request: web.Request, query: ExportQuery) -> web.Stream
 async def import_members(request: web.Request, query: ImportQuery) -> web.Response:
     imports, who = _uc(request).imports, current_identity(request)
     path, size, filename = await spool(request, _max_upload(request))
-    job = await imports.create_job(who, filename=filename, size=size)
-    task = imports.start(job["_id"], path, who=who, correlation_id=request_id(request))
+    job, task = await imports.begin(who, path, filename=filename, size=size, correlation_id=request_id(request))
     if query.wait:
         await asyncio.shield(task)
     lang = query.lang or language(request)

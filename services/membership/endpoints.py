@@ -445,6 +445,11 @@ class Organization(BaseModel):
     updated_at: datetime
 
 
+class Federation(BaseModel):
+    name: str = Field(description="The root organisation's name; the FEDERATION_NAME setting before there is a tree")
+    organization_id: str | None = Field(None, description="The root organisation (None before there is a tree)")
+
+
 class OrganizationList(BaseModel):
     items: list[Organization]
 
@@ -497,6 +502,15 @@ list_organizations = api.endpoint(
     summary="The organisation tree, parents before children (optionally with member counts)",
     query=OrganizationQuery,
     response=OrganizationList,
+    scope=READ,
+    tags=ORGS,
+)
+federation = api.endpoint(
+    "federation",
+    "GET",
+    "/federation",
+    summary="The federation: the root of the organisation tree, by the name letters and emails use",
+    response=Federation,
     scope=READ,
     tags=ORGS,
 )

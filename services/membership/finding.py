@@ -112,7 +112,8 @@ class Finding:
         return await self._page(who, await self.filter(who, query), query.limit, query.after)
 
     async def unpaid(self, who: Identity, org_id: str, query: UnpaidQuery) -> dict[str, Any]:
-        base = await self.filter(who, MemberFilters(organization_id=org_id, status="active"))
+        # Built, not validated: an id from the path of any length is simply not found.
+        base = await self.filter(who, MemberFilters.model_construct(organization_id=org_id, status="active"))
         f = MemberFilter(organization_ids=base.organization_ids, status="active", dues_state="unpaid")
         return await self._page(who, f, query.limit, query.after)
 

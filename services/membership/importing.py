@@ -39,7 +39,9 @@ from services.membership.spreadsheets import (
     ORG_KINDS,
     ParsedRow,
     RowError,
+    TooBig,
     UnreadableFile,
+    check_workbook,
     count_rows,
     parse_member_row,
     read_records,
@@ -53,7 +55,7 @@ from shared.errors import FieldError, NotFound, Problem
 from shared.identity import Identity
 from shared.logging import get_logger
 from shared.mongo import from_store
-from shared.text import fold
+from shared.text import InvalidPhone, fold, normalise_phone
 
 log = get_logger(__name__)
 
@@ -106,12 +108,21 @@ def _error_doc(job_id: str, number: int, error: RowError, row: ParsedRow | None)
 
 
 def _searchable(row: ParsedRow) -> list[str]:
-    """The row's name, email and phone as written and as cleaned: what erasure looks for."""
-    held = [str(v).strip() for v in row.cells.values() if isinstance(v, str) and v.strip()]
-    fields = row.fields or {}
-    held += [str(fields[k]) for k in ("full_name", "email", "phone") if fields.get(k)]
-    held += [fold(v) for v in held if "@" not in v]
-    return sorted(set(held))
+    """The row's cells and clean fields, as written, lower-cased, folded and (for phone
+    numbers) in E.164: what erasure looks for."""
+    held = {str(v).strip() for v in row.cells.values() if v is not None and str(v).strip()}
+    held |= {str(v) for v in (row.fields or {}).values() if isinstance(v, str) and v}
+    return sorted(held | {variant for value in held for variant in _variants(value)})
+
+
+def _variants(value: str) -> set[str]:
+    out = {value.lower(), fold(value)}
+    if sum(c.isdigit() for c in value) >= 6:
+        try:
+            out.add(normalise_phone(value))
+        except InvalidPhone:
+            pass
+    return out
 
 
 class MemberImports:
@@ -144,6 +155,14 @@ class MemberImports:
         }
         await self.deps.imports.add(job)
         return job
+
+    async def begin(
+        self, who: Identity, path: str, *, filename: str | None, size: int, correlation_id: str | None
+    ) -> tuple[ImportJobDoc, asyncio.Task]:
+        """Check the upload, make its job and start it (the file is the job's from here)."""
+        await refuse_bombs(path)
+        job = await self.create_job(who, filename=filename, size=size)
+        return job, self.start(job["_id"], path, who=who, correlation_id=correlation_id)
 
     def start(self, job_id: str, path: str, *, who: Identity, correlation_id: str | None) -> asyncio.Task:
         task = asyncio.create_task(self.run(job_id, path, who=who, correlation_id=correlation_id))
@@ -225,6 +244,27 @@ class MemberImports:
             error = job["error"]
             out["error"] = {"code": error["code"], "reason": reason(error["code"], lang, **error.get("params", {}))}
         return out
+
+
+async def refuse_bombs(path: str) -> None:
+    """A workbook that would unpack beyond the bounds is refused before any parsing:
+    413 for its size, 422 for its number of strings (and the file removed)."""
+    try:
+        await asyncio.to_thread(check_workbook, path)
+    except TooBig as exc:
+        _remove(path)
+        status, code = (
+            (413, "payload-too-large") if exc.code == "file_too_large_unpacked" else (422, "too-many-strings")
+        )
+        message = MESSAGES(f"membership.row.{exc.code}", limit=exc.limit)
+        raise Problem(
+            status,
+            code,
+            MESSAGES("membership.unreadable_file"),
+            message,
+            errors=[FieldError("file", message, exc.code)],
+            limit=exc.limit,
+        ) from None
 
 
 def _values(rows: list[ParsedRow], field: str) -> list[str]:
@@ -442,6 +482,7 @@ async def import_organizations(
 ) -> dict[str, Any]:
     """Create or update organisations from a small CSV/XLSX (removed afterwards); parents
     are placed before their children."""
+    await refuse_bombs(path)
     try:
         rows, errors = await asyncio.to_thread(_org_rows, path)
     except UnreadableFile as exc:

@@ -109,10 +109,12 @@ class Organizations:
         parents = await self.deps.tree.parents()
         return {"items": [public_organization(d, parents) for d in tree_order(list(docs))]}
 
-    async def federation_name(self) -> str:
+    async def federation(self) -> dict[str, Any]:
         """The root's name; the setting only before there is a tree."""
         root = await self.deps.orgs.root()
-        return root["name"] if root else self.federation_fallback
+        if root is None:
+            return {"name": self.federation_fallback, "organization_id": None}
+        return {"name": root["name"], "organization_id": root["_id"]}
 
     # --- writing ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +28,10 @@ from services.membership.members import parse_gender
 from shared.text import InvalidPhone, fold, normalise_name, normalise_phone
 
 XLSX_MAGIC = b"PK\x03\x04"
+# An XLSX file is a zip: bounded before any parser sees it, so a small upload cannot
+# unpack into gigabytes (a "shared strings bomb": 87 KiB → 216 MiB).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_SHARED_STRINGS = 1_000_000
 
 # Canonical column → the folded headers staff write for it (Vietnamese, then English).
 MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -202,6 +207,46 @@ def _xlsx_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
                 yield number, list(row)
         finally:
             workbook.close()
+
+
+class TooBig(UnreadableFile):
+    """A workbook that unpacks beyond the bounds: refused before it is parsed."""
+
+    def __init__(self, code: str, limit: int) -> None:
+        super().__init__(code, str(limit))
+        self.limit = limit
+
+
+def check_workbook(path: str) -> None:
+    """Refuse an XLSX whose parts unpack beyond MAX_UNPACKED_BYTES, or whose shared
+    strings number more than MAX_SHARED_STRINGS; a CSV passes as it is."""
+    with open(path, "rb") as f:
+        if f.read(4) != XLSX_MAGIC:
+            return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise TooBig("file_too_large_unpacked", MAX_UNPACKED_BYTES)
+            names = [n for n in archive.namelist() if n.lower().endswith("sharedstrings.xml")]
+            for name in names:
+                _count_strings(archive, name)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+        return  # not a readable zip: the reader says so in the job's report
+
+
+def _count_strings(archive: zipfile.ZipFile, name: str) -> None:
+    """Count `<si>` elements as the part unpacks (never more than the bound allows)."""
+    count, tail, unpacked = 0, b"", 0
+    with archive.open(name) as part:
+        while chunk := part.read(1 << 20):
+            unpacked += len(chunk)
+            if unpacked > MAX_UNPACKED_BYTES:  # a size the archive understated
+                raise TooBig("file_too_large_unpacked", MAX_UNPACKED_BYTES)
+            window = tail + chunk  # an element split between two reads is counted once, here
+            count += window.count(b"<si>") + window.count(b"<si ")
+            if count > MAX_SHARED_STRINGS:
+                raise TooBig("too_many_strings", MAX_SHARED_STRINGS)
+            tail = window[-3:]
 
 
 def count_rows(path: str) -> int | None:
