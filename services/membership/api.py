@@ -25,6 +25,7 @@ from services.membership.endpoints import (
     OrganizationPatch,
     OrganizationQuery,
     RecentQuery,
+    RejectedQuery,
     RenewIn,
     ReportQuery,
     TransitionIn,
@@ -194,6 +195,16 @@ async def import_report(request: web.Request, query: ReportQuery) -> web.Respons
     who, job_id, lang = current_identity(request), request.match_info["job_id"], query.lang or language(request)
     report = await _uc(request).imports.report(who, job_id, lang=lang, limit=query.limit, after_line=query.after_line)
     return json_response(report)
+
+
+@ep.rejected_rows_alias.handles
+@ep.rejected_rows.handles
+async def rejected_rows(request: web.Request, query: RejectedQuery) -> web.StreamResponse:
+    who, job_id = current_identity(request), request.match_info["job_id"]
+    table = await _uc(request).exports.rejected(who, job_id, query.lang or language(request))
+    return await table_response(
+        request, filename=table.filename, fmt=query.format, sheet=table.sheet, header=table.header, rows=table.rows
+    )
 
 
 # --- members: one member ---------------------------------------------------------------

@@ -73,14 +73,13 @@ class Changes:
     async def duplicate(self, field: str, doc: Any, reach: Reach) -> DuplicateMember:
         """The refusal of a clash on `field`, naming the holder only within the caller's reach."""
         holder = await self.deps.members.holder(field, doc.get(field)) if doc.get(field) else None
-        shown = holder is not None and reach.covers_any(holder.get("organization_ids") or [])
+        seen: Any = holder if holder and reach.covers_any(holder.get("organization_ids") or []) else {}
         named = MESSAGES(f"membership.field.{field}") if field in ("email", "phone") else field
-        detail = MESSAGES("membership.taken", field=named)
         return DuplicateMember(
-            detail,
+            MESSAGES("membership.taken", field=named),
             field=field,
-            existing_member_id=holder["_id"] if shown and holder else None,
-            existing_member_name=holder.get("full_name") if shown and holder else None,
+            existing_member_id=seen.get("_id"),
+            existing_member_name=seen.get("full_name"),
         )
 
 

@@ -333,6 +333,12 @@ class ImportReport(BaseModel):
     finished_at: datetime | None = None
 
 
+class RejectedQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["csv", "xlsx"] = "xlsx"
+    lang: Lang | None = Field(None, description="Language of the reasons and headers (default: Accept-Language)")
+
+
 class ImportSummary(BaseModel):
     id: str
     state: JobState
@@ -669,6 +675,18 @@ import_report = api.endpoint(
     scope=WRITE,
     errors=(404,),
 )
+REJECTED: dict[str, Any] = {
+    "summary": "An import's rejected rows as written, each with its line and reason, to fix and upload again",
+    "description": "The file's own columns between `Dòng` (line) and `Lý do` (reason); cells a spreadsheet "
+    "would run as a formula are neutralised. Only the import's own author (or an admin) may read it.",
+    "query": RejectedQuery,
+    "scope": WRITE,
+    "errors": (404,),
+    "response_media": TABLE_MEDIA,
+}
+rejected_rows = api.endpoint("rejected_rows", "GET", "/members/imports/{job_id}/rejected", **REJECTED)
+# The same, where the staff console's brief looks for it.
+rejected_rows_alias = api.endpoint("rejected_rows_alias", "GET", "/membership/imports/{job_id}/rejected", **REJECTED)
 get_member = api.endpoint(
     "get_member", "GET", "/members/{member_id}", summary="One member", response=Member, scope=READ, errors=(404,)
 )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.membership.catalogue import MESSAGES
+from services.membership.catalogue import MESSAGES, reason
+from services.membership.documents import ImportErrorDoc
 from services.membership.endpoints import ExportQuery
 from services.membership.finding import Finding
 from services.membership.reach import Deps
@@ -71,3 +72,34 @@ class Exports:
             header=[text for _, text in EXPORT_HEADERS[lang]],
             rows=rows(),
         )
+
+    async def rejected(self, who: Identity, job_id: str, lang: str) -> Table:
+        """An import's rejected rows as written, each with its line and reasons, to fix
+        and upload again (the import must be the caller's: 404 otherwise)."""
+        await self.deps.import_job(who, job_id)
+        lines = await _by_line(self.deps.imports.every_error(job_id))
+        columns = list(dict.fromkeys(h for errors in lines.values() for e in errors for h in e.get("cells") or {}))
+
+        async def rows() -> AsyncIterator[Sequence[Any]]:
+            for line, errors in lines.items():
+                cells = errors[0].get("cells") or {}
+                why = "; ".join(reason(e["code"], lang, **(e.get("params") or {})) for e in errors)
+                yield [line, *(cells.get(c) for c in columns), why]
+
+        return Table(
+            filename=f"rejected-{job_id[:8]}",
+            sheet=MESSAGES.text("membership.sheet.rejected", lang),
+            header=[
+                MESSAGES.text("membership.column.line", lang),
+                *columns,
+                MESSAGES.text("membership.column.reason", lang),
+            ],
+            rows=rows(),
+        )
+
+
+async def _by_line(errors: AsyncIterator[ImportErrorDoc]) -> dict[int, list[ImportErrorDoc]]:
+    lines: dict[int, list[ImportErrorDoc]] = {}
+    async for error in errors:
+        lines.setdefault(error["line"], []).append(error)
+    return lines

@@ -79,6 +79,12 @@ def uncursor(after: str | None) -> str | None:
         raise invalid_field("after", MESSAGES("membership.not_a_cursor"), "cursor", "query") from None
 
 
+def _found(groups: list[list[str]], docs: dict[str, MemberDoc]) -> list[list[MemberDoc]]:
+    """Each group's members still there, in name order; groups of one dropped."""
+    found = [sorted((docs[i] for i in ids if i in docs), key=lambda d: d["sort_key"]) for ids in groups]
+    return [group for group in found if len(group) > 1]
+
+
 class Finding:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -137,12 +143,7 @@ class Finding:
             match["organization_ids"] = {"$in": reach.as_list()}
         groups = await self.deps.members.duplicate_groups(match, limit)
         docs = {d["_id"]: d for d in await self.deps.members.many([i for g in groups for i in g])}
-        out = []
-        for ids in groups:
-            members = sorted((docs[i] for i in ids if i in docs), key=lambda d: d["sort_key"])
-            if len(members) > 1:
-                out.append({"members": [public_member(d, who) for d in members]})
-        return {"groups": out}
+        return {"groups": [{"members": [public_member(d, who) for d in group]} for group in _found(groups, docs)]}
 
     async def counts(self) -> dict[str, Any]:
         """Members per status (aggregate figures survive erasure)."""

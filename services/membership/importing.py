@@ -51,7 +51,7 @@ from services.membership.tree import CODE, InvalidPlacement, import_order
 from shared.access import Reach
 from shared.clock import epoch, now_utc
 from shared.contracts import Envelope, MemberUpdated
-from shared.errors import FieldError, NotFound, Problem
+from shared.errors import FieldError, Problem
 from shared.identity import Identity
 from shared.logging import get_logger
 from shared.mongo import from_store
@@ -110,9 +110,10 @@ def _error_doc(job_id: str, number: int, error: RowError, row: ParsedRow | None)
 def _searchable(row: ParsedRow) -> list[str]:
     """The row's cells and clean fields, as written, lower-cased, folded and (for phone
     numbers) in E.164: what erasure looks for."""
-    held = {str(v).strip() for v in row.cells.values() if v is not None and str(v).strip()}
-    held |= {str(v) for v in (row.fields or {}).values() if isinstance(v, str) and v}
-    return sorted(held | {variant for value in held for variant in _variants(value)})
+    written = [str(v).strip() for v in row.cells.values() if v is not None]
+    cleaned = [v for v in (row.fields or {}).values() if isinstance(v, str)]
+    held = {v for v in written + cleaned if v}
+    return sorted(held.union(*(_variants(value) for value in held)))
 
 
 def _variants(value: str) -> set[str]:
@@ -220,13 +221,6 @@ class MemberImports:
 
     # --- reading the job ---------------------------------------------------------------------
 
-    async def job(self, who: Identity, job_id: str) -> ImportJobDoc:
-        """The import if `who` made it (an admin: any); 404 otherwise."""
-        job = await self.deps.imports.get(job_id)
-        if job is None or not (who.is_admin or job["created_by"] == who.sub):
-            raise NotFound(MESSAGES("membership.no_import", id=job_id))
-        return job
-
     async def recent(self, who: Identity, limit: int) -> dict[str, Any]:
         """The latest imports (a manager's own; an admin's: everyone's), without their rows."""
         docs = await self.deps.imports.recent(None if who.is_admin else who.sub, limit)
@@ -235,7 +229,7 @@ class MemberImports:
     async def report(
         self, who: Identity, job_id: str, *, lang: str, limit: int, after_line: int | None
     ) -> dict[str, Any]:
-        job = await self.job(who, job_id)
+        job = await self.deps.import_job(who, job_id)
         docs = await self.deps.imports.errors_page(job_id, after_line=after_line, limit=limit + 1)
         out = _view(job)
         out["errors"] = [_rejection(d, lang) for d in docs[:limit]]

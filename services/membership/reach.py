@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.membership.catalogue import MESSAGES
-from services.membership.store import ImportStore, MemberDoc, MemberStore, OrganizationStore, OrgDoc
+from services.membership.store import ImportJobDoc, ImportStore, MemberDoc, MemberStore, OrganizationStore, OrgDoc
 from shared.access import OrganizationTree, Reach
 from shared.errors import NotFound
 from shared.identity import Identity
@@ -45,6 +45,13 @@ class Deps:
         if doc is None or (who is not None and not (await self.reach(who)).covers(org_id)):
             raise NotFound(MESSAGES("membership.no_organization", id=org_id))
         return doc
+
+    async def import_job(self, who: Identity, job_id: str) -> ImportJobDoc:
+        """An import if `who` made it (an admin: any); 404 otherwise."""
+        job = await self.imports.get(job_id)
+        if job is None or not (who.is_admin or job["created_by"] == who.sub):
+            raise NotFound(MESSAGES("membership.no_import", id=job_id))
+        return job
 
     def changed(self) -> None:
         """The tree changed in this process: the next reach check reads it again."""

@@ -256,6 +256,17 @@ class ImportStore:
             query["line"] = {"$gt": after_line}
         return await self.errors.find(query).sort("line", 1).limit(limit).to_list()
 
+    async def every_error(self, job_id: str, batch: int = 1000) -> AsyncIterator[ImportErrorDoc]:
+        """Every rejected row of an import, by line (a line's reasons never split across pages)."""
+        after: int | None = None
+        while len(docs := await self.errors_page(job_id, after_line=after, limit=batch)) == batch:
+            whole = [d for d in docs if d["line"] < docs[-1]["line"]] or docs
+            for doc in whole:
+                yield doc
+            after = whole[-1]["line"]
+        for doc in docs:
+            yield doc
+
     async def forget_member(self, member_id: str, values: Sequence[str]) -> int:
         """Erase a member from rejected rows: rows naming them, or holding any of `values`
         (their name, email or phone as the row wrote it or as it was cleaned)."""
