@@ -255,3 +255,41 @@ async def test_assignments_inserted_twice_are_kept_once_and_bulk_updates_count_m
         [UpdateOne({"_id": "e1:an"}, {"$set": {"v": 1}}), UpdateOne({"_id": "zz"}, {"$set": {"v": 1}})]
     )
     assert result.matched_count == 1
+
+
+async def test_rejected_rows_are_found_by_a_nested_field_or_a_held_value_and_emptied_together(db):
+    """Membership's erasure of import rows: by `params.member_id`, or by `search $in`
+    (a list of strings, not indexed), then one update_many by `_id $in`."""
+    await db.errs.insert_many(
+        [
+            {"_id": "j:2:0", "params": {"member_id": "m1", "member_name": "A"}, "search": ["x"], "cells": {"E": "a"}},
+            {"_id": "j:3:1", "params": {}, "search": ["vuong thi xoa", "+84913555666"], "cells": {"N": "V"}},
+            {"_id": "j:4:2", "params": {"member_id": "m2"}, "search": ["y"], "cells": {}},
+        ]
+    )
+    by_member = [d["_id"] async for d in db.errs.find({"params.member_id": "m1"}, {"_id": 1})]
+    by_value = [d["_id"] async for d in db.errs.find({"search": {"$in": ["+84913555666", "z"]}}, {"_id": 1})]
+    assert (by_member, by_value) == (["j:2:0"], ["j:3:1"])
+    result = await db.errs.update_many(
+        {"_id": {"$in": ["j:2:0", "j:3:1"]}}, {"$set": {"params": {}, "cells": {}, "search": []}}
+    )
+    assert result.modified_count == 2
+    assert await db.errs.find_one({"search": {"$in": ["+84913555666"]}}) is None
+    assert (await db.errs.find_one({"_id": "j:4:2"}))["params"] == {"member_id": "m2"}
+
+
+async def test_members_are_counted_per_organisation_through_an_indexed_array(db):
+    await ensure_indexes(db, [IndexSpec("mem", [("organization_ids", 1)])])
+    await db.mem.insert_many(
+        [
+            {"_id": "a", "organization_ids": ["o1", "o2"], "status": "active"},
+            {"_id": "b", "organization_ids": ["o1"], "status": "erased"},
+            {"_id": "c", "organization_ids": ["o3"], "status": "active"},
+        ]
+    )
+    pipeline = [
+        {"$match": {"organization_ids": {"$in": ["o1", "o2"]}, "status": {"$ne": "erased"}}},
+        {"$project": {"organization_ids": 1}},
+    ]
+    docs = await (await db.mem.aggregate(pipeline)).to_list()
+    assert [(d["_id"], list(d["organization_ids"])) for d in docs] == [("a", ["o1", "o2"])]
