@@ -13,6 +13,10 @@ and replay an Idempotency-Key; a place refused that way is given back at once.
 The ledger's updates record, in the same write, which registration ids the seats
 are for and a lease the batch's process renews while it lives (seating.py): if the
 process dies before writing, another replica gives the seats back once it lapses.
+A batch written in full costs no write of its own to forget that record: the next
+ledger update of the same event unsets it (or the healer does, once it lapses).
+A guest registration thus costs the events store two commands (the ledger update
+and the insert) plus the outbox relay's publishing.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from shared.identity import Identity
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+SETTLE_LATER_AT_MOST = 50  # intents per event kept for the next update; older ones the healer forgets
 
 
 @dataclass
@@ -115,6 +120,9 @@ class Registering:
         self.deps = deps
         self.seating = seating
         self._batches = Batches(self._write_batch)
+        # Intents of batches written in full, forgotten by the next ledger update of their
+        # event (no write of their own); the healer forgets those no update comes for.
+        self._settled: dict[str, list[str]] = {}
 
     async def register(
         self, who: Identity, event_id: str, body: RegistrationIn, *, idempotency: str | None, correlation_id: str | None
@@ -206,7 +214,9 @@ class Registering:
         taken = Taken(intent, await self._take_seats(event, n, intent))
         if taken.seats == n:
             return taken
-        taken.queued = await self.deps.ledger.join_waitlist(event_id, n - taken.seats, intent)
+        taken.queued = await self.deps.ledger.join_waitlist(
+            event_id, n - taken.seats, intent, self._settled_of(event_id)
+        )
         if taken.queued is None:  # closed or cancelled meanwhile: nobody else gets in
             self.deps.cache.forget(event_id)
             if taken.seats:
@@ -222,7 +232,7 @@ class Registering:
         event_id = event["_id"]
         if event.get("seats_free", 0) <= 0 or event.get("waiting", 0) > 0:
             return 0  # full when last seen: straight to the queue (a seat freed since is moved by fill)
-        after = await self.deps.ledger.take_seat(event_id, n, batch=intent)
+        after = await self.deps.ledger.take_seat(event_id, n, batch=intent, settled=self._settled_of(event_id))
         if after is not None:
             self.deps.cache.hint(event_id, after)
             return n
@@ -233,7 +243,9 @@ class Registering:
             if now is None or not _seats_for_newcomers(now):
                 return 0
             k = min(now["seats_free"], n)
-            after = await self.deps.ledger.take_seat(event_id, k, exactly=now["seats_free"], batch=intent)
+            after = await self.deps.ledger.take_seat(
+                event_id, k, exactly=now["seats_free"], batch=intent, settled=self._settled_of(event_id)
+            )
             if after is not None:
                 self.deps.cache.hint(event_id, after)
                 return k
@@ -288,7 +300,16 @@ class Registering:
             event=about, registrant=registrant(doc), position=position, cancel_url=links.cancel(doc["_id"])
         )
 
+    def _settled_of(self, event_id: str) -> list[str]:
+        """Taken by the ledger update about to be made (it forgets them in the same write)."""
+        return self._settled.pop(event_id, [])
+
     async def _settle(self, event_id: str, taken: Taken, refused: set[int]) -> None:
+        if not refused:  # all written: the next ledger update of the event forgets the intent
+            later = self._settled.setdefault(event_id, [])
+            later.append(taken.intent["key"])
+            del later[:-SETTLE_LATER_AT_MOST]
+            return
         lost_seats = sum(1 for i in refused if i < taken.seats)
         settled = await self.deps.ledger.settle(
             event_id, taken.intent["key"], lost_seats=lost_seats, lost_places=len(refused) - lost_seats

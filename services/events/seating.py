@@ -7,7 +7,8 @@ update), so racing cancellations and several replicas promote one person per sea
 `heal`, run every few seconds by every replica, does two things:
 - renews the lease of every registration batch this process is writing, and gives
   back what batches whose lease lapsed (their process died between taking seats and
-  writing the registrations) never wrote — seconds after the death, not minutes;
+  writing the registrations) never wrote — seconds after the death, not minutes (a
+  batch written in full is forgotten by its event's next ledger update, or here);
 - moves any seat left free while people wait.
 """
 
@@ -110,7 +111,8 @@ class Seating:
         written = await self.deps.regs.written(ids)
         lost_seats = sum(1 for i in ids[:seats] if i not in written)
         lost_places = sum(1 for i in ids[seats : seats + places] if i not in written)
-        if await self.deps.ledger.settle(event_id, key, lost_seats=lost_seats, lost_places=lost_places):
+        released = await self.deps.ledger.settle(event_id, key, lost_seats=lost_seats, lost_places=lost_places)
+        if released and (lost_seats or lost_places):
             self.deps.cache.forget(event_id)
             log.warning(
                 "registrations.unwritten_batch_released",

@@ -12,7 +12,7 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from pymongo import ReturnDocument
@@ -106,24 +106,29 @@ class SeatLedger:
         )
 
     async def take_seat(
-        self, event_id: str, count: int = 1, *, exactly: int | None = None, batch: BatchIntent | None = None
+        self,
+        event_id: str,
+        count: int = 1,
+        *,
+        exactly: int | None = None,
+        batch: BatchIntent | None = None,
+        settled: Sequence[str] = (),
     ) -> dict[str, Any] | None:
         """`count` seats for newcomers, only while nobody is waiting (the queue is fair): all
         of them or none. `exactly`: only if that many are free (compare-and-set). `batch`
-        records, in the same write, who the seats are for (see `settle`)."""
+        records, in the same write, who the seats are for (see `settle`); `settled` forgets,
+        in the same write too, intents of earlier batches written in full."""
         free: Any = exactly if exactly is not None else {"$gte": count}
         update: dict[str, Any] = {"$inc": {"seats_free": -count, "confirmed": count}}
-        if batch:
-            update["$set"] = {**_intent(batch), f"pending.{batch['key']}.seats": count}
+        _record(update, batch, "seats", count, settled)
         return await self._move({"_id": event_id, "status": "published", "seats_free": free, "waiting": 0}, update)
 
     async def join_waitlist(
-        self, event_id: str, count: int = 1, batch: BatchIntent | None = None
+        self, event_id: str, count: int = 1, batch: BatchIntent | None = None, settled: Sequence[str] = ()
     ) -> dict[str, Any] | None:
         """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
         update: dict[str, Any] = {"$inc": {"waiting": count, "waitlist_seq": count}}
-        if batch:
-            update["$set"] = {**_intent(batch), f"pending.{batch['key']}.places": count}
+        _record(update, batch, "places", count, settled)
         return await self._move({"_id": event_id, "status": "published"}, update)
 
     async def renew(self, event_id: str, batch_key: str, lease: float) -> bool:
@@ -181,6 +186,13 @@ class SeatLedger:
 
     async def counters(self, event_id: str) -> dict[str, Any] | None:
         return await self.events.find_one({"_id": event_id}, COUNTERS)
+
+
+def _record(update: dict[str, Any], batch: BatchIntent | None, what: str, count: int, settled: Sequence[str]) -> None:
+    if batch:
+        update["$set"] = {**_intent(batch), f"pending.{batch['key']}.{what}": count}
+    if settled:
+        update["$unset"] = {f"pending.{key}": "" for key in settled}
 
 
 def _intent(batch: BatchIntent) -> dict[str, Any]:

@@ -277,6 +277,18 @@ async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists
     assert settled.modified_count == 1
     late = await db.evs.update_one({"_id": "e", "pending.k1": {"$exists": True}}, {"$set": {"pending.k1.lease": 10.0}})
     assert late.modified_count == 0 and (await db.evs.find_one({"_id": "e"}))["pending"] == {}
+    # A ledger update records its own batch and forgets an earlier one in the same write.
+    await db.evs.update_one({"_id": "e"}, {"$set": {"pending.k2.at": 1.0, "seats": 5}})
+    after = await db.evs.find_one_and_update(
+        {"_id": "e", "seats": {"$gte": 2}},
+        {
+            "$inc": {"seats": -2},
+            "$set": {"pending.k3.at": 2.0, "pending.k3.ids": ["a", "b"]},
+            "$unset": {"pending.k2": ""},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after["seats"] == 3 and after["pending"] == {"k3": {"at": 2.0, "ids": ["a", "b"]}}
 
 
 async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db):
