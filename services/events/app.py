@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> web.Application:
             app[api.EXPORTS] = Exports(deps)
             app[HANDLERS] = handlers = EventHandlers(deps)
             handlers.subscribe(rt.bus)
+            await desk.index_titles()
             await rt.start()
             every = settings.events_scheduler_poll_seconds
             scheduler = Scheduler(reminders.items, reminders.job, name="event-reminders", poll_seconds=every)

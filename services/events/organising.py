@@ -169,6 +169,15 @@ class EventDesk:
         )
         return [new_event(data, producer=PRODUCER, correlation_id=correlation_id)]
 
+    async def index_titles(self) -> int:
+        """Give events stored before title search their folded title words (at start)."""
+        done = 0
+        while batch := await self.deps.events.titles_unindexed():
+            for doc in batch:
+                await self.deps.events.set_fields(doc["_id"], {"title_words": word_prefixes(doc["title"]["vi"])})
+            done += len(batch)
+        return done
+
     # --- reading ----------------------------------------------------------------------
 
     async def show(self, who: Identity, event_id: str) -> dict[str, Any]:

@@ -89,6 +89,11 @@ class Events:
     async def set_fields(self, event_id: str, fields: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": event_id}, {"$set": fields})
 
+    async def titles_unindexed(self, limit: int = 1000) -> list[EventDoc]:
+        """Events stored before titles were indexed for search."""
+        cursor = self.collection.find({"title_words": {"$exists": False}}, {"title": 1}).limit(limit)
+        return [_doc(d) async for d in cursor]
+
     async def waiting_with_free_seats(self, statuses: list[str]) -> list[str]:
         match = {"status": {"$in": statuses}, "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}
         return [d["_id"] async for d in self.collection.find(match, {"_id": 1})]

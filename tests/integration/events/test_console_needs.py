@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
+from services.events.api import DESK
+
 pytestmark = pytest.mark.integration
 
 
@@ -70,3 +72,11 @@ async def test_events_found_by_words_of_their_title(svc):
     assert await found("HỘI chuy") == [digital["id"]]
     assert await found("doi so hoi") == [digital["id"]], "words in any order"
     assert await found("chuyenx") == []
+
+
+async def test_events_stored_before_title_search_are_indexed_at_start(svc):
+    event = await svc.event(title={"vi": "Hội nghị Khoa học"})
+    await svc.deps.events.collection.update_one({"_id": event["id"]}, {"$unset": {"title_words": ""}})
+    assert await svc.app[DESK].index_titles() == 1
+    found = await (await svc.client.get("/events?q=khoa", headers=svc.admin)).json()
+    assert [e["id"] for e in found["items"]] == [event["id"]]
