@@ -43,7 +43,7 @@ from aiohttp import web
 from pymongo import ReturnDocument, monitoring
 
 from deploy.local.broker import ensure_broker
-from deploy.local.embedded_store import EmbeddedStore, free_port
+from deploy.local.embedded_store import free_port, mongo_url_for
 from shared.bus import EventBus
 from shared.identity import HEADER, Identity, sign
 from shared.logging import configure_logging
@@ -357,16 +357,10 @@ async def main() -> None:
     configure_logging("bench", "WARNING")
     ensure_broker(AMQP)
     run = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory() as folder:
-        store = None if os.environ.get("MONGO_URL") else EmbeddedStore(Path(folder)).start()
-        try:
-            mongo_url = os.environ.get("MONGO_URL") or (store.url if store else "")
-            raw = await raw_ledger_rate(mongo_url, run, args.attempts, args.seats, args.connections)
-            raw2 = await raw_registration_rate(mongo_url, run, args.attempts, args.seats, args.connections)
-            result = await rush(args, mongo_url, run)
-        finally:
-            if store is not None:
-                store.stop()
+    with tempfile.TemporaryDirectory() as folder, mongo_url_for(Path(folder)) as mongo_url:
+        raw = await raw_ledger_rate(mongo_url, run, args.attempts, args.seats, args.connections)
+        raw2 = await raw_registration_rate(mongo_url, run, args.attempts, args.seats, args.connections)
+        result = await rush(args, mongo_url, run)
     rate = args.attempts / result["elapsed"]
     lat = result["latencies"]
     replicas = args.replicas if args.server == "process" else 1
