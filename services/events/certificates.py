@@ -9,7 +9,7 @@ from typing import Any
 from services.events import documents
 from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
-from services.events.programme import to_text
+from services.events.programme import iso, stamp
 from services.events.reach import PRODUCER, Deps
 from services.events.records import EventDoc, RegistrationDoc
 from services.events.registrants import new_certificate_code, normalise_code
@@ -64,7 +64,7 @@ class Certificates:
             producer=PRODUCER,
             correlation_id=correlation_id,
         )
-        fields = {"certificate_code": code, "certificate_hours": hours, "certificate_issued_at": to_text(now_utc())}
+        fields = {"certificate_code": code, "certificate_hours": hours, "certificate_issued_at": stamp(now_utc())}
         done = await self.deps.regs.change(
             {"_id": reg["_id"], "certificate_code": {"$exists": False}}, {"$set": fields}, envelope, fields={"_id": 1}
         )
@@ -80,9 +80,9 @@ class Certificates:
             "event_title": event["title"],
             "kind": event["kind"],
             "hours": reg["certificate_hours"],
-            "issued_at": reg["certificate_issued_at"],
-            "starts_at": event["starts_at"],
-            "ends_at": event["ends_at"],
+            "issued_at": iso(reg["certificate_issued_at"]),
+            "starts_at": iso(event["starts_at"]),
+            "ends_at": iso(event["ends_at"]),
             "organizer": {"id": event["organizer_id"], "code": organizer.get("code"), "name": organizer.get("name")},
             "pdf_url": self.deps.links.certificate_pdf(reg["certificate_code"]),
         }

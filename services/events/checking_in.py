@@ -7,7 +7,7 @@ from typing import Any
 
 from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
-from services.events.programme import ChangedMeanwhile, current_session, ordered_sessions, to_text
+from services.events.programme import ChangedMeanwhile, current_session, iso, ordered_sessions, stamp
 from services.events.reach import PRODUCER, Deps, own
 from services.events.records import EventDoc, RegistrationDoc
 from services.events.registrants import normalise_code
@@ -39,7 +39,7 @@ class Door:
         self, who: Identity, code: str, session_id: str | None, correlation_id: str | None
     ) -> dict[str, Any]:
         reg, event = await self._ticket(who, normalise_code(code))
-        now = now_utc()
+        now = stamp(now_utc())
         sid = session_id or current_session(event, epoch(now))
         if sid not in (event.get("sessions") or {}):
             raise UnknownSession(
@@ -61,7 +61,7 @@ class Door:
         )
         done = await self.deps.regs.change(
             {"_id": reg["_id"], "status": "confirmed", f"checkins.{sid}": {"$exists": False}},
-            {"$set": {f"checkins.{sid}": to_text(now), "attended": 1, f"checked_in_by.{sid}": who.sub}},
+            {"$set": {f"checkins.{sid}": now, "attended": 1, f"checked_in_by.{sid}": who.sub}},
             envelope,
         )
         if done is None:
@@ -73,7 +73,7 @@ class Door:
         return {
             "registration": self.registrations.view(who, done),
             "session_id": sid,
-            "checked_in_at": to_text(now),
+            "checked_in_at": iso(now),
             "checked_in_at_local": local_time_text(now),
         }
 
@@ -91,7 +91,7 @@ class Door:
         sessions = [
             {
                 "session_id": sid,
-                "starts_at": s["starts_at"],
+                "starts_at": iso(s["starts_at"]),
                 "checked_in": await self.deps.regs.count({**mine, f"checkins.{sid}": {"$exists": True}}),
             }
             for sid, s in ordered_sessions(event)
@@ -113,7 +113,7 @@ def checkable(reg: RegistrationDoc, sid: str) -> None:
     if when:
         raise AlreadyCheckedIn(
             MESSAGES("events.already_checked_in", when=local_time_text(when)),
-            checked_in_at=when,
+            checked_in_at=iso(when),
             session_id=sid,
             full_name=reg.get("full_name"),
         )

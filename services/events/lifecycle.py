@@ -8,7 +8,7 @@ from typing import Any
 from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
 from services.events.organising import EventDesk
-from services.events.programme import ChangedMeanwhile, ensure_editable, next_status, to_text
+from services.events.programme import ChangedMeanwhile, ensure_editable, iso, next_status, stamp
 from services.events.reach import PRODUCER, Deps
 from services.events.records import EventDoc
 from services.events.registrants import HOLDER_FIELDS
@@ -34,7 +34,7 @@ class Lifecycle:
     async def publish(self, who: Identity, event_id: str, correlation_id: str | None) -> dict[str, Any]:
         doc = await self.deps.event_for(who, event_id)
         if doc["last_end"] <= epoch():
-            raise Conflict(MESSAGES("events.already_over"), ends_at=doc["ends_at"])
+            raise Conflict(MESSAGES("events.already_over"), ends_at=iso(doc["ends_at"]))
         done = await self._move(
             doc, "publish", EventPublished(event=self._about(doc), capacity=doc["capacity"]), correlation_id
         )
@@ -87,7 +87,7 @@ class Lifecycle:
             data = EventUpdated(event=self._about(doc), changed=["capacity"])
             await self.deps.events.announce(
                 event_id,
-                {"updated_at": to_text(now_utc())},
+                {"updated_at": stamp(now_utc())},
                 new_event(data, producer=PRODUCER, correlation_id=correlation_id),
             )
             self.deps.relay.notify()
@@ -118,7 +118,7 @@ class Lifecycle:
     ) -> EventDoc:
         """Move the event to its next state (compare-and-set on the state read), announcing `data`."""
         target = next_status(doc["status"], action)
-        now = to_text(now_utc())
+        now = stamp(now_utc())
         update = {"$set": {"status": target, "updated_at": now, f"{target}_at": now, **fields}}
         envelopes = [new_event(data, producer=PRODUCER, correlation_id=correlation_id)] if data else []
         done = await self.deps.events.change(doc["_id"], doc["status"], update, *envelopes)

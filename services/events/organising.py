@@ -17,9 +17,9 @@ from services.events.programme import (
     check_whole,
     ensure_editable,
     session_docs,
+    stamp,
     stored_moment,
     timing_fields,
-    to_text,
     window_fields,
 )
 from services.events.reach import PRODUCER, Deps, is_staff
@@ -74,7 +74,7 @@ class EventDesk:
         await self.deps.ensure_organizer(who, organizer["_id"])
         co = [(await self._org(f"co_organizers.{i}", ref))["_id"] for i, ref in enumerate(body.co_organizers or [])]
         sessions = session_docs(body.sessions)
-        now = to_text(now_utc())
+        now = stamp(now_utc())
         doc: EventDoc = {
             "_id": uuid.uuid4().hex,
             "kind": body.kind,
@@ -116,7 +116,7 @@ class EventDesk:
         check_whole(merged)
         if not changes:
             return await self.view(doc)
-        changes["updated_at"] = to_text(now_utc())
+        changes["updated_at"] = stamp(now_utc())
         announcement = self._announcement(doc, merged, changes, correlation_id)
         done = await self.deps.events.change(event_id, doc["status"], _update_of(doc, changes), *announcement)
         self.deps.cache.forget(event_id)

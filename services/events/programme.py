@@ -30,9 +30,18 @@ ACTIVE = ("published", "registration_closed")  # seats can still move between pe
 VISIBLE = ("published", "registration_closed", "completed", "cancelled")  # drafts: staff only
 
 
-def to_text(moment: datetime) -> str:
-    """How events stores moments: ISO 8601 in UTC with a Z."""
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+def stamp(moment: datetime) -> datetime:
+    """How events stores a moment: a BSON datetime in UTC (milliseconds, what BSON keeps).
+    Documents written before hold ISO text; `parse_moment` reads either."""
+    utc = as_utc(moment)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def iso(value: Any) -> str | None:
+    """A stored moment as answers show it: ISO 8601 in UTC with a Z."""
+    if not value:
+        return None
+    return parse_moment(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
 def stored_moment(doc: Any, field: str) -> datetime | None:
@@ -49,8 +58,8 @@ def session_docs(sessions: list[SessionIn]) -> dict[str, SessionDoc]:
     return {
         f"s{i}": {
             "order": i,
-            "starts_at": to_text(s.starts_at),
-            "ends_at": to_text(s.ends_at),
+            "starts_at": stamp(s.starts_at),
+            "ends_at": stamp(s.ends_at),
             "title": s.title.model_dump() if s.title else None,  # type: ignore[typeddict-item]
             "room": s.room,
         }
@@ -62,13 +71,13 @@ def timing_fields(sessions: dict[str, SessionDoc]) -> dict[str, Any]:
     """The derived fields queries and reminders use: first start and last end, as text and epoch."""
     first = min(parse_moment(s["starts_at"]) for s in sessions.values())
     last = max(parse_moment(s["ends_at"]) for s in sessions.values())
-    return {"starts_at": to_text(first), "ends_at": to_text(last), "first_start": epoch(first), "last_end": epoch(last)}
+    return {"starts_at": stamp(first), "ends_at": stamp(last), "first_start": epoch(first), "last_end": epoch(last)}
 
 
 def window_fields(opens: datetime | None, closes: datetime | None) -> dict[str, Any]:
     return {
-        "registration_opens_at": to_text(opens) if opens else None,
-        "registration_closes_at": to_text(closes) if closes else None,
+        "registration_opens_at": stamp(opens) if opens else None,
+        "registration_closes_at": stamp(closes) if closes else None,
         "opens_epoch": epoch(opens) if opens else None,
         "closes_epoch": epoch(closes) if closes else None,
     }
@@ -149,13 +158,13 @@ def ensure_registration_open(doc: EventDoc | dict[str, Any], now: float) -> None
         raise RegistrationNotOpen(
             MESSAGES("events.not_open.early", when=local_time_text(doc["registration_opens_at"] or "")),
             reason="not_yet_open",
-            opens_at=doc["registration_opens_at"],
+            opens_at=iso(doc["registration_opens_at"]),
         )
     if closes is not None and now >= closes:
         raise RegistrationNotOpen(
             MESSAGES("events.not_open.late", when=local_time_text(doc["registration_closes_at"] or "")),
             reason="closed",
-            closed_at=doc["registration_closes_at"],
+            closed_at=iso(doc["registration_closes_at"]),
         )
     if now >= doc["last_end"]:
         raise RegistrationNotOpen(

@@ -1,13 +1,17 @@
 """What the events service stores: one typed shape per collection.
 
-Moments people read (created, confirmed, checked in, a session's start) are ISO 8601
-text in UTC with a Z (`programme.to_text`); machine times compared in range queries
+Moments people read (created, confirmed, checked in, a session's start) are BSON
+datetimes in UTC (`programme.stamp`; documents written before hold ISO text, and
+`shared.clock.parse_moment` reads either); machine times compared in range queries
 (a session's first start, a registration's order, a batch's lease) are epoch numbers.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypedDict
+
+Moment = datetime | str  # a datetime; ISO text in documents written before
 
 
 class Title(TypedDict, total=False):
@@ -17,8 +21,8 @@ class Title(TypedDict, total=False):
 
 class SessionDoc(TypedDict, total=False):
     order: int
-    starts_at: str
-    ends_at: str
+    starts_at: Moment
+    ends_at: Moment
     title: Title | None
     room: str | None
 
@@ -51,12 +55,12 @@ class EventDoc(TypedDict, total=False):
     venue: str | None
     online_url: str | None
     sessions: dict[str, SessionDoc]
-    starts_at: str
-    ends_at: str
+    starts_at: Moment
+    ends_at: Moment
     first_start: float
     last_end: float
-    registration_opens_at: str | None
-    registration_closes_at: str | None
+    registration_opens_at: Moment | None
+    registration_closes_at: Moment | None
     opens_epoch: float | None
     closes_epoch: float | None
     capacity: int
@@ -69,9 +73,9 @@ class EventDoc(TypedDict, total=False):
     training_hours: float | None
     status: str
     cancel_reason: str | None
-    created_at: str
+    created_at: Moment
     created_by: str
-    updated_at: str
+    updated_at: Moment
     reminder_keys: list[str]
 
 
@@ -91,20 +95,20 @@ class RegistrationDoc(TypedDict, total=False):
     status: str  # confirmed | waitlisted | cancelled
     ticket_code: str
     wait_seq: int
-    created_at: str
+    created_at: Moment
     created_epoch: float
     registered_by: str
-    confirmed_at: str
-    promoted_at: str
-    cancelled_at: str
+    confirmed_at: Moment
+    promoted_at: Moment
+    cancelled_at: Moment
     cancelled_by: str
     status_before_cancel: str
-    checkins: dict[str, str]
+    checkins: dict[str, Moment]
     checked_in_by: dict[str, str]
     attended: int
     certificate_code: str
     certificate_hours: float
-    certificate_issued_at: str
+    certificate_issued_at: Moment
     first_answer: dict[str, Any]
     erased: int
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
-from services.events.programme import RegistrationNotOpen, ensure_registration_open, to_text
+from services.events.programme import RegistrationNotOpen, ensure_registration_open, stamp
 from services.events.reach import PRODUCER, Deps, no_event, sees_contact
 from services.events.records import BatchIntent, EventDoc, RegistrationDoc
 from services.events.registrants import (
@@ -263,13 +264,13 @@ class Registering:
                 "event_id": event["_id"],
                 **item.keys,  # type: ignore[typeddict-item]
                 **item.person,
-                "created_at": to_text(now),
+                "created_at": stamp(now),
                 "created_epoch": epoch(now),
                 "registered_by": item.caller,
             }
             if item.idem:
                 doc["idempotency"] = item.idem
-            position, announcement = self._place(doc, about, i, len(batch), taken, to_text(now))
+            position, announcement = self._place(doc, about, i, len(batch), taken, stamp(now))
             doc["first_answer"] = registration_view(doc, self.deps.links, position=position)
             docs.append(doc)
             envelopes.append(new_event(announcement, producer=PRODUCER, correlation_id=item.correlation_id))
@@ -277,7 +278,7 @@ class Registering:
         return docs, envelopes, answers
 
     def _place(
-        self, doc: RegistrationDoc, about: Any, i: int, n: int, taken: Taken, now: str
+        self, doc: RegistrationDoc, about: Any, i: int, n: int, taken: Taken, now: datetime
     ) -> tuple[int | None, Any]:
         """Confirmed with a ticket (the first `seats`), or waitlisted with its place."""
         links = self.deps.links

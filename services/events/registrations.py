@@ -9,7 +9,7 @@ from typing import Any
 from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
 from services.events.endpoints import MemberRegistrationQuery, RegistrationQuery, page_of
-from services.events.programme import ACTIVE, ChangedMeanwhile, EventFinished, to_text
+from services.events.programme import ACTIVE, ChangedMeanwhile, EventFinished, iso, stamp
 from services.events.reach import PRODUCER, Deps, is_staff, own, sees_contact
 from services.events.records import RegistrationDoc
 from services.events.registrants import HOLDER_FIELDS
@@ -109,7 +109,7 @@ class Registrations:
             if reg["status"] == "cancelled":
                 raise AlreadyCancelled(
                     MESSAGES("events.already_cancelled", when=local_time_text(reg["cancelled_at"])),
-                    cancelled_at=reg.get("cancelled_at"),
+                    cancelled_at=iso(reg.get("cancelled_at")),
                     registration_id=registration_id,
                 )
             event = await self.deps.event(reg["event_id"])
@@ -122,7 +122,7 @@ class Registrations:
                 producer=PRODUCER,
                 correlation_id=correlation_id,
             )
-            fields = {"status": "cancelled", "cancelled_at": to_text(now_utc()), "cancelled_by": by}
+            fields = {"status": "cancelled", "cancelled_at": stamp(now_utc()), "cancelled_by": by}
             done = await self.deps.regs.change(
                 {"_id": registration_id, "status": reg["status"]},
                 {"$set": {**fields, "status_before_cancel": reg["status"]}, "$unset": {f: "" for f in HOLDER_FIELDS}},

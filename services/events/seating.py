@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.events.announcements import registrant, summary
-from services.events.programme import ACTIVE, to_text
+from services.events.programme import ACTIVE, stamp
 from services.events.reach import PRODUCER, Deps
 from services.events.records import BatchIntent, EventDoc, RegistrationDoc
 from services.events.registrants import new_ticket_code
@@ -59,7 +59,7 @@ class Seating:
         return promoted
 
     async def _promote(self, reg: RegistrationDoc, event: EventDoc, correlation_id: str | None) -> bool:
-        now = to_text(now_utc())
+        now = stamp(now_utc())
         code = new_ticket_code()
         links = self.deps.links
         envelope = new_event(

@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError
 
 from services.events.records import BatchIntent, EventDoc, RegistrationDoc
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec
+from shared.mongo import IndexSpec, from_store
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
 
@@ -52,7 +52,8 @@ Filter = Mapping[str, Any]
 
 
 def _doc(raw: Any) -> Any:
-    return cast(Any, raw)
+    """A stored document with its moments as datetimes, whichever store wrote them."""
+    return None if raw is None else from_store(dict(raw))
 
 
 class Events:

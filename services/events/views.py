@@ -11,7 +11,7 @@ from typing import Any
 
 from services.events.announcements import Links
 from services.events.catalogue import text
-from services.events.programme import ordered_sessions, registration_open
+from services.events.programme import iso, ordered_sessions, registration_open
 from services.events.records import EventDoc, OrganizationDoc, RegistrationDoc
 from shared.clock import LOCAL_ZONE_NAME, epoch, to_local
 
@@ -38,22 +38,22 @@ def event_view(doc: EventDoc, names: Mapping[str, OrganizationDoc]) -> dict[str,
         "venue": doc.get("venue"),
         "online_url": doc.get("online_url"),
         "sessions": [session_view(sid, s) for sid, s in ordered_sessions(doc)],
-        "starts_at": doc["starts_at"],
-        "ends_at": doc["ends_at"],
+        "starts_at": iso(doc["starts_at"]),
+        "ends_at": iso(doc["ends_at"]),
         "timezone": LOCAL_ZONE_NAME,
         "capacity": doc["capacity"],
         "confirmed": doc.get("confirmed", 0),
         "waiting": doc.get("waiting", 0),
         "seats_free": doc.get("seats_free", 0),
-        "registration_opens_at": doc.get("registration_opens_at"),
-        "registration_closes_at": doc.get("registration_closes_at"),
+        "registration_opens_at": iso(doc.get("registration_opens_at")),
+        "registration_closes_at": iso(doc.get("registration_closes_at")),
         "registration_open": registration_open(doc, epoch()),
         "audience": doc.get("audience") or PUBLIC_AUDIENCE,
         "training_hours": doc.get("training_hours"),
         "status": doc["status"],
         "cancel_reason": doc.get("cancel_reason"),
-        "created_at": doc.get("created_at"),
-        "updated_at": doc.get("updated_at"),
+        "created_at": iso(doc.get("created_at")),
+        "updated_at": iso(doc.get("updated_at")),
     }
 
 
@@ -62,8 +62,8 @@ def session_view(sid: str, s: Any) -> dict[str, Any]:
         "id": sid,
         "title": s.get("title"),
         "room": s.get("room"),
-        "starts_at": s["starts_at"],
-        "ends_at": s["ends_at"],
+        "starts_at": iso(s["starts_at"]),
+        "ends_at": iso(s["ends_at"]),
         "starts_at_local": to_local(s["starts_at"]).isoformat(),
         "ends_at_local": to_local(s["ends_at"]).isoformat(),
     }
@@ -84,11 +84,11 @@ def registration_view(
         "email": reg.get("email") if contact else None,
         "phone": reg.get("phone") if contact else None,
         "language": reg.get("language") or "vi",
-        "created_at": reg.get("created_at"),
+        "created_at": iso(reg.get("created_at")),
         "ticket_code": reg.get("ticket_code"),
         "position": position,
-        "checkins": reg.get("checkins") or {},
-        "cancelled_at": reg.get("cancelled_at"),
+        "checkins": {sid: iso(at) for sid, at in (reg.get("checkins") or {}).items()},
+        "cancelled_at": iso(reg.get("cancelled_at")),
         "cancelled_by": reg.get("cancelled_by"),
         "certificate_code": reg.get("certificate_code"),
     }
