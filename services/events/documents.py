@@ -54,31 +54,34 @@ def calendar(
     cal.add("x-wr-calname", one_line(name))
     cal.add("x-wr-timezone", LOCAL_ZONE_NAME)
     for doc in events:
+        ticket = (tickets or {}).get(doc["_id"])
         for sid, session in ordered_sessions(doc):
-            entry = Event()
-            entry.add("uid", f"{doc['_id']}-{sid}@lienhiep")
-            title = doc["title"]["vi"]
-            if session.get("title"):
-                title = f"{title} – {(session['title'] or {}).get('vi')}"
-            entry.add("summary", one_line(title))
-            entry.add("dtstart", parse_moment(session["starts_at"]))
-            entry.add("dtend", parse_moment(session["ends_at"]))
-            entry.add("dtstamp", parse_moment(doc.get("updated_at") or doc["starts_at"]))
-            if doc.get("venue"):
-                entry.add("location", one_line(doc["venue"] + (f", {session['room']}" if session.get("room") else "")))
-            lines = []
-            if doc.get("description"):
-                lines.append(doc["description"]["vi"])
-            if doc.get("online_url"):
-                lines.append(text("ics.online", url=doc["online_url"]))
-                entry.add("url", doc["online_url"])
-            if tickets and doc["_id"] in tickets:
-                lines.append(text("ics.ticket", code=tickets[doc["_id"]]))
-            if lines:
-                entry.add("description", "\n\n".join(lines))
-            entry.add("status", "CANCELLED" if doc["status"] == "cancelled" else "CONFIRMED")
-            cal.add_component(entry)
+            cal.add_component(_entry(doc, sid, session, ticket))
     return cal.to_ical()
+
+
+def _entry(doc: Any, sid: str, session: Any, ticket: str | None) -> Event:
+    entry = Event()
+    entry.add("uid", f"{doc['_id']}-{sid}@lienhiep")
+    part = (session.get("title") or {}).get("vi")
+    entry.add("summary", one_line(f"{doc['title']['vi']} – {part}" if part else doc["title"]["vi"]))
+    entry.add("dtstart", parse_moment(session["starts_at"]))
+    entry.add("dtend", parse_moment(session["ends_at"]))
+    entry.add("dtstamp", parse_moment(doc.get("updated_at") or doc["starts_at"]))
+    if doc.get("venue"):
+        room = session.get("room")
+        entry.add("location", one_line(f"{doc['venue']}, {room}" if room else doc["venue"]))
+    if doc.get("online_url"):
+        entry.add("url", doc["online_url"])
+    lines = [
+        (doc.get("description") or {}).get("vi"),
+        text("ics.online", url=doc["online_url"]) if doc.get("online_url") else None,
+        text("ics.ticket", code=ticket) if ticket else None,
+    ]
+    if any(lines):
+        entry.add("description", "\n\n".join(line for line in lines if line))
+    entry.add("status", "CANCELLED" if doc["status"] == "cancelled" else "CONFIRMED")
+    return entry
 
 
 # --- certificates -------------------------------------------------------------------

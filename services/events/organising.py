@@ -128,7 +128,7 @@ class EventDesk:
         return await self.view(done)
 
     async def _changes(self, doc: EventDoc, patch: EventPatch) -> dict[str, Any]:
-        """The stored fields a patch changes."""
+        """The stored fields a patch changes: plain ones, organisers, programme, window, audience."""
         given = patch.model_dump(exclude_unset=True)
         changes = {name: convert(getattr(patch, name)) for name, convert in PLAIN.items() if name in given}
         if changes.get("title"):
@@ -139,18 +139,7 @@ class EventDesk:
         if patch.sessions:
             changes["sessions"] = session_docs(patch.sessions)
             changes.update(timing_fields(changes["sessions"]))
-        if "registration_opens_at" in given or "registration_closes_at" in given:
-            opens = (
-                patch.registration_opens_at
-                if "registration_opens_at" in given
-                else stored_moment(doc, "registration_opens_at")
-            )
-            closes = (
-                patch.registration_closes_at
-                if "registration_closes_at" in given
-                else stored_moment(doc, "registration_closes_at")
-            )
-            changes.update(window_fields(opens, closes))
+        changes.update(_window(doc, patch, given))
         if patch.audience:
             changes["audience"] = await self._audience(patch.audience.model_dump())
         return {k: v for k, v in changes.items() if doc.get(k) != v}
@@ -216,19 +205,37 @@ def listing_match(who: Identity, query: EventQuery, organizers: frozenset[str] |
     """The store filter of an events listing: visible states, the caller's reach, the filters asked."""
     visible = ["draft", *VISIBLE] if is_staff(who) else list(VISIBLE)
     match: dict[str, Any] = {"status": {"$in": [s for s in visible if s == query.status] if query.status else visible}}
-    if query.kind:
-        match["kind"] = query.kind
     if organizers is not None:
         match["organizer_id"] = {"$in": sorted(organizers)}
+    match.update(_when(query))
+    words = query_words(query.q or "")
+    if words:
+        match["$and"] = [{"title_words": {"$in": [w]}} for w in words]
+    if query.kind:
+        match["kind"] = query.kind
+    return match
+
+
+def _when(query: EventQuery) -> dict[str, Any]:
+    """Time filters: first start in [starts_from, starts_before), not yet ended."""
+    match: dict[str, Any] = {}
     starts = {op: epoch(t) for op, t in (("$gte", query.starts_from), ("$lt", query.starts_before)) if t is not None}
     if starts:
         match["first_start"] = starts
     if query.upcoming:
         match["last_end"] = {"$gte": epoch()}
-    words = query_words(query.q or "")
-    if words:
-        match["$and"] = [{"title_words": {"$in": [w]}} for w in words]
     return match
+
+
+def _window(doc: EventDoc, patch: EventPatch, given: dict[str, Any]) -> dict[str, Any]:
+    """The registration window after a patch that moves either end (the other end kept)."""
+    if "registration_opens_at" not in given and "registration_closes_at" not in given:
+        return {}
+
+    def end(field: str) -> Any:
+        return getattr(patch, field) if field in given else stored_moment(doc, field)
+
+    return window_fields(end("registration_opens_at"), end("registration_closes_at"))
 
 
 def _update_of(doc: EventDoc, changes: dict[str, Any]) -> dict[str, Any]:

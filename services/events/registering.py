@@ -31,7 +31,7 @@ from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
 from services.events.programme import RegistrationNotOpen, ensure_registration_open, stamp
 from services.events.reach import PRODUCER, Deps, no_event, sees_contact
-from services.events.records import BatchIntent, EventDoc, RegistrationDoc
+from services.events.records import BatchIntent, EventDoc, MemberDoc, RegistrationDoc
 from services.events.registrants import (
     DuplicateRegistration,
     RegistrationIn,
@@ -158,14 +158,7 @@ class Registering:
         if body.guest is not None:
             check_audience(audience, None, guest=True)
             return {"kind": "guest", **body.guest.model_dump(exclude_none=True)}
-        member = await self.deps.members.get(body.member_id or "")
-        reach = await self.deps.reach(who)
-        if (
-            member is None
-            or member.get("status") == "erased"
-            or not reach.covers_any(member.get("organization_ids") or [])
-        ):
-            raise UnknownMember(MESSAGES("events.unknown_member.detail"), member_id=body.member_id)
+        member = await self._member(who, body.member_id or "")
         if audience.get("kind") == "organizations":
             tree: set[str] = set()
             for org_id in member.get("organization_ids") or []:
@@ -173,12 +166,25 @@ class Registering:
             check_audience(audience, {**member, "organization_tree": sorted(tree)}, guest=False)
         else:
             check_audience(audience, member, guest=False)
+        contact = {k: member.get(k) for k in ("email", "phone", "language")}
         return {
             "kind": "member",
             "member_id": member["_id"],
             "full_name": member.get("full_name") or "",
-            **{k: member[k] for k in ("email", "phone", "language") if member.get(k)},
+            **{k: v for k, v in contact.items() if v},
         }
+
+    async def _member(self, who: Identity, member_id: str) -> MemberDoc:
+        """The member, if known and within the caller's reach (else unknown: nothing leaks)."""
+        member = await self.deps.members.get(member_id)
+        reachable = member is not None and member.get("status") != "erased"
+        if (
+            member is None
+            or not reachable
+            or not (await self.deps.reach(who)).covers_any(member.get("organization_ids") or [])
+        ):
+            raise UnknownMember(MESSAGES("events.unknown_member.detail"), member_id=member_id)
+        return member
 
     # --- one batch: take seats and places, write, settle --------------------------------
 

@@ -70,17 +70,22 @@ def check_audience(audience: Any, member: Any, *, guest: bool) -> None:
     """Public events take anyone; members-only events take active members; events for listed
     organisations take active members of one of them (or of an organisation below one)."""
     kind = audience.get("kind", "public")
-    if kind == "public":
-        return
-    message = MESSAGES("events.members_only" if kind == "members" else "events.organizations_only")
+    reason = None if kind == "public" else _refusal(kind, audience, member, guest)
+    if reason is not None:
+        message = MESSAGES("events.members_only" if kind == "members" else "events.organizations_only")
+        raise NotEligible(message, audience=kind, reason=reason)
+
+
+def _refusal(kind: str, audience: Any, member: Any, guest: bool) -> str | None:
     if guest or member is None:
-        raise NotEligible(message, audience=kind, reason="guest" if guest else "not_a_member")
+        return "guest" if guest else "not_a_member"
     if member.get("status") != "active":
-        raise NotEligible(message, audience=kind, reason="membership_not_active")
+        return "membership_not_active"
     if kind == "organizations":
         allowed = set(audience.get("organization_ids") or [])
         if not allowed.intersection(member.get("organization_tree") or member.get("organization_ids") or []):
-            raise NotEligible(message, audience=kind, reason="not_in_listed_organizations")
+            return "not_in_listed_organizations"
+    return None
 
 
 # --- codes --------------------------------------------------------

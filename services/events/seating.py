@@ -107,10 +107,8 @@ class Seating:
     async def release(self, event_id: str, key: str, intent: BatchIntent) -> None:
         """Give back the seats and places of a dead batch's registrations that were never written."""
         ids = list(intent.get("ids") or [])
-        seats, places = int(intent.get("seats") or 0), int(intent.get("places") or 0)
         written = await self.deps.regs.written(ids)
-        lost_seats = sum(1 for i in ids[:seats] if i not in written)
-        lost_places = sum(1 for i in ids[seats : seats + places] if i not in written)
+        lost_seats, lost_places = _lost(intent, ids, written)
         released = await self.deps.ledger.settle(event_id, key, lost_seats=lost_seats, lost_places=lost_places)
         if released and (lost_seats or lost_places):
             self.deps.cache.forget(event_id)
@@ -121,6 +119,13 @@ class Seating:
                 seats=lost_seats,
                 places=lost_places,
             )
+
+
+def _lost(intent: BatchIntent, ids: list[str], written: set[str]) -> tuple[int, int]:
+    """Seats and places a batch took for registrations it never wrote."""
+    seats, places = int(intent.get("seats") or 0), int(intent.get("places") or 0)
+    missing = [i not in written for i in ids]
+    return sum(missing[:seats]), sum(missing[seats : seats + places])
 
 
 def _lapsed(intent: Any, now: float) -> bool:
