@@ -275,6 +275,11 @@ async def test_events_title_words_all_match_through_an_indexed_list(db):
         "$and": [{"title_words": {"$in": ["c"]}}, {"title_words": {"$in": ["ch"]}}],
     }
     assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    del match["$and"]
+    match["title_words"] = {"$all": ["c", "ch"]}  # the form the listing uses
+    assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    match["title_words"] = {"$all": ["ch", "d"]}
+    assert [d["_id"] async for d in db.evs.find(match)] == []
 
 
 async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists(db):
