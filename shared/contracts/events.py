@@ -78,6 +78,9 @@ class EventUpdated(EventData):
 
     event: EventSummary
     changed: list[str] = []
+    previous: EventSummary | None = Field(
+        None, description="The event as it was, when its date, times, venue, link or title changed (tell registrants)"
+    )
 
 
 @contract("event.cancelled")
