@@ -31,13 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 
 from deploy.local.embedded_store import EmbeddedStore, free_port, port_open
-from services.notifications import campaigns as campaigns_mod
+from services.notifications import campaign_store as campaigns_mod
 from services.notifications import store as store_mod
 from services.notifications import templates as templates_mod
-from services.notifications.campaigns import CampaignRunner, CampaignStore
+from services.notifications.campaign_runner import CampaignRunner
+from services.notifications.campaign_store import CampaignStore
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.planner import Planner
+from services.notifications.projections import ContactStore, DirectoryStore
 from services.notifications.rendering import Renderer
 from services.notifications.sms import HttpJsonProvider
 from shared.logging import configure_logging
@@ -164,14 +166,12 @@ async def campaign_run(settings: Settings, db, channel: str, n: int) -> tuple[fl
     """Plan and send a campaign to n people on one channel; (seconds planning, seconds to the last send)."""
     renderer = Renderer()
     deliveries = store_mod.DeliveryStore(db)
-    planner = Planner(
-        settings, store_mod.ContactStore(db), deliveries, templates_mod.TemplateStore(db, renderer), renderer
-    )
+    planner = Planner(settings, ContactStore(db), deliveries, templates_mod.TemplateStore(db, renderer), renderer)
     smtp = SmtpSender(settings)
     sms = HttpJsonProvider(settings.sms_provider_url, "", settings.sms_sender)
     dispatcher = Dispatcher(settings, deliveries, store_mod.SuppressionStore(db), smtp, sms)
     campaigns = CampaignStore(db)
-    runner = CampaignRunner(campaigns, store_mod.DirectoryStore(db), planner, dispatcher.wake, sender=dispatcher)
+    runner = CampaignRunner(campaigns, DirectoryStore(db), planner, dispatcher.wake, sender=dispatcher)
     context = _context()
     doc = await campaigns.create(
         {
@@ -192,6 +192,7 @@ async def campaign_run(settings: Settings, db, channel: str, n: int) -> tuple[fl
     while True:
         await asyncio.sleep(0.25)
         current = await campaigns.get(doc["_id"])
+        assert current is not None
         if planned_at is None and current["planning_done"] == "yes":
             planned_at = time.perf_counter() - started
         if planned_at is not None:

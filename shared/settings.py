@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     notify_poll_seconds: float = Field(
         0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
     )
+    notify_links_version: int = Field(
+        0,
+        ge=0,
+        description="Version of the signed links notifications hands out (unsubscribe, provider receipts): "
+        "raise it to revoke every link issued before.",
+    )
 
     # --- staff console ----------------------------------------------------------
     console_api_url: str = Field(

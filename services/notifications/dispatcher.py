@@ -20,14 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
+from services.notifications.records import DeliveryDoc
 from services.notifications.rendering import RenderedEmail
 from services.notifications.rules import next_sms_window, retry_delay
 from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.logging import get_logger
+from shared.loops import BackgroundLoop
 from shared.mongo import epoch
 from shared.settings import Settings
-from shared.waiting import finish_then_stop, wake_or_timeout
 
 log = get_logger(__name__)
 
@@ -83,43 +84,24 @@ class Dispatcher:
         }
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
-        self._wake = asyncio.Event()
         self._quota_lock = asyncio.Lock()
-        self._stopping = False
-        self._task: asyncio.Task | None = None
+        self._loop = BackgroundLoop(
+            "notifications-dispatcher", self.run_once, idle_seconds=settings.notify_poll_seconds
+        )
         self._last_sweep = 0.0
         self.sent = 0
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifications-dispatcher")
+        self._loop.start()
 
     async def stop(self, grace_seconds: float = 20.0) -> None:
         """Finish the batch in hand, then stop: a batch cut in the middle would leave
         messages sent but not recorded, to be sent again when their lease runs out."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        if not await finish_then_stop(self._task, grace_seconds):
+        if not await self._loop.stop(grace_seconds=grace_seconds):
             log.warning("dispatch.stop_timeout")
-        self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dispatch.failed")
-                busy = False
-            if busy:
-                continue
-            await wake_or_timeout(self._wake, self.settings.notify_poll_seconds)
-            self._wake.clear()
 
     async def run_once(self) -> bool:
         """Claim a batch per channel and send them. True if a batch was full (more may be due)."""
@@ -141,7 +123,7 @@ class Dispatcher:
         await self._process(channel, batch)
         return len(batch) >= limit
 
-    async def send_claimed(self, batch: list[dict[str, Any]]) -> None:
+    async def send_claimed(self, batch: list[DeliveryDoc]) -> None:
         """Send deliveries a campaign planned already claimed (status `sending`, with a
         lease): one row write each instead of two. If this process dies, their lease
         runs out and any dispatcher sends them, as with any claimed delivery."""
@@ -151,14 +133,14 @@ class Dispatcher:
             for start in range(0, len(docs), limit):
                 await self._process(channel, docs[start : start + limit])
 
-    async def _process(self, channel: str, batch: list[dict[str, Any]]) -> None:
+    async def _process(self, channel: str, batch: list[DeliveryDoc]) -> None:
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
         now = self.clock()  # one time per batch, so equal outcomes are written as one update
         outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed, now) for d in batch))
         await self.deliveries.settle(list(zip(batch, outcomes, strict=False)))
 
-    async def _deliver(self, d: dict[str, Any], suppressed: set[str], now: datetime) -> dict[str, Any]:
+    async def _deliver(self, d: DeliveryDoc, suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
         if not d.get("to") or "content" not in d:
             return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
@@ -198,7 +180,7 @@ class Dispatcher:
         log.info("dispatch.sent", delivery_key=d["_id"], channel=d["channel"], template=d["notification"])
         return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": ""}}
 
-    def _retry_later(self, d: dict[str, Any], error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def _retry_later(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
         attempts = int(d.get("attempts") or 1)
         if attempts >= self.settings.notify_max_attempts:
             log.error("dispatch.dead_lettered", delivery_key=d["_id"], attempts=attempts, error=error)
@@ -210,7 +192,7 @@ class Dispatcher:
             "$unset": {"claim": ""},
         }
 
-    async def _hold_announcement_sms(self, batch: list[dict[str, Any]], suppressed: set[str]) -> dict[str, Any]:
+    async def _hold_announcement_sms(self, batch: list[DeliveryDoc], suppressed: set[str]) -> dict[str, Any]:
         """Announcement SMS that must wait (quiet hours, the daily allowance), as settled futures."""
         s = self.settings
         now = self.clock()
@@ -245,7 +227,7 @@ class Dispatcher:
             )
         return held
 
-    async def _send(self, d: dict[str, Any]) -> str | None:
+    async def _send(self, d: DeliveryDoc) -> str | None:
         content = d["content"]
         if d["channel"] == "email":
             rendered = RenderedEmail(subject=content["subject"], text=content["text"], html=content["html"])

@@ -104,3 +104,13 @@ def announcement_sms(text: str, *, tag: str, opt_out: str) -> str:
 def retry_delay(attempt: int, delays: list[float]) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based); the last repeats."""
     return delays[min(attempt - 1, len(delays) - 1)]
+
+
+def receipt_outcome(
+    request_id: str | None, status: str | None, esms_request_id: str | None, esms_status: int | str | None
+) -> tuple[str, str]:
+    """A provider's delivery receipt as (delivery key, delivered|failed): our generic
+    shape (`request_id`, `status`) or eSMS.vn's (`RequestId`, `SendStatus`: 5 is
+    delivered, any other final code failed)."""
+    key = request_id or esms_request_id or ""
+    return key, status or ("delivered" if str(esms_status) == "5" else "failed")

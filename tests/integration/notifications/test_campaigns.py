@@ -7,13 +7,15 @@ from collections import Counter
 
 import pytest
 
-from services.notifications.campaigns import CampaignRunner, CampaignStore
+from services.notifications.campaign_runner import CampaignRunner
+from services.notifications.campaign_store import CampaignStore
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.planner import Planner
+from services.notifications.projections import ContactStore, DirectoryStore
 from services.notifications.rendering import Renderer
 from services.notifications.sms import HttpJsonProvider
-from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore, SuppressionStore
+from services.notifications.store import DeliveryStore, SuppressionStore
 from services.notifications.templates import TemplateStore
 from shared.contracts import OrganizationCreated, new_event
 from tests.fakes.notification_events import event_of, member, registrant

@@ -137,8 +137,9 @@ async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make
     from services.notifications.app import DISPATCHER
     from services.notifications.catalogue import ROUTES, recipients
     from services.notifications.planner import Planner
+    from services.notifications.projections import ContactStore
     from services.notifications.rendering import Renderer
-    from services.notifications.store import ContactStore, DeliveryStore
+    from services.notifications.store import DeliveryStore
     from services.notifications.templates import TemplateStore
     from shared.contracts import parse_data
     from shared.mongo import connect, epoch

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.api import receipt_token
+from services.notifications.links import Links
 from tests.fakes.notification_events import event_of, registrant
 from tests.fakes.sms_provider import FakeSmsProvider
 from tests.support import eventually
@@ -106,7 +106,7 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_or_undelivered(notify)
     for e in events:
         await notify.publisher.publish(e)
     keys = [sms_of(await notify.settled(e.id, 2))["key"] for e in events]
-    token = receipt_token(notify.settings, "http")
+    token = Links(notify.settings).receipt_token("http")
     url = f"/notifications/receipts/http?token={token}"
     resp = await notify.client.post(url, json={"request_id": keys[0], "status": "delivered"}, headers=notify.anonymous)
     assert resp.status == 200, await resp.text()
