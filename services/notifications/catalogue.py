@@ -29,6 +29,7 @@ from shared.contracts import (
     EventData,
     EventReminderDue,
     EventSummary,
+    EventUpdated,
     MemberApplied,
     MemberContact,
     MembershipExpiring,
@@ -41,6 +42,8 @@ from shared.contracts import (
     RegistrationWaitlisted,
 )
 
+# What a change of a published event must be about for its registrants to hear of it.
+TOLD_CHANGES = frozenset({"sessions", "starts_at", "ends_at", "venue", "online_url"})
 Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign", "entrants"]
 
 
@@ -84,6 +87,15 @@ ROUTES: dict[str, list[Route]] = {
             "service",
             "registrants",
             "Every registrant hears that the event is cancelled.",
+        )
+    ],
+    "event.updated": [
+        Route(
+            "event_changed",
+            ("email", "sms"),
+            "service",
+            "registrants",
+            "Every registrant hears of a new date, time or venue of a published event.",
         )
     ],
     "registration.confirmed": [
@@ -209,9 +221,22 @@ def event_context(event: EventSummary, language: str) -> dict[str, Any]:
     }
 
 
-def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | None = None) -> list[Recipient]:
-    """The people `route` writes to for this event, each with their template context."""
+def recipients(
+    route: Route, data: EventData, envelope_data: dict[str, Any] | None = None, known: list[Registrant] | None = None
+) -> list[Recipient]:
+    """The people `route` writes to for this event, each with their template context.
+    `known`: an event's registrants as notifications knows them, for an event message
+    that does not list them itself (see `needs_registrants`)."""
+    if route.audience == "registrants":
+        return _registrants(data, envelope_data or {}, known)
     return _AUDIENCES.get(route.audience, _registration_recipient)(data, envelope_data or {})
+
+
+def needs_registrants(route: Route, data: EventData) -> str | None:
+    """The event whose registrants the caller must look up for `route`, if any."""
+    if route.audience != "registrants" or not isinstance(data, (EventCancelled, EventUpdated)):
+        return None
+    return None if data.registrants or not worth_telling(data) else data.event.event_id
 
 
 def _reviewers(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
@@ -252,12 +277,26 @@ def _entrants(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
     ]
 
 
-def _registrants(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
-    assert isinstance(data, EventCancelled)
+def worth_telling(data: EventData) -> bool:
+    """Does this change reach the registrants? A cancellation always; an update when the
+    date, time or place changed (a new capacity or description is not their concern)."""
+    if isinstance(data, EventUpdated):
+        return bool(TOLD_CHANGES & set(data.changed))
+    return True
+
+
+def _registrants(data: EventData, raw: dict[str, Any], known: list[Registrant] | None = None) -> list[Recipient]:
+    assert isinstance(data, (EventCancelled, EventUpdated))
+    if not worth_telling(data):
+        return []
+    reason = data.reason or "" if isinstance(data, EventCancelled) else ""
+    changed = sorted(TOLD_CHANGES & set(data.changed)) if isinstance(data, EventUpdated) else []
     people = []
-    for registrant in data.registrants:
+    for registrant in data.registrants or known or []:
         person = _registrant(registrant)
-        person.context.update({"event": event_context(data.event, person.language), "reason": data.reason or ""})
+        person.context.update(
+            {"event": event_context(data.event, person.language), "reason": reason, "changed": changed}
+        )
         people.append(person)
     return people
 
@@ -276,7 +315,6 @@ _AUDIENCES = {
     "contact": _contact,
     "member": _member,
     "entrants": _entrants,
-    "registrants": _registrants,
 }
 
 
@@ -460,6 +498,7 @@ def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
         "verify_url": "https://lienhiep.example.vn/v/CC-2026-0157",
         "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf",
         "cancelled_by": "registrant",
+        "changed": ["sessions", "venue"],
         "has_qr": True,
         "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
         "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError
 
-from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES, recipients
+from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES, needs_registrants, recipients
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.planner import Planner, TemplateMissing
 from services.notifications.projecting import Projecting
@@ -63,7 +63,9 @@ class NotificationHandlers:
         """Any routed event → the deliveries its routing table entry asks for."""
         planned = 0
         for route in ROUTES.get(envelope.type, []):
-            people = recipients(route, data, envelope.data)
+            event_id = needs_registrants(route, data)
+            known = await self.projecting.registrants(event_id) if event_id else None
+            people = recipients(route, data, envelope.data, known)
             try:
                 planned += len(await self.planner.plan(route, people, source_id=envelope.id, source_type=envelope.type))
             except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:

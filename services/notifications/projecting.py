@@ -11,7 +11,13 @@ from datetime import datetime
 from services.notifications.catalogue import expertise_key
 from services.notifications.projections import ContactStore, DirectoryStore
 from services.notifications.store import DeliveryStore
-from shared.contracts import MemberContact, OrganizationChanged, RegistrationCancelled, RegistrationEvent
+from shared.contracts import (
+    MemberContact,
+    OrganizationChanged,
+    Registrant,
+    RegistrationCancelled,
+    RegistrationEvent,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -48,6 +54,22 @@ class Projecting:
             data.organization_id,
             {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
         )
+
+    async def registrants(self, event_id: str) -> list[Registrant]:
+        """Who holds a place at an event, as far as the registration events told us
+        (erased people, whose names are gone, are left out)."""
+        return [
+            Registrant(
+                registration_id=d["_id"],
+                member_id=d.get("member_id"),
+                full_name=d["full_name"],
+                email=d.get("email"),
+                phone=d.get("phone"),
+                language="en" if d.get("language") == "en" else "vi",
+            )
+            for d in await self.directory.active_registrations(event_id)
+            if d.get("full_name")
+        ]
 
     async def registration(self, event_type: str, data: RegistrationEvent) -> None:
         r = data.registrant

@@ -71,12 +71,15 @@ def choose_channels(
 
 
 def sms_window_open(moment: datetime, *, start_hour: int = 7, end_hour: int = 22) -> bool:
-    """Is `moment` inside the hours announcement SMS may be sent (local time)?
-    Equal hours mean no quiet hours at all."""
+    """Is `moment` inside the hours announcement SMS may be sent (local time), from
+    `start_hour` up to `end_hour`? A window may cross midnight (14 → 12: quiet only
+    from noon to two); equal hours mean no quiet hours at all."""
     if start_hour == end_hour:
         return True
-    local = moment.astimezone(LOCAL)
-    return start_hour <= local.hour < end_hour
+    hour = moment.astimezone(LOCAL).hour
+    if start_hour < end_hour:
+        return start_hour <= hour < end_hour
+    return hour >= start_hour or hour < end_hour
 
 
 def next_sms_window(moment: datetime, *, start_hour: int = 7, end_hour: int = 22) -> datetime:
@@ -85,7 +88,7 @@ def next_sms_window(moment: datetime, *, start_hour: int = 7, end_hour: int = 22
         return moment
     local = moment.astimezone(LOCAL)
     opening = local.replace(hour=start_hour, minute=0, second=0, microsecond=0)
-    if local.hour >= end_hour:
+    if opening <= local:
         opening += timedelta(days=1)
     return opening.astimezone(UTC)
 

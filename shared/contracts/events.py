@@ -78,6 +78,10 @@ class EventUpdated(EventData):
 
     event: EventSummary
     changed: list[str] = []
+    registrants: list[Registrant] = Field(
+        default_factory=list,
+        description="Who holds a place (optional: without it, notifications tells the registrants it knows of)",
+    )
 
 
 @contract("event.cancelled")
