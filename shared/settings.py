@@ -209,6 +209,11 @@ class Settings(BaseSettings):
     notify_poll_seconds: float = Field(
         0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
     )
+    notify_unknown_outcome_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="Wait before resending an email whose server never answered after taking it (same Message-ID).",
+    )
     notify_links_version: int = Field(
         0,
         ge=0,

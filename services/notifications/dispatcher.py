@@ -19,7 +19,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
+from prometheus_client import Counter
+
+from services.notifications.email import EmailDeferred, EmailOutcomeUnknown, EmailRejected, SmtpSender
 from services.notifications.records import DeliveryDoc
 from services.notifications.rendering import RenderedEmail
 from services.notifications.rules import next_sms_window, retry_delay
@@ -31,6 +33,29 @@ from shared.mongo import epoch
 from shared.settings import Settings
 
 log = get_logger(__name__)
+SETTLE_GROUP = 10  # outcomes recorded together, at most
+SETTLE_SECONDS = 0.2  # ... or what came in this long
+UNKNOWN_OUTCOMES = Counter(
+    "lienhiep_notifications_unknown_outcomes",
+    "Messages handed to a provider whose acceptance never came (a timeout after DATA), to be resent later",
+    ["channel"],
+)
+
+
+def _skip_reason(d: DeliveryDoc, suppressed: set[str]) -> str | None:
+    if not d.get("to") or "content" not in d:
+        return "erased"
+    return "suppressed" if d["to"].lower() in suppressed else None
+
+
+def _held(done: dict[str, Any], why: str, error: str, due: float, *, count_attempt: bool) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "$set": {**done, "status": "queued", "held": why, "last_error": error, "due": due},
+        "$unset": {"claim": ""},
+    }
+    if not count_attempt:
+        update["$inc"] = {"attempts": -1}
+    return update
 
 
 def _ready(value: Any) -> asyncio.Future:
@@ -137,48 +162,80 @@ class Dispatcher:
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
         now = self.clock()  # one time per batch, so equal outcomes are written as one update
-        outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed, now) for d in batch))
-        await self.deliveries.settle(list(zip(batch, outcomes, strict=False)))
+        sends: dict[asyncio.Future[Any], DeliveryDoc] = {
+            asyncio.ensure_future(held.get(d["_id"]) or self._deliver(d, suppressed, now)): d for d in batch
+        }
+        await self._settle_as_they_come(sends)
+
+    async def _settle_as_they_come(self, sends: dict[asyncio.Future[Any], DeliveryDoc]) -> None:
+        """Record outcomes as the providers give them, in small groups (SETTLE_GROUP, or
+        what came within SETTLE_SECONDS): a crash sends again only what was in flight
+        or not yet recorded, never the whole batch."""
+        remaining: set[asyncio.Future[Any]] = set(sends)
+        outcomes: list[tuple[DeliveryDoc, dict[str, Any]]] = []
+        oldest = 0.0
+        try:
+            while remaining:
+                done, remaining = await asyncio.wait(
+                    remaining, timeout=SETTLE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done and not outcomes:
+                    oldest = time.monotonic()
+                outcomes.extend((sends[f], f.result()) for f in done)
+                if outcomes and (
+                    not remaining or len(outcomes) >= SETTLE_GROUP or time.monotonic() - oldest >= SETTLE_SECONDS
+                ):
+                    await self.deliveries.settle(outcomes)
+                    outcomes = []
+        finally:
+            for future in remaining:
+                future.cancel()
 
     async def _deliver(self, d: DeliveryDoc, suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
-        if not d.get("to") or "content" not in d:
-            return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
-        if d["to"].lower() in suppressed:
-            return {"$set": {**done, "status": "skipped", "reason": "suppressed"}, "$unset": {"claim": ""}}
+        reason = _skip_reason(d, suppressed)
+        if reason:
+            return {"$set": {**done, "status": "skipped", "reason": reason}, "$unset": {"claim": ""}}
         try:
             async with self.concurrency:
                 await self.limits[d["channel"]].acquire()
                 provider_id = await self._send(d)
-        except (EmailRejected, SmsRejected) as exc:
-            if isinstance(exc, EmailRejected) and exc.hard_bounce:
-                await self.suppressions.add(d["to"], "email", str(exc))
-            log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
-            return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
-        except SmsNotConfigured as exc:
-            # Not the message's fault: it waits for a provider without using up its attempts.
-            return {
-                "$set": {
-                    **done,
-                    "status": "queued",
-                    "held": "no-provider",
-                    "last_error": str(exc),
-                    "due": epoch(plus_seconds=300),
-                },
-                "$inc": {"attempts": -1},
-                "$unset": {"claim": ""},
-            }
-        except (EmailDeferred, SmsDeferred) as exc:
-            return self._retry_later(d, str(exc), done, now)
-        except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter
-            log.exception("dispatch.error", delivery_key=d["_id"])
-            return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
+        except Exception as exc:
+            return await self._not_sent(d, exc, done, now)
         self.sent += 1
         update = {**done, "status": "sent", "sent_at": now}
         if provider_id and provider_id != d["_id"]:
             update["provider_id"] = provider_id
         log.info("dispatch.sent", delivery_key=d["_id"], channel=d["channel"], template=d["notification"])
-        return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": ""}}
+        return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": "", "held": ""}}
+
+    async def _not_sent(self, d: DeliveryDoc, exc: Exception, done: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The outcome of a send that did not succeed."""
+        if isinstance(exc, (EmailRejected, SmsRejected)):
+            if isinstance(exc, EmailRejected) and exc.hard_bounce:
+                await self.suppressions.add(d["to"], "email", str(exc))
+            log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
+            return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
+        if isinstance(exc, SmsNotConfigured):
+            # Not the message's fault: it waits for a provider without using up its attempts.
+            return _held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
+        if isinstance(exc, EmailOutcomeUnknown):
+            return self._unknown_outcome(d, str(exc), done, now)
+        if isinstance(exc, (EmailDeferred, SmsDeferred)):
+            return self._retry_later(d, str(exc), done, now)
+        # a bug must not lose the delivery: retry, then dead-letter
+        log.error("dispatch.error", delivery_key=d["_id"], exc_info=exc)
+        return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
+
+    def _unknown_outcome(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Handed over, answer lost: perhaps delivered. Sent again (same Message-ID) only
+        after a long wait, counted in /metrics; dead-lettered after the attempts run out."""
+        UNKNOWN_OUTCOMES.labels(d["channel"]).inc()
+        if int(d.get("attempts") or 1) >= self.settings.notify_max_attempts:
+            return self._retry_later(d, error, done, now)
+        log.warning("dispatch.outcome_unknown", delivery_key=d["_id"], channel=d["channel"], error=error)
+        due = epoch(plus_seconds=self.settings.notify_unknown_outcome_seconds)
+        return _held(done, "unknown-outcome", error, due, count_attempt=True)
 
     def _retry_later(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
         attempts = int(d.get("attempts") or 1)

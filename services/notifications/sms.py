@@ -89,7 +89,10 @@ class HttpJsonProvider(_HttpProvider):
     async def send(self, *, to: str, text: str, request_id: str, unicode: bool) -> SmsAccepted:
         if not self.url:
             raise SmsNotConfigured("no SMS provider configured (SMS_PROVIDER_URL)")
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        # The delivery key as the idempotency key: a provider that honours it sends a retry once.
+        headers = {"Idempotency-Key": request_id}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         status, body = await self._post(
             self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers
         )

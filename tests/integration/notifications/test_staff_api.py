@@ -178,6 +178,20 @@ async def test_a_poison_event_is_parked_listed_and_replayed(notify):
     assert unknown.status == 404
     # ... and it is parked again, since it still cannot succeed; nothing was sent.
     await eventually(parked, what="parked again")
+    # The same, through the parked-messages family every service declares (shared/parking.py).
+
+    async def listed():
+        report = await notify.get("/notifications/parked-messages")
+        consumers = {c["consumer"]: c for c in report["consumers"]}
+        found = [m for m in consumers["deliveries"]["messages"] if m["message_id"] == envelope["id"]]
+        return report if found and consumers["deliveries"]["parked"] >= 1 else None
+
+    report = await eventually(listed, what="listed as a parked message")
+    assert report["service"] == "notifications" and report["unpublished"] == []
+    again = await notify.client.post("/notifications/parked-messages/deliveries/replay", headers=notify.staff)
+    assert again.status == 200 and (await again.json())["replayed"] >= 1
+    nope = await notify.client.post("/notifications/parked-messages/nope/replay", headers=notify.staff)
+    assert nope.status == 404
     assert notify.smtp.recorder.messages == []
 
 
