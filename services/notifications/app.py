@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> web.Application:
             app[api.RECEIPTS] = Receipts(deliveries, links)
             app[api.CAMPAIGNS] = CampaignDesk(settings, campaigns, runner.tree, renderer, runner, dispatcher.wake)
 
-            projecting = Projecting(contacts, directory, deliveries)
+            projecting = Projecting(contacts, directory, deliveries, suppressions)
             subscribe(rt.bus, NotificationHandlers(projecting, planner, dispatcher))
             await rt.start()
             dispatcher.start()

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from services.notifications.catalogue import expertise_key
 from services.notifications.projections import ContactStore, DirectoryStore
-from services.notifications.store import DeliveryStore
+from services.notifications.store import DeliveryStore, SuppressionStore
 from shared.contracts import (
     MemberContact,
     OrganizationChanged,
@@ -35,6 +35,7 @@ class Projecting:
     contacts: ContactStore
     directory: DirectoryStore
     deliveries: DeliveryStore
+    suppressions: SuppressionStore
 
     async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> None:
         values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
@@ -42,12 +43,24 @@ class Projecting:
 
     async def erase(self, member_id: str) -> None:
         """The member's contact data, preferences, registrations' copies, message bodies
-        and addresses go; the contact is marked first, so a planner racing with the
-        erasure scrubs what it planned (planner._scrub_erased_meanwhile)."""
+        and addresses go, and with them every record keyed by their addresses (SMS
+        quota counts, suppressions). The contact is marked first, so a planner racing
+        with the erasure scrubs what it planned (planner._scrub_erased_meanwhile)."""
+        addresses = await self._addresses_of(member_id)
         await self.contacts.erase(member_id)
         await self.directory.erase_member(member_id)
         await self.deliveries.erase_member(member_id)
+        await self.deliveries.quotas.forget(sorted(addresses))
+        await self.suppressions.forget(sorted(addresses))
         log.info("notify.member_erased", member_id=member_id)
+
+    async def _addresses_of(self, member_id: str) -> set[str]:
+        """Every email address and phone number notifications holds for the member."""
+        contact = await self.contacts.get(member_id) or {}
+        found = {contact.get("email"), contact.get("phone")}
+        found |= set(await self.directory.addresses_of(member_id))
+        found |= set(await self.deliveries.addresses_of(member_id))
+        return {a for a in found if a}
 
     async def organization(self, data: OrganizationChanged) -> None:
         await self.directory.upsert_organization(

@@ -139,6 +139,10 @@ class DirectoryStore:
         cursor = self.registrations.find({"_id": {"$in": ids}, "status": "active"})
         return [cast(RegistrationDoc, d) async for d in cursor]
 
+    async def addresses_of(self, member_id: str) -> list[str]:
+        cursor = self.registrations.find({"member_id": member_id}, {"email": 1, "phone": 1})
+        return [a async for d in cursor for a in (d.get("email"), d.get("phone")) if a]
+
     async def erase_member(self, member_id: str) -> None:
         await self.registrations.update_many(
             {"member_id": member_id}, {"$unset": {"full_name": "", "email": "", "phone": ""}}

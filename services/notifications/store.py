@@ -83,6 +83,10 @@ class SuppressionStore:
         cursor = self.suppressions.find({"_id": {"$in": sorted({a.lower() for a in addresses})}}, {"_id": 1})
         return {d["_id"] async for d in cursor}
 
+    async def forget(self, addresses: list[str]) -> None:
+        if addresses:
+            await self.suppressions.delete_many({"_id": {"$in": sorted({a.lower() for a in addresses})}})
+
     async def remove(self, address: str) -> bool:
         return (await self.suppressions.delete_one({"_id": address.lower()})).deleted_count == 1
 
@@ -197,6 +201,10 @@ class DeliveryStore:
             },
         )
         return result.modified_count == 1
+
+    async def addresses_of(self, member_id: str) -> list[str]:
+        cursor = self.deliveries.find({"member_id": member_id, "to": {"$exists": True}}, {"to": 1})
+        return [d["to"] async for d in cursor if d.get("to")]
 
     async def erase_member(self, member_id: str) -> None:
         await self.deliveries.update_many(
