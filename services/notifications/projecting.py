@@ -56,8 +56,8 @@ class Projecting:
 
     async def _addresses_of(self, member_id: str) -> set[str]:
         """Every email address and phone number notifications holds for the member."""
-        contact = await self.contacts.get(member_id) or {}
-        found = {contact.get("email"), contact.get("phone")}
+        contact = await self.contacts.get(member_id)
+        found = {contact.get("email"), contact.get("phone")} if contact else set()
         found |= set(await self.directory.addresses_of(member_id))
         found |= set(await self.deliveries.addresses_of(member_id))
         return {a for a in found if a}
