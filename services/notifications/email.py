@@ -214,6 +214,8 @@ class SmtpSender:
 
     async def _envelope(self, client: aiosmtplib.SMTP, address: str, needs_utf8: bool) -> None:
         options: list[str] = []
+        if client.is_ehlo_or_helo_needed:  # the server's extensions are known after EHLO
+            await client.ehlo()
         if needs_utf8:
             if not client.supports_extension("smtputf8"):
                 raise EmailRejected(

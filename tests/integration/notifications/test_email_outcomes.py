@@ -7,7 +7,7 @@ import pytest
 
 from services.notifications.app import DISPATCHER
 from shared.mongo import epoch
-from tests.fakes.notification_events import event_of, member
+from tests.fakes.notification_events import event_of, member, registrant
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -56,3 +56,31 @@ async def test_a_timeout_after_data_is_an_unknown_outcome_resent_later_with_the_
 
 async def _async(value):
     return value
+
+
+async def test_an_internationalised_address_goes_out_with_smtputf8_when_the_server_offers_it(make_notify, sms):
+    """Issue 10.10: such an address broke the message's encoding, was retried and
+    dead-lettered. Now: SMTPUTF8 for the local part, the domain in its IDNA form."""
+    from tests.smtp_server import SmtpServer
+
+    with SmtpServer(smtputf8=True) as utf8:
+        notify = await make_notify(sms, smtp_port=utf8.port)
+        who = registrant(email="nguyễn.mai@bưuđiện.vn")
+        event = event_of("registration.confirmed", who=who)
+        await notify.publisher.publish(event)
+        items = {d["channel"]: d for d in await notify.settled(event.id, 2)}
+        assert items["email"]["status"] == "sent", items["email"]
+        [(rcpts, options)] = utf8.recorder.envelopes
+        assert "SMTPUTF8" in options and rcpts == ["nguyễn.mai@xn--buin-1ua66gr30m.vn"]
+        assert "nguyễn.mai@xn--buin-1ua66gr30m.vn" in str(utf8.recorder.messages[0]["To"])
+
+
+async def test_an_internationalised_address_is_refused_at_once_by_a_server_without_smtputf8(notify):
+    who = registrant(email="nguyễn.mai@example.vn")
+    event = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(event)
+    items = {d["channel"]: d for d in await notify.settled(event.id, 2)}
+    email = items["email"]
+    assert (email["status"], email["attempts"]) == ("failed", 1), email
+    assert "SMTPUTF8" in email["last_error"]
+    assert items["sms"]["status"] == "sent"
