@@ -73,6 +73,11 @@ class FakeSmsProvider:
             self.received.append(body)
             if answer == 200:
                 return web.json_response({"id": f"fake-{len(self.received)}"}, status=200)
+            if isinstance(answer, dict):  # a scripted 200 answer body: {"body": ..., "raw": ...}
+                body["_answer"] = 200
+                if "raw" in answer:
+                    return web.Response(body=answer["raw"], status=200, content_type="application/json")
+                return web.json_response(answer["body"], status=200)
             return web.json_response({"error": f"scripted {answer}"}, status=answer)
         script = self.scripted.get("+" + body["Phone"])
         answer = script.pop(0) if script else "100"

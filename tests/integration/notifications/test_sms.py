@@ -203,3 +203,19 @@ async def test_a_crash_mid_batch_sends_again_only_what_was_in_flight(notify, sms
     await provider.close()
     assert sorted(sms.number(r) for r in sms.accepted()) == sorted(phones)  # each once: none doubled
     assert await notify.db.deliveries.count_documents({"source_event_id": "crash", "status": "sent"}) == 30
+
+
+async def test_provider_answers_are_read_within_a_limit_and_odd_ids_are_not_kept(notify):
+    """Issue 10.10: a provider's answer was read whole (any size) and its message id
+    kept as it came, control characters included."""
+    big, odd = registrant(), registrant()
+    notify.sms.scripted[big.phone] = [{"raw": b'{"id": "' + b"x" * (2 * 1024 * 1024) + b'"}'}]
+    notify.sms.scripted[odd.phone] = [{"body": {"id": "abc\r\nX-Injected: 1\x00"}}]
+    events = [event_of("registration.confirmed", who=who) for who in (big, odd)]
+    for event in events:
+        await notify.publisher.publish(event)
+    too_big = sms_of(await notify.settled(events[0].id, 2))
+    assert (too_big["status"], too_big["attempts"]) == ("sent", 2)  # the oversized answer was not taken as one
+    assert len(too_big.get("provider_id") or "") < 200
+    odd_id = sms_of(await notify.settled(events[1].id, 2))
+    assert odd_id["status"] == "sent" and odd_id.get("provider_id") is None
