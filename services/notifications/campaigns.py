@@ -45,7 +45,7 @@ class CampaignDesk:
     async def start(self, who: Identity, body: CampaignIn) -> dict[str, Any]:
         campaign_rules.check_segment(body.segment.model_dump(), await self.tree.reach(who))
         if body.sms_text:
-            campaign_rules.check_sms_segments(self._sms_segments(body), self.settings.sms_max_segments)
+            campaign_rules.check_sms_segments(await self._sms_segments(body), self.settings.sms_max_segments)
         doc = await self.store.create(body.model_dump(mode="json"), who.sub)
         self.runner.wake()
         return await self._public(doc)
@@ -70,9 +70,10 @@ class CampaignDesk:
         self.wake_dispatcher()
         return await self._public(doc)
 
-    def _sms_segments(self, body: CampaignIn) -> int:
+    async def _sms_segments(self, body: CampaignIn) -> int:
         s = self.settings
-        sms = self.renderer.sms(
+        sms = await self.renderer.off_loop(
+            self.renderer.sms,
             "announcement",
             body.language,
             {"sms_text": body.sms_text},

@@ -211,22 +211,24 @@ class Planner:
             raise TemplateMissing(f"no {channel} template for {route.notification}")
         fields: dict[str, Any] = {"template_version": source.version, "language": source.language}
         if channel == "email":
-            return fields | self._email(route, source, person, context)
+            return fields | await self._email(route, source, person, context)
         s = self.settings
         announcement = (s.sms_announcement_tag, s.sms_opt_out_text) if route.category == "announcement" else None
-        sms = self.renderer.sms(source, source.language, context, unicode=s.sms_unicode, announcement=announcement)
+        sms = await self.renderer.off_loop(
+            self.renderer.sms, source, source.language, context, unicode=s.sms_unicode, announcement=announcement
+        )
         fields.update(
             content={"text": sms.text}, segments=sms.size.segments, encoding=sms.size.encoding, unicode=s.sms_unicode
         )
         return fields
 
-    def _email(self, route: Route, source: Any, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
+    async def _email(self, route: Route, source: Any, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         if route.category == "announcement":
             assert self.links is not None
             url = self.links.unsubscribe_url(person.recipient_id, "email")
             context = {**context, "unsubscribe_url": url}
             fields["headers"] = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-        rendered = self.renderer.email(source, source.language, context)
+        rendered = await self.renderer.off_loop(self.renderer.email, source, source.language, context)
         fields["content"] = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
         return fields

@@ -8,7 +8,14 @@ from typing import Any
 from services.notifications.catalogue import NOTIFICATIONS, ROUTES, sample_context
 from services.notifications.endpoints import PreviewIn, TemplateIn
 from services.notifications.messages import MESSAGES
-from services.notifications.rendering import LANGUAGES, PARTS, Renderer, TemplateProblem, TemplateSource
+from services.notifications.rendering import (
+    LANGUAGES,
+    PARTS,
+    Renderer,
+    TemplateProblem,
+    TemplateSource,
+    TemplateTooCostly,
+)
 from services.notifications.templates import TemplateStore, VersionConflict
 from shared.errors import Conflict, FieldError, NotFound, Problem
 from shared.settings import Settings
@@ -102,7 +109,7 @@ class TemplateDesk:
 
     async def save(self, path: Path, body: TemplateIn, author: str) -> dict[str, Any]:
         source = TemplateSource(*path, _parts(body.parts), version=-1)
-        self._check(source, self.settings.sms_max_segments, sample_context(path[0], path[2]))
+        await self._check(source, self.settings.sms_max_segments, sample_context(path[0], path[2]))
         try:
             saved = await self.templates.save(source, expected_version=body.expected_version, author=author)
         except VersionConflict as exc:
@@ -121,25 +128,36 @@ class TemplateDesk:
                 raise NotFound(MESSAGES("notifications.no_such_template"))
             source = active
         sample = {**sample_context(path[0], path[2]), **body.sample}
-        self._check(source, 10, sample)
+        await self._check(source, 10, sample)
         if path[1] == "email":
-            email = self.renderer.email(source, path[2], sample)
+            email = await self.renderer.off_loop(self.renderer.email, source, path[2], sample)
             return {"subject": email.subject, "text": email.text, "html": email.html}
         s = self.settings
-        sms = self.renderer.sms(source, path[2], sample, unicode=s.sms_unicode, announcement=self._announcement(path))
+        sms = await self.renderer.off_loop(
+            self.renderer.sms, source, path[2], sample, unicode=s.sms_unicode, announcement=self._announcement(path)
+        )
         return {"text": sms.text, "segments": sms.size.segments, "encoding": sms.size.encoding}
 
     def _announcement(self, path: Path) -> tuple[str, str] | None:
         s = self.settings
         return (s.sms_announcement_tag, s.sms_opt_out_text) if path[0] == "announcement" else None
 
-    def _check(self, source: TemplateSource, max_segments: int, sample: dict[str, Any]) -> None:
-        problems = self.renderer.check(
+    async def _check(self, source: TemplateSource, max_segments: int, sample: dict[str, Any]) -> None:
+        try:
+            problems = await self._problems(source, max_segments, sample)
+        except TemplateTooCostly as exc:
+            problems = [TemplateProblem("text", f"{type(exc).__name__}: {exc}")]
+        if problems:
+            raise problems_error(problems)
+
+    async def _problems(
+        self, source: TemplateSource, max_segments: int, sample: dict[str, Any]
+    ) -> list[TemplateProblem]:
+        return await self.renderer.off_loop(
+            self.renderer.check,
             source,
             sample,
             max_segments=max_segments,
             unicode=self.settings.sms_unicode,
             announcement=self._announcement((source.notification, source.channel, source.language)),
         )
-        if problems:
-            raise problems_error(problems)

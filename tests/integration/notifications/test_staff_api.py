@@ -250,3 +250,18 @@ async def test_problems_follow_accept_language(notify):
     assert (await click.json())["title"] == "Liên kết huỷ đăng ký này không hợp lệ"
     missing = await notify.client.get("/notifications/deliveries/nope", headers=english)
     assert (await missing.json())["detail"] == "No such delivery"
+
+
+async def test_a_template_that_renders_too_much_is_refused_when_saved(notify):
+    """Issue 10.10: templates rendered on the event loop without a budget: one that
+    produced a million characters was saved, and every message carried them."""
+    huge = "{% for i in range(100000) %}{{ full_name }} {% endfor %}"
+    resp = await notify.client.put(
+        "/notifications/templates/welcome/email/vi",
+        json={"parts": {"subject": "Chào mừng", "text": huge}},
+        headers={**notify.staff, "Accept-Language": "en"},
+    )
+    assert resp.status == 422, await resp.text()
+    [error] = (await resp.json())["errors"]
+    assert error["field"] == "parts.text" and "characters" in error["message"]
+    assert (await notify.get("/notifications/templates/welcome/email/vi"))["version"] == 0
