@@ -137,6 +137,11 @@ async def delivery_receipt(request: web.Request, query: ep.TokenQuery, body: ep.
     return json_response(await request.app[RECEIPTS].record(provider, query.token, body))
 
 
+@ep.zns_receipt.handles
+async def zns_receipt(request: web.Request, query: ep.TokenQuery, body: ep.ZnsReceiptIn) -> web.Response:
+    return json_response(await request.app[RECEIPTS].record_zns(query.token, body))
+
+
 # --- campaigns -----------------------------------------------------------------------------
 
 

@@ -30,6 +30,8 @@ from services.notifications.receipts import Receipts
 from services.notifications.rendering import Renderer
 from services.notifications.sms import make_provider
 from services.notifications.templating import TemplateDesk
+from services.notifications.zns import ZnsClient
+from services.notifications.zns_store import ZnsTokenStore
 from shared.http import make_app
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -52,7 +54,8 @@ def create_app(settings: Settings) -> web.Application:
             template_store = templates.TemplateStore(rt.db, renderer)
             smtp = SmtpSender(settings)
             sms = make_provider(settings, callback_url=links.receipt_url(settings.sms_provider))
-            dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms)
+            zns = ZnsClient(settings, ZnsTokenStore(rt.db))
+            dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms, zns=zns)
             planner = Planner(settings, contacts, deliveries, template_store, renderer, links)
             campaigns = campaign_store.CampaignStore(rt.db)
             runner = CampaignRunner(campaigns, directory, planner, dispatcher.wake, sender=dispatcher)
@@ -75,6 +78,7 @@ def create_app(settings: Settings) -> web.Application:
                 await dispatcher.stop()
                 await smtp.close()
                 await sms.close()
+                await zns.close()
 
     app.cleanup_ctx.append(runtime)
     return app

@@ -137,7 +137,7 @@ class CampaignRunner:
         if self.sender is None:
             return None
         # The lease outlasts sending the whole page at the slowest channel's rate.
-        slowest = min(limiter.rate for limiter in self.sender.limits.values())
+        slowest = min(self.sender.limits[c].rate for c in ("email", "sms"))
         return {
             "status": "sending",
             "claim": token,
@@ -171,7 +171,7 @@ class CampaignRunner:
         """Send what this page claimed, a few seconds' worth at a time, looking between
         chunks whether staff paused or cancelled the campaign. False: they did."""
         docs = await self.deliveries.claimed(token)
-        step = max(1, int(min(limiter.rate for limiter in self.sender.limits.values()) * 2))
+        step = max(1, int(min(self.sender.limits[c].rate for c in ("email", "sms")) * 2))
         for start in range(0, len(docs), step):
             if self._stopping or await self.store.status(cid) != "running":
                 await self._hand_back(cid, token)  # the rest of the page

@@ -33,7 +33,8 @@ class Choices:
         self.renderer = renderer
 
     async def show(self, member_id: str) -> dict[str, Any]:
-        return {"member_id": member_id, **merged_preferences(await self.contacts.get_preferences(member_id))}
+        stored = await self.contacts.get_preferences(member_id)
+        return {"member_id": member_id, **merged_preferences(stored), "zalo": bool((stored or {}).get("zalo", True))}
 
     async def change(self, member_id: str, body: Preferences) -> dict[str, Any]:
         current = merged_preferences(await self.contacts.get_preferences(member_id))
@@ -48,8 +49,11 @@ class Choices:
                 FieldError("service", MESSAGES("notifications.service_needs_a_channel"), "service_needs_a_channel"),
                 detail=MESSAGES("notifications.service_needs_a_channel"),
             ) from None
-        await self.contacts.set_preferences(member_id, current)
-        return {"member_id": member_id, **current}
+        changes: dict[str, Any] = dict(current)
+        if body.zalo is not None:
+            changes["zalo"] = body.zalo
+        await self.contacts.set_preferences(member_id, changes)
+        return await self.show(member_id)
 
     def confirmation_page(self, token: str) -> tuple[str, bool]:
         """The page an unsubscribe link opens (it changes nothing), and whether the link is valid."""

@@ -27,6 +27,7 @@ from services.notifications.rendering import RenderedEmail
 from services.notifications.rules import next_sms_window, retry_delay
 from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
+from services.notifications.zns import ZnsClient, ZnsDeferred, ZnsRefused
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
 from shared.mongo import epoch
@@ -95,8 +96,10 @@ class Dispatcher:
         smtp: SmtpSender,
         sms: SmsProvider,
         clock: Callable[[], datetime] | None = None,
+        zns: ZnsClient | None = None,
     ) -> None:
         self.settings = settings
+        self.zns = zns if zns is not None and zns.configured else None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sweep_seconds = 5.0
         self.deliveries = deliveries
@@ -106,7 +109,9 @@ class Dispatcher:
         self.limits = {
             "email": RateLimiter(settings.email_rate_per_second),
             "sms": RateLimiter(settings.sms_rate_per_second),
+            "zns": RateLimiter(settings.zns_rate_per_second),
         }
+        self.channels = ("email", "sms", "zns") if self.zns else ("email", "sms")
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._quota_lock = asyncio.Lock()
@@ -135,7 +140,7 @@ class Dispatcher:
             released = await self.deliveries.release_expired()
             if released:
                 log.warning("dispatch.leases_expired", count=released)
-        full = await asyncio.gather(*(self._run_channel(channel) for channel in ("email", "sms")))
+        full = await asyncio.gather(*(self._run_channel(channel) for channel in self.channels))
         return any(full)
 
     async def _run_channel(self, channel: str) -> bool:
@@ -152,7 +157,7 @@ class Dispatcher:
         """Send deliveries a campaign planned already claimed (status `sending`, with a
         lease): one row write each instead of two. If this process dies, their lease
         runs out and any dispatcher sends them, as with any claimed delivery."""
-        for channel in ("email", "sms"):
+        for channel in self.channels:
             docs = [d for d in batch if d["channel"] == channel]
             limit = max(1, min(self.settings.notify_batch, int(self.limits[channel].rate * 2)))
             for start in range(0, len(docs), limit):
@@ -219,6 +224,8 @@ class Dispatcher:
         if isinstance(exc, SmsNotConfigured):
             # Not the message's fault: it waits for a provider without using up its attempts.
             return _held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
+        if isinstance(exc, ZnsRefused) or (isinstance(exc, ZnsDeferred) and self._last_attempt(d)):
+            return self._fall_back_to_sms(d, str(exc), done)
         if isinstance(exc, EmailOutcomeUnknown):
             return self._unknown_outcome(d, str(exc), done, now)
         if isinstance(exc, (EmailDeferred, SmsDeferred)):
@@ -226,6 +233,27 @@ class Dispatcher:
         # a bug must not lose the delivery: retry, then dead-letter
         log.error("dispatch.error", delivery_key=d["_id"], exc_info=exc)
         return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
+
+    def _last_attempt(self, d: DeliveryDoc) -> bool:
+        return int(d.get("attempts") or 1) >= self.settings.notify_max_attempts
+
+    def _fall_back_to_sms(self, d: DeliveryDoc, reason: str, done: dict[str, Any]) -> dict[str, Any]:
+        """Zalo refused (or kept failing): the same delivery becomes the SMS it carries,
+        due now; ZNS is never tried again for it, so exactly one of the two is sent."""
+        log.info("dispatch.zns_fallback", delivery_key=d["_id"], reason=reason)
+        self.wake()
+        return {
+            "$set": {
+                **done,
+                **(d.get("fallback") or {}),
+                "channel": "sms",
+                "status": "queued",
+                "due": epoch(),
+                "attempts": 0,
+                "zns_refused": reason[:300],
+            },
+            "$unset": {"claim": "", "fallback": "", "lease_until": ""},
+        }
 
     def _unknown_outcome(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Handed over, answer lost: perhaps delivered. Sent again (same Message-ID) only
@@ -298,6 +326,12 @@ class Dispatcher:
             )
             await self.smtp.send(message, d["to"])
             return None
+        if d["channel"] == "zns":
+            if self.zns is None:
+                raise ZnsRefused("ZNS is no longer configured")
+            return await self.zns.send(
+                phone=d["to"], template_id=content["template_id"], data=content["template_data"], tracking_id=d["_id"]
+            )
         accepted = await self.sms.send(
             to=d["to"], text=content["text"], request_id=d["_id"], unicode=bool(d.get("unicode"))
         )

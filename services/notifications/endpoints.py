@@ -167,7 +167,7 @@ class DeliveryQuery(Strict):
 
 class Delivery(BaseModel):
     key: str
-    channel: Channel
+    channel: Literal["email", "sms", "zns"] = Field(description="zns: Zalo first; an SMS if Zalo refuses it")
     template: str
     category: str | None = None
     language: str | None = None
@@ -186,6 +186,7 @@ class Delivery(BaseModel):
     segments: int | None = None
     encoding: str | None = None
     provider_id: str | None = None
+    zns_refused: str | None = Field(None, description="Why Zalo did not take it (it went as an SMS instead)")
     content: dict[str, Any] | None = Field(None, description="The message as sent; absent for erased people")
     created_at: datetime
     updated_at: datetime
@@ -279,12 +280,14 @@ class ChannelChoice(Strict):
 class Preferences(Strict):
     service: ChannelChoice = ChannelChoice()
     announcement: ChannelChoice = ChannelChoice()
+    zalo: bool | None = Field(None, description="Service messages by Zalo (ZNS) before SMS, where a template exists")
 
 
 class PreferencesOut(BaseModel):
     member_id: str
     service: dict[Channel, bool]
     announcement: dict[Channel, bool]
+    zalo: bool = True
 
 
 class TokenQuery(Strict):
@@ -371,6 +374,29 @@ delivery_receipt = api.endpoint(
     public=True,
     errors=(400, 404),
 )
+
+
+class ZnsReceiptIn(BaseModel):
+    """A Zalo Official Account webhook event; `user_received_message` says a ZNS
+    message reached the phone."""
+
+    model_config = ConfigDict(extra="allow")  # Zalo adds fields of its own
+    event_name: str = Field(max_length=100)
+    message: dict[str, Any] | None = Field(None, description="Carries `tracking_id` (our delivery key)")
+
+
+zns_receipt = api.endpoint(
+    "zns_receipt",
+    "POST",
+    "/notifications/zns/receipts",
+    summary="Zalo ZNS delivery receipts (the Official Account's webhook; the URL carries a signed token)",
+    query=TokenQuery,
+    body=ZnsReceiptIn,
+    response=ReceiptOut,
+    public=True,
+    errors=(400, 404),
+)
+
 
 # --- suppressions ------------------------------------------------------------------------
 

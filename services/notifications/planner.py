@@ -20,6 +20,7 @@ from services.notifications.rendering import Renderer
 from services.notifications.rules import choose_channels, merged_preferences
 from services.notifications.store import DeliveryStore
 from services.notifications.templates import TemplateStore
+from services.notifications.zns import ZnsTemplates, template_data
 from shared.settings import Settings
 
 
@@ -29,6 +30,11 @@ class TemplateMissing(LookupError):
 
 def delivery_key(source_id: str, recipient: str, channel: str, template: str) -> str:
     return f"{source_id}:{recipient}:{channel}:{template}"
+
+
+def _channels(route: Route, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The route's channels, narrowed to those a campaign chose."""
+    return tuple(c for c in route.channels if wanted is None or c in wanted)
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,14 @@ class Planner:
     templates: TemplateStore
     renderer: Renderer
     links: Links | None = None
+    zns: ZnsTemplates | None = None
 
     def __post_init__(self) -> None:
+        s = self.settings
         if self.links is None:
-            self.links = Links(self.settings)
+            self.links = Links(s)
+        if self.zns is None:
+            self.zns = ZnsTemplates.from_setting(s.zns_templates if s.zns_app_id and s.zns_app_secret else "")
 
     def base_context(self) -> dict[str, Any]:
         s = self.settings
@@ -138,25 +148,29 @@ class Planner:
         `from_contacts`: the people were just read from the contact projection (a
         campaign page), so it is not read again. `claim`: fields that store the
         deliveries to send as already claimed by the caller, who sends them at once."""
-        route_channels = tuple(c for c in route.channels if channels is None or c in channels)
-        plan = Plan(route, source_id, source_type, route_channels, campaign_id, extra_context, claim)
+        plan = Plan(route, source_id, source_type, _channels(route, channels), campaign_id, extra_context, claim)
         member_ids = [p.member_id for p in people if p.member_id]
         known = {} if from_contacts else await self.contacts.many(member_ids)
         stored_prefs = await self.contacts.get_many_preferences([p.recipient_id for p in people])
         docs: list[dict[str, Any]] = []
         for person in people:
-            contact = known.get(person.member_id or "")
-            prefs = merged_preferences(stored_prefs.get(person.recipient_id))  # type: ignore[arg-type]
-            docs.extend(await self._plan_person(plan, person, contact, prefs))
+            stored = dict(stored_prefs.get(person.recipient_id) or {})
+            docs.extend(await self._plan_person(plan, person, known.get(person.member_id or ""), stored))
         added = await self.deliveries.plan(docs)
         await self._scrub_erased_meanwhile(member_ids)
         return added
 
     async def _plan_person(
-        self, plan: Plan, person: Recipient, contact: ContactDoc | None, prefs: dict[str, dict[str, bool]]
+        self,
+        plan: Plan,
+        person: Recipient,
+        contact: ContactDoc | None,
+        stored_prefs: dict[str, Any],
     ) -> list[dict[str, Any]]:
         if contact is not None and contact.get("erased"):
             return [plan.skipped(person, c, "erased") for c in plan.channels]
+        prefs = merged_preferences(stored_prefs)
+        zalo = bool(stored_prefs.get("zalo", True))  # read back as 1/0 from the embedded store
         reachable = Reachable.of(person, contact)
         chosen, skipped = choose_channels(
             plan.channels,  # type: ignore[arg-type]
@@ -167,8 +181,26 @@ class Planner:
         docs = [plan.skipped(person, channel, reason) for channel, reason in skipped.items()]
         context = self._context(plan, person)
         for channel in chosen:
-            docs.append(await self._message(plan, person, channel, reachable.address(channel), context))
+            doc = await self._message(plan, person, channel, reachable.address(channel), context)
+            docs.append(self._zns_first(doc, plan, person, context) if channel == "sms" and zalo else doc)
         return docs
+
+    def _zns_first(self, doc: dict[str, Any], plan: Plan, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
+        """A service SMS whose notification has a ZNS template goes by ZNS first; the SMS
+        rides along as the fallback (one delivery: exactly one of them is sent)."""
+        assert self.zns is not None
+        template_id = self.zns.template(plan.route.notification, person.language)
+        if template_id is None or plan.route.category != "service" or plan.claim:
+            return doc
+        fallback = {k: doc.pop(k) for k in ("content", "segments", "encoding", "unicode") if k in doc}
+        doc["channel"] = "zns"
+        doc["fallback"] = fallback
+        doc["content"] = {
+            "template_id": template_id,
+            "template_data": template_data(plan.route.notification, context),
+            "text": fallback["content"]["text"],
+        }
+        return doc
 
     def _context(self, plan: Plan, person: Recipient) -> dict[str, Any]:
         return {

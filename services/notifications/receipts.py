@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notifications.endpoints import ReceiptIn
+from services.notifications.endpoints import ReceiptIn, ZnsReceiptIn
 from services.notifications.links import InvalidToken, Links
 from services.notifications.messages import MESSAGES
 from services.notifications.rules import receipt_outcome
@@ -32,6 +32,14 @@ class Receipts:
         self.check(token, provider)
         key, status = receipt_outcome(body.request_id, body.status, body.RequestId, body.SendStatus)
         return await self.settle(key, status, body.error)
+
+    async def record_zns(self, token: str, body: ZnsReceiptIn) -> dict[str, Any]:
+        """Zalo's `user_received_message` marks the delivery (its tracking id) delivered."""
+        self.check(token, "zns")
+        key = str((body.message or {}).get("tracking_id") or "")
+        if body.event_name != "user_received_message" or not key:
+            raise NotFound(MESSAGES("notifications.no_sent_delivery"))
+        return await self.settle(key, "delivered", None)
 
     async def settle(self, key: str, status: str, error: str | None) -> dict[str, Any]:
         if not await self.deliveries.mark_receipt(key, status, error):

@@ -110,6 +110,7 @@ class DeliveryDoc(TypedDict):
     provider_id: NotRequired[str]
     last_error: NotRequired[str]
     receipt: NotRequired[str]
+    zns_refused: NotRequired[str]  # why Zalo did not take it (then it went as an SMS)
     fallback: NotRequired[dict[str, Any]]  # the SMS to send if ZNS refuses (zns deliveries)
     erased: NotRequired[YesNo]
     created_at: NotRequired[datetime]

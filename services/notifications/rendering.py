@@ -216,34 +216,39 @@ class Renderer:
     ) -> list[TemplateProblem]:
         """Everything wrong with `source`: syntax errors, unknown variables, missing
         parts, an SMS longer than `max_segments` with the sample data."""
-        problems: list[TemplateProblem] = []
-        allowed = PARTS[source.channel]
-        for part in source.parts:
-            if part not in allowed:
-                problems.append(TemplateProblem(part, f"a {source.channel} template has no part '{part}'"))
-        for part in REQUIRED_PARTS[source.channel]:
-            if not source.parts.get(part, "").strip():
-                problems.append(TemplateProblem(part, "this part is required"))
+        problems = _shape_problems(source)
         if problems:
             return problems
-        for part in source.parts:
-            env = self._html if part == "html" else self._text
-            try:
-                self._run(env.from_string(source.parts[part]), sample)
-            except jinja2.TemplateSyntaxError as exc:
-                problems.append(TemplateProblem(part, f"syntax error: {exc.message}", exc.lineno))
-            except jinja2.UndefinedError as exc:
-                problems.append(TemplateProblem(part, f"unknown variable: {exc.message}"))
-            except jinja2.TemplateError as exc:
-                problems.append(TemplateProblem(part, f"{type(exc).__name__}: {exc}"))
-            except Exception as exc:  # e.g. a filter applied to the wrong type
-                problems.append(
-                    TemplateProblem(
-                        part, f"cannot render with sample data: {type(exc).__name__}: {html.escape(str(exc))}"
-                    )
-                )
+        problems = [p for part in source.parts if (p := self._part_problem(source, part, sample))]
         if problems or source.channel != "sms":
             return problems
+        return self._length_problems(source, sample, max_segments, unicode, announcement)
+
+    def _part_problem(self, source: TemplateSource, part: str, sample: dict[str, Any]) -> TemplateProblem | None:
+        env = self._html if part == "html" else self._text
+        try:
+            self._run(env.from_string(source.parts[part]), sample)
+        except jinja2.TemplateSyntaxError as exc:
+            return TemplateProblem(part, f"syntax error: {exc.message}", exc.lineno)
+        except jinja2.UndefinedError as exc:
+            return TemplateProblem(part, f"unknown variable: {exc.message}")
+        except jinja2.TemplateError as exc:
+            return TemplateProblem(part, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # e.g. a filter applied to the wrong type
+            return TemplateProblem(
+                part, f"cannot render with sample data: {type(exc).__name__}: {html.escape(str(exc))}"
+            )
+        return None
+
+    def _length_problems(
+        self,
+        source: TemplateSource,
+        sample: dict[str, Any],
+        max_segments: int,
+        unicode: bool,
+        announcement: tuple[str, str] | None,
+    ) -> list[TemplateProblem]:
+        problems: list[TemplateProblem] = []
         rendered = self.sms(source, source.language, sample, unicode=unicode, announcement=announcement)
         if rendered.size.segments > max_segments:
             problems.append(
@@ -259,3 +264,18 @@ class Renderer:
                 )
             )
         return problems
+
+
+def _shape_problems(source: TemplateSource) -> list[TemplateProblem]:
+    """Parts the channel does not have, and required parts left empty."""
+    problems = [
+        TemplateProblem(part, f"a {source.channel} template has no part '{part}'")
+        for part in source.parts
+        if part not in PARTS[source.channel]
+    ]
+    problems += [
+        TemplateProblem(part, "this part is required")
+        for part in REQUIRED_PARTS[source.channel]
+        if not source.parts.get(part, "").strip()
+    ]
+    return problems

@@ -118,13 +118,7 @@ class HttpJsonProvider(_HttpProvider):
         status, body = await self._post(
             self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers
         )
-        if 200 <= status < 300:
-            answer = body or {}
-            return SmsAccepted(provider_id(answer.get("id") or answer.get("message_id"), request_id))
-        detail = redact(str((body or {}).get("error") or (body or {}).get("detail") or ""))[:200]
-        if status == 429 or status >= 500:
-            raise SmsDeferred(f"provider answered {status} {detail}".strip())
-        raise SmsRejected(f"provider refused ({status}) {detail}".strip())
+        return _generic_answer(status, body or {}, request_id)
 
 
 class EsmsProvider(_HttpProvider):
@@ -154,17 +148,32 @@ class EsmsProvider(_HttpProvider):
         if self.callback_url:
             payload["CallbackUrl"] = self.callback_url
         status, body = await self._post(self.url, payload, {})
-        if status == 429 or status >= 500:
-            raise SmsDeferred(f"eSMS answered HTTP {status}")
-        if not 200 <= status < 300 or body is None:
-            raise SmsRejected(f"eSMS refused the request (HTTP {status})")
-        code = str(body.get("CodeResult", ""))
-        if code == "100":
-            return SmsAccepted(provider_id(body.get("SMSID"), request_id))
-        message = redact(str(body.get("ErrorMessage") or ""))[:200]
-        if code in self.RETRYABLE:
-            raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
-        raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())
+        return _esms_answer(status, body, request_id)
+
+
+def _generic_answer(status: int, body: dict, request_id: str) -> SmsAccepted:
+    """2xx accepted; 429 and 5xx retried later; any other answer a refusal."""
+    if 200 <= status < 300:
+        return SmsAccepted(provider_id(body.get("id") or body.get("message_id"), request_id))
+    detail = redact(str(body.get("error") or body.get("detail") or ""))[:200]
+    if status == 429 or status >= 500:
+        raise SmsDeferred(f"provider answered {status} {detail}".strip())
+    raise SmsRejected(f"provider refused ({status}) {detail}".strip())
+
+
+def _esms_answer(status: int, body: dict | None, request_id: str) -> SmsAccepted:
+    """eSMS answers HTTP 200 with a CodeResult: "100" accepted, "99" retried, others refused."""
+    if status == 429 or status >= 500:
+        raise SmsDeferred(f"eSMS answered HTTP {status}")
+    if not 200 <= status < 300 or body is None:
+        raise SmsRejected(f"eSMS refused the request (HTTP {status})")
+    code = str(body.get("CodeResult", ""))
+    if code == "100":
+        return SmsAccepted(provider_id(body.get("SMSID"), request_id))
+    message = redact(str(body.get("ErrorMessage") or ""))[:200]
+    if code in EsmsProvider.RETRYABLE:
+        raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
+    raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())
 
 
 def make_provider(settings: Settings, callback_url: str | None = None) -> SmsProvider:
