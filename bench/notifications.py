@@ -26,12 +26,10 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
-from pymongo import AsyncMongoClient
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
 from deploy.local.embedded_store import EmbeddedStore, free_port, port_open
@@ -187,7 +185,7 @@ async def campaign_run(settings: Settings, url: str, db, channel: str, n: int) -
     the last send, the store commands the service's runner and dispatcher sent). The
     service works through a client of its own, so the benchmark's polling is not counted."""
     counter = CommandCounter()
-    service_client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True, event_listeners=[counter])
+    service_client = connect(url, listeners=[counter])
     service_db = service_client[settings.database("notifications")]
     renderer = Renderer()
     deliveries = store_mod.DeliveryStore(service_db)

@@ -55,7 +55,9 @@ class CampaignRunner:
         self.wake_dispatcher = wake
         self.owner = uuid.uuid4().hex
         self._stopping = False
-        self._loop = BackgroundLoop("campaign-runner", self._step, idle_seconds=2.0)
+        # Starting a campaign wakes the runner; idle, it looks for a campaign whose
+        # replica died less and less often (every 2 s, up to every 30 s).
+        self._loop = BackgroundLoop("campaign-runner", self._step, idle_seconds=2.0, max_idle_seconds=30.0)
 
     def wake(self) -> None:
         self._loop.notify()

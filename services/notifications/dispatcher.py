@@ -21,10 +21,11 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from services.notifications import outcomes
 from services.notifications.email import EmailDeferred, EmailOutcomeUnknown, EmailRejected, SmtpSender
 from services.notifications.records import DeliveryDoc
 from services.notifications.rendering import RenderedEmail
-from services.notifications.rules import next_sms_window, retry_delay
+from services.notifications.rules import next_sms_window
 from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
 from services.notifications.zns import ZnsClient, ZnsDeferred, ZnsRefused
@@ -34,6 +35,7 @@ from shared.mongo import epoch
 from shared.settings import Settings
 
 log = get_logger(__name__)
+MAX_IDLE_SECONDS = 5.0  # the longest an idle dispatcher waits before looking for due retries
 SETTLE_GROUP = 10  # outcomes recorded together, at most
 SETTLE_SECONDS = 0.2  # ... or what came in this long
 UNKNOWN_OUTCOMES = Counter(
@@ -41,22 +43,6 @@ UNKNOWN_OUTCOMES = Counter(
     "Messages handed to a provider whose acceptance never came (a timeout after DATA), to be resent later",
     ["channel"],
 )
-
-
-def _skip_reason(d: DeliveryDoc, suppressed: set[str]) -> str | None:
-    if not d.get("to") or "content" not in d:
-        return "erased"
-    return "suppressed" if d["to"].lower() in suppressed else None
-
-
-def _held(done: dict[str, Any], why: str, error: str, due: float, *, count_attempt: bool) -> dict[str, Any]:
-    update: dict[str, Any] = {
-        "$set": {**done, "status": "queued", "held": why, "last_error": error, "due": due},
-        "$unset": {"claim": ""},
-    }
-    if not count_attempt:
-        update["$inc"] = {"attempts": -1}
-    return update
 
 
 def _ready(value: Any) -> asyncio.Future:
@@ -115,8 +101,13 @@ class Dispatcher:
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._quota_lock = asyncio.Lock()
+        # Idle, it looks for due deliveries less and less often (up to MAX_IDLE_SECONDS);
+        # planning wakes it at once (wake()).
         self._loop = BackgroundLoop(
-            "notifications-dispatcher", self.run_once, idle_seconds=settings.notify_poll_seconds
+            "notifications-dispatcher",
+            self.run_once,
+            idle_seconds=settings.notify_poll_seconds,
+            max_idle_seconds=max(settings.notify_poll_seconds, MAX_IDLE_SECONDS),
         )
         self._last_sweep = 0.0
         self.sent = 0
@@ -198,7 +189,7 @@ class Dispatcher:
 
     async def _deliver(self, d: DeliveryDoc, suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
-        reason = _skip_reason(d, suppressed)
+        reason = outcomes.skip_reason(d, suppressed)
         if reason:
             return {"$set": {**done, "status": "skipped", "reason": reason}, "$unset": {"claim": ""}}
         try:
@@ -223,59 +214,23 @@ class Dispatcher:
             return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
         if isinstance(exc, SmsNotConfigured):
             # Not the message's fault: it waits for a provider without using up its attempts.
-            return _held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
+            return outcomes.held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
         if isinstance(exc, ZnsRefused) or (isinstance(exc, ZnsDeferred) and self._last_attempt(d)):
-            return self._fall_back_to_sms(d, str(exc), done)
+            self.wake()  # the SMS is due now
+            return outcomes.fall_back_to_sms(d, str(exc), done)
         if isinstance(exc, EmailOutcomeUnknown):
-            return self._unknown_outcome(d, str(exc), done, now)
+            UNKNOWN_OUTCOMES.labels(d["channel"]).inc()
+            return outcomes.unknown(d, str(exc), done, self.settings, self.delays)
         if isinstance(exc, (EmailDeferred, SmsDeferred)):
-            return self._retry_later(d, str(exc), done, now)
+            return outcomes.retry_later(d, str(exc), done, self.settings.notify_max_attempts, self.delays)
         # a bug must not lose the delivery: retry, then dead-letter
         log.error("dispatch.error", delivery_key=d["_id"], exc_info=exc)
-        return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
+        return outcomes.retry_later(
+            d, f"{type(exc).__name__}: {exc}", done, self.settings.notify_max_attempts, self.delays
+        )
 
     def _last_attempt(self, d: DeliveryDoc) -> bool:
         return int(d.get("attempts") or 1) >= self.settings.notify_max_attempts
-
-    def _fall_back_to_sms(self, d: DeliveryDoc, reason: str, done: dict[str, Any]) -> dict[str, Any]:
-        """Zalo refused (or kept failing): the same delivery becomes the SMS it carries,
-        due now; ZNS is never tried again for it, so exactly one of the two is sent."""
-        log.info("dispatch.zns_fallback", delivery_key=d["_id"], reason=reason)
-        self.wake()
-        return {
-            "$set": {
-                **done,
-                **(d.get("fallback") or {}),
-                "channel": "sms",
-                "status": "queued",
-                "due": epoch(),
-                "attempts": 0,
-                "zns_refused": reason[:300],
-            },
-            "$unset": {"claim": "", "fallback": "", "lease_until": ""},
-        }
-
-    def _unknown_outcome(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Handed over, answer lost: perhaps delivered. Sent again (same Message-ID) only
-        after a long wait, counted in /metrics; dead-lettered after the attempts run out."""
-        UNKNOWN_OUTCOMES.labels(d["channel"]).inc()
-        if int(d.get("attempts") or 1) >= self.settings.notify_max_attempts:
-            return self._retry_later(d, error, done, now)
-        log.warning("dispatch.outcome_unknown", delivery_key=d["_id"], channel=d["channel"], error=error)
-        due = epoch(plus_seconds=self.settings.notify_unknown_outcome_seconds)
-        return _held(done, "unknown-outcome", error, due, count_attempt=True)
-
-    def _retry_later(self, d: DeliveryDoc, error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
-        attempts = int(d.get("attempts") or 1)
-        if attempts >= self.settings.notify_max_attempts:
-            log.error("dispatch.dead_lettered", delivery_key=d["_id"], attempts=attempts, error=error)
-            return {"$set": {**done, "status": "dead", "last_error": error}, "$unset": {"claim": ""}}
-        delay = retry_delay(attempts, self.delays)
-        log.warning("dispatch.deferred", delivery_key=d["_id"], attempts=attempts, retry_in=delay, error=error)
-        return {
-            "$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
-            "$unset": {"claim": ""},
-        }
 
     async def _hold_announcement_sms(self, batch: list[DeliveryDoc], suppressed: set[str]) -> dict[str, Any]:
         """Announcement SMS that must wait (quiet hours, the daily allowance), as settled futures."""

@@ -265,9 +265,9 @@ async def test_a_service_stopped_mid_campaign_leaves_nothing_half_sent_and_the_n
 async def test_a_campaign_message_costs_at_most_one_and_a_half_store_commands(sms, settings, smtp):
     """Issue 14: store round trips per message of a campaign, counted on the wire
     (pymongo command monitoring): claimed as planned, settled in groups."""
-    from pymongo import AsyncMongoClient
     from pymongo.monitoring import CommandListener
 
+    from shared.mongo import connect
     from tests.integration.notifications.conftest import notify_settings
 
     class Counting(CommandListener):
@@ -285,7 +285,7 @@ async def test_a_campaign_message_costs_at_most_one_and_a_half_store_commands(sm
 
     s = notify_settings(settings, smtp, sms, sms_rate_per_second=3000.0)
     listener = Counting()
-    client = AsyncMongoClient(s.mongo_url, tz_aware=True, event_listeners=[listener])
+    client = connect(s.mongo_url, listeners=[listener])
     db = client[s.database("notifications")]
     n = 600
     await db.contacts.insert_many([contact(i, consents={"email": "no", "sms": "yes"}) for i in range(n)])
