@@ -373,3 +373,53 @@ async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db)
     docs = {d["_id"]: d async for d in db.regs.find({})}
     assert "x@v.vn" not in str(docs["1"]) + str(docs["2"]) and docs["1"]["first_answer"] == {}
     assert docs["3"]["email"] == "y@v.vn" and "erased" not in docs["3"]
+
+
+async def test_erasure_finds_addresses_and_deletes_the_records_keyed_by_them(db):
+    """Notifications' erasure: the deliveries that still hold an address (`$exists`),
+    then every quota record and suppression of those addresses (`delete_many` with `$in`);
+    a fallback carried by a delivery is unset with the rest."""
+    await db.deliveries.insert_many(
+        [
+            {"_id": "d1", "member_id": "m", "to": "+84912000777", "fallback": {"content": {"text": "x"}}},
+            {"_id": "d2", "member_id": "m"},
+            {"_id": "d3", "member_id": "other", "to": "+84900000000"},
+        ]
+    )
+    found = [d["to"] async for d in db.deliveries.find({"member_id": "m", "to": {"$exists": True}}, {"to": 1})]
+    assert found == ["+84912000777"]
+    await db.sms_quota.insert_many(
+        [{"_id": "+84912000777:k1", "phone": "+84912000777", "at": 1.0}, {"_id": "+849:k", "phone": "+849", "at": 1.0}]
+    )
+    await db.sms_quota.delete_many({"phone": {"$in": found}})
+    assert [d["_id"] async for d in db.sms_quota.find({})] == ["+849:k"]
+    await db.deliveries.update_many(
+        {"member_id": "m"}, {"$unset": {"to": "", "fallback": ""}, "$set": {"erased": "yes"}}
+    )
+    assert {d["_id"]: sorted(d) async for d in db.deliveries.find({"member_id": "m"})} == {
+        "d1": ["_id", "erased", "member_id"],
+        "d2": ["_id", "erased", "member_id"],
+    }
+
+
+async def test_a_fallback_turns_one_claimed_document_into_another_channel_once(db):
+    """Notifications' ZNS → SMS fallback: one conditional update on the claim replaces
+    the channel and content and unsets the fallback; a second try matches nothing."""
+    await db.deliveries.insert_one(
+        {
+            "_id": "k",
+            "channel": "zns",
+            "status": "sending",
+            "claim": "c1",
+            "content": {"template_id": "1"},
+            "fallback": {"content": {"text": "sms"}, "segments": 1},
+        }
+    )
+    update = {
+        "$set": {"channel": "sms", "status": "queued", "content": {"text": "sms"}, "segments": 1, "attempts": 0},
+        "$unset": {"claim": "", "fallback": ""},
+    }
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).modified_count == 1
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).matched_count == 0
+    doc = await db.deliveries.find_one({"_id": "k"})
+    assert (doc["channel"], doc["content"], "fallback" in doc, "claim" in doc) == ("sms", {"text": "sms"}, False, False)
