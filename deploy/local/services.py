@@ -76,6 +76,7 @@ class Replica:
     restarts: int = 0
     backoff: float = BACKOFF_FIRST
     restart_at: float | None = None  # monotonic; set while it waits to be restarted
+    stopped_at: float | None = None  # monotonic; set from its death until it is ready again
 
     @property
     def name(self) -> str:
@@ -224,30 +225,46 @@ class ServiceProcesses:
     # --- keeping them running ---------------------------------------------------------
 
     def supervise(self, now: float | None = None) -> list[str]:
-        """Restart what died, with back-off; returns (and reports) what happened."""
+        """Restart what died, with back-off, and tell when it is ready again; returns (and
+        reports) what happened."""
         events: list[str] = []
         if self._stopping:
             return events
         now = time.monotonic() if now is None else now
         for replica in self.instances.values():
-            process = replica.process
-            if process is None or process.poll() is None or replica.restart_at is not None:
-                if replica.restart_at is not None and now >= replica.restart_at:
-                    self._launch(replica)
-                    replica.restarts += 1
-                    events.append(f"{replica.name} restarted (pid {replica.pid}, restart {replica.restarts})")
-                continue
-            if now - replica.started_at >= STABLE_AFTER:
-                replica.backoff = BACKOFF_FIRST
-            replica.restart_at = now + replica.backoff
-            events.append(
-                f"{replica.name} (pid {process.pid}) {_exit_text(process.returncode)}; restarting it in "
-                f"{replica.backoff:.0f} s (log: {self.log_folder / replica.name}.log)"
-            )
-            replica.backoff = min(replica.backoff * 2, BACKOFF_MAX)
+            event = self._look_after(replica, now)
+            if event:
+                events.append(event)
         for event in events:
             self.report(event)
         return events
+
+    def _look_after(self, replica: Replica, now: float) -> str | None:
+        process = replica.process
+        if replica.restart_at is not None:
+            if now < replica.restart_at:
+                return None
+            self._launch(replica)
+            replica.restarts += 1
+            return f"{replica.name} restarted (pid {replica.pid}, restart {replica.restarts})"
+        if process is None:
+            return None
+        if process.poll() is None:
+            if replica.stopped_at is not None and check_ready(replica, timeout=1)[0]:
+                down, replica.stopped_at = now - replica.stopped_at, None
+                return f"{replica.name} is back: ready {down:.1f} s after it stopped"
+            return None
+        if now - replica.started_at >= STABLE_AFTER:
+            replica.backoff = BACKOFF_FIRST
+        replica.restart_at = now + replica.backoff
+        if replica.stopped_at is None:
+            replica.stopped_at = now
+        event = (
+            f"{replica.name} (pid {process.pid}) {_exit_text(process.returncode)}; restarting it in "
+            f"{replica.backoff:.0f} s (log: {self.log_folder / replica.name}.log)"
+        )
+        replica.backoff = min(replica.backoff * 2, BACKOFF_MAX)
+        return event
 
     # --- stopping -------------------------------------------------------------------------
 
@@ -277,10 +294,10 @@ class ServiceProcesses:
                     replica.log = None
 
 
-def check_ready(replica: Replica) -> tuple[bool, str]:
+def check_ready(replica: Replica, timeout: float = 3.0) -> tuple[bool, str]:
     """Is this very process (by pid) answering, and ready? With why not."""
     try:
-        with urllib.request.urlopen(f"{replica.url}/healthz", timeout=3) as resp:
+        with urllib.request.urlopen(f"{replica.url}/healthz", timeout=timeout) as resp:
             body = json.loads(resp.read() or b"{}")
     except (urllib.error.URLError, OSError, ValueError):
         return False, "not answering yet"
@@ -290,7 +307,7 @@ def check_ready(replica: Replica) -> tuple[bool, str]:
             f"(pid {replica.pid}) should listen: stop it, or set {PORT_VARIABLE[replica.service]} to a free port"
         )
     try:
-        with urllib.request.urlopen(f"{replica.url}/readyz", timeout=3) as resp:
+        with urllib.request.urlopen(f"{replica.url}/readyz", timeout=timeout) as resp:
             return resp.status == 200, "ready"
     except urllib.error.HTTPError as exc:
         return False, f"/readyz says {_readyz_detail(exc)}"
