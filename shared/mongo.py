@@ -40,10 +40,21 @@ class IndexSpec:
 
 
 def connect(url: str) -> AsyncMongoClient:
-    """A client that returns timezone-aware datetimes (everything is stored in UTC)."""
+    """A client that returns timezone-aware datetimes (everything is stored in UTC),
+    writing with `w: "majority"` and reading with read concern `majority`."""
     # socketTimeoutMS: a store that stops answering fails the operation instead of hanging it.
+    # On a replica set a write is acknowledged once a majority keeps it (a failover never
+    # rolls back an acknowledged registration or delivery), and reads see only what a
+    # majority keeps — so a read after our own acknowledged write sees it, on any primary.
+    # The embedded store (one node) accepts both and has nothing to wait for.
     return AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=120_000
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        socketTimeoutMS=120_000,
+        w="majority",
+        readConcernLevel="majority",
     )
 
 

@@ -49,7 +49,7 @@ def verify(token: str, key: bytes) -> dict[str, Any]:
         if not hmac.compare_digest(mac, expected):
             raise BadToken("signature does not match")
         payload = json.loads(_unb64(body))
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:  # TypeError: a non-ASCII mac
         raise BadToken(str(exc) if isinstance(exc, BadToken) else "malformed token") from None
     if not isinstance(payload, dict):
         raise BadToken("malformed token")

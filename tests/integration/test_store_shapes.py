@@ -38,6 +38,19 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
+async def test_every_write_waits_for_a_majority_and_reads_see_it_at_once(db):
+    """The services' client writes with w: majority and reads with read concern majority
+    (on a replica set a failover never takes back an acknowledged write); every write
+    shape we use is accepted so, and a read right after it sees it."""
+    assert db.client.write_concern.document == {"w": "majority"}
+    assert db.client.read_concern.document == {"level": "majority"}
+    await db.shapes.insert_one({"_id": "a", "n": 1})
+    await db.shapes.update_one({"_id": "a"}, {"$inc": {"n": 1}})
+    await db.shapes.find_one_and_update({"_id": "a"}, {"$inc": {"n": 1}})
+    await db.shapes.bulk_write([UpdateOne({"_id": "b"}, {"$set": {"n": 1}}, upsert=True)])
+    assert [d["n"] async for d in db.shapes.find({}).sort("_id", 1)] == [3, 1]
+
+
 async def test_unique_sparse_indexes_refuse_duplicates_but_allow_missing_values(db):
     await ensure_indexes(db, [IndexSpec("people", [("email", 1)], unique=True, sparse=True)])
     await db.people.insert_one({"_id": "a", "email": "a@x.vn"})

@@ -13,7 +13,7 @@ from clients.api import ApiProblem, Member, MemberPage, Organization
 from clients.console.app import api, lang_of, redirect, render, session_of, url
 from clients.console.formatting import parse_day
 from clients.console.i18n import translate
-from clients.console.views import Form, failed, fields
+from clients.console.views import Form, failed, fields, relay
 
 STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
 TITLES = ("GS", "PGS", "TSKH", "TS", "ThS", "KS", "KTS", "BS", "DS", "CN")
@@ -105,17 +105,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         "young_intellectual": young,
     }
     async with api(request).export_members(fmt, filters) as download:
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": download.content_type,
-                "Content-Disposition": f'attachment; filename="{download.filename}"',
-            }
-        )
-        await response.prepare(request)
-        async for chunk in download.chunks():
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await relay(request, download)
 
 
 MEMBER_FIELDS = (
