@@ -117,15 +117,15 @@ def test_it_is_never_ready_because_another_copy_answers_on_its_port(stand_in, tm
 
 def test_waiting_names_the_slow_service_and_outlasts_a_minute_s_worth_of_patience(stand_in, tmp_path, monkeypatch):
     monkeypatch.setattr("deploy.local.services.PROGRESS_EVERY", 0.5)
-    env = {**ports(), "STAND_IN_READY_AFTER_EVENTS": "2"}
+    env = {**ports(), "STAND_IN_READY_AFTER_EVENTS": "4"}
     said: list[str] = []
     platform = ServiceProcesses(env=env, log_folder=tmp_path, command=stand_in, report=said.append)
     try:
         platform.start()
         platform.wait_ready()
         waiting = [line for line in said if "still waiting" in line]
-        assert waiting and all("events (/readyz says store: slow)" in line for line in waiting), said
-        assert not any("membership" in line for line in waiting)
+        # Once the others are up (a loaded machine may take a while to start them), only events is named, with why.
+        assert waiting and waiting[-1].endswith("for events (/readyz says store: slow)"), said
         assert platform.wait_ready.__defaults__ is not None and platform.wait_ready.__defaults__[0] > 60
     finally:
         platform.stop()
