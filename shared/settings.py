@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
     )
+    outbox_max_idle_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="While nothing is written, the relay's look backs off up to this (every outbox write wakes it at once).",
+    )
 
     smtp_host: str = Field(
         "127.0.0.1", description="SMTP server for email. `make run` starts a local catcher when unset."
