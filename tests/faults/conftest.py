@@ -106,6 +106,10 @@ class FailingRecorder(Recorder):
                     counts[address.lower()] += 1
         return counts
 
+    def to_domain(self, domain: str) -> list[EmailMessage]:
+        """Messages accepted for addresses at `domain`."""
+        return [m for m in list(self.messages) if f"@{domain}" in str(m["To"]).lower()]
+
     def subjects(self, address: str) -> list[str]:
         return [str(m["Subject"]) for m in list(self.messages) if address in str(m["To"])]
 
