@@ -43,7 +43,12 @@ def test_where_it_may_it_installs_the_way_ci_does(machine, prefix):
     )
     ran: list[tuple[str, ...]] = []
     said: list[str] = []
-    carry_out(setup, say=said.append, run=lambda command: ran.append(tuple(command)) or 0)
+
+    def run(command) -> int:
+        ran.append(tuple(command))
+        return 0
+
+    carry_out(setup, say=said.append, run=run)
     assert ran == list(setup.commands)
     assert "installing Debian's packages" in said[0] and "rabbitmq-server, fonts-dejavu-core" in said[0]
     assert said[-1] == "Installed rabbitmq-server, fonts-dejavu-core."
@@ -83,7 +88,7 @@ def test_off_debian_it_says_what_to_get_and_the_one_command_that_needs_nothing_e
 
 def test_nothing_missing_nothing_done():
     assert plan_setup(DEBIAN_USER, []) == Setup()
-    carry_out(Setup(), say=_never, run=_never)
+    carry_out(Setup(), say=lambda _: _never(), run=_never)
 
 
 def _never(*_: object) -> int:
