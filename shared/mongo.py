@@ -11,12 +11,12 @@ start-up. Duplicate-key errors are turned into domain errors with `duplicate_key
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -39,7 +39,7 @@ class IndexSpec:
         return self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
 
 
-def connect(url: str) -> AsyncMongoClient:
+def connect(url: str, listeners: Sequence[monitoring.CommandListener] = ()) -> AsyncMongoClient:
     """A client that returns timezone-aware datetimes (everything is stored in UTC),
     writing with `w: "majority"` and reading with read concern `majority`."""
     # socketTimeoutMS: a store that stops answering fails the operation instead of hanging it.
@@ -55,6 +55,7 @@ def connect(url: str) -> AsyncMongoClient:
         socketTimeoutMS=120_000,
         w="majority",
         readConcernLevel="majority",
+        event_listeners=list(listeners),
     )
 
 

@@ -81,6 +81,10 @@ class EventUpdated(EventData):
     previous: EventSummary | None = Field(
         None, description="The event as it was, when its date, times, venue, link or title changed (tell registrants)"
     )
+    registrants: list[Registrant] = Field(
+        default_factory=list,
+        description="Who holds a place (optional: without it, notifications tells the registrants it knows of)",
+    )
 
 
 @contract("event.cancelled")

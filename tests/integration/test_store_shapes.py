@@ -257,6 +257,44 @@ async def test_assignments_inserted_twice_are_kept_once_and_bulk_updates_count_m
     assert result.matched_count == 1
 
 
+async def test_rejected_rows_are_found_by_a_nested_field_or_a_held_value_and_emptied_together(db):
+    """Membership's erasure of import rows: by `params.member_id`, or by `search $in`
+    (a list of strings, not indexed), then one update_many by `_id $in`."""
+    await db.errs.insert_many(
+        [
+            {"_id": "j:2:0", "params": {"member_id": "m1", "member_name": "A"}, "search": ["x"], "cells": {"E": "a"}},
+            {"_id": "j:3:1", "params": {}, "search": ["vuong thi xoa", "+84913555666"], "cells": {"N": "V"}},
+            {"_id": "j:4:2", "params": {"member_id": "m2"}, "search": ["y"], "cells": {}},
+        ]
+    )
+    by_member = [d["_id"] async for d in db.errs.find({"params.member_id": "m1"}, {"_id": 1})]
+    by_value = [d["_id"] async for d in db.errs.find({"search": {"$in": ["+84913555666", "z"]}}, {"_id": 1})]
+    assert (by_member, by_value) == (["j:2:0"], ["j:3:1"])
+    result = await db.errs.update_many(
+        {"_id": {"$in": ["j:2:0", "j:3:1"]}}, {"$set": {"params": {}, "cells": {}, "search": []}}
+    )
+    assert result.modified_count == 2
+    assert await db.errs.find_one({"search": {"$in": ["+84913555666"]}}) is None
+    assert (await db.errs.find_one({"_id": "j:4:2"}))["params"] == {"member_id": "m2"}
+
+
+async def test_members_are_counted_per_organisation_through_an_indexed_array(db):
+    await ensure_indexes(db, [IndexSpec("mem", [("organization_ids", 1)])])
+    await db.mem.insert_many(
+        [
+            {"_id": "a", "organization_ids": ["o1", "o2"], "status": "active"},
+            {"_id": "b", "organization_ids": ["o1"], "status": "erased"},
+            {"_id": "c", "organization_ids": ["o3"], "status": "active"},
+        ]
+    )
+    pipeline = [
+        {"$match": {"organization_ids": {"$in": ["o1", "o2"]}, "status": {"$ne": "erased"}}},
+        {"$project": {"organization_ids": 1}},
+    ]
+    docs = await (await db.mem.aggregate(pipeline)).to_list()
+    assert [(d["_id"], list(d["organization_ids"])) for d in docs] == [("a", ["o1", "o2"])]
+
+
 async def test_events_title_words_all_match_through_an_indexed_list(db):
     """Events' title search: every folded word prefix must be in the list (an `$and` of `$in`
     on an indexed array field, beside a status `$in`, an organiser `$in` and a time range)."""
@@ -351,3 +389,53 @@ async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db)
     docs = {d["_id"]: d async for d in db.regs.find({})}
     assert "x@v.vn" not in str(docs["1"]) + str(docs["2"]) and docs["1"]["first_answer"] == {}
     assert docs["3"]["email"] == "y@v.vn" and "erased" not in docs["3"]
+
+
+async def test_erasure_finds_addresses_and_deletes_the_records_keyed_by_them(db):
+    """Notifications' erasure: the deliveries that still hold an address (`$exists`),
+    then every quota record and suppression of those addresses (`delete_many` with `$in`);
+    a fallback carried by a delivery is unset with the rest."""
+    await db.deliveries.insert_many(
+        [
+            {"_id": "d1", "member_id": "m", "to": "+84912000777", "fallback": {"content": {"text": "x"}}},
+            {"_id": "d2", "member_id": "m"},
+            {"_id": "d3", "member_id": "other", "to": "+84900000000"},
+        ]
+    )
+    found = [d["to"] async for d in db.deliveries.find({"member_id": "m", "to": {"$exists": True}}, {"to": 1})]
+    assert found == ["+84912000777"]
+    await db.sms_quota.insert_many(
+        [{"_id": "+84912000777:k1", "phone": "+84912000777", "at": 1.0}, {"_id": "+849:k", "phone": "+849", "at": 1.0}]
+    )
+    await db.sms_quota.delete_many({"phone": {"$in": found}})
+    assert [d["_id"] async for d in db.sms_quota.find({})] == ["+849:k"]
+    await db.deliveries.update_many(
+        {"member_id": "m"}, {"$unset": {"to": "", "fallback": ""}, "$set": {"erased": "yes"}}
+    )
+    assert {d["_id"]: sorted(d) async for d in db.deliveries.find({"member_id": "m"})} == {
+        "d1": ["_id", "erased", "member_id"],
+        "d2": ["_id", "erased", "member_id"],
+    }
+
+
+async def test_a_fallback_turns_one_claimed_document_into_another_channel_once(db):
+    """Notifications' ZNS → SMS fallback: one conditional update on the claim replaces
+    the channel and content and unsets the fallback; a second try matches nothing."""
+    await db.deliveries.insert_one(
+        {
+            "_id": "k",
+            "channel": "zns",
+            "status": "sending",
+            "claim": "c1",
+            "content": {"template_id": "1"},
+            "fallback": {"content": {"text": "sms"}, "segments": 1},
+        }
+    )
+    update = {
+        "$set": {"channel": "sms", "status": "queued", "content": {"text": "sms"}, "segments": 1, "attempts": 0},
+        "$unset": {"claim": "", "fallback": ""},
+    }
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).modified_count == 1
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).matched_count == 0
+    doc = await db.deliveries.find_one({"_id": "k"})
+    assert (doc["channel"], doc["content"], "fallback" in doc, "claim" in doc) == ("sms", {"text": "sms"}, False, False)
