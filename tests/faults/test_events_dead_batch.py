@@ -26,7 +26,7 @@ from shared.identity import HEADER, Identity, sign
 from shared.mongo import connect
 from tests.support import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e  # one events replica runs as a real process (and is killed)
 ROOT = Path(__file__).resolve().parents[2]
 
 
