@@ -42,7 +42,9 @@ from aiohttp import web
 from deploy.local.broker import ensure_broker
 from deploy.local.embedded_store import free_port, mongo_url_for
 from services.membership.app import create_app
-from services.membership.store import INDEXES, MEMBERS, contact, event, new_member_document
+from services.membership.changing import event
+from services.membership.members import contact, new_member
+from services.membership.store import INDEXES, MEMBERS
 from shared.contracts import MemberUpdated
 from shared.identity import HEADER, Identity, sign
 from shared.logging import configure_logging
@@ -250,7 +252,7 @@ async def raw_insert_rate(mongo_url: str, rows: int, run: str, with_indexes: boo
                     "expertise": "Y học",
                     "organization_ids": [str(uuid.uuid4())],
                 }
-                doc = new_member_document(
+                doc = new_member(
                     member_id, fields, status="active", by="staff:bench", now=now, consent_source="import", years=1
                 )
                 docs.append(with_events(doc, event(MemberUpdated(**contact(doc)), None)))

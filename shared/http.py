@@ -354,7 +354,8 @@ def add_ready_check(app: web.Application, name: str, check: ReadyCheck) -> None:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "alive"})
+    # The pid lets whoever started the process (`make run`) tell it from another copy on the same port.
+    return json_response({"status": "alive", "pid": os.getpid()})
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -1,7 +1,7 @@
 """Membership wiring: reading this file tells what the service does.
 
 - HTTP: organisations (tree, imports), members (search, lifecycle, imports and
-  exports, personal data), see api.py.
+  exports, personal data), parked messages; see endpoints.py and api.py.
 - Publishes through the outbox of `organizations` and `members`: organization.*,
   member.*, membership.*; consumes nothing.
 - Scheduled: an expiry sweep (membership.expiring 30 and 7 days before a term
@@ -16,10 +16,20 @@ from typing import Any
 
 from aiohttp import web
 
-from services.membership import api, store
-from services.membership.imports import MemberImports
+from services.membership import api, endpoints, store
+from services.membership.admitting import Admissions
+from services.membership.erasing import Erasure
+from services.membership.expiring import Expiry
+from services.membership.exporting import Exports
+from services.membership.finding import Finding
+from services.membership.importing import MemberImports
+from services.membership.organizations import Organizations
+from services.membership.profiles import Profiles
+from services.membership.reach import Deps
+from services.membership.standing import Standing
+from shared.access import OrganizationTree
+from shared.clock import epoch
 from shared.http import make_app
-from shared.mongo import epoch
 from shared.scheduler import DueItems, Scheduler
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -34,34 +44,46 @@ async def schedule_sweep(items: DueItems, slot: int, every: float) -> None:
     await items.schedule(f"expiry-sweep:{slot}", slot * every, {"kind": "expiry-sweep", "slot": slot})
 
 
-def expiry_job(members: store.MemberStore, items: DueItems, every: float):
+def expiry_job(expiry: Expiry, items: DueItems, every: float):
     async def job(item: dict[str, Any]) -> list:
-        await members.expiry_sweep()
+        await expiry.sweep()
         await schedule_sweep(items, int(item["payload"]["slot"]) + 1, every)
         return []
 
     return job
 
 
+def use_cases(deps: Deps, settings: Settings) -> api.UseCases:
+    return api.UseCases(
+        organizations=Organizations(deps, federation_fallback=settings.federation_name),
+        admissions=Admissions(deps),
+        profiles=Profiles(deps),
+        standing=Standing(deps),
+        finding=Finding(deps),
+        exports=Exports(deps),
+        imports=MemberImports(deps, batch_size=settings.membership_import_batch_rows),
+        erasure=Erasure(deps),
+        expiry=Expiry(deps),
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = make_app(max_body_bytes=settings.max_body_bytes, identity_secret=settings.internal_identity_secret)
-    api.routes.setup(app)
+    endpoints.api.setup(app)
     app[api.SETTINGS] = settings
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with ServiceRuntime(
-            settings, SERVICE, indexes=store.INDEXES, outbox=[store.ORGS, store.MEMBERS, store.SCHEDULE], app=app
-        ) as rt:
-            orgs = store.OrganizationStore(rt.db, rt.relay)
-            members = store.MemberStore(rt.db, rt.relay, term_years=settings.membership_term_years)
-            imports = MemberImports(
-                rt.db,
-                rt.relay,
-                orgs,
-                batch_size=settings.membership_import_batch_rows,
+        async with ServiceRuntime(settings, SERVICE, indexes=store.INDEXES, outbox=store.OUTBOX, app=app) as rt:
+            orgs = store.OrganizationStore(rt.db)
+            deps = Deps(
+                orgs=orgs,
+                members=store.MemberStore(rt.db),
+                imports=store.ImportStore(rt.db),
+                relay=rt.relay,
+                tree=OrganizationTree(orgs.parent_map),
                 term_years=settings.membership_term_years,
             )
-            app[api.ORGS], app[api.MEMBERS], app[api.IMPORTS] = orgs, members, imports
+            cases = app[api.USE_CASES] = use_cases(deps, settings)
             # Membership publishes; it consumes nothing.
             await rt.start()
             every = settings.membership_expiry_sweep_seconds
@@ -69,7 +91,7 @@ def create_app(settings: Settings) -> web.Application:
             await schedule_sweep(items, int(epoch() // every), every)
             scheduler = Scheduler(
                 items,
-                expiry_job(members, items, every),
+                expiry_job(cases.expiry, items, every),
                 name="membership-expiry",
                 poll_seconds=settings.membership_scheduler_poll_seconds,
             )
@@ -79,7 +101,7 @@ def create_app(settings: Settings) -> web.Application:
                 yield
             finally:
                 await scheduler.stop()
-                await imports.stop()
+                await cases.imports.stop()
 
     app.cleanup_ctx.append(runtime)
     return app

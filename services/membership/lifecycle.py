@@ -12,11 +12,11 @@ due times are epoch numbers, as the store compares them.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from shared.http import DomainError
-
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+from services.membership import catalogue
+from services.membership.catalogue import MESSAGES
+from shared.clock import LOCAL
+from shared.errors import Conflict
 
 # action → (statuses it applies to, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -32,8 +32,13 @@ RENEWABLE = frozenset({"active", "suspended", "lapsed"})
 NOTICES: tuple[tuple[str, int], ...] = (("expiring30", 30), ("expiring7", 7), ("lapse", -1))
 
 
-class InvalidTransition(DomainError):
-    status, code, title = 409, "invalid-transition", "Not possible in the member's current status"
+class InvalidTransition(Conflict):
+    code, title = "invalid-transition", MESSAGES("membership.invalid_transition")
+
+
+def cannot(action: str, status: str) -> InvalidTransition:
+    detail = MESSAGES("membership.cannot", action=catalogue.action(action), status=catalogue.status(status))
+    return InvalidTransition(detail, status_now=status, action=action)
 
 
 def next_status(current: str, action: str) -> str:
@@ -41,9 +46,9 @@ def next_status(current: str, action: str) -> str:
     sources, target = TRANSITIONS[action]
     if current not in sources:
         possible = sorted(a for a, (src, _) in TRANSITIONS.items() if current in src and a != "lapse")
-        raise InvalidTransition(
-            f"Cannot {action} a member who is {current}", status_now=current, action=action, possible_actions=possible
-        )
+        refusal = cannot(action, current)
+        refusal.extra["possible_actions"] = possible
+        raise refusal
     return target
 
 

@@ -1,34 +1,36 @@
-"""Member records: what a valid member is, and how input is made clean.
+"""Member records: what is stored for a member and how the API shows it.
 
-Pure functions and models, no I/O: names trimmed to single spaces, emails
-lower-cased and validated, phone numbers in E.164 (old 11-digit mobile numbers
-mapped to their 10-digit successors), titles and degrees in their usual
-abbreviations, and "young intellectual" derived from the date of birth.
+Pure functions, no I/O: a new member's document (with its derived keys: folded name
+for search, Vietnamese sort key, duplicate key), a history entry, the contact that
+events carry, the public view (staff see who did what; partners do not), and "young
+intellectual" derived from the date of birth.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import json
+import time
+import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Any
 
-import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
-
-from services.membership.vietnamese import fold
-from shared.contracts import Consents
-from shared.http import Conflict
+from services.membership import lifecycle
+from services.membership.catalogue import MESSAGES
+from services.membership.documents import MemberDoc
+from services.membership.endpoints import Gender, InvalidTitle, MemberIn, parse_titles
+from shared.clock import now_utc
+from shared.errors import Conflict
+from shared.identity import Identity
+from shared.mongo import from_store
+from shared.outbox import strip_outbox
+from shared.text import InvalidPhone, fold, name_sort_key, normalise_name, normalise_phone, word_prefixes
 
 __all__ = [
-    "STATUSES",
-    "TITLES",
     "DuplicateMember",
     "InvalidPhone",
     "InvalidTitle",
-    "Member",
     "MemberIn",
-    "MemberPatch",
     "fold",
     "is_young_intellectual",
     "normalise_name",
@@ -38,95 +40,29 @@ __all__ = [
     "young_cutoff",
 ]
 
-Gender = Literal["male", "female", "other"]
-STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
-# Academic titles (học hàm) and degrees (học vị) in the abbreviations staff write.
-TITLES = ("GS", "PGS", "TSKH", "TS", "ThS", "KS", "KTS", "BS", "DS", "CN")
-_TITLE_BY_FOLD = {t.lower(): t for t in TITLES}
 YOUNG_MAX_AGE = 35
-
-# Pre-2018 eleven-digit mobile prefixes and the ten-digit ones that replaced them
-# (Ministry of Information and Communications, conversion of 2018).
-LEGACY_MOBILE_PREFIXES = {
-    "162": "32",
-    "163": "33",
-    "164": "34",
-    "165": "35",
-    "166": "36",
-    "167": "37",
-    "168": "38",
-    "169": "39",
-    "120": "70",
-    "121": "79",
-    "122": "77",
-    "126": "76",
-    "128": "78",
-    "123": "83",
-    "124": "84",
-    "125": "85",
-    "127": "81",
-    "129": "82",
-    "186": "56",
-    "188": "58",
-    "199": "59",
-}
-
-
-class DuplicateMember(Conflict):
-    code, title = "duplicate-member", "Member already exists"
-
-
-class InvalidPhone(ValueError):
-    pass
-
-
-class InvalidTitle(ValueError):
-    pass
-
-
-def normalise_name(raw: str) -> str:
-    """Trim and collapse inner white space; keep diacritics in NFC form."""
-    return " ".join(unicodedata.normalize("NFC", raw).split())
-
-
-def normalise_phone(raw: str, region: str = "VN") -> str:
-    """A phone number in E.164 (+84…), from the ways people write it."""
-    cleaned = re.sub(r"[\s.()/-]", "", raw)
-    if cleaned.startswith("00"):
-        cleaned = "+" + cleaned[2:]
-    if cleaned.startswith("84") and len(cleaned) >= 11:
-        cleaned = "+" + cleaned
-    national = None
-    if cleaned.startswith("+84"):
-        national = cleaned[3:]
-    elif cleaned.startswith("0") and not cleaned.startswith("00"):
-        national = cleaned[1:]
-    if national is not None and len(national) == 10 and national[:3] in LEGACY_MOBILE_PREFIXES:
-        cleaned = "+84" + LEGACY_MOBILE_PREFIXES[national[:3]] + national[3:]
-    try:
-        number = phonenumbers.parse(cleaned, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"not a phone number: {exc}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def parse_titles(raw: str) -> list[str]:
-    """`PGS.TS`, `pgs, ts`, `ThS.` → ["PGS", "TS"]; an unknown abbreviation is refused."""
-    out: list[str] = []
-    for part in re.split(r"[\s.,;/+]+", raw.strip()):
-        if not part:
-            continue
-        title = _TITLE_BY_FOLD.get(fold(part))
-        if title is None:
-            raise InvalidTitle(f"unknown title or degree {part!r}; expected one of {', '.join(TITLES)}")
-        if title not in out:
-            out.append(title)
-    return out
-
-
-_GENDERS = {
+ERASED_NAME = "[đã xoá]"
+# Stored, never shown as stored.
+INTERNAL = frozenset(
+    {
+        "version",
+        "name_key",
+        "name_words",
+        "sort_key",
+        "dup_key",
+        "expertise_key",
+        "next_notice",
+        "next_notice_epoch",
+        "history",
+        "dues",
+        "term_start",
+        "term_end",
+        "import_job_id",
+    }
+)
+# Who among staff did what: shown to staff only.
+STAFF_ONLY = frozenset({"created_by", "approved_by", "rejected_by"})
+_GENDERS: dict[str, Gender] = {
     "nam": "male",
     "male": "male",
     "m": "male",
@@ -138,9 +74,13 @@ _GENDERS = {
 }
 
 
+class DuplicateMember(Conflict):
+    code, title = "duplicate-member", MESSAGES("membership.duplicate_member")
+
+
 def parse_gender(raw: str) -> Gender | None:
     """`Nam`, `Nữ`, `Khác` or the English words; None if not recognised."""
-    return _GENDERS.get(fold(raw))  # type: ignore[return-value]
+    return _GENDERS.get(fold(raw))
 
 
 def young_cutoff(today: date) -> date:
@@ -156,137 +96,138 @@ def is_young_intellectual(date_of_birth: date | None, today: date) -> bool:
     return date_of_birth is not None and date_of_birth > young_cutoff(today)
 
 
-class ConsentRecord(BaseModel):
-    """One channel's consent: given or withdrawn, when, and how we learnt it."""
-
-    granted: bool
-    at: datetime
-    source: str
-
-
-def _clean_name(value: str) -> str:
-    name = normalise_name(value)
-    if not name:
-        raise ValueError("full name is empty")
-    return name
+def history_entry(
+    action: str, by: str, changes: dict[str, Any] | None = None, note: str | None = None
+) -> tuple[str, str]:
+    """(sortable id, JSON) of one history entry: who did what when."""
+    hid = f"{time.time_ns():020d}{uuid.uuid4().hex[:6]}"
+    entry: dict[str, Any] = {"at": now_utc().isoformat(), "by": by, "action": action}
+    if changes:
+        entry["changes"] = changes
+    if note:
+        entry["note"] = note
+    return hid, json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def _clean_phone(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalise_phone(value)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from None
+def derived_keys(member_id: str, full_name: str, date_of_birth: str | None) -> dict[str, Any]:
+    """What search, name order and duplicate detection compare, derived from the name."""
+    name_key = fold(full_name)
+    return {
+        "name_key": name_key,
+        "name_words": word_prefixes(full_name),
+        "sort_key": f"{name_sort_key(full_name)} {member_id}",
+        "dup_key": f"{name_key}|{date_of_birth or ''}",
+    }
 
 
-def _clean_titles(value: list[str] | str | None) -> list[str]:
-    if not value:
-        return []
-    try:
-        return parse_titles(value if isinstance(value, str) else " ".join(value))
-    except InvalidTitle as exc:
-        raise ValueError(str(exc)) from None
+def dup_key(full_name: str, date_of_birth: date | str | None) -> str:
+    born = date_of_birth.isoformat() if isinstance(date_of_birth, date) else date_of_birth
+    return f"{fold(full_name)}|{born or ''}"
 
 
-class MemberIn(BaseModel):
-    """A member as staff enter it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    full_name: str = Field(min_length=1, max_length=200)
-    email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32, description="Any common writing; stored as E.164")
-    date_of_birth: date | None = None
-    gender: Gender | None = None
-    titles: list[str] = Field(
-        default_factory=list, max_length=5, description=f"Academic titles and degrees: {', '.join(TITLES)}"
-    )
-    expertise: str | None = Field(None, max_length=200, description="Field of expertise")
-    language: Literal["vi", "en"] = "vi"
-    consents: Consents = Consents()
-    consent_source: str = Field("staff", max_length=100, description="How the consents were given (form, call…)")
-    organization_ids: list[str] = Field(default_factory=list, max_length=20)
-
-    _name = field_validator("full_name")(classmethod(lambda cls, v: _clean_name(v)))
-    _phone = field_validator("phone")(classmethod(lambda cls, v: _clean_phone(v)))
-    _titles = field_validator("titles", mode="before")(classmethod(lambda cls, v: _clean_titles(v)))
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return value.lower() if value else None
-
-    @field_validator("organization_ids")
-    @classmethod
-    def _orgs(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(value))
+def term_fields(start: date, end: date, now: float, after: str | None = None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"term_start": start.isoformat(), "term_end": end.isoformat()}
+    upcoming = lifecycle.next_notice(end, now, after)
+    fields["next_notice"], fields["next_notice_epoch"] = upcoming if upcoming else (None, None)
+    return fields
 
 
-class MemberPatch(BaseModel):
-    """A change to a member's profile: only the fields sent change (null clears)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    full_name: str | None = Field(None, min_length=1, max_length=200)
-    email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32)
-    date_of_birth: date | None = None
-    gender: Gender | None = None
-    titles: list[str] | None = Field(None, max_length=5)
-    expertise: str | None = Field(None, max_length=200)
-    language: Literal["vi", "en"] | None = None
-    consents: Consents | None = None
-    consent_source: str = Field("staff", max_length=100)
-    organization_ids: list[str] | None = Field(None, min_length=1, max_length=20)
-
-    @field_validator("full_name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else _clean_name(value)
-
-    _phone = field_validator("phone")(classmethod(lambda cls, v: _clean_phone(v)))
-
-    @field_validator("titles", mode="before")
-    @classmethod
-    def _titles(cls, value):
-        return None if value is None else _clean_titles(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return value.lower() if value else None
+def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    skip = ("date_of_birth", "consent_source")
+    return {k: v for k, v in fields.items() if v not in (None, [], "") and k not in skip}
 
 
-class Term(BaseModel):
-    start: date
-    end: date
+def new_member(
+    member_id: str, fields: Mapping[str, Any], *, status: str, by: str, now: datetime, consent_source: str, years: int
+) -> MemberDoc:
+    """A member as stored, from clean fields (MemberIn or an import row)."""
+    dob = fields.get("date_of_birth")
+    dob_text = dob.isoformat() if isinstance(dob, date) else dob
+    consents = fields.get("consents") or {"email": True, "sms": False}
+    doc: dict[str, Any] = {
+        "_id": member_id,
+        **_clean_fields(fields),
+        "consents": consents,
+        "consent_records": {
+            ch: {"granted": bool(v), "at": now.isoformat(), "source": consent_source} for ch, v in consents.items()
+        },
+        "organization_ids": list(fields.get("organization_ids") or []),
+        "language": fields.get("language") or "vi",
+        "status": status,
+        "version": 1,
+        "created_at": now,
+        "created_by": by,
+        "updated_at": now,
+        **derived_keys(member_id, fields["full_name"], dob_text),
+        **_optional(dob_text, fields.get("expertise")),
+    }
+    if status == "active":
+        doc.update(first_term_fields(now, years, by))
+    hid, entry = history_entry("created" if status == "active" else "applied", by)
+    doc["history"] = {hid: entry}
+    return doc  # type: ignore[return-value]
 
 
-class Member(BaseModel):
-    """A member as the API shows it."""
+def _optional(dob_text: str | None, expertise: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if dob_text:
+        out["date_of_birth"] = dob_text
+    if expertise:
+        out["expertise_key"] = fold(expertise)
+    return out
 
-    id: str
-    full_name: str
-    email: str | None = None
-    phone: str | None = None
-    date_of_birth: date | None = None
-    gender: Gender | None = None
-    titles: list[str] = []
-    expertise: str | None = None
-    language: Literal["vi", "en"] = "vi"
-    consents: Consents = Consents()
-    consent_records: dict[str, ConsentRecord] = {}
-    organization_ids: list[str] = []
-    status: str
-    young_intellectual: bool = Field(False, description="35 or under today (derived from the date of birth)")
-    term: Term | None = None
-    dues_state: Literal["paid", "unpaid"] | None = None
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    approved_at: datetime | None = None
-    approved_by: str | None = None
-    rejected_at: datetime | None = None
-    rejected_by: str | None = None
-    erased_at: datetime | None = None
+
+def first_term_fields(now: datetime, years: int, by: str) -> dict[str, Any]:
+    """An approved member's first term (from today), unpaid dues, and who approved."""
+    start, end = lifecycle.first_term(lifecycle.local_today(now), years)
+    fields = {**term_fields(start, end, now.timestamp()), "dues_state": "unpaid", "approved_at": now, "approved_by": by}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def contact(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What MemberContact events carry, from a stored member."""
+    return {
+        "member_id": doc["_id"],
+        "full_name": doc.get("full_name", ERASED_NAME),
+        "email": doc.get("email"),
+        "phone": doc.get("phone"),
+        "language": doc.get("language", "vi"),
+        "consents": {k: bool(v) for k, v in (doc.get("consents") or {}).items()},
+        "organization_ids": list(doc.get("organization_ids") or []),
+        "status": doc["status"],
+        "date_of_birth": doc.get("date_of_birth"),
+    }
+
+
+def public_member(doc: Mapping[str, Any], who: Identity | None = None, today: date | None = None) -> dict[str, Any]:
+    """A stored member as the API shows it to `who` (staff, unless a partner is named)."""
+    out = from_store(strip_outbox(dict(doc)))
+    out["id"] = out.pop("_id")
+    out["consents"] = {k: bool(v) for k, v in (out.get("consents") or {}).items()}
+    out["consent_records"] = _consent_records(out.get("consent_records"))
+    out["young_intellectual"] = _young(out.get("date_of_birth"), today)
+    if out.get("term_start") and out.get("term_end"):
+        out["term"] = {"start": out["term_start"], "end": out["term_end"]}
+    hidden = INTERNAL if who is None or who.is_staff else INTERNAL | STAFF_ONLY
+    return {k: v for k, v in out.items() if v is not None and k not in hidden}
+
+
+def _consent_records(records: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: {**v, "granted": bool(v.get("granted"))} for k, v in (records or {}).items()}
+
+
+def _young(dob: str | None, today: date | None) -> bool:
+    today = today or lifecycle.local_today(now_utc())
+    return is_young_intellectual(date.fromisoformat(dob) if dob else None, today)
+
+
+def public_history(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(doc["history"][k]) for k in sorted(doc.get("history") or {})]
+
+
+def erased_history(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The history kept after erasure: who, when, what kind only."""
+    return {
+        k: json.dumps({key: v for key, v in json.loads(e).items() if key in ("at", "by", "action")})
+        for k, e in (doc.get("history") or {}).items()
+    }

@@ -1,193 +1,238 @@
-"""The organisation tree: what a valid organisation is and where it may sit.
+"""Keeping the organisation tree: adding, changing, moving and dissolving organisations,
+and showing the tree (with member counts within the caller's reach).
 
-Pure rules, no I/O: the federation is the root; associations, centres and SMEs
-sit under the federation; centres may also sit under an association; branches and
-clubs sit under an association; nothing sits under a branch or an SME; and no
-move may make a node its own ancestor.
+The tree itself is no secret: every caller allowed to read members sees it, so an
+organisation outside the caller's reach is refused (403), not hidden. Changes are
+made only inside the caller's reach: a manager adds and moves organisations inside
+their subtree, never its own root. The federation's name (what welcome emails say) is
+the root's.
 """
 
 from __future__ import annotations
 
-import re
+import uuid
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from services.membership.catalogue import MESSAGES
+from services.membership.endpoints import OrganizationIn, OrganizationPatch, OrganizationQuery
+from services.membership.reach import Deps
+from services.membership.store import OrgDoc, Taken
+from services.membership.tree import (
+    DuplicateOrganization,
+    InvalidPlacement,
+    OrganizationInUse,
+    UnknownOrganization,
+    check_move,
+    check_placement,
+    depth_of,
+    tree_order,
+)
+from shared.access import Reach
+from shared.clock import now_utc
+from shared.contracts import Envelope, OrganizationCreated, OrganizationUpdated, new_event
+from shared.errors import Forbidden
+from shared.identity import Identity
+from shared.mongo import from_store
+from shared.outbox import strip_outbox
+from shared.text import fold
 
-from services.membership.members import InvalidPhone, normalise_name, normalise_phone
-from shared.http import Conflict, DomainError
-
-Kind = Literal["federation", "association", "centre", "branch", "enterprise"]
-OrgStatus = Literal["active", "inactive", "dissolved"]
-KINDS: tuple[str, ...] = ("federation", "association", "centre", "branch", "enterprise")
-# Which kinds a kind may sit under.
-ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
-    "federation": (),
-    "association": ("federation",),
-    "centre": ("federation", "association"),
-    "branch": ("association",),
-    "enterprise": ("federation", "association"),
-}
-CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
-
-
-class InvalidPlacement(DomainError):
-    status, code, title = 422, "invalid-placement", "That place in the tree is not allowed"
-
-
-class DuplicateOrganization(Conflict):
-    code, title = "duplicate-organization", "An organisation with this code exists"
-
-
-class OrganizationInUse(Conflict):
-    code, title = "organization-in-use", "The organisation still has sub-organisations or members"
+PRODUCER = "membership"
+SYSTEM = Identity(sub="system:membership", roles=("admin",))
 
 
-def normalise_code(raw: str) -> str:
-    return raw.strip().upper()
+def event(model: Any, correlation_id: str | None) -> Envelope:
+    return new_event(model, producer=PRODUCER, correlation_id=correlation_id)
 
 
-class OrganizationIn(BaseModel):
-    """An organisation as staff enter it."""
+def org_event(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "organization_id": doc["_id"],
+        "code": doc["code"],
+        "name": doc["name"],
+        "kind": doc["kind"],
+        "parent_id": doc.get("parent_id"),
+        "status": doc.get("status", "active"),
+        "contact_email": doc.get("contact_email"),
+        "contact_phone": doc.get("contact_phone"),
+    }
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(min_length=2, max_length=40, description="Unique code, e.g. HOI-TIN-HOC")
-    name: str = Field(min_length=1, max_length=300, description="Vietnamese name")
-    kind: Kind
-    parent_id: str | None = Field(None, max_length=64, description="Required except for the federation")
-    contact_email: EmailStr | None = None
-    contact_phone: str | None = Field(None, max_length=32)
-    address: str | None = Field(None, max_length=300)
-    status: OrgStatus = "active"
+def public_organization(doc: Mapping[str, Any], parents: Mapping[str, str | None]) -> dict[str, Any]:
+    out = from_store(strip_outbox(dict(doc)))
+    out["id"] = out.pop("_id")
+    out["depth"] = depth_of(out["id"], parents)
+    for internal in ("name_key", "created_by"):
+        out.pop(internal, None)
+    return {k: v for k, v in out.items() if v is not None}
 
-    @field_validator("code")
-    @classmethod
-    def _code(cls, value: str) -> str:
-        code = normalise_code(value)
-        if not CODE.match(code):
-            raise ValueError("capital letters, digits and hyphens, e.g. HOI-TIN-HOC")
-        return code
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return normalise_name(value)
+class NotYours(Forbidden):
+    """Visible, but not the caller's to change (the root of their own subtree, say)."""
 
-    @field_validator("contact_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return value.lower() if value else None
+    code, title = "outside-your-organization", MESSAGES("membership.not_yours")
 
-    @field_validator("contact_phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if not value:
-            return None
+
+class Organizations:
+    def __init__(self, deps: Deps, federation_fallback: str = "") -> None:
+        self.deps = deps
+        self.federation_fallback = federation_fallback
+
+    # --- reading ------------------------------------------------------------------
+
+    async def listing(self, who: Identity, query: OrganizationQuery) -> dict[str, Any]:
+        docs = await self.deps.orgs.all()
+        parents = {d["_id"]: d.get("parent_id") for d in docs}
+        items = [
+            public_organization(d, parents)
+            for d in tree_order(list(docs))
+            if query.kind in (None, d["kind"]) and query.status in (None, d.get("status", "active"))
+        ]
+        if query.with_counts:
+            await self._count(items, await self.deps.reach(who))
+        return {"items": items}
+
+    async def _count(self, items: list[dict[str, Any]], reach: Reach) -> None:
+        mine = [i["id"] for i in items if reach.covers(i["id"])]
+        counts = await self.deps.orgs.member_counts(mine)
+        for item in items:
+            item["member_count"] = counts.get(item["id"])
+
+    async def show(self, org_id: str) -> dict[str, Any]:
+        doc = await self.deps.organization(None, org_id)
+        return public_organization(doc, await self.deps.tree.parents())
+
+    async def subtree(self, org_id: str) -> dict[str, Any]:
+        await self.deps.organization(None, org_id)
+        ids = await self.deps.tree.subtree(org_id)
+        docs = [d for d in await self.deps.orgs.all() if d["_id"] in ids]
+        parents = await self.deps.tree.parents()
+        return {"items": [public_organization(d, parents) for d in tree_order(list(docs))]}
+
+    async def federation(self) -> dict[str, Any]:
+        """The root's name; the setting only before there is a tree."""
+        root = await self.deps.orgs.root()
+        if root is None:
+            return {"name": self.federation_fallback, "organization_id": None}
+        return {"name": root["name"], "organization_id": root["_id"]}
+
+    # --- writing ------------------------------------------------------------------
+
+    async def create(self, who: Identity, body: OrganizationIn, correlation_id: str | None) -> dict[str, Any]:
+        reach = await self.deps.reach(who)
+        parent = await self._parent(body.parent_id, reach, "membership.add_inside_yours")
+        if not reach.everything and parent is None:
+            raise NotYours(MESSAGES("membership.add_inside_yours"), field="parent_id")
+        check_placement(body.kind, parent, has_root=await self.deps.orgs.root() is not None)
+        now = now_utc()
+        doc: OrgDoc = {
+            "_id": str(uuid.uuid4()),
+            **body.model_dump(exclude_none=True),  # type: ignore[typeddict-item]
+            "name_key": fold(body.name),
+            "created_at": now,
+            "created_by": who.sub,
+            "updated_at": now,
+        }
         try:
-            return normalise_phone(value)
-        except InvalidPhone as exc:
-            raise ValueError(str(exc)) from None
+            await self.deps.orgs.add(doc, event(OrganizationCreated(**org_event(doc)), correlation_id))
+        except Taken:
+            existing = await self.deps.orgs.by_code(body.code)
+            seen = existing is not None and reach.covers(existing["_id"])
+            raise DuplicateOrganization(
+                MESSAGES("membership.code_taken", code=body.code),
+                field="code",
+                existing_organization_id=existing["_id"] if seen and existing else None,
+            ) from None
+        self._written()
+        return public_organization(doc, await self.deps.tree.parents())
 
+    async def _parent(self, parent_id: str | None, reach: Reach, refusal: str) -> OrgDoc | None:
+        if parent_id is None:
+            return None
+        parent = await self.deps.orgs.get(parent_id)
+        if parent is None:
+            raise UnknownOrganization(MESSAGES("membership.no_parent", id=parent_id), field="parent_id")
+        if not reach.covers(parent_id):
+            raise NotYours(MESSAGES(refusal), field="parent_id")
+        return parent
 
-class OrganizationPatch(BaseModel):
-    """A change: name, contacts, status, or a move (new `parent_id`)."""
+    async def update(
+        self, who: Identity, org_id: str, patch: OrganizationPatch, correlation_id: str | None
+    ) -> dict[str, Any]:
+        reach = await self.deps.reach(who)
+        doc = await self.deps.organization(None, org_id)
+        if not reach.covers(org_id):
+            raise NotYours(MESSAGES("membership.change_inside_yours"))
+        changes = patch.model_dump(exclude_unset=True)
+        await self._check_move(doc, changes, reach)
+        if changes.get("status") == "dissolved":
+            await self._refuse_if_in_use(org_id)
+        if changes:
+            await self._write(doc, changes, correlation_id)
+        return await self.show(org_id)
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str | None = Field(None, min_length=1, max_length=300)
-    parent_id: str | None = Field(None, max_length=64)
-    contact_email: EmailStr | None = None
-    contact_phone: str | None = Field(None, max_length=32)
-    address: str | None = Field(None, max_length=300)
-    status: OrgStatus | None = None
-
-    _name = field_validator("name")(classmethod(lambda cls, v: None if v is None else normalise_name(v)))
-    _email = field_validator("contact_email")(classmethod(lambda cls, v: v.lower() if v else None))
-    _phone = field_validator("contact_phone")(classmethod(lambda cls, v: OrganizationIn._phone(v)))
-
-
-class Organization(BaseModel):
-    id: str
-    code: str
-    name: str
-    kind: Kind
-    parent_id: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
-    address: str | None = None
-    status: OrgStatus = "active"
-    depth: int = Field(0, description="0 for the federation")
-    created_at: datetime
-    updated_at: datetime
-
-
-def check_placement(kind: str, parent: Mapping[str, Any] | None, *, has_root: bool) -> None:
-    """Refuse a node of `kind` under `parent` unless the tree rules allow it."""
-    allowed = ALLOWED_PARENTS[kind]
-    if parent is None:
-        if allowed:
-            raise InvalidPlacement(f"A {kind} needs a parent ({' or '.join(allowed)})", field="parent_id")
-        if has_root:
-            raise InvalidPlacement("There is already a federation at the root", field="kind")
-        return
-    if parent["kind"] not in allowed:
-        expected = " or ".join(allowed) if allowed else "nothing (it is the root)"
-        raise InvalidPlacement(
-            f"A {kind} cannot sit under a {parent['kind']}; it sits under {expected}",
-            field="parent_id",
-            parent_kind=parent["kind"],
-        )
-
-
-def subtree_ids(root_id: str, parent_of: Mapping[str, str | None]) -> set[str]:
-    """`root_id` and every organisation below it."""
-    children: dict[str | None, list[str]] = {}
-    for node, parent in parent_of.items():
-        children.setdefault(parent, []).append(node)
-    out, stack = set(), [root_id]
-    while stack:
-        node = stack.pop()
-        if node in out:
-            continue
-        out.add(node)
-        stack.extend(children.get(node, ()))
-    return out
-
-
-def check_move(node_id: str, new_parent_id: str, parent_of: Mapping[str, str | None]) -> None:
-    """Refuse a move that would put a node under itself or its descendants."""
-    if new_parent_id in subtree_ids(node_id, parent_of):
-        raise InvalidPlacement(
-            "An organisation cannot move under itself or one of its own sub-organisations", field="parent_id"
-        )
-
-
-def depth_of(node_id: str, parent_of: Mapping[str, str | None]) -> int:
-    depth, seen, node = 0, set(), parent_of.get(node_id)
-    while node is not None and node not in seen:
-        seen.add(node)
-        depth += 1
-        node = parent_of.get(node)
-    return depth
-
-
-def import_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows ordered so that every parent comes before its children (by code)."""
-    by_code = {r["code"]: r for r in rows}
-    ordered: list[dict[str, Any]] = []
-    placed: set[str] = set()
-
-    def place(row: dict[str, Any], path: tuple[str, ...]) -> None:
-        if row["code"] in placed or row["code"] in path:
+    async def _check_move(self, doc: OrgDoc, changes: dict[str, Any], reach: Reach) -> None:
+        if "parent_id" not in changes:
             return
-        parent = row.get("parent_code")
-        if parent and parent in by_code:
-            place(by_code[parent], (*path, row["code"]))
-        placed.add(row["code"])
-        ordered.append(row)
+        new_parent_id = changes["parent_id"]
+        if new_parent_id == doc.get("parent_id"):
+            changes.pop("parent_id")
+            return
+        parent = await self._parent(new_parent_id, reach, "membership.move_inside_yours")
+        # A manager moves nodes inside their subtree, never the subtree's own root.
+        if not reach.everything and (new_parent_id is None or not reach.covers(doc.get("parent_id"))):
+            raise NotYours(MESSAGES("membership.move_inside_yours"), field="parent_id")
+        check_placement(doc["kind"], parent, has_root=True)
+        if new_parent_id is not None:
+            check_move(doc["_id"], new_parent_id, await self.deps.tree.parents())
 
-    for row in rows:
-        place(row, ())
-    return ordered
+    async def _write(self, doc: OrgDoc, changes: dict[str, Any], correlation_id: str | None) -> None:
+        changes["updated_at"] = now_utc()
+        if "name" in changes:
+            changes["name_key"] = fold(changes["name"])
+        update: dict[str, Any] = {"$set": {k: v for k, v in changes.items() if v is not None}}
+        unset = {k: "" for k, v in changes.items() if v is None}
+        if unset:
+            update["$unset"] = unset
+        merged = {**doc, **changes}
+        await self.deps.orgs.change(doc["_id"], update, event(OrganizationUpdated(**org_event(merged)), correlation_id))
+        self._written()
+
+    async def _refuse_if_in_use(self, org_id: str) -> None:
+        child = await self.deps.orgs.live_child(org_id)
+        member = await self.deps.orgs.live_member(org_id)
+        if child or member:
+            raise OrganizationInUse(MESSAGES("membership.in_use"), sub_organization_id=child, member_id=member)
+
+    async def dissolve(self, who: Identity, org_id: str, correlation_id: str | None) -> dict[str, Any]:
+        return await self.update(who, org_id, OrganizationPatch(status="dissolved"), correlation_id)
+
+    def _written(self) -> None:
+        self.deps.changed()
+        self.deps.relay.notify()
+
+    # --- from a spreadsheet -----------------------------------------------------------
+
+    async def upsert(self, row: dict[str, Any], correlation_id: str | None, by: Identity) -> str:
+        """Create or update one organisation by code: 'created', 'updated' or 'unchanged'."""
+        existing = await self.deps.orgs.by_code(row["code"])
+        if existing is None:
+            body = OrganizationIn.model_validate({k: v for k, v in row.items() if k != "parent_code"})
+            await self.create(by, body, correlation_id)
+            return "created"
+        if existing["kind"] != row["kind"]:
+            detail = MESSAGES("membership.kind_fixed", code=row["code"], kind=existing["kind"])
+            raise InvalidPlacement(detail, field="kind")
+        patch = _differences(existing, row)
+        if not patch:
+            return "unchanged"
+        await self.update(by, existing["_id"], OrganizationPatch.model_validate(patch), correlation_id)
+        return "updated"
+
+
+def _differences(existing: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """What an import row says that the organisation does not, compared cleaned (a phone
+    written differently is the same phone)."""
+    fields = ("name", "parent_id", "contact_email", "contact_phone", "address")
+    sent = OrganizationPatch.model_validate({k: v for k, v in row.items() if k in fields and v is not None})
+    return {k: v for k, v in sent.model_dump(exclude_unset=True).items() if existing.get(k) != v}

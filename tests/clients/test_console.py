@@ -328,6 +328,19 @@ def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
     page = admin.go("/events")
     admin.check("13-events")
 
+    # A member registered by the portal finds the event on their page in the console.
+    tag = name_tag()
+    member = run(
+        lambda api: api.create_member({"full_name": f"Trương Định {tag}", "email": f"dinh.{tag}@example.vn"}),
+        gateway_url,
+        admin_token,
+    )
+    run(lambda api: api.register(event_id, {"member_id": member.id}), gateway_url, key)
+    page = admin.go(f"/members/{member.id}")
+    registrations = page.locator("section[aria-labelledby=h-registrations]")
+    expect(registrations.get_by_role("link", name=title)).to_be_visible()
+    expect(registrations).to_contain_text("Đã xác nhận")
+
     # At the door, one-handed on a 360-pixel phone.
     door = Staff(browser, gateway_url, PHONE).sign_in("admin", ADMIN_PASSWORD)
     phone = door.go("/checkin")

@@ -257,6 +257,124 @@ async def test_assignments_inserted_twice_are_kept_once_and_bulk_updates_count_m
     assert result.matched_count == 1
 
 
+async def test_rejected_rows_are_found_by_a_nested_field_or_a_held_value_and_emptied_together(db):
+    """Membership's erasure of import rows: by `params.member_id`, or by `search $in`
+    (a list of strings, not indexed), then one update_many by `_id $in`."""
+    await db.errs.insert_many(
+        [
+            {"_id": "j:2:0", "params": {"member_id": "m1", "member_name": "A"}, "search": ["x"], "cells": {"E": "a"}},
+            {"_id": "j:3:1", "params": {}, "search": ["vuong thi xoa", "+84913555666"], "cells": {"N": "V"}},
+            {"_id": "j:4:2", "params": {"member_id": "m2"}, "search": ["y"], "cells": {}},
+        ]
+    )
+    by_member = [d["_id"] async for d in db.errs.find({"params.member_id": "m1"}, {"_id": 1})]
+    by_value = [d["_id"] async for d in db.errs.find({"search": {"$in": ["+84913555666", "z"]}}, {"_id": 1})]
+    assert (by_member, by_value) == (["j:2:0"], ["j:3:1"])
+    result = await db.errs.update_many(
+        {"_id": {"$in": ["j:2:0", "j:3:1"]}}, {"$set": {"params": {}, "cells": {}, "search": []}}
+    )
+    assert result.modified_count == 2
+    assert await db.errs.find_one({"search": {"$in": ["+84913555666"]}}) is None
+    assert (await db.errs.find_one({"_id": "j:4:2"}))["params"] == {"member_id": "m2"}
+
+
+async def test_members_are_counted_per_organisation_through_an_indexed_array(db):
+    await ensure_indexes(db, [IndexSpec("mem", [("organization_ids", 1)])])
+    await db.mem.insert_many(
+        [
+            {"_id": "a", "organization_ids": ["o1", "o2"], "status": "active"},
+            {"_id": "b", "organization_ids": ["o1"], "status": "erased"},
+            {"_id": "c", "organization_ids": ["o3"], "status": "active"},
+        ]
+    )
+    pipeline = [
+        {"$match": {"organization_ids": {"$in": ["o1", "o2"]}, "status": {"$ne": "erased"}}},
+        {"$project": {"organization_ids": 1}},
+    ]
+    docs = await (await db.mem.aggregate(pipeline)).to_list()
+    assert [(d["_id"], list(d["organization_ids"])) for d in docs] == [("a", ["o1", "o2"])]
+
+
+async def test_events_title_words_all_match_through_an_indexed_list(db):
+    """Events' title search: every folded word prefix must be in the list (an `$and` of `$in`
+    on an indexed array field, beside a status `$in`, an organiser `$in` and a time range)."""
+    await ensure_indexes(db, [IndexSpec("evs", [("title_words", 1)])])
+    await db.evs.insert_many(
+        [
+            {"_id": "a", "status": "published", "organizer_id": "o1", "first_start": 10.0, "title_words": ["c", "ch"]},
+            {"_id": "b", "status": "published", "organizer_id": "o1", "first_start": 20.0, "title_words": ["c", "d"]},
+            {"_id": "c", "status": "draft", "organizer_id": "o1", "first_start": 10.0, "title_words": ["c", "ch"]},
+        ]
+    )
+    match = {
+        "status": {"$in": ["published"]},
+        "organizer_id": {"$in": ["o1"]},
+        "first_start": {"$gte": 5.0, "$lt": 30.0},
+        "$and": [{"title_words": {"$in": ["c"]}}, {"title_words": {"$in": ["ch"]}}],
+    }
+    assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    del match["$and"]
+    match["title_words"] = {"$all": ["c", "ch"]}  # the form the listing uses
+    assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    match["title_words"] = {"$all": ["ch", "d"]}
+    assert [d["_id"] async for d in db.evs.find(match)] == []
+
+
+async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists(db):
+    """Events' registration batches: `pending.<key>` holds a lease renewed in place; settling
+    unsets the entry once, and a renewal after that changes nothing."""
+    await db.evs.insert_one({"_id": "e", "pending": {"k1": {"at": 1.0, "lease": 2.0, "ids": ["r1"]}}})
+    renewed = await db.evs.update_one(
+        {"_id": "e", "pending.k1": {"$exists": True}}, {"$set": {"pending.k1.lease": 9.0}}
+    )
+    assert renewed.modified_count == 1
+    assert (await db.evs.find_one({"_id": "e"}))["pending"]["k1"] == {"at": 1.0, "lease": 9.0, "ids": ["r1"]}
+    settled = await db.evs.update_one({"_id": "e", "pending.k1": {"$exists": True}}, {"$unset": {"pending.k1": ""}})
+    assert settled.modified_count == 1
+    late = await db.evs.update_one({"_id": "e", "pending.k1": {"$exists": True}}, {"$set": {"pending.k1.lease": 10.0}})
+    assert late.modified_count == 0 and (await db.evs.find_one({"_id": "e"}))["pending"] == {}
+    # A ledger update records its own batch and forgets an earlier one in the same write.
+    await db.evs.update_one({"_id": "e"}, {"$set": {"pending.k2.at": 1.0, "seats": 5}})
+    after = await db.evs.find_one_and_update(
+        {"_id": "e", "seats": {"$gte": 2}},
+        {
+            "$inc": {"seats": -2},
+            "$set": {"pending.k3.at": 2.0, "pending.k3.ids": ["a", "b"]},
+            "$unset": {"pending.k2": ""},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after["seats"] == 3 and after["pending"] == {"k3": {"at": 2.0, "ids": ["a", "b"]}}
+
+
+async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db):
+    """Events' erasure: a top-level `$or` with nothing beside it, unsetting nested fields."""
+    await db.regs.insert_many(
+        [
+            {
+                "_id": "1",
+                "member_id": "m",
+                "email": "x@v.vn",
+                "holder_email": "e|x@v.vn",
+                "first_answer": {"email": "x"},
+            },
+            {"_id": "2", "kind": "guest", "email": "x@v.vn", "phone": "+84912", "holder_phone": "e|+84912"},
+            {"_id": "3", "kind": "guest", "email": "y@v.vn"},
+        ]
+    )
+    done = await db.regs.update_many(
+        {"$or": [{"member_id": "m"}, {"email": "x@v.vn"}, {"phone": "+84912"}]},
+        {
+            "$set": {"erased": 1},
+            "$unset": {"email": "", "holder_email": "", "holder_phone": "", "first_answer.email": ""},
+        },
+    )
+    assert done.modified_count == 2
+    docs = {d["_id"]: d async for d in db.regs.find({})}
+    assert "x@v.vn" not in str(docs["1"]) + str(docs["2"]) and docs["1"]["first_answer"] == {}
+    assert docs["3"]["email"] == "y@v.vn" and "erased" not in docs["3"]
+
+
 async def test_erasure_finds_addresses_and_deletes_the_records_keyed_by_them(db):
     """Notifications' erasure: the deliveries that still hold an address (`$exists`),
     then every quota record and suppression of those addresses (`delete_many` with `$in`);

@@ -23,10 +23,11 @@ async def test_a_manager_works_only_inside_their_association(client, admin, sign
     page = await (await client.get("/members", headers=manager)).json()
     assert [m["full_name"] for m in page["items"]] == ["Mã Văn Nhà"]
     assert (await client.get(f"/members/{ours['id']}", headers=manager)).status == 200
+    # Outside reach is not found (the platform's reach rule): a member's existence does not leak.
     resp = await client.get(f"/members/{theirs['id']}", headers=manager)
-    assert resp.status == 403 and (await resp.json())["type"].endswith("/outside-your-organization")
+    assert resp.status == 404 and (await resp.json())["type"].endswith("/not-found")
     assert (await client.get("/members", params={"organization_id": medicine}, headers=manager)).status == 403
-    assert (await client.post(f"/members/{theirs['id']}/suspend", headers=manager, json={})).status == 403
+    assert (await client.post(f"/members/{theirs['id']}/suspend", headers=manager, json={})).status == 404
     assert (
         await client.patch(f"/members/{ours['id']}", headers=manager, json={"organization_ids": [medicine]})
     ).status == 403
@@ -81,4 +82,4 @@ async def test_a_partner_key_bound_to_an_association_reaches_only_its_subtree(cl
     page = await (await client.get("/members", headers=site)).json()
     assert [m["id"] for m in page["items"]] == [ours["id"]]
     assert (await client.get(f"/members/{ours['id']}", headers=site)).status == 200
-    assert (await client.get(f"/members/{theirs['id']}", headers=site)).status == 403
+    assert (await client.get(f"/members/{theirs['id']}", headers=site)).status == 404

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.membership.api import MEMBERS
+from services.membership.api import USE_CASES
 from services.membership.app import create_app
 from services.membership.lifecycle import local_today
 from services.membership.store import SCHEDULE
@@ -104,8 +104,8 @@ async def test_concurrent_sweeps_write_each_notice_once(client, admin, events, s
     ]
     for m in members:
         await term_ending_in(client, admin, m["id"], 30)
-    store = client.app[MEMBERS]
-    written = await asyncio.gather(*(store.expiry_sweep() for _ in range(3)))
+    expiry = client.app[USE_CASES].expiry
+    written = await asyncio.gather(*(expiry.sweep() for _ in range(3)))
     assert sum(written) == 12
     await events.wait_for("membership.expiring", count=12)
     assert sorted(e.member_id for e in events.of("membership.expiring")) == sorted(m["id"] for m in members)

@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from services.membership.api import IMPORTS
+from services.membership.api import USE_CASES
 from services.membership.app import create_app
+from shared.identity import Identity
 from tests.integration.membership.conftest import post_file
 from tests.support import DATA, eventually
 
@@ -254,8 +255,8 @@ async def test_uploads_from_a_form_and_files_that_cannot_be_imported(
 
 
 async def test_an_import_whose_replica_stopped_shows_as_interrupted(client, admin, settings):
-    imports = client.app[IMPORTS]
-    job = await imports.create_job(filename="lost.csv", size=10, by="staff:lan")
-    await imports.jobs.update_one({"_id": job["_id"]}, {"$set": {"state": "running", "heartbeat": 0.0}})
+    imports = client.app[USE_CASES].imports
+    job = await imports.create_job(Identity(sub="staff:lan", roles=("admin",)), filename="lost.csv", size=10)
+    await imports.deps.imports.jobs.update_one({"_id": job["_id"]}, {"$set": {"state": "running", "heartbeat": 0.0}})
     report = await (await client.get(f"/members/imports/{job['_id']}", headers=admin)).json()
     assert report["state"] == "interrupted"

@@ -1,6 +1,6 @@
 import pytest
 
-from services.membership.organizations import (
+from services.membership.tree import (
     InvalidPlacement,
     OrganizationIn,
     check_move,

@@ -6,8 +6,9 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from services.membership.messages import CATALOGUE, render
-from services.membership.tabular import (
+from services.membership.catalogue import ROW_REASONS as CATALOGUE
+from services.membership.catalogue import reason as render
+from services.membership.spreadsheets import (
     EXPORT_HEADERS,
     MEMBER_COLUMNS,
     UnreadableFile,

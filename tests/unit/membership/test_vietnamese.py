@@ -1,6 +1,6 @@
 import pytest
 
-from services.membership.vietnamese import fold, name_sort_key, search_pattern
+from shared.text import fold, name_sort_key, search_pattern
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""Spreadsheets as Vietnamese offices save them: reading CSV and XLSX row by row,
-recognising Vietnamese and English headers, and turning each row into a clean
-member (or the reasons it cannot be one).
+"""Member and organisation spreadsheets as Vietnamese offices save them: reading CSV
+and XLSX row by row, recognising Vietnamese and English headers, and turning each
+row into a clean member (or the reasons it cannot be one). Membership's own: the
+tables it writes go through shared/tabular.py.
 
 No I/O beyond reading the file it is given, one row at a time: a 50,000-row file
 is never held whole.
@@ -13,7 +14,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -21,17 +23,15 @@ from typing import Any
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from services.membership.members import (
-    InvalidPhone,
-    InvalidTitle,
-    normalise_name,
-    normalise_phone,
-    parse_gender,
-    parse_titles,
-)
-from services.membership.vietnamese import fold
+from services.membership.endpoints import InvalidTitle, parse_titles
+from services.membership.members import parse_gender
+from shared.text import InvalidPhone, fold, normalise_name, normalise_phone
 
 XLSX_MAGIC = b"PK\x03\x04"
+# An XLSX file is a zip: bounded before any parser sees it, so a small upload cannot
+# unpack into gigabytes (a "shared strings bomb": 87 KiB → 216 MiB).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_SHARED_STRINGS = 1_000_000
 
 # Canonical column → the folded headers staff write for it (Vietnamese, then English).
 MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -145,6 +145,7 @@ class ParsedRow:
     line: int
     fields: dict[str, Any] | None
     errors: list[RowError]
+    cells: dict[str, Any] = field(default_factory=dict)  # the row as written: header → value
 
 
 # --- reading files ----------------------------------------------------------------
@@ -208,6 +209,73 @@ def _xlsx_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
             workbook.close()
 
 
+class TooBig(UnreadableFile):
+    """A workbook that unpacks beyond the bounds: refused before it is parsed."""
+
+    def __init__(self, code: str, limit: int) -> None:
+        super().__init__(code, str(limit))
+        self.limit = limit
+
+
+def check_workbook(path: str) -> None:
+    """Refuse an XLSX whose parts unpack beyond MAX_UNPACKED_BYTES, or whose shared
+    strings number more than MAX_SHARED_STRINGS; a CSV passes as it is."""
+    with open(path, "rb") as f:
+        if f.read(4) != XLSX_MAGIC:
+            return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise TooBig("file_too_large_unpacked", MAX_UNPACKED_BYTES)
+            names = [n for n in archive.namelist() if n.lower().endswith("sharedstrings.xml")]
+            for name in names:
+                _count_strings(archive, name)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+        return  # not a readable zip: the reader says so in the job's report
+
+
+def _count_strings(archive: zipfile.ZipFile, name: str) -> None:
+    """Count `<si>` elements as the part unpacks (never more than the bound allows)."""
+    count, tail, unpacked = 0, b"", 0
+    with archive.open(name) as part:
+        while chunk := part.read(1 << 20):
+            unpacked += len(chunk)
+            if unpacked > MAX_UNPACKED_BYTES:  # a size the archive understated
+                raise TooBig("file_too_large_unpacked", MAX_UNPACKED_BYTES)
+            window = tail + chunk  # an element split between two reads is counted once, here
+            count += window.count(b"<si>") + window.count(b"<si ")
+            if count > MAX_SHARED_STRINGS:
+                raise TooBig("too_many_strings", MAX_SHARED_STRINGS)
+            tail = window[-3:]
+
+
+def count_rows(path: str) -> int | None:
+    """Rows after the header (non-empty ones for CSV; as the workbook declares for XLSX,
+    None when it declares nothing): known before the import starts, for progress."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == XLSX_MAGIC:
+        return _xlsx_row_count(path)
+    rows = _csv_rows(path)
+    next(rows, None)
+    return sum(1 for _, cells in rows if any(str(c).strip() for c in cells))
+
+
+def _xlsx_row_count(path: str) -> int | None:
+    from openpyxl import load_workbook
+
+    try:
+        with open(path, "rb") as stream:
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+            try:
+                rows = workbook.worksheets[0].max_row
+            finally:
+                workbook.close()
+    except Exception:
+        return None
+    return max(rows - 1, 0) if rows else None
+
+
 def read_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
     """(line number, cells) of every row, the header first; CSV or XLSX by content."""
     with open(path, "rb") as f:
@@ -218,7 +286,9 @@ def read_rows(path: str) -> Iterator[tuple[int, list[Any]]]:
 def read_records(
     path: str, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, tuple[str, Any]]]]:
-    """(line, {field: (header, raw value)}) for every non-empty row after the header."""
+    """(line, {field: (header, raw value)}) for every non-empty row after the header, in
+    the file's column order; columns we do not know are kept too, under `column:<n>`,
+    so a rejected row can be given back whole."""
     rows = read_rows(path)
     try:
         _, header = next(rows)
@@ -228,16 +298,28 @@ def read_records(
     missing = [name for name in required if name not in {f for f, _ in mapping.values()}]
     if missing:
         raise UnreadableFile("columns_missing", ", ".join(missing))
+    names = _column_names(header, mapping)
     for line, cells in rows:
-        if not any(c not in (None, "") and str(c).strip() for c in cells):
-            continue
-        yield (
-            line,
-            {
-                name: (header_text, _nfc(cells[i]) if i < len(cells) else None)
-                for i, (name, header_text) in mapping.items()
-            },
-        )
+        if not _blank(cells):
+            yield line, {name: (text, _cell(cells, i)) for i, (name, text) in enumerate(names)}
+
+
+def _column_names(header: list[Any], mapping: dict[int, tuple[str, str]]) -> list[tuple[str, str]]:
+    """(field, header) of every column; columns we do not know as `column:<n>`."""
+    return [mapping.get(i) or (f"column:{i}", str(h or "").strip()) for i, h in enumerate(header)]
+
+
+def _blank(cells: list[Any]) -> bool:
+    return not any(c not in (None, "") and str(c).strip() for c in cells)
+
+
+def _cell(cells: list[Any], index: int) -> Any:
+    return _nfc(cells[index]) if index < len(cells) else None
+
+
+def cells_of(record: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+    """A record as it was written: header → value, in the file's column order."""
+    return {header: value for header, value in record.values() if header}
 
 
 def _nfc(value: Any) -> Any:
@@ -300,116 +382,134 @@ def clean_email(text: str) -> str:
         raise ValueError(text) from None
 
 
+class Refused(ValueError):
+    """One cell cannot be used: the reason's code and parameters."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code, self.params = code, params
+
+
+def _name(raw: Any) -> str:
+    name = normalise_name(_text(raw))
+    if not name:
+        raise Refused("name_missing")
+    if len(name) > 200:
+        raise Refused("name_too_long")
+    return name
+
+
+def _email(raw: Any) -> str | None:
+    text = _text(raw)
+    try:
+        return clean_email(text) if text else None
+    except ValueError:
+        raise Refused("email_invalid", value=text) from None
+
+
+def _phone(raw: Any) -> str | None:
+    text = _text(raw)
+    try:
+        return normalise_phone(text) if text else None
+    except InvalidPhone:
+        raise Refused("phone_invalid", value=text) from None
+
+
+def _birth(raw: Any, today: date) -> date | None:
+    if not _text(raw):
+        return None
+    try:
+        born = parse_date(raw)
+    except ValueError:
+        raise Refused("date_invalid", value=_text(raw)) from None
+    if born > today:
+        raise Refused("date_future", value=born.strftime("%d/%m/%Y"))
+    return born
+
+
+def _gender(raw: Any) -> str | None:
+    text = _text(raw)
+    parsed = parse_gender(text) if text else None
+    if text and parsed is None:
+        raise Refused("gender_unknown", value=text)
+    return parsed
+
+
+def _titles(raw: Any) -> list[str] | None:
+    text = _text(raw)
+    try:
+        return parse_titles(text) if text else None
+    except InvalidTitle:
+        raise Refused("title_unknown", value=text) from None
+
+
+def _expertise(raw: Any) -> str | None:
+    return normalise_name(_text(raw))[:200] or None
+
+
+_LANGUAGES = {"vi": "vi", "tieng viet": "vi", "vietnamese": "vi", "en": "en", "tieng anh": "en", "english": "en"}
+
+
+def _language(raw: Any) -> str | None:
+    folded = fold(_text(raw))
+    if folded and folded not in _LANGUAGES:
+        raise Refused("language_unknown", value=_text(raw))
+    return _LANGUAGES.get(folded)
+
+
+def _organizations(
+    raw: Any, orgs_by_code: Mapping[str, str], allowed: Collection[str] | None
+) -> tuple[list[str], list[Refused]]:
+    """The organisations a row names, and each code that cannot be used."""
+    org_ids: list[str] = []
+    refused: list[Refused] = []
+    for code in filter(None, re.split(r"[;,|\s]+", _text(raw).upper())):
+        org_id = orgs_by_code.get(code)
+        if org_id is None:
+            refused.append(Refused("organization_unknown", value=code))
+        elif allowed is not None and org_id not in allowed:
+            refused.append(Refused("organization_forbidden", value=code))
+        elif org_id not in org_ids:
+            org_ids.append(org_id)
+    return org_ids, refused
+
+
 def parse_member_row(
     line: int,
     record: Mapping[str, tuple[str, Any]],
     orgs_by_code: Mapping[str, str],
     today: date,
-    allowed_orgs: set[str] | None = None,
+    allowed_orgs: Collection[str] | None = None,
 ) -> ParsedRow:
     """A clean member from one spreadsheet row, or every reason it cannot be one."""
     errors: list[RowError] = []
     out: dict[str, Any] = {}
 
-    def err(name: str, code: str, **params: Any) -> None:
-        errors.append(RowError(line, record[name][0], code, params))
-
     def raw(name: str) -> Any:
         return record[name][1] if name in record else None
 
-    name = normalise_name(_text(raw("full_name")))
-    if not name:
-        err("full_name", "name_missing")
-    elif len(name) > 200:
-        err("full_name", "name_too_long")
-    out["full_name"] = name
+    def refuse(name: str, refused: Refused) -> None:
+        errors.append(RowError(line, record[name][0], refused.code, refused.params))
 
-    email = _text(raw("email"))
-    if email:
-        try:
-            out["email"] = clean_email(email)
-        except ValueError:
-            err("email", "email_invalid", value=email)
-
-    phone = _text(raw("phone"))
-    if phone:
-        try:
-            out["phone"] = normalise_phone(phone)
-        except InvalidPhone:
-            err("phone", "phone_invalid", value=phone)
-
-    dob = raw("date_of_birth")
-    if _text(dob):
-        try:
-            born = parse_date(dob)
-        except ValueError:
-            err("date_of_birth", "date_invalid", value=_text(dob))
-        else:
-            if born > today:
-                err("date_of_birth", "date_future", value=born.strftime("%d/%m/%Y"))
-            else:
-                out["date_of_birth"] = born
-
-    gender = _text(raw("gender"))
-    if gender:
-        parsed = parse_gender(gender)
-        if parsed is None:
-            err("gender", "gender_unknown", value=gender)
-        else:
-            out["gender"] = parsed
-
-    titles = _text(raw("titles"))
-    if titles:
-        try:
-            out["titles"] = parse_titles(titles)
-        except InvalidTitle:
-            err("titles", "title_unknown", value=titles)
-
-    expertise = normalise_name(_text(raw("expertise")))
-    if expertise:
-        out["expertise"] = expertise[:200]
-
-    language = fold(_text(raw("language")))
-    if language:
-        lang = {"vi": "vi", "tieng viet": "vi", "vietnamese": "vi", "en": "en", "tieng anh": "en", "english": "en"}.get(
-            language
-        )
-        if lang is None:
-            err("language", "language_unknown", value=_text(raw("language")))
-        else:
-            out["language"] = lang
-
-    org_ids: list[str] = []
-    for code in re.split(r"[;,|\s]+", _text(raw("organization_codes")).upper()):
-        if not code:
-            continue
-        org_id = orgs_by_code.get(code)
-        if org_id is None:
-            err("organization_codes", "organization_unknown", value=code)
-        elif allowed_orgs is not None and org_id not in allowed_orgs:
-            err("organization_codes", "organization_forbidden", value=code)
-        elif org_id not in org_ids:
-            org_ids.append(org_id)
-    out["organization_ids"] = org_ids
-
-    return ParsedRow(line, None if errors else out, errors)
-
-
-def export_row(number: int, member: Mapping[str, Any], codes_by_id: Mapping[str, str], lang: str) -> list[Any]:
-    """One member as a spreadsheet row under EXPORT_HEADERS[lang]."""
-    dob = member.get("date_of_birth")
-    born = date.fromisoformat(dob).strftime("%d/%m/%Y") if isinstance(dob, str) and dob else ""
-    values = {
-        "row_number": number,
-        "full_name": member.get("full_name", ""),
-        "date_of_birth": born,
-        "gender": GENDER_TEXT[lang].get(member.get("gender") or "", ""),
-        "email": member.get("email") or "",
-        "phone": member.get("phone") or "",
-        "titles": ".".join(member.get("titles") or []),
-        "expertise": member.get("expertise") or "",
-        "organization_codes": "; ".join(
-            codes_by_id[o] for o in member.get("organization_ids") or [] if o in codes_by_id
-        ),
+    cleaners = {
+        "full_name": _name,
+        "email": _email,
+        "phone": _phone,
+        "date_of_birth": lambda v: _birth(v, today),
+        "gender": _gender,
+        "titles": _titles,
+        "expertise": _expertise,
+        "language": _language,
     }
-    return [values[name] for name, _ in EXPORT_HEADERS[lang]]
+    for name, clean in cleaners.items():
+        try:
+            value = clean(raw(name))
+        except Refused as refused:
+            refuse(name, refused)
+            continue
+        if value is not None or name == "full_name":
+            out[name] = value
+    out["organization_ids"], refusals = _organizations(raw("organization_codes"), orgs_by_code, allowed_orgs)
+    for refusal in refusals:
+        refuse("organization_codes", refusal)
+    return ParsedRow(line, None if errors else out, errors, cells_of(record))
