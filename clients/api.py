@@ -122,6 +122,7 @@ class Organization(Answer):
     address: str | None = None
     status: str = "active"
     depth: int = 0
+    member_count: int | None = None
 
 
 class RowRejection(Answer):
@@ -663,8 +664,12 @@ class ApiClient:
 
     # --- organisations -----------------------------------------------------------------
 
-    async def organizations(self, kind: str | None = None, status: str | None = None) -> list[Organization]:
-        body = await self.call("GET", "/organizations", params={"kind": kind, "status": status})
+    async def organizations(
+        self, kind: str | None = None, status: str | None = None, with_counts: bool = False
+    ) -> list[Organization]:
+        """The organisations within reach; `with_counts`: each with its member count."""
+        params = {"kind": kind, "status": status, "with_counts": with_counts or None}
+        body = await self.call("GET", "/organizations", params=params)
         return [Organization.model_validate(o) for o in body["items"]]
 
     async def organization(self, organization_id: str) -> Organization:
@@ -767,6 +772,14 @@ class ApiClient:
     def export_members(self, fmt: str, filters: Mapping[str, Any]):
         return self.download(
             "/members/export", {**filters, "format": fmt, "lang": self.language}, fallback_name=f"members.{fmt}"
+        )
+
+    def rejected_rows(self, job_id: str, fmt: str):
+        """An import's rejected rows as written, each with its line and reason, to fix and upload again."""
+        return self.download(
+            f"/members/imports/{job_id}/rejected",
+            {"format": fmt, "lang": self.language},
+            fallback_name=f"rejected.{fmt}",
         )
 
     async def import_members(self, upload: Upload, wait: bool = False) -> ImportJob:

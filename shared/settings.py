@@ -313,10 +313,11 @@ class Settings(BaseSettings):
         "sooner, as soon as the replica's readiness check passes.",
     )
     gateway_probe_seconds: float = Field(
-        2.0,
+        10.0,
         gt=0,
-        description="How often the gateway checks each service replica's readiness (/readyz); a replica failing it "
-        "is taken out of rotation and checked four times as often until it passes.",
+        description="How often the gateway checks each service replica's readiness (/readyz, a store round trip); a "
+        "replica failing it, or failing requests (connection errors, timeouts, 502/503), is taken out of rotation and "
+        "checked four times as often until it passes.",
     )
     gateway_header_timeout_seconds: float = Field(
         15.0,

@@ -1,18 +1,16 @@
 """Member imports: upload a CSV or XLSX file, watch its progress, read the report of
-rejected rows (line, column, reason) and download it as a file."""
+rejected rows (line, column, reason) and download those rows, with their own columns,
+as a file to fix and upload again."""
 
 from __future__ import annotations
-
-import csv
-import io
-from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from clients.api import ApiProblem, RowRejection, Upload
+from clients.api import ApiProblem, Upload
 from clients.console.app import api, lang_of, redirect, render, url
 from clients.console.i18n import translate
+from clients.console.views import relay
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -21,7 +19,7 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/imports", imports_page, name="imports")
     router.add_post("/imports", upload, name="import_upload")
     router.add_get("/imports/{job_id}", job_page, name="import_job")
-    router.add_get("/imports/{job_id}/rejected.csv", rejected_csv, name="import_rejected")
+    router.add_get("/imports/{job_id}/rejected", rejected_rows, name="import_rejected")
 
 
 def no_file(request: web.Request) -> ApiProblem:
@@ -82,38 +80,9 @@ async def job_page(request: web.Request) -> web.StreamResponse:
     return render(request, template, job=job, total=total, expected=expected or None)
 
 
-async def rejected_csv(request: web.Request) -> web.StreamResponse:
-    client = api(request)
-    job_id = request.match_info["job_id"]
-    rows: list[RowRejection] = []
-    after: int | None = None
-    while True:
-        job = await client.import_job(job_id, limit=5000, after_line=after)
-        rows.extend(job.errors)
-        if job.errors_next_after_line is None:
-            break
-        after = job.errors_next_after_line
-    lang = lang_of(request)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM as UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow([translate(lang, key) for key in ("import.line", "import.column", "import.reason")])
-    for row in rows:
-        writer.writerow([row.line, _cell(row.column), _cell(row.reason)])
-    name = f"{job.filename or 'import'}".rsplit(".", 1)[0] + "-rejected.csv"
-    return web.Response(
-        body=buffer.getvalue().encode("utf-8"),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_ascii(name)}"'},
-    )
-
-
-def _cell(value: Any) -> str:
-    # A cell that starts like a formula is written as text, so Excel never runs it.
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _ascii(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+async def rejected_rows(request: web.Request) -> web.StreamResponse:
+    """The rejected rows with their own columns, line and reason (as the API writes them,
+    formulas neutralised), to fix in Excel and upload again."""
+    fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
+    async with api(request).rejected_rows(request.match_info["job_id"], fmt) as download:
+        return await relay(request, download)

@@ -23,7 +23,7 @@ def routes(router: web.UrlDispatcher) -> None:
 
 
 async def tree(request: web.Request) -> web.StreamResponse:
-    orgs = await api(request).organizations()
+    orgs = await api(request).organizations(with_counts=True)
     return render(request, "organizations/tree.html", orgs=orgs, kinds=KINDS, report=None, import_problem=None)
 
 
