@@ -259,81 +259,64 @@ def problem_page(request: web.Request, problem: ApiProblem) -> web.Response:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    console = console_of(request)
+    """Every console request: its language, a page for unknown paths, the session (signed
+    in, refreshed when due), the CSRF token of forms, and API problems as pages."""
     request[LANG] = i18n.language_of(request.cookies.get(LANG_COOKIE))
     route = request.match_info.route
     if route.resource is None or request.match_info.http_exception is not None:
-        return _secured(
-            request,
-            render(
-                request,
-                "problem.html",
-                status=404,
-                problem=ApiProblem(404, i18n.translate(lang_of(request), "error.not_found"), ""),
-            ),
-        )
+        return _problem_page(request, 404, "error.not_found")
     if route.name == "static":
         response = await handler(request)
         response.headers["Cache-Control"] = "public, max-age=86400" if "v" in request.query else "no-cache"
         return response
     is_public = getattr(route.handler, "console_public", False)
-    session = console.cookies.read_session(request)
-    if not is_public:
-        if session is None or session.expires_at <= time.time():
-            target = url(request, "login", {"next": request.path_qs if request.method == "GET" else None})
-            response = redirect(request, target, "session_ended" if session is not None else None)
-            console.cookies.clear_session(response)
-            return response
-        if session.needs_refresh(time.time()):
-            session = await _refreshed(request, session)
-        request[SESSION] = session
-    if request.method == "POST":
-        sent = request.headers.get("X-CSRF-Token", "")
-        if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            sent = str((await request.post()).get("csrf", ""))
-        if not console.cookies.csrf_ok(request, sent):
-            return _secured(
-                request,
-                render(
-                    request,
-                    "problem.html",
-                    status=403,
-                    problem=ApiProblem(
-                        403,
-                        i18n.translate(lang_of(request), "error.csrf_title"),
-                        i18n.translate(lang_of(request), "error.csrf_detail"),
-                    ),
-                ),
-            )
+    if not is_public and (to_login := await _signed_in(request)) is not None:
+        return to_login
+    if request.method == "POST" and not await _csrf_ok(request):
+        return _problem_page(request, 403, "error.csrf_title", "error.csrf_detail")
     try:
         response = await handler(request)
     except ApiProblem as problem:
         if problem.status == 401 and not is_public:
-            response = redirect(
-                request,
-                url(request, "login", {"next": request.path_qs if request.method == "GET" else None}),
-                "session_ended",
-            )
-            console.cookies.clear_session(response)
-            return _secured(request, response)
+            return _secured(request, _to_login(request, "session_ended"))
         response = problem_page(request, problem)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return _secured(
-                request,
-                render(
-                    request,
-                    "problem.html",
-                    status=exc.status,
-                    problem=ApiProblem(
-                        exc.status,
-                        i18n.translate(lang_of(request), "error.not_found" if exc.status == 404 else "error.generic"),
-                        "",
-                    ),
-                ),
-            )
+            return _problem_page(request, exc.status, "error.not_found" if exc.status == 404 else "error.generic")
         response = web.Response(status=exc.status, headers=exc.headers)
     return _secured(request, response)
+
+
+async def _signed_in(request: web.Request) -> web.StreamResponse | None:
+    """Keep the session on the request (refreshed when due); a redirect to the login page
+    when there is none or it has ended."""
+    session = console_of(request).cookies.read_session(request)
+    if session is None or session.expires_at <= time.time():
+        return _to_login(request, "session_ended" if session is not None else None)
+    if session.needs_refresh(time.time()):
+        session = await _refreshed(request, session)
+    request[SESSION] = session
+    return None
+
+
+def _to_login(request: web.Request, notice: str | None) -> web.StreamResponse:
+    target = url(request, "login", {"next": request.path_qs if request.method == "GET" else None})
+    response = redirect(request, target, notice)
+    console_of(request).cookies.clear_session(response)
+    return response
+
+
+async def _csrf_ok(request: web.Request) -> bool:
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = str((await request.post()).get("csrf", ""))
+    return console_of(request).cookies.csrf_ok(request, sent)
+
+
+def _problem_page(request: web.Request, status: int, title: str, detail: str | None = None) -> web.StreamResponse:
+    lang = lang_of(request)
+    problem = ApiProblem(status, i18n.translate(lang, title), i18n.translate(lang, detail) if detail else "")
+    return _secured(request, render(request, "problem.html", status=status, problem=problem))
 
 
 async def _refreshed(request: web.Request, session: Session) -> Session:

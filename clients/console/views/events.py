@@ -118,34 +118,15 @@ def _body(values: dict[str, Any], lang: str, new: bool) -> tuple[dict[str, Any],
     """The API's body from the form, and the times that could not be read (as field errors)."""
     errors: dict[str, list[str]] = {}
     body: dict[str, Any] = {
-        "title": {"vi": values["title_vi"], **({"en": values["title_en"]} if values["title_en"] else {})}
+        "title": {"vi": values["title_vi"], **({"en": values["title_en"]} if values["title_en"] else {})},
+        "sessions": _sessions(values["sessions"], lang, errors),
+        "description": {"vi": values["description_vi"]} if values["description_vi"] else None,
+        "venue": values["venue"] or None,
+        "online_url": values["online_url"] or None,
+        "audience": {"kind": values["audience"] or "public"},
     }
-    sessions = []
-    for i, row in enumerate(values["sessions"]):
-        if not any(row.values()):
-            continue
-        session: dict[str, Any] = {}
-        for part in ("starts_at", "ends_at"):
-            when = parse_local(row[part])
-            if when is None:
-                errors[f"sessions.{i}.{part}"] = [translate(lang, "form.bad_moment")]
-            else:
-                session[part] = when.isoformat()
-        if row["title"]:
-            session["title"] = {"vi": row["title"]}
-        if row["room"]:
-            session["room"] = row["room"]
-        sessions.append(session)
-    body["sessions"] = sessions
-    body["description"] = {"vi": values["description_vi"]} if values["description_vi"] else None
-    body["venue"] = values["venue"] or None
-    body["online_url"] = values["online_url"] or None
     for part in ("registration_opens_at", "registration_closes_at"):
-        when = parse_local(values[part]) if values[part] else None
-        if values[part] and when is None:
-            errors[part] = [translate(lang, "form.bad_moment")]
-        body[part] = when.isoformat() if when else None
-    body["audience"] = {"kind": values["audience"] or "public"}
+        body[part] = _moment(values[part], part, lang, errors) if values[part] else None
     if values["training_hours"]:
         try:
             body["training_hours"] = float(values["training_hours"].replace(",", "."))
@@ -157,6 +138,33 @@ def _body(values: dict[str, Any], lang: str, new: bool) -> tuple[dict[str, Any],
         body["capacity"] = int(values["capacity"]) if values["capacity"].isdigit() else values["capacity"] or 0
         body = {k: v for k, v in body.items() if v is not None}
     return body, errors
+
+
+def _sessions(rows: list[dict[str, str]], lang: str, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The sessions typed (empty rows left out); unreadable times become field errors."""
+    sessions = []
+    for i, row in enumerate(rows):
+        if not any(row.values()):
+            continue
+        session: dict[str, Any] = {}
+        for part in ("starts_at", "ends_at"):
+            if (when := _moment(row[part], f"sessions.{i}.{part}", lang, errors)) is not None:
+                session[part] = when
+        if row["title"]:
+            session["title"] = {"vi": row["title"]}
+        if row["room"]:
+            session["room"] = row["room"]
+        sessions.append(session)
+    return sessions
+
+
+def _moment(text: str, field: str, lang: str, errors: dict[str, list[str]]) -> str | None:
+    """A local date and time as the API's ISO form, or a field error."""
+    when = parse_local(text)
+    if when is None:
+        errors[field] = [translate(lang, "form.bad_moment")]
+        return None
+    return when.isoformat()
 
 
 async def _form(request: web.Request) -> dict[str, Any]:

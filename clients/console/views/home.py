@@ -40,28 +40,36 @@ async def home(request: web.Request) -> web.StreamResponse:
         _safe(client.deliveries(status="failed", limit=500)) if admin else _none(),
         _safe(parked_overview(client)) if admin else _none(),
     )
+    panels: dict[str, Any] = {
+        **_event_panels(events),
+        "applied": None if isinstance(applied, ApiProblem) else (len(applied.items), bool(applied.next_after)),
+        "imports": None if isinstance(imports, ApiProblem) else [j for j in imports if not j.finished],
+        "failing": None if not admin or isinstance(failed, ApiProblem) else len(failed),
+        **_parked_panels(parked if admin else None),
+    }
+    return render(request, "home.html", panels=panels)
+
+
+def _event_panels(events: Any) -> dict[str, Any]:
+    """Today's events (under way or still to come today) and the rest of this week's."""
+    if isinstance(events, ApiProblem):
+        return {"events": None}
     today = today_local()
     week_end = today + timedelta(days=6 - today.weekday())
     now = datetime.now(UTC)
-    panels: dict[str, Any] = {}
-    if isinstance(events, ApiProblem):
-        panels["events"] = None
-    else:
-        happening = [e for e in events.items if e.status != "cancelled"]
-        panels["today"] = [e for e in happening if _local_day(e.starts_at) <= today and e.ends_at >= now]
-        panels["week"] = [e for e in happening if today < _local_day(e.starts_at) <= week_end]
-        panels["events"] = True
-    panels["applied"] = None if isinstance(applied, ApiProblem) else (len(applied.items), bool(applied.next_after))
-    panels["imports"] = None if isinstance(imports, ApiProblem) else [j for j in imports if not j.finished]
-    panels["failing"] = None if not admin or isinstance(failed, ApiProblem) else len(failed)
-    if admin and not isinstance(parked, ApiProblem) and parked is not None:
-        panels["dead_deliveries"] = len(parked.dead_deliveries)
-        panels["parked"] = parked.total
-        panels["parked_missing"] = parked.missing
-    else:
-        panels["dead_deliveries"] = panels["parked"] = None
-        panels["parked_missing"] = []
-    return render(request, "home.html", panels=panels)
+    happening = [e for e in events.items if e.status != "cancelled"]
+    return {
+        "events": True,
+        "today": [e for e in happening if _local_day(e.starts_at) <= today and e.ends_at >= now],
+        "week": [e for e in happening if today < _local_day(e.starts_at) <= week_end],
+    }
+
+
+def _parked_panels(parked: Any) -> dict[str, Any]:
+    """Messages parked in every service (administrators only; None: not shown)."""
+    if parked is None or isinstance(parked, ApiProblem):
+        return {"dead_deliveries": None, "parked": None, "parked_missing": []}
+    return {"dead_deliveries": len(parked.dead_deliveries), "parked": parked.total, "parked_missing": parked.missing}
 
 
 def _local_day(moment: datetime) -> Any:
