@@ -21,13 +21,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aio_pika
 
 from deploy.local.broker import ensure_broker
-from deploy.local.embedded_store import EmbeddedStore
+from deploy.local.embedded_store import mongo_url_for
 from shared.bus import EventBus
 from shared.contracts import MemberApproved, new_event
 from shared.inbox import INDEXES as INBOX_INDEXES
@@ -112,7 +113,9 @@ async def platform_rate(n: int, run: str, mongo_url: str) -> tuple[float, int, i
         if handled == n:
             done.set()
 
-    common = dict(url=AMQP, exchange=f"bench.{run}", queue_prefix=f"bench.{run}.", prefetch=64, retry_delays=[1.0])
+    common: dict[str, Any] = dict(
+        url=AMQP, exchange=f"bench.{run}", queue_prefix=f"bench.{run}.", prefetch=64, retry_delays=[1.0]
+    )
     consumer = EventBus(service="consumer", inbox=MongoInbox(db), **common)
     consumer.subscribe("welcome", ["member.approved"], handler)
     await consumer.start()
@@ -151,15 +154,10 @@ async def main() -> None:
     ensure_broker(AMQP)
     run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as folder:
-        store = None if os.environ.get("MONGO_URL") else EmbeddedStore(Path(folder)).start()
-        try:
-            mongo_url = os.environ.get("MONGO_URL") or store.url
+        with mongo_url_for(Path(folder)) as mongo_url:
             raw = await raw_rate(args.events, run)
             inserts = await store_insert_rate(args.events, run, mongo_url)
             e2e, effects, handled = await platform_rate(args.events, run, mongo_url)
-        finally:
-            if store is not None:
-                store.stop()
     print(f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; events: {args.events}")
     print(f"raw aio-pika publish+consume (confirms, acks):   {raw:8.0f} msg/s")
     print(f"raw store single-document inserts:                {inserts:8.0f} docs/s")

@@ -40,7 +40,7 @@ import aiohttp
 from aiohttp import web
 
 from deploy.local.broker import ensure_broker
-from deploy.local.embedded_store import EmbeddedStore, free_port
+from deploy.local.embedded_store import free_port, mongo_url_for
 from services.membership.app import create_app
 from services.membership.changing import event
 from services.membership.members import contact, new_member
@@ -276,9 +276,7 @@ async def main() -> None:
         path = Path(folder) / "members.csv"
         generate(path, args.rows)
         size_mb = path.stat().st_size / 1_048_576
-        store = None if os.environ.get("MONGO_URL") else EmbeddedStore(Path(folder) / "store").start()
-        try:
-            mongo_url = os.environ.get("MONGO_URL") or store.url
+        with mongo_url_for(Path(folder) / "store") as mongo_url:
             settings = Settings(
                 mongo_url=mongo_url,
                 mongo_db_prefix=f"bench{run}",
@@ -295,9 +293,6 @@ async def main() -> None:
             client = connect(mongo_url)
             await client.drop_database(settings.database("membership"))
             await client.close()
-        finally:
-            if store is not None:
-                store.stop()
     rate = args.rows / elapsed
     print(
         f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; "

@@ -16,8 +16,10 @@ event's counters must match the registrations stored), attempts per second, p50/
 latency of an attempt once sent, and the raw rate of the seat ledger's one atomic
 update (`find_one_and_update` with `seats_free > 0` → `$inc`) with the same
 concurrency on the same store. Each registration costs more than that one update:
-an indexed read of the event, duplicate-key lookups, the update, and one insert of
-the registration with its event (outbox), then the relay's publish and cleanup.
+the update (shared by the registrations that arrive together), one insert of the
+registration with its event (outbox), then the relay's publish and cleanup. With
+`--server inline` the store commands the service sends are counted on the wire
+(PyMongo's command monitoring) and reported per attempt, by command and collection.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, monitoring
 
 from deploy.local.broker import ensure_broker
-from deploy.local.embedded_store import EmbeddedStore, free_port
+from deploy.local.embedded_store import free_port, mongo_url_for
 from shared.bus import EventBus
 from shared.identity import HEADER, Identity, sign
 from shared.logging import configure_logging
@@ -50,6 +52,29 @@ from shared.settings import Settings
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TYPES = ["event.published", "registration.confirmed", "registration.waitlisted", "registration.promoted"]
+
+
+class Commands(monitoring.CommandListener):
+    """Store commands sent to one database (the service's, when it runs in this process)."""
+
+    def __init__(self) -> None:
+        self.database = ""
+        self.seen: dict[str, int] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.database_name == self.database:
+            target = event.command.get(event.command_name)
+            key = f"{event.command_name} {target if isinstance(target, str) else ''}".strip()
+            self.seen[key] = self.seen.get(key, 0) + 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMANDS = Commands()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -77,7 +102,7 @@ async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, c
         await asyncio.gather(*(one() for _ in range(attempts)))
         rate = attempts / (time.perf_counter() - started)
         doc = await events.find_one({"_id": "e"})
-        assert doc["confirmed"] == seats and doc["seats_free"] == 0, doc
+        assert doc is not None and doc["confirmed"] == seats and doc["seats_free"] == 0, doc
         return rate
     finally:
         await client.drop_database(f"bench_raw_{run}")
@@ -119,7 +144,7 @@ async def raw_registration_rate(mongo_url: str, run: str, attempts: int, seats: 
                     "event_id": "e",
                     "holder_email": f"e|{i}@x.vn",
                     "status": "waitlisted",
-                    "wait_seq": after["waitlist_seq"],
+                    "wait_seq": after["waitlist_seq"] if after else 0,
                     "_outbox": {"k": payload},
                     "_outbox_pending": True,
                     "_outbox_due": 0.0,
@@ -167,6 +192,7 @@ class Servers:
         else:
             from services.events.app import create_app
 
+            monitoring.register(COMMANDS)  # the service's client is made below, in this process
             self.runner = web.AppRunner(create_app(self.settings), access_log=None)
             await self.runner.setup()
             await web.TCPSite(self.runner, "127.0.0.1", self.ports[0]).start()
@@ -278,6 +304,8 @@ async def rush(args, mongo_url: str, run: str) -> dict:
                 key = answer.get("status") if resp.status == 201 else f"http {resp.status}"
                 statuses[key] = statuses.get(key, 0) + 1
 
+            COMMANDS.database = settings.database("events")
+            COMMANDS.seen.clear()
             started = time.perf_counter()
             await asyncio.gather(*(attempt(i) for i in range(args.attempts)))
             elapsed = time.perf_counter() - started
@@ -295,6 +323,8 @@ async def rush(args, mongo_url: str, run: str) -> dict:
             while heard < expected + 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             drained = time.perf_counter() - started
+            COMMANDS.database = ""  # what the bench itself reads next is not counted
+            commands = dict(COMMANDS.seen)
             return {
                 "elapsed": elapsed,
                 "drained": drained,
@@ -305,9 +335,10 @@ async def rush(args, mongo_url: str, run: str) -> dict:
                 "duplicates": (len(holders) - len(set(holders)))
                 + (len(tickets) - len(set(tickets)))
                 + (len(seqs) - len(set(seqs))),
-                "counters": (counters["confirmed"], counters["seats_free"], counters["waiting"]),
+                "counters": tuple((counters or {}).get(k) for k in ("confirmed", "seats_free", "waiting")),
                 "heard": heard,
                 "latencies": latencies,
+                "commands": commands,
             }
     finally:
         await sink.close()
@@ -326,16 +357,10 @@ async def main() -> None:
     configure_logging("bench", "WARNING")
     ensure_broker(AMQP)
     run = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory() as folder:
-        store = None if os.environ.get("MONGO_URL") else EmbeddedStore(Path(folder)).start()
-        try:
-            mongo_url = os.environ.get("MONGO_URL") or store.url
-            raw = await raw_ledger_rate(mongo_url, run, args.attempts, args.seats, args.connections)
-            raw2 = await raw_registration_rate(mongo_url, run, args.attempts, args.seats, args.connections)
-            result = await rush(args, mongo_url, run)
-        finally:
-            if store is not None:
-                store.stop()
+    with tempfile.TemporaryDirectory() as folder, mongo_url_for(Path(folder)) as mongo_url:
+        raw = await raw_ledger_rate(mongo_url, run, args.attempts, args.seats, args.connections)
+        raw2 = await raw_registration_rate(mongo_url, run, args.attempts, args.seats, args.connections)
+        result = await rush(args, mongo_url, run)
     rate = args.attempts / result["elapsed"]
     lat = result["latencies"]
     replicas = args.replicas if args.server == "process" else 1
@@ -365,6 +390,14 @@ async def main() -> None:
         f"announced:   {result['heard']} events heard by the sink; all published "
         f"{result['drained']:.1f} s after the rush began"
     )
+    if args.server == "inline":
+        per = {k: v / args.attempts for k, v in sorted(result["commands"].items(), key=lambda kv: -kv[1])}
+        print(
+            f"store cost:  {sum(per.values()):.2f} commands per attempt (raw ledger 1, raw writes 2): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+        )
+    else:
+        print("store cost:  run with --server inline to count the service's store commands")
     ok = (
         result["confirmed"] == args.seats
         and result["waitlisted"] == args.attempts - args.seats

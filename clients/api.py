@@ -849,6 +849,18 @@ class ApiClient:
             )
         )
 
+    async def member_registrations(
+        self, member_id: str, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RegistrationPage:
+        """A member's registrations, newest first (events within the caller's reach)."""
+        return RegistrationPage.model_validate(
+            await self.call(
+                "GET",
+                f"/events/members/{member_id}/registrations",
+                params={"status": status, "limit": limit, "offset": offset},
+            )
+        )
+
     async def register(
         self, event_id: str, fields: Mapping[str, Any], idempotency_key: str | None = None
     ) -> Registration:

@@ -145,6 +145,10 @@ MESSAGES = Catalogue(
         },
         "field.operator": {"vi": "Không chấp nhận khoá toán tử ($…)", "en": "Operator keys are not accepted"},
         "field.empty_file": {"vi": "Tệp rỗng", "en": "The file is empty"},
+        "field.malformed_multipart": {
+            "vi": "Biểu mẫu multipart không đúng dạng: hãy gửi tệp trong trường {field}",
+            "en": "Malformed multipart form: send the file in the field {field}",
+        },
         "field.control_characters": {
             "vi": "Không được chứa ký tự điều khiển",
             "en": "Must not contain control characters",

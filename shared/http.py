@@ -25,11 +25,12 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -43,7 +44,7 @@ from pymongo.errors import ConnectionFailure, NetworkTimeout, ServerSelectionTim
 
 from shared import identity as identity_mod
 from shared import tabular
-from shared.errors import MESSAGES, DomainError, Problem, Unavailable, validation_error
+from shared.errors import MESSAGES, DomainError, Problem, Unavailable, invalid_field, validation_error
 from shared.errors import Conflict as Conflict  # re-exported for the HTTP layer
 from shared.errors import NotFound as NotFound  # re-exported for the HTTP layer
 from shared.i18n import Lang, negotiate
@@ -353,7 +354,8 @@ def add_ready_check(app: web.Application, name: str, check: ReadyCheck) -> None:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "alive"})
+    # The pid lets whoever started the process (`make run`) tell it from another copy on the same port.
+    return json_response({"status": "alive", "pid": os.getpid()})
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -432,3 +434,36 @@ def _csv_part(header: Sequence[str] | None, rows: list[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows([[tabular.csv_cell(v) for v in row] for row in rows])
     return buffer.getvalue().encode("utf-8")
+
+
+UPLOAD_CHUNK = 65536
+# What aiohttp's multipart parser raises on a broken form (bad part headers, boundaries, lengths).
+_BROKEN_FORM = (HttpProcessingError, ValueError, AssertionError, LookupError)
+
+
+async def upload(request: web.Request, field: str = "file") -> tuple[AsyncIterator[bytes], str | None]:
+    """An uploaded file, a chunk at a time, and its name when the form gave one: the raw
+    body, or the multipart form's `field`. A malformed form is the caller's mistake (422
+    on `field`), found while the parts are read or while the file's bytes are."""
+    if not request.content_type.startswith("multipart/"):
+        return request.content.iter_chunked(UPLOAD_CHUNK), None
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if getattr(part, "name", None) == field and isinstance(part, BodyPartReader):
+                return _part_chunks(part, field), part.filename
+    except _BROKEN_FORM as exc:
+        raise _malformed(field) from exc
+    raise invalid_field(field, MESSAGES("field.missing"), "missing")
+
+
+async def _part_chunks(part: BodyPartReader, field: str) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await part.read_chunk(UPLOAD_CHUNK):
+            yield chunk
+    except _BROKEN_FORM as exc:
+        raise _malformed(field) from exc
+
+
+def _malformed(field: str) -> DomainError:
+    return invalid_field(field, MESSAGES("field.malformed_multipart", field=field), "malformed")

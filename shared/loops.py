@@ -3,7 +3,8 @@ dispatcher, campaign runners, healers and flushers all run on `BackgroundLoop`.
 
 A loop calls its `step` over and over. A step returns True when it did some work
 (the loop goes round again at once) and False when there was nothing to do (the
-loop waits). Waiting backs off from `idle_seconds` to `max_idle_seconds` while the
+loop waits); a step that knows when its next work is due (a scheduler) returns that
+as a number of seconds, and the loop waits no longer than that. Waiting backs off from `idle_seconds` to `max_idle_seconds` while the
 loop stays idle, so an idle platform hardly touches the store; whoever creates work
 calls `notify()` (an outbox write, a bus message), which wakes the loop at once and
 resets the back-off. A step that raises is logged and retried after a growing pause.
@@ -23,7 +24,8 @@ from shared.waiting import finish_then_stop, raise_if_cancelling, stop_task, wak
 
 log = get_logger(__name__)
 
-Step = Callable[[], Awaitable[bool]]
+# True: did work (go again); False: nothing to do; a float: nothing now, next work in that many seconds.
+Step = Callable[[], Awaitable[bool | float]]
 
 
 class BackgroundLoop:
@@ -92,13 +94,14 @@ class BackgroundLoop:
                 await self._wait(min(self.max_error_seconds, self.error_seconds * 2 ** (failing - 1)))
                 continue
             failing = 0
-            if worked:
+            if worked is True:
                 self.steps += 1
                 idle = self.idle_seconds
                 raise_if_cancelling()
                 await asyncio.sleep(0)  # let others run between busy steps
                 continue
-            woken = await self._wait(idle)
+            due_in = None if worked is False else max(0.0, float(worked))
+            woken = await self._wait(idle if due_in is None else min(idle, due_in))
             idle = self.idle_seconds if woken else min(self.max_idle_seconds, idle * 2)
 
     async def _wait(self, seconds: float) -> bool:

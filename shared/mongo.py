@@ -11,12 +11,12 @@ start-up. Duplicate-key errors are turned into domain errors with `duplicate_key
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -39,11 +39,23 @@ class IndexSpec:
         return self.name or "_".join(f"{k}_{d}" for k, d in self.keys)
 
 
-def connect(url: str) -> AsyncMongoClient:
-    """A client that returns timezone-aware datetimes (everything is stored in UTC)."""
+def connect(url: str, listeners: Sequence[monitoring.CommandListener] = ()) -> AsyncMongoClient:
+    """A client that returns timezone-aware datetimes (everything is stored in UTC),
+    writing with `w: "majority"` and reading with read concern `majority`."""
     # socketTimeoutMS: a store that stops answering fails the operation instead of hanging it.
+    # On a replica set a write is acknowledged once a majority keeps it (a failover never
+    # rolls back an acknowledged registration or delivery), and reads see only what a
+    # majority keeps — so a read after our own acknowledged write sees it, on any primary.
+    # The embedded store (one node) accepts both and has nothing to wait for.
     return AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=120_000
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        socketTimeoutMS=120_000,
+        w="majority",
+        readConcernLevel="majority",
+        event_listeners=list(listeners),
     )
 
 

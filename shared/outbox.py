@@ -14,6 +14,12 @@ a write (`notify`) and also polls, so events left behind by a crash between writ
 and publish are sent when the service comes back. A crash after publish and before
 removal publishes an event twice: consumers are idempotent (see inbox.py).
 
+Nobody has to remember to wake it: `OutboxWrites` watches the service's own store
+client and wakes the relay after every acknowledged write to an outbox collection.
+So the relay's poll is only the safety net for what another process left behind,
+and it backs off to `max_idle_seconds` while there is nothing (an idle platform
+hardly touches the store).
+
 A document's events go out in the order they happened. One event that the broker
 keeps refusing while the connection is healthy (it cannot be routed, or is refused)
 must not hold back the others of its document for ever: after `max_tries` it is
@@ -25,12 +31,12 @@ outage sets nothing aside: those failures are waited out with back-off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter
-from pymongo import UpdateOne
+from pymongo import UpdateOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.bus import EventBus
@@ -103,6 +109,7 @@ class OutboxRelay:
         collections: Sequence[AsyncCollection],
         *,
         poll_seconds: float = 1.0,
+        max_idle_seconds: float | None = None,
         batch: int = 200,
         max_tries: int = MAX_TRIES,
     ) -> None:
@@ -112,7 +119,9 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.published = 0
-        self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
+        self._loop = BackgroundLoop(
+            "outbox-relay", self._step, idle_seconds=poll_seconds, max_idle_seconds=max_idle_seconds
+        )
 
     def notify(self) -> None:
         """Tell the relay new events were written (it would find them anyway)."""
@@ -298,3 +307,64 @@ class _Outcome:
             counts,
             hopeless,
         )
+
+
+WRITE_COMMANDS = frozenset({"insert", "update", "findAndModify"})
+
+
+class OutboxWrites(monitoring.CommandListener):
+    """Wakes the relay after every acknowledged write to an outbox collection of one
+    database (a store client's command listener): the outbox write itself is the signal
+    that there is something to publish."""
+
+    def __init__(self, database: str, collections: Sequence[str]) -> None:
+        self.database = database
+        self.collections = frozenset(collections)
+        self.wake: Callable[[], None] = lambda: None  # the relay's notify, once it exists
+        self._writes: set[int] = set()  # request ids of outbox writes under way
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if (
+            event.command_name in WRITE_COMMANDS
+            and event.database_name == self.database
+            and event.command.get(event.command_name) in self.collections
+            and _carries_events(event.command)
+        ):
+            self._writes.add(event.request_id)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.request_id in self._writes:
+            self._writes.discard(event.request_id)
+            self._wake_in_loop()
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._writes.discard(event.request_id)
+
+    def _wake_in_loop(self) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+            self.wake()
+        except RuntimeError:  # called outside the loop's thread
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.wake)
+
+
+def _carries_events(command: Any) -> bool:
+    """Does this write leave events to publish (`with_events`, `push_events`, a put-back
+    all set the pending flag)? Claims, leases and the relay's own removals do not, and
+    must not wake it."""
+    if "documents" in command:  # insert
+        return any(doc.get(PENDING) for doc in command["documents"])
+    changes = [u.get("u") for u in command.get("updates", ())] if "updates" in command else [command.get("update")]
+    return any(_sets_pending(change) for change in changes)
+
+
+def _sets_pending(change: Any) -> bool:
+    if isinstance(change, list):  # an aggregation pipeline update
+        return any(_sets_pending(stage) for stage in change)
+    if not isinstance(change, dict):
+        return False
+    if PENDING in change:  # a replacement document
+        return bool(change[PENDING])
+    return any(bool((change.get(operator) or {}).get(PENDING)) for operator in ("$set", "$setOnInsert"))

@@ -8,11 +8,17 @@ and marks the item done *in the same write as the events the job announces*
 (the item's collection is an outbox collection). Only the lease holder can finish
 an item, so a replica that lost its lease writes nothing; a replica that died
 mid-job leaves a lease that expires, and the item is claimed again.
+
+An idle scheduler does not poll fast: it sleeps until its next item is due (one
+read), at most `max_idle_seconds`, and scheduling or moving an item in this process
+wakes the schedulers of that collection at once. The poll is the safety net for
+items another replica added (or left leased when it died).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +34,9 @@ from shared.mongo import IndexSpec, epoch
 from shared.outbox import OutboxRelay, push_events
 
 log = get_logger(__name__)
+
+# The schedulers of this process, by the full name of the collection they run.
+_WAKERS: dict[str, set[Callable[[], None]]] = defaultdict(set)
 
 Job = Callable[[dict[str, Any]], Awaitable[Sequence[Envelope]]]
 
@@ -63,14 +72,27 @@ class DueItems:
                     "created_at": datetime.now(UTC),
                 }
             )
-            return True
         except DuplicateKeyError:
             return False
+        self._wake_schedulers()
+        return True
 
     async def reschedule(self, key: str, due: datetime | float) -> bool:
         """Move a pending item to a new time."""
         result = await self.collection.update_one({"_id": key, "state": "pending"}, {"$set": {"due": _as_epoch(due)}})
+        if result.matched_count == 1:
+            self._wake_schedulers()
         return result.matched_count == 1
+
+    def _wake_schedulers(self) -> None:
+        for wake in list(_WAKERS[self.collection.full_name]):
+            wake()
+
+    async def next_due(self, now: float | None = None) -> float | None:
+        """When the next pending item falls due (epoch seconds), or None if none will."""
+        now = epoch() if now is None else now
+        item = await self.collection.find_one({"state": "pending", "due": {"$gt": now}}, {"due": 1}, sort=[("due", 1)])
+        return float(item["due"]) if item is not None else None
 
     async def cancel(self, key: str) -> bool:
         result = await self.collection.update_one({"_id": key, "state": "pending"}, {"$set": {"state": "cancelled"}})
@@ -111,16 +133,26 @@ class Scheduler:
     """Runs due items of one kind: claim, run the job, finish (with its events)."""
 
     def __init__(
-        self, items: DueItems, job: Job, *, name: str, poll_seconds: float = 1.0, retry_seconds: float = 30.0
+        self,
+        items: DueItems,
+        job: Job,
+        *,
+        name: str,
+        poll_seconds: float = 1.0,
+        max_idle_seconds: float = 30.0,
+        retry_seconds: float = 30.0,
     ) -> None:
         self.items = items
         self.job = job
         self.name = name
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
-        self._loop = BackgroundLoop(f"scheduler-{name}", self._step, idle_seconds=poll_seconds)
+        self._loop = BackgroundLoop(
+            f"scheduler-{name}", self._step, idle_seconds=poll_seconds, max_idle_seconds=max_idle_seconds
+        )
 
     def start(self) -> None:
+        _WAKERS[self.items.collection.full_name].add(self.notify)
         self._loop.start()
 
     def notify(self) -> None:
@@ -128,11 +160,14 @@ class Scheduler:
         self._loop.notify()
 
     async def stop(self) -> None:
+        _WAKERS[self.items.collection.full_name].discard(self.notify)
         await self._loop.stop()
 
-    async def _step(self) -> bool:
+    async def _step(self) -> bool | float:
         await self.run_due()
-        return False  # run_due() ran everything due; wait for the next poll
+        # Everything due ran: sleep until the next item falls due (or a wake, or the poll).
+        due = await self.items.next_due()
+        return False if due is None else max(0.0, due - epoch())
 
     async def run_due(self) -> int:
         """Run every item due now; returns how many this replica finished."""

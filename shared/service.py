@@ -28,7 +28,7 @@ from shared.inbox import INDEXES as INBOX_INDEXES
 from shared.inbox import MongoInbox
 from shared.logging import configure_logging, get_logger
 from shared.mongo import IndexSpec, connect, ensure_indexes, ping
-from shared.outbox import OutboxRelay, outbox_indexes
+from shared.outbox import OutboxRelay, OutboxWrites, outbox_indexes
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -79,7 +79,8 @@ class ServiceRuntime:
     async def __aenter__(self) -> ServiceRuntime:
         s = self.settings
         s.check_secret()
-        self.client = connect(s.mongo_url)
+        outbox_writes = OutboxWrites(s.database(self.service), self.outbox_collections)
+        self.client = connect(s.mongo_url, listeners=[outbox_writes])
         self.db = self.client[s.database(self.service)]
         specs = [*self.indexes, *INBOX_INDEXES]
         for name in self.outbox_collections:
@@ -101,8 +102,12 @@ class ServiceRuntime:
         )
         _LIVE_BUSES.add(self.bus)
         self.relay = OutboxRelay(
-            self.bus, [self.db[name] for name in self.outbox_collections], poll_seconds=s.outbox_poll_seconds
+            self.bus,
+            [self.db[name] for name in self.outbox_collections],
+            poll_seconds=s.outbox_poll_seconds,
+            max_idle_seconds=s.outbox_max_idle_seconds,
         )
+        outbox_writes.wake = self.relay.notify
         if self.app is not None:
             self.app[RUNTIME] = self
             add_ready_check(self.app, "store", self._store_ready)

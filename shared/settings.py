@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
     )
+    outbox_max_idle_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="While nothing is written, the relay's look backs off up to this (every outbox write wakes it at once).",
+    )
 
     smtp_host: str = Field(
         "127.0.0.1", description="SMTP server for email. `make run` starts a local catcher when unset."
@@ -175,6 +180,23 @@ class Settings(BaseSettings):
     esms_api_key: str = Field("", description="eSMS.vn ApiKey.")
     esms_secret_key: str = Field("", description="eSMS.vn SecretKey.")
     esms_sms_type: str = Field("2", description="eSMS.vn SmsType (2: brandname customer care).")
+    zns_templates: str = Field(
+        "",
+        description="Zalo ZNS template ids per notification and language, as JSON "
+        '(`{"registration_confirmed": {"vi": "301001", "en": "301002"}}`); empty: no ZNS, SMS as before. '
+        "A service message with a template goes by ZNS first, by SMS if ZNS refuses it.",
+    )
+    zns_app_id: str = Field("", description="Zalo app id of the Official Account sending ZNS.")
+    zns_app_secret: str = Field("", description="Zalo app secret key (refreshes the OA access token).")
+    zns_refresh_token: str = Field(
+        "",
+        description="The OA's first refresh token; afterwards the tokens are rotated and kept in the store, not here.",
+    )
+    zns_api_url: str = Field("https://business.openapi.zalo.me", description="ZNS API base (send: /message/template).")
+    zns_oauth_url: str = Field(
+        "https://oauth.zaloapp.com/v4/oa/access_token", description="Zalo OAuth endpoint that refreshes OA tokens."
+    )
+    zns_rate_per_second: float = Field(20.0, gt=0, description="Most ZNS messages per second handed to Zalo.")
     sms_unicode: bool = Field(
         False,
         description="Send SMS with Vietnamese diacritics (UCS-2, 70 characters a segment) instead of without (GSM-7, 160).",
@@ -208,6 +230,17 @@ class Settings(BaseSettings):
     notify_batch: int = Field(200, ge=1, le=2000, description="Deliveries one dispatcher claims at a time.")
     notify_poll_seconds: float = Field(
         0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
+    )
+    notify_unknown_outcome_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="Wait before resending an email whose server never answered after taking it (same Message-ID).",
+    )
+    notify_links_version: int = Field(
+        0,
+        ge=0,
+        description="Version of the signed links notifications hands out (unsubscribe, provider receipts): "
+        "raise it to revoke every link issued before.",
     )
 
     # --- staff console ----------------------------------------------------------

@@ -3,6 +3,7 @@ to answer a recipient with a given code (a hard bounce, a temporary failure)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from deploy.local.embedded_store import free_port
 class Recorder:
     messages: list[EmailMessage] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)  # recipient → "550 ..." etc.
+    slow: dict[str, float] = field(default_factory=dict)  # recipient → seconds before answering DATA
+    envelopes: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (rcpt_tos, mail_options)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         answer = self.answers.get(address.lower())
@@ -26,9 +29,13 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((list(envelope.rcpt_tos), list(envelope.mail_options)))
         self.messages.append(
             email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         )
+        delay = max((self.slow.get(r.lower(), 0.0) for r in envelope.rcpt_tos), default=0.0)
+        if delay:
+            await asyncio.sleep(delay)  # the message is taken; the answer comes late
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -36,10 +43,10 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, smtputf8: bool = False) -> None:
         self.port = free_port()
         self.recorder = Recorder()
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     def __enter__(self) -> SmtpServer:
         self._controller.start()

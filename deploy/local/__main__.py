@@ -15,6 +15,7 @@ you only), so every `make run` can tell you how to log in.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import signal
@@ -23,26 +24,31 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from deploy.local.broker import ensure_broker, stop_broker
 from deploy.local.embedded_store import EmbeddedStore, free_port, port_open
-from deploy.local.services import ServiceProcesses
-from shared.settings import Settings
+from deploy.local.machine import prepare_machine
+from deploy.local.services import READY_TIMEOUT, ServiceProcesses, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    var = args.var.resolve()
     env: dict[str, str] = {}
     started: list[str] = []
     store: EmbeddedStore | None = None
     catcher: subprocess.Popen | None = None
     broker_started = False
     platform: ServiceProcesses | None = None
-    settings = Settings()
     try:
+        settings = settings_for({})
+        prepare_machine(settings)
         if not os.environ.get("MONGO_URL"):
-            store = EmbeddedStore(VAR / "mongo", port=27017 if not port_open("127.0.0.1", 27017) else 0).start()
+            store = EmbeddedStore(var / "mongo", port=27017 if not port_open("127.0.0.1", 27017) else 0).start()
             env["MONGO_URL"] = store.url
             started.append(f"embedded store (nx-27017) at {store.url}, data in {store.folder / 'data'}")
         broker_started = ensure_broker(settings.amqp_url)
@@ -51,34 +57,41 @@ def main() -> int:
         if not os.environ.get("SMTP_HOST"):
             port = 1025 if not port_open("127.0.0.1", 1025) else free_port()
             catcher = subprocess.Popen(
-                [sys.executable, "-m", "deploy.local.smtp_catcher", "--folder", str(VAR / "mail"), "--port", str(port)],
+                [sys.executable, "-m", "deploy.local.smtp_catcher", "--folder", str(var / "mail"), "--port", str(port)],
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
             env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
-            started.append(f"SMTP catcher on 127.0.0.1:{port}, mail saved in {VAR / 'mail'}")
+            started.append(f"SMTP catcher on 127.0.0.1:{port}, mail saved in {var / 'mail'}")
         # Let partners' webhooks reach a receiver on this machine: `make run` is for trying things.
         env["WEBHOOKS_ALLOW_HOSTS"] = os.environ.get("WEBHOOKS_ALLOW_HOSTS") or "127.0.0.0/8,::1/128,localhost"
-        password = _admin_password()
+        password = os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD") or _kept_secret(var / ADMIN_PASSWORD_NAME, 12)
         env["LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"] = password
         if not os.environ.get("INTERNAL_IDENTITY_SECRET"):
-            env["INTERNAL_IDENTITY_SECRET"] = _kept_secret(SECRET_FILE, 48)
-        platform = ServiceProcesses(env=env, log_folder=VAR / "log")
+            env["INTERNAL_IDENTITY_SECRET"] = _kept_secret(var / SECRET_NAME, 48)
+        platform = ServiceProcesses(env=env, log_folder=var / "log", replicas=args.replicas, report=_say)
+        if not _set_anywhere("PUBLIC_BASE_URL"):  # links in emails lead to this gateway, on whatever port it has
+            env["PUBLIC_BASE_URL"] = platform.url("gateway")
+        print(f"Starting {_count(args.replicas)} of each service (logs in {var / 'log'})…", flush=True)
         platform.start()
-        platform.wait_ready()
+        platform.wait_ready(timeout=args.ready_timeout)
         gateway = platform.url("gateway")
         print("\nLienHiep is running.", flush=True)
         for line in started:
             print(f"  started: {line}")
-        print(f"  services: logs in {VAR / 'log'}")
+        print(f"  services: logs in {var / 'log'}")
+        for line in platform.where():
+            print(f"    {line}")
+        if args.replicas > 1:
+            print(f"  gateways: {', '.join(platform.urls('gateway'))} (each balances across every replica)")
         print(f"\n  Console: {gateway}/console/   (staff: sign in with the account below)")
         print(f"  Gateway: {gateway}/api/v1/    API docs: {gateway}/api/v1/docs")
         source = (
             "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD"
             if os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD")
-            else ADMIN_PASSWORD_FILE.relative_to(ROOT)
+            else _shown(var / ADMIN_PASSWORD_NAME)
         )
         print(f"  Staff:   user admin, password {password}")
         print(
@@ -94,21 +107,19 @@ def main() -> int:
             -d '{{"name": "my portal", "scopes": ["members:read", "members:write"]}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
     curl -s -X POST {gateway}/api/v1/members -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \\
          -d '{{"full_name": "Nguyễn Văn An", "email": "an@example.com"}}'
-  then find the welcome email in {VAR / "mail"}
+  then find the welcome email in {var / "mail"}
 
-Press Ctrl-C to stop.""",
+A service that stops is restarted (and said here). Press Ctrl-C to stop.""",
             flush=True,
         )
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        while all(p.poll() is None for p in platform.processes.values()):
+        while True:
+            platform.supervise()
             time.sleep(0.5)
-        dead = [n for n, p in platform.processes.items() if p.poll() is not None]
-        print(f"A service stopped: {', '.join(dead)}; see {VAR / 'log'}. Stopping the rest.", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0
-    except (RuntimeError, SystemExit) as exc:
+    except (RuntimeError, SystemExit, ValidationError) as exc:
         print(f"Could not start LienHiep: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -123,22 +134,53 @@ Press Ctrl-C to stop.""",
             stop_broker()
 
 
-ADMIN_PASSWORD_FILE = VAR / "bootstrap-admin-password"
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m deploy.local", description="The whole platform on this machine.")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("REPLICAS") or 1),
+        help="processes of each service, gateways included (default: REPLICAS or 1)",
+    )
+    parser.add_argument("--var", type=Path, default=VAR, help="folder for data, logs, mail and kept secrets")
+    parser.add_argument(
+        "--ready-timeout", type=float, default=READY_TIMEOUT, help="seconds to wait for every service to be ready"
+    )
+    args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas (REPLICAS) must be at least 1")
+    return args
 
 
-SECRET_FILE = VAR / "internal-identity-secret"
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
-def _admin_password() -> str:
-    """The bootstrap admin's password: from the environment, else generated once and kept."""
-    return os.environ.get("LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD") or _kept_secret(ADMIN_PASSWORD_FILE, 12)
+def _count(replicas: int) -> str:
+    return "one process" if replicas == 1 else f"{replicas} processes"
+
+
+def _set_anywhere(variable: str) -> bool:
+    """Set in the environment under any case (the services read settings case-insensitively)."""
+    return any(name.upper() == variable for name in os.environ)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+ADMIN_PASSWORD_NAME = "bootstrap-admin-password"
+SECRET_NAME = "internal-identity-secret"
 
 
 def _kept_secret(path: Path, size: int) -> str:
     """A random secret generated on the first run and kept in `path` (readable by you only)."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    VAR.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(size)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

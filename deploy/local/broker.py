@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlparse
 
 from deploy.local.embedded_store import port_open
+from deploy.local.machine import Machine
 
 INSTALL_HINT = (
     "RabbitMQ is not reachable at {where}. Install it with `sudo apt-get install rabbitmq-server` "
@@ -28,8 +29,10 @@ def ensure_broker(amqp_url: str, timeout: float = 60.0) -> bool:
         return False
     if host not in ("127.0.0.1", "localhost") or shutil.which("rabbitmq-server") is None:
         raise SystemExit(INSTALL_HINT.format(where=f"{host}:{port}"))
-    print("RabbitMQ is not running; starting it (rabbitmq-server -detached)…", flush=True)
-    subprocess.run(["rabbitmq-server", "-detached"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prefix = _as_root()
+    command = [*prefix, "rabbitmq-server", "-detached"]
+    print(f"RabbitMQ is not running; starting it ({' '.join(command)})…", flush=True)
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(host, port):
@@ -42,4 +45,11 @@ def ensure_broker(amqp_url: str, timeout: float = 60.0) -> bool:
 
 def stop_broker() -> None:
     if shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "stop"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*_as_root(), "rabbitmqctl", "stop"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+
+def _as_root() -> tuple[str, ...]:
+    """Debian's RabbitMQ scripts run as root (they switch to the rabbitmq user): sudo when we may, else as we are."""
+    return Machine.this().privileged or ()

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +138,14 @@ class EmbeddedStore:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+@contextmanager
+def mongo_url_for(folder: Path) -> Iterator[str]:
+    """MONGO_URL when it is set (a real MongoDB), else an embedded store of its own in
+    `folder`, stopped on leaving: how benchmarks and tools pick their store."""
+    if os.environ.get("MONGO_URL"):
+        yield os.environ["MONGO_URL"]
+        return
+    with EmbeddedStore(folder) as store:
+        yield store.url

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from services.contests import endpoints as ep
 from services.contests.certificates import Certificates
@@ -21,8 +21,7 @@ from services.contests.publishing import Publishing
 from services.contests.ranking import Ranking
 from services.contests.screening import Screening
 from shared import parking
-from shared.errors import MESSAGES, invalid_field
-from shared.http import current_identity, json_response, language, request_id, table_response
+from shared.http import current_identity, json_response, language, request_id, table_response, upload
 
 EDITIONS = web.AppKey("editions", EditionDesk)
 ENTRIES = web.AppKey("entries", EntryDesk)
@@ -98,27 +97,11 @@ async def update_entry(request: web.Request, body: ep.EntryPatch) -> web.Respons
 
 @ep.attach_document.handles
 async def attach_document(request: web.Request, query: ep.DocumentQuery) -> web.Response:
-    chunks, name = await _upload(request)
+    chunks, name = await upload(request)
     entry = await request.app[DOCUMENTS].attach(
         _path(request, "entry_id"), current_identity(request), chunks, query.name or name
     )
     return json_response(entry, status=201)
-
-
-async def _upload(request: web.Request) -> tuple[AsyncIterator[bytes], str | None]:
-    """The uploaded bytes, a chunk at a time: the raw body, or a multipart form's `file` field."""
-    if not request.content_type.startswith("multipart/"):
-        return request.content.iter_chunked(65536), None
-    reader = await request.multipart()
-    async for part in reader:
-        if getattr(part, "name", None) == "file" and isinstance(part, BodyPartReader):
-            return _parts(part), part.filename
-    raise invalid_field("file", MESSAGES("field.missing"), "missing")
-
-
-async def _parts(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(65536):
-        yield chunk
 
 
 @ep.get_document.handles

@@ -4,7 +4,6 @@ certificates of attendance as PDF, and exports of registrations and attendance
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Iterable
@@ -14,12 +13,19 @@ from typing import Any
 import segno
 from fpdf import FPDF
 from icalendar import Calendar, Event
-from openpyxl import Workbook
 
-from services.events.catalogue import EXPORT_COLUMNS, STATUS_WORDS, text
-from services.events.clock import from_text, local_text
+from services.events.catalogue import EXPORT_COLUMNS, MESSAGES, STATUS_WORDS, text
 from services.events.programme import ordered_sessions
-from shared.http import DomainError
+from shared import tabular
+from shared.clock import LOCAL_ZONE_NAME, local_time_text, parse_moment
+from shared.errors import DomainError
+
+local_text = local_time_text
+
+
+def one_line(value: str) -> str:
+    """Text for one calendar line: line breaks people typed become spaces."""
+    return " ".join(value.split())
 
 
 def qr_png(code: str, scale: int = 8) -> bytes:
@@ -38,41 +44,44 @@ def qr_svg(code: str, scale: int = 8) -> bytes:
 
 
 def calendar(
-    events: Iterable[dict[str, Any]], *, name: str, tickets: dict[str, str] | None = None, event_url: Any = None
+    events: Iterable[Any], *, name: str, tickets: dict[str, str] | None = None, event_url: Any = None
 ) -> bytes:
     """One VEVENT per session (UTC times; calendar programs show them in local time)."""
     cal = Calendar()
     cal.add("prodid", "-//LienHiep//events//VI")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
-    cal.add("x-wr-timezone", "Asia/Ho_Chi_Minh")
+    cal.add("x-wr-calname", one_line(name))
+    cal.add("x-wr-timezone", LOCAL_ZONE_NAME)
     for doc in events:
+        ticket = (tickets or {}).get(doc["_id"])
         for sid, session in ordered_sessions(doc):
-            entry = Event()
-            entry.add("uid", f"{doc['_id']}-{sid}@lienhiep")
-            title = doc["title"]["vi"]
-            if session.get("title"):
-                title = f"{title} – {session['title']['vi']}"
-            entry.add("summary", title)
-            entry.add("dtstart", from_text(session["starts_at"]))
-            entry.add("dtend", from_text(session["ends_at"]))
-            entry.add("dtstamp", from_text(doc.get("updated_at") or doc["starts_at"]))
-            if doc.get("venue"):
-                entry.add("location", doc["venue"] + (f", {session['room']}" if session.get("room") else ""))
-            lines = []
-            if doc.get("description"):
-                lines.append(doc["description"]["vi"])
-            if doc.get("online_url"):
-                lines.append(text("ics.online", url=doc["online_url"]))
-                entry.add("url", doc["online_url"])
-            if tickets and doc["_id"] in tickets:
-                lines.append(text("ics.ticket", code=tickets[doc["_id"]]))
-            if lines:
-                entry.add("description", "\n\n".join(lines))
-            entry.add("status", "CANCELLED" if doc["status"] == "cancelled" else "CONFIRMED")
-            cal.add_component(entry)
+            cal.add_component(_entry(doc, sid, session, ticket))
     return cal.to_ical()
+
+
+def _entry(doc: Any, sid: str, session: Any, ticket: str | None) -> Event:
+    entry = Event()
+    entry.add("uid", f"{doc['_id']}-{sid}@lienhiep")
+    part = (session.get("title") or {}).get("vi")
+    entry.add("summary", one_line(f"{doc['title']['vi']} – {part}" if part else doc["title"]["vi"]))
+    entry.add("dtstart", parse_moment(session["starts_at"]))
+    entry.add("dtend", parse_moment(session["ends_at"]))
+    entry.add("dtstamp", parse_moment(doc.get("updated_at") or doc["starts_at"]))
+    if doc.get("venue"):
+        room = session.get("room")
+        entry.add("location", one_line(f"{doc['venue']}, {room}" if room else doc["venue"]))
+    if doc.get("online_url"):
+        entry.add("url", doc["online_url"])
+    lines = [
+        (doc.get("description") or {}).get("vi"),
+        text("ics.online", url=doc["online_url"]) if doc.get("online_url") else None,
+        text("ics.ticket", code=ticket) if ticket else None,
+    ]
+    if any(lines):
+        entry.add("description", "\n\n".join(line for line in lines if line))
+    entry.add("status", "CANCELLED" if doc["status"] == "cancelled" else "CONFIRMED")
+    return entry
 
 
 # --- certificates -------------------------------------------------------------------
@@ -87,7 +96,7 @@ FONT_CANDIDATES = (
 
 
 class CertificateFontMissing(DomainError):
-    status, code, title = 503, "certificate-font-missing", "Certificates cannot be printed on this server"
+    status, code, title = 503, "certificate-font-missing", MESSAGES("events.font_missing")
 
 
 def certificate_font(preferred: str) -> str:
@@ -95,15 +104,12 @@ def certificate_font(preferred: str) -> str:
     for path in (preferred, *FONT_CANDIDATES):
         if path and os.path.isfile(path):
             return path
-    raise CertificateFontMissing(
-        "No Unicode TrueType font is installed; set EVENTS_CERTIFICATE_FONT or install fonts-dejavu-core",
-        setting="EVENTS_CERTIFICATE_FONT",
-    )
+    raise CertificateFontMissing(MESSAGES("events.font_missing.detail"), setting="EVENTS_CERTIFICATE_FONT")
 
 
 def certificate_pdf(
-    reg: dict[str, Any],
-    event: dict[str, Any],
+    reg: Any,
+    event: Any,
     *,
     font_path: str,
     verify_url: str,
@@ -163,7 +169,7 @@ def certificate_pdf(
 # --- exports ------------------------------------------------------------------------
 
 
-def registration_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
+def registration_rows(regs: Iterable[Any]) -> list[list[Any]]:
     rows = []
     for r in regs:
         checkins = ", ".join(f"{sid}: {local_text(at)}" for sid, at in sorted((r.get("checkins") or {}).items()))
@@ -185,7 +191,7 @@ def registration_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
-def attendance_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
+def attendance_rows(regs: Iterable[Any]) -> list[list[Any]]:
     rows = []
     for r in regs:
         for sid, at in sorted((r.get("checkins") or {}).items()):
@@ -204,42 +210,13 @@ def attendance_rows(regs: Iterable[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([["" if v is None else _safe(v) for v in row] for row in rows])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Vietnamese CSV correctly
-
-
-def to_xlsx(sheet: str, header: list[str], rows: list[list[Any]]) -> bytes:
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet[:31])
-    ws.append(header)
-    for row in rows:
-        ws.append([_safe(v) if isinstance(v, str) else v for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in people's input (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_phone(value):
-        return "'" + value
-    return value
-
-
-def _is_phone(value: str) -> bool:
-    return value.startswith("+") and value[1:].isdigit()
-
-
-def export(what: str, fmt: str, regs: list[dict[str, Any]]) -> tuple[bytes, str]:
+def export(what: str, fmt: str, regs: Iterable[Any]) -> tuple[bytes, str]:
+    """Registrations or attendance as a table (shared.tabular neutralises formulas)."""
     rows = registration_rows(regs) if what == "registrations" else attendance_rows(regs)
     header = EXPORT_COLUMNS[what]
     if fmt == "csv":
-        return to_csv(header, rows), "text/csv; charset=utf-8"
-    return to_xlsx(what, header, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return tabular.to_csv(header, rows), tabular.CSV_MEDIA + "; charset=utf-8"
+    return tabular.to_xlsx(what, header, rows), tabular.XLSX_MEDIA
 
 
 def stamp(moment: datetime) -> str:

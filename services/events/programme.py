@@ -1,6 +1,6 @@
-"""What a valid event is: kind, bilingual text, organisers, place, programme of
-sessions, capacity, registration window, audience, training hours; and how its
-lifecycle moves (draft → published → registration_closed → completed, or cancelled).
+"""What a valid event is and how its lifecycle moves (draft → published →
+registration_closed → completed, or cancelled): the programme of sessions, the
+registration window, and the errors these rules raise.
 
 Pure models and functions, no I/O.
 """
@@ -8,185 +8,118 @@ Pure models and functions, no I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from services.events.catalogue import MESSAGES
+from services.events.endpoints import (
+    EventIn,
+    EventPatch,
+    Kind,
+    SessionIn,
+    Status,
+    check_hours,
+    check_place,
+    check_window,
+)
+from services.events.records import EventDoc, SessionDoc
+from shared.clock import as_utc, epoch, local_time_text, parse_moment
+from shared.errors import Conflict, DomainError, FieldError, Invalid
 
-from services.events.catalogue import text
-from services.events.clock import as_utc, from_text, local_text, to_text
-from shared.http import Conflict, DomainError
-from shared.mongo import epoch
-
-Kind = Literal["seminar", "training", "conference"]
-Status = Literal["draft", "published", "registration_closed", "completed", "cancelled"]
+__all__ = ["ACTIVE", "EventIn", "EventPatch", "Kind", "SessionIn", "Status"]
 ACTIVE = ("published", "registration_closed")  # seats can still move between people
-MAX_SESSIONS = 50
+VISIBLE = ("published", "registration_closed", "completed", "cancelled")  # drafts: staff only
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+def stamp(moment: datetime) -> datetime:
+    """How events stores a moment: a BSON datetime in UTC (milliseconds, what BSON keeps).
+    Documents written before hold ISO text; `parse_moment` reads either."""
+    utc = as_utc(moment)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-class Text(Strict):
-    """Bilingual text: Vietnamese required, English optional."""
-
-    vi: str = Field(min_length=1, max_length=500)
-    en: str | None = Field(None, max_length=500)
-
-
-class LongText(Strict):
-    vi: str = Field(min_length=1, max_length=20_000)
-    en: str | None = Field(None, max_length=20_000)
+def iso(value: Any) -> str | None:
+    """A stored moment as answers show it: ISO 8601 in UTC with a Z."""
+    if not value:
+        return None
+    return parse_moment(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
-class SessionIn(Strict):
-    """One session of the programme. Times with a zone are taken as given; times without
-    one are read as Asia/Ho_Chi_Minh (what staff mean); both are stored in UTC."""
-
-    title: Text | None = None
-    starts_at: datetime
-    ends_at: datetime
-    room: str | None = Field(None, max_length=200)
-
-    @model_validator(mode="after")
-    def _order(self) -> SessionIn:
-        # Whole seconds: what calendars and people deal in.
-        self.starts_at = as_utc(self.starts_at).replace(microsecond=0)
-        self.ends_at = as_utc(self.ends_at).replace(microsecond=0)
-        if self.ends_at <= self.starts_at:
-            raise ValueError("a session must end after it starts")
-        return self
-
-
-class AudienceIn(Strict):
-    kind: Literal["public", "members", "organizations"] = "public"
-    organization_ids: list[str] = Field(
-        default_factory=list,
-        max_length=100,
-        description="Organisations (ids or codes) whose members may register, for kind `organizations`",
-    )
-
-    @model_validator(mode="after")
-    def _listed(self) -> AudienceIn:
-        if self.kind == "organizations" and not self.organization_ids:
-            raise ValueError("list the organisations whose members may register")
-        if self.kind != "organizations" and self.organization_ids:
-            raise ValueError("organization_ids only go with audience kind `organizations`")
-        return self
-
-
-class EventFields(Strict):
-    """Fields an event has; EventIn requires some, EventPatch none."""
-
-    title: Text | None = None
-    description: LongText | None = None
-    co_organizers: list[str] | None = Field(None, max_length=20, description="Organisations by id or code")
-    venue: str | None = Field(None, max_length=500)
-    online_url: HttpUrl | None = None
-    sessions: list[SessionIn] | None = Field(None, min_length=1, max_length=MAX_SESSIONS)
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
-    audience: AudienceIn | None = None
-    training_hours: float | None = Field(
-        None, gt=0, le=1000, description="Hours that count toward a member's training record (trainings only)"
-    )
-
-    @field_validator("registration_opens_at", "registration_closes_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value).replace(microsecond=0) if value else None
-
-
-class EventIn(EventFields):
-    """A new event (it starts as a draft)."""
-
-    kind: Kind
-    title: Text
-    organizer: str = Field(min_length=1, max_length=64, description="Organising organisation, by id or code")
-    sessions: list[SessionIn] = Field(min_length=1, max_length=MAX_SESSIONS)
-    capacity: int = Field(ge=1, le=100_000)
-    audience: AudienceIn = AudienceIn()
-
-    @model_validator(mode="after")
-    def _whole(self) -> EventIn:
-        check_place(self.venue, self.online_url)
-        check_hours(self.kind, self.training_hours)
-        check_window(self.registration_opens_at, self.registration_closes_at, self.sessions)
-        return self
-
-
-class EventPatch(EventFields):
-    """Changes to an event; capacity changes through its own endpoint."""
-
-
-def check_place(venue: str | None, online_url: Any) -> None:
-    if not venue and not online_url:
-        raise ValueError("give a venue, an online link, or both")
-
-
-def check_hours(kind: str, hours: float | None) -> None:
-    if hours is not None and kind != "training":
-        raise ValueError("training_hours only go with trainings")
-
-
-def check_window(opens: datetime | None, closes: datetime | None, sessions: list[SessionIn] | None) -> None:
-    if opens and closes and closes <= opens:
-        raise ValueError("registration must close after it opens")
-    if closes and sessions and closes > max(s.ends_at for s in sessions):
-        raise ValueError("registration must close before the last session ends")
+def stored_moment(doc: Any, field: str) -> datetime | None:
+    value = doc.get(field)
+    return parse_moment(value) if value else None
 
 
 # --- documents -------------------------------------------------------------------
 
 
-def session_docs(sessions: list[SessionIn]) -> dict[str, dict[str, Any]]:
+def session_docs(sessions: list[SessionIn]) -> dict[str, SessionDoc]:
     """Sessions as a map keyed by a short id (s1, s2… in time order): never an array of sub-documents."""
     ordered = sorted(sessions, key=lambda s: s.starts_at)
     return {
         f"s{i}": {
             "order": i,
-            "starts_at": to_text(s.starts_at),
-            "ends_at": to_text(s.ends_at),
-            "title": s.title.model_dump() if s.title else None,
+            "starts_at": stamp(s.starts_at),
+            "ends_at": stamp(s.ends_at),
+            "title": s.title.model_dump() if s.title else None,  # type: ignore[typeddict-item]
             "room": s.room,
         }
         for i, s in enumerate(ordered, start=1)
     }
 
 
-def timing_fields(sessions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def timing_fields(sessions: dict[str, SessionDoc]) -> dict[str, Any]:
     """The derived fields queries and reminders use: first start and last end, as text and epoch."""
-    first = min(from_text(s["starts_at"]) for s in sessions.values())
-    last = max(from_text(s["ends_at"]) for s in sessions.values())
-    return {"starts_at": to_text(first), "ends_at": to_text(last), "first_start": epoch(first), "last_end": epoch(last)}
+    first = min(parse_moment(s["starts_at"]) for s in sessions.values())
+    last = max(parse_moment(s["ends_at"]) for s in sessions.values())
+    return {"starts_at": stamp(first), "ends_at": stamp(last), "first_start": epoch(first), "last_end": epoch(last)}
 
 
 def window_fields(opens: datetime | None, closes: datetime | None) -> dict[str, Any]:
     return {
-        "registration_opens_at": to_text(opens) if opens else None,
-        "registration_closes_at": to_text(closes) if closes else None,
+        "registration_opens_at": stamp(opens) if opens else None,
+        "registration_closes_at": stamp(closes) if closes else None,
         "opens_epoch": epoch(opens) if opens else None,
         "closes_epoch": epoch(closes) if closes else None,
     }
 
 
-def ordered_sessions(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def ordered_sessions(doc: EventDoc | dict[str, Any]) -> list[tuple[str, SessionDoc]]:
     return sorted((doc.get("sessions") or {}).items(), key=lambda kv: kv[1]["order"])
+
+
+def check_whole(merged: dict[str, Any]) -> None:
+    """An event after a change is still a valid event (422 naming what is wrong)."""
+    if merged.get("title") is None:
+        raise Invalid(FieldError("title", MESSAGES("events.title_required"), "value_error"))
+    try:
+        check_place(merged.get("venue"), merged.get("online_url"))
+        check_hours(merged["kind"], merged.get("training_hours"))
+        check_window(
+            stored_moment(merged, "registration_opens_at"),
+            stored_moment(merged, "registration_closes_at"),
+            [SessionIn(starts_at=s["starts_at"], ends_at=s["ends_at"]) for s in merged["sessions"].values()],
+        )
+    except ValueError as exc:
+        raise Invalid(FieldError("body", str(exc), "value_error")) from None
 
 
 # --- lifecycle -------------------------------------------------------------------
 
 
 class InvalidTransition(Conflict):
-    code, title = "invalid-transition", "The event cannot move to that state"
+    code, title = "invalid-transition", MESSAGES("events.invalid_transition")
 
 
 class RegistrationNotOpen(DomainError):
-    status, code, title = 409, "registration-not-open", "The event does not take registrations now"
+    status, code, title = 409, "registration-not-open", MESSAGES("events.registration_not_open")
 
 
 class EventFinished(Conflict):
-    code, title = "event-finished", "The event is completed or cancelled"
+    code, title = "event-finished", MESSAGES("events.event_finished")
+
+
+class ChangedMeanwhile(Conflict):
+    code, title = "conflict", MESSAGES("events.changed_meanwhile")
 
 
 TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -201,7 +134,7 @@ def next_status(current: str, action: str) -> str:
     rule = TRANSITIONS[action]
     if current not in rule["from"]:
         raise InvalidTransition(
-            f"An event that is {current} cannot {action.replace('_', ' ')}",
+            MESSAGES("events.invalid_transition.detail", status=current, action=action.replace("_", " ")),
             event_status=current,
             allowed_from=list(rule["from"]),
         )
@@ -210,34 +143,36 @@ def next_status(current: str, action: str) -> str:
 
 def ensure_editable(status: str) -> None:
     if status in ("completed", "cancelled"):
-        raise EventFinished(f"A {status} event cannot be changed", event_status=status)
+        raise EventFinished(MESSAGES("events.event_finished.detail", status=status), event_status=status)
 
 
-def ensure_registration_open(doc: dict[str, Any], now: float, language: str = "vi") -> None:
+def ensure_registration_open(doc: EventDoc | dict[str, Any], now: float) -> None:
     """Only published events take registrations, and only inside their window."""
     status = doc["status"]
     if status != "published":
         raise RegistrationNotOpen(
-            text("not_open.status", language, status=status), reason="status", event_status=status
+            MESSAGES("events.not_open.status", status=status), reason="status", event_status=status
         )
     opens, closes = doc.get("opens_epoch"), doc.get("closes_epoch")
     if opens is not None and now < opens:
         raise RegistrationNotOpen(
-            text("not_open.early", language, when=local_text(doc["registration_opens_at"])),
+            MESSAGES("events.not_open.early", when=local_time_text(doc["registration_opens_at"] or "")),
             reason="not_yet_open",
-            opens_at=doc["registration_opens_at"],
+            opens_at=iso(doc["registration_opens_at"]),
         )
     if closes is not None and now >= closes:
         raise RegistrationNotOpen(
-            text("not_open.late", language, when=local_text(doc["registration_closes_at"])),
+            MESSAGES("events.not_open.late", when=local_time_text(doc["registration_closes_at"] or "")),
             reason="closed",
-            closed_at=doc["registration_closes_at"],
+            closed_at=iso(doc["registration_closes_at"]),
         )
     if now >= doc["last_end"]:
-        raise RegistrationNotOpen(text("not_open.late", language, when=local_text(doc["ends_at"])), reason="event_over")
+        raise RegistrationNotOpen(
+            MESSAGES("events.not_open.late", when=local_time_text(doc["ends_at"])), reason="event_over"
+        )
 
 
-def registration_open(doc: dict[str, Any], now: float) -> bool:
+def registration_open(doc: EventDoc | dict[str, Any], now: float) -> bool:
     try:
         ensure_registration_open(doc, now)
     except RegistrationNotOpen:
@@ -245,14 +180,14 @@ def registration_open(doc: dict[str, Any], now: float) -> bool:
     return True
 
 
-def current_session(doc: dict[str, Any], now: float, early_seconds: float = 2 * 3600) -> str:
+def current_session(doc: EventDoc | dict[str, Any], now: float, early_seconds: float = 2 * 3600) -> str:
     """The session a check-in at `now` is for: the one under way (or starting within two
     hours), else the next one, else the last."""
     sessions = ordered_sessions(doc)
     for sid, s in sessions:
-        if epoch(from_text(s["starts_at"])) - early_seconds <= now <= epoch(from_text(s["ends_at"])):
+        if epoch(parse_moment(s["starts_at"])) - early_seconds <= now <= epoch(parse_moment(s["ends_at"])):
             return sid
     for sid, s in sessions:
-        if now < epoch(from_text(s["starts_at"])):
+        if now < epoch(parse_moment(s["starts_at"])):
             return sid
     return sessions[-1][0]

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
 from services.events.announcements import Links, registrant, summary
 from services.events.programme import ACTIVE
-from services.events.store import EVENTS, REGISTRATIONS
+from services.events.records import EventDoc
+from services.events.store import Events, Registrations
+from shared.clock import epoch
 from shared.contracts import Envelope, EventReminderDue, new_event
 from shared.logging import get_logger
-from shared.mongo import epoch
 from shared.scheduler import DueItems
 
 log = get_logger(__name__)
@@ -42,14 +41,14 @@ def event_item_key(event_id: str, hours: float, first_start: float) -> str:
 
 
 class Reminders:
-    def __init__(self, db: AsyncDatabase, items: DueItems, links: Links, hours: list[float]) -> None:
-        self.events = db[EVENTS]
-        self.regs = db[REGISTRATIONS]
+    def __init__(self, events: Events, regs: Registrations, items: DueItems, links: Links, hours: list[float]) -> None:
+        self.events = events
+        self.regs = regs
         self.items = items
         self.links = links
         self.hours = hours
 
-    async def plan(self, event: dict[str, Any]) -> list[str]:
+    async def plan(self, event: EventDoc) -> list[str]:
         """Schedule this event's reminders (those still in the future); cancel outdated ones."""
         now = epoch()
         keys = []
@@ -67,21 +66,21 @@ class Reminders:
         for old in event.get("reminder_keys") or []:
             if old not in keys:
                 await self.items.cancel(old)
-        await self.events.update_one({"_id": event["_id"]}, {"$set": {"reminder_keys": keys}})
+        await self.events.set_fields(event["_id"], {"reminder_keys": keys})
         return keys
 
-    async def drop(self, event: dict[str, Any]) -> None:
+    async def drop(self, event: EventDoc) -> None:
         for key in event.get("reminder_keys") or []:
             await self.items.cancel(key)
 
     async def job(self, item: dict[str, Any]) -> Sequence[Envelope]:
         payload = item["payload"]
-        event = await self.events.find_one({"_id": payload["event_id"]})
+        event = await self.events.get(payload["event_id"])
         if event is None or event["status"] not in ACTIVE or event["first_start"] != payload["first_start"]:
             return []  # cancelled, finished or moved since: this reminder is void
         if payload["kind"] == "event":
             fanned = 0
-            async for reg in self.regs.find({"event_id": event["_id"], "status": "confirmed"}, {"_id": 1}):
+            for reg in await self.regs.page({"event_id": event["_id"], "status": "confirmed"}, order="created_epoch"):
                 fanned += await self.items.schedule(
                     f"registration:{reg['_id']}:{label(payload['hours'])}:{int(payload['first_start'])}",
                     epoch(),
@@ -89,18 +88,18 @@ class Reminders:
                 )
             log.info("reminders.fanned_out", event_id=event["_id"], reminder=label(payload["hours"]), count=fanned)
             return []
-        reg = await self.regs.find_one({"_id": payload["registration_id"]})
-        if reg is None or reg["status"] != "confirmed":
+        found = await self.regs.get(payload["registration_id"])
+        if found is None or found["status"] != "confirmed":
             return []
         return [
             new_event(
                 EventReminderDue(
                     event=summary(event, self.links),
-                    registrant=registrant(reg),
+                    registrant=registrant(found),
                     reminder=label(payload["hours"]),
-                    ticket_code=reg.get("ticket_code"),
-                    qr_url=self.links.qr(reg["ticket_code"]),
-                    cancel_url=self.links.cancel(reg["_id"]),
+                    ticket_code=found.get("ticket_code"),
+                    qr_url=self.links.qr(found["ticket_code"]),
+                    cancel_url=self.links.cancel(found["_id"]),
                 ),
                 producer="events",
                 correlation_id=item["_id"],

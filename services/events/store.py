@@ -1,5 +1,8 @@
-"""Events data in MongoDB: events (with their seat counters), registrations, and the
-local projections of organisations and members kept from membership's events.
+"""Events data in MongoDB: queries and writes on typed documents, nothing decided here.
+
+Collections: events (with their seat counters), registrations, reminders (due items,
+shared.scheduler), and the projections of members and organisations kept from
+membership's events (projections.py).
 
 The seat ledger is the heart: every seat moves with ONE atomic conditional update of
 the event document (`find_one_and_update` on counters), never a read-then-write.
@@ -9,25 +12,26 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
-from shared.contracts import MemberContact, OrganizationChanged
-from shared.mongo import IndexSpec
+from services.events.records import BatchIntent, EventDoc, RegistrationDoc
+from shared.contracts import Envelope
+from shared.mongo import IndexSpec, from_store
+from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
 
-EVENTS = "events"
-REGISTRATIONS = "registrations"
-MEMBERS = "members"  # projection kept from membership's events, never a call to membership
-ORGANIZATIONS = "organizations"  # likewise
+EVENTS, REGISTRATIONS = "events", "registrations"
+MEMBERS, ORGANIZATIONS = "members", "organizations"  # projections.py
 REMINDERS = "reminders"  # due items (shared.scheduler)
 INDEXES = [
     IndexSpec(EVENTS, [("first_start", 1)]),
     IndexSpec(EVENTS, [("organizer_id", 1)]),
+    IndexSpec(EVENTS, [("title_words", 1)]),
     IndexSpec(REGISTRATIONS, [("event_id", 1), ("status", 1), ("wait_seq", 1)], name="event_status_seq"),
     IndexSpec(REGISTRATIONS, [("holder_member", 1)], unique=True, sparse=True),
     IndexSpec(REGISTRATIONS, [("holder_email", 1)], unique=True, sparse=True),
@@ -43,6 +47,57 @@ INDEXES = [
 ]
 OUTBOX = [EVENTS, REGISTRATIONS, REMINDERS]
 COUNTERS = {"seats_free": 1, "confirmed": 1, "waiting": 1, "waitlist_seq": 1, "capacity": 1, "status": 1}
+DUPLICATE_KEY = 11000
+Filter = Mapping[str, Any]
+
+
+def _doc(raw: Any) -> Any:
+    """A stored document with its moments as datetimes, whichever store wrote them."""
+    return None if raw is None else from_store(dict(raw))
+
+
+class Events:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db[EVENTS]
+
+    async def insert(self, doc: EventDoc) -> None:
+        await self.collection.insert_one(dict(doc))
+
+    async def get(self, event_id: str) -> EventDoc | None:
+        return _doc(await self.collection.find_one({"_id": event_id}, {"_outbox": 0}))
+
+    async def page(self, match: Filter, *, offset: int, limit: int) -> list[EventDoc]:
+        cursor = self.collection.find(dict(match), {"_outbox": 0}).sort("first_start", 1).skip(offset).limit(limit)
+        return [_doc(d) async for d in cursor]
+
+    async def by_ids(self, ids: list[str]) -> list[EventDoc]:
+        return [_doc(d) async for d in self.collection.find({"_id": {"$in": ids}}, {"_outbox": 0})] if ids else []
+
+    async def change(self, event_id: str, status: str, update: dict[str, Any], *envelopes: Envelope) -> EventDoc | None:
+        """Apply `update` if the event is still in `status` (compare-and-set); the events go with it."""
+        return _doc(
+            await self.collection.find_one_and_update(
+                {"_id": event_id, "status": status},
+                push_events(update, *envelopes) if envelopes else update,
+                projection={"_outbox": 0},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    async def announce(self, event_id: str, fields: dict[str, Any], *envelopes: Envelope) -> None:
+        await self.collection.update_one({"_id": event_id}, push_events({"$set": fields}, *envelopes))
+
+    async def set_fields(self, event_id: str, fields: dict[str, Any]) -> None:
+        await self.collection.update_one({"_id": event_id}, {"$set": fields})
+
+    async def titles_unindexed(self, limit: int = 1000) -> list[EventDoc]:
+        """Events stored before titles were indexed for search."""
+        cursor = self.collection.find({"title_words": {"$exists": False}}, {"title": 1}).limit(limit)
+        return [_doc(d) async for d in cursor]
+
+    async def waiting_with_free_seats(self, statuses: list[str]) -> list[str]:
+        match = {"status": {"$in": statuses}, "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}
+        return [d["_id"] async for d in self.collection.find(match, {"_id": 1})]
 
 
 class SeatLedger:
@@ -51,67 +106,71 @@ class SeatLedger:
     def __init__(self, db: AsyncDatabase) -> None:
         self.events = db[EVENTS]
 
+    async def _move(self, match: dict[str, Any], update: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.events.find_one_and_update(
+            match, update, projection=COUNTERS, return_document=ReturnDocument.AFTER
+        )
+
     async def take_seat(
-        self, event_id: str, count: int = 1, *, exactly: int | None = None, batch: dict[str, Any] | None = None
+        self,
+        event_id: str,
+        count: int = 1,
+        *,
+        exactly: int | None = None,
+        batch: BatchIntent | None = None,
+        settled: Sequence[str] = (),
     ) -> dict[str, Any] | None:
         """`count` seats for newcomers, only while nobody is waiting (the queue is fair): all
         of them or none. `exactly`: only if that many are free (compare-and-set). `batch`
-        records, in the same write, who the seats are for (see `settle`)."""
+        records, in the same write, who the seats are for (see `settle`); `settled` forgets,
+        in the same write too, intents of earlier batches written in full."""
         free: Any = exactly if exactly is not None else {"$gte": count}
         update: dict[str, Any] = {"$inc": {"seats_free": -count, "confirmed": count}}
-        if batch:
-            update["$set"] = {**_intent(batch), f"pending.{batch['id']}.seats": count}
-        return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published", "seats_free": free, "waiting": 0},
-            update,
-            projection=COUNTERS,
-            return_document=ReturnDocument.AFTER,
-        )
+        _record(update, batch, "seats", count, settled)
+        return await self._move({"_id": event_id, "status": "published", "seats_free": free, "waiting": 0}, update)
 
     async def join_waitlist(
-        self, event_id: str, count: int = 1, batch: dict[str, Any] | None = None
+        self, event_id: str, count: int = 1, batch: BatchIntent | None = None, settled: Sequence[str] = ()
     ) -> dict[str, Any] | None:
         """Places at the end of the waiting list; `waiting` after it is the last newcomer's position."""
         update: dict[str, Any] = {"$inc": {"waiting": count, "waitlist_seq": count}}
-        if batch:
-            update["$set"] = {**_intent(batch), f"pending.{batch['id']}.places": count}
-        return await self.events.find_one_and_update(
-            {"_id": event_id, "status": "published"}, update, projection=COUNTERS, return_document=ReturnDocument.AFTER
-        )
+        _record(update, batch, "places", count, settled)
+        return await self._move({"_id": event_id, "status": "published"}, update)
 
-    async def settle(self, event_id: str, batch_id: str, *, lost_seats: int = 0, lost_places: int = 0) -> bool:
+    async def renew(self, event_id: str, batch_key: str, lease: float) -> bool:
+        """The batch's process is alive: it vouches for its seats until `lease`."""
+        done = await self.events.update_one(
+            {"_id": event_id, f"pending.{batch_key}": {"$exists": True}},
+            {"$set": {f"pending.{batch_key}.lease": lease}},
+        )
+        return done.modified_count == 1
+
+    async def settle(self, event_id: str, batch_key: str, *, lost_seats: int = 0, lost_places: int = 0) -> bool:
         """The batch's registrations are written (or known lost): forget its intent and give back
         what was not used, in one write that only one caller can make."""
-        update: dict[str, Any] = {"$unset": {f"pending.{batch_id}": ""}}
+        update: dict[str, Any] = {"$unset": {f"pending.{batch_key}": ""}}
         inc = {
             k: v for k, v in (("seats_free", lost_seats), ("confirmed", -lost_seats), ("waiting", -lost_places)) if v
         }
         if inc:
             update["$inc"] = inc
-        result = await self.events.update_one({"_id": event_id, f"pending.{batch_id}": {"$exists": True}}, update)
+        result = await self.events.update_one({"_id": event_id, f"pending.{batch_key}": {"$exists": True}}, update)
         return result.modified_count == 1
 
-    async def stale_batches(self, older_than: float) -> list[tuple[str, str, dict[str, Any]]]:
-        """Intents left by batches that never settled (their process died): (event, batch, intent)."""
+    async def pending_batches(self, statuses: list[str]) -> list[tuple[str, str, BatchIntent]]:
+        """Intents of batches not settled yet: (event, batch key, intent)."""
         found = []
-        async for doc in self.events.find({"status": {"$in": ["published", "registration_closed"]}}, {"pending": 1}):
-            for batch_id, intent in (doc.get("pending") or {}).items():
-                if isinstance(intent, dict) and float(intent.get("at") or 0) < older_than:
-                    found.append((doc["_id"], batch_id, intent))
+        async for doc in self.events.find({"status": {"$in": statuses}, "pending": {"$exists": True}}, {"pending": 1}):
+            for key, intent in (doc.get("pending") or {}).items():
+                if isinstance(intent, dict):
+                    found.append((doc["_id"], key, cast(BatchIntent, intent)))
         return found
 
-    async def seat_for_waitlisted(self, event_id: str) -> dict[str, Any] | None:
+    async def seat_for_waitlisted(self, event_id: str, statuses: list[str]) -> dict[str, Any] | None:
         """Move a free seat to the waiting list's head (who exactly is settled next)."""
-        return await self.events.find_one_and_update(
-            {
-                "_id": event_id,
-                "status": {"$in": ["published", "registration_closed"]},
-                "seats_free": {"$gt": 0},
-                "waiting": {"$gt": 0},
-            },
+        return await self._move(
+            {"_id": event_id, "status": {"$in": statuses}, "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}},
             {"$inc": {"seats_free": -1, "confirmed": 1, "waiting": -1}},
-            projection=COUNTERS,
-            return_document=ReturnDocument.AFTER,
         )
 
     async def undo_seat_for_waitlisted(self, event_id: str) -> None:
@@ -129,113 +188,82 @@ class SeatLedger:
         condition: dict[str, Any] = {"_id": event_id, "capacity": old}
         if delta < 0:
             condition["seats_free"] = {"$gte": -delta}
-        return await self.events.find_one_and_update(
-            condition,
-            {"$set": {"capacity": new}, "$inc": {"seats_free": delta}},
-            projection=COUNTERS,
-            return_document=ReturnDocument.AFTER,
-        )
+        return await self._move(condition, {"$set": {"capacity": new}, "$inc": {"seats_free": delta}})
 
     async def counters(self, event_id: str) -> dict[str, Any] | None:
         return await self.events.find_one({"_id": event_id}, COUNTERS)
 
 
-def _intent(batch: dict[str, Any]) -> dict[str, Any]:
-    return {f"pending.{batch['id']}.at": batch["at"], f"pending.{batch['id']}.ids": batch["ids"]}
+def _record(update: dict[str, Any], batch: BatchIntent | None, what: str, count: int, settled: Sequence[str]) -> None:
+    if batch:
+        update["$set"] = {**_intent(batch), f"pending.{batch['key']}.{what}": count}
+    if settled:
+        update["$unset"] = {f"pending.{key}": "" for key in settled}
 
 
-class MemberProjection:
-    """Who is a member, and of which organisations: for members-only events."""
+def _intent(batch: BatchIntent) -> dict[str, Any]:
+    key = batch["key"]
+    return {
+        f"pending.{key}.at": batch["at"],
+        f"pending.{key}.lease": batch["lease"],
+        f"pending.{key}.ids": batch["ids"],
+    }
 
+
+class Registrations:
     def __init__(self, db: AsyncDatabase) -> None:
-        self.members = db[MEMBERS]
+        self.collection = db[REGISTRATIONS]
 
-    async def apply(self, member: MemberContact, event_time: datetime) -> bool:
-        """Newest wins: a late, older event matches nothing and collides on _id. True if applied."""
+    async def insert_all(self, docs: list[RegistrationDoc], envelopes: list[Envelope]) -> set[int]:
+        """Write every registration with its announcement; the indexes refused as duplicates."""
         try:
-            result = await self.members.update_one(
-                {"_id": member.member_id, "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
-                {
-                    "$set": {
-                        "status": member.status,
-                        "organization_ids": member.organization_ids,
-                        "full_name": member.full_name,
-                        "email": member.email,
-                        "phone": member.phone,
-                        "language": member.language,
-                        "as_of": event_time,
-                    }
-                },
-                upsert=True,
+            await self.collection.insert_many(
+                [with_events(dict(d), e) for d, e in zip(docs, envelopes, strict=True)], ordered=False
             )
-        except DuplicateKeyError:
-            return False
-        return result.matched_count == 1 or result.upserted_id is not None
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {e["index"] for e in errors}
+        return set()
 
-    async def erase(self, member_id: str) -> None:
-        await self.members.update_one(
-            {"_id": member_id},
-            {
-                "$set": {"status": "erased", "as_of": datetime.now(UTC)},
-                "$unset": {"full_name": "", "email": "", "phone": ""},
-            },
-            upsert=True,
+    async def get(self, registration_id: str) -> RegistrationDoc | None:
+        return _doc(await self.collection.find_one({"_id": registration_id}, {"_outbox": 0}))
+
+    async def one(self, match: Filter, fields: Mapping[str, int] | None = None) -> RegistrationDoc | None:
+        """One registration by a unique key (ticket, certificate, holder, idempotency)."""
+        return _doc(await self.collection.find_one(dict(match), dict(fields) if fields else {"_outbox": 0}))
+
+    async def page(self, match: Filter, *, order: str, offset: int = 0, limit: int = 0) -> list[RegistrationDoc]:
+        cursor = self.collection.find(dict(match), {"_outbox": 0}).sort(order, 1).skip(offset).limit(limit)
+        return [_doc(d) async for d in cursor]
+
+    async def count(self, match: Filter) -> int:
+        return await self.collection.count_documents(dict(match))
+
+    async def written(self, ids: list[str]) -> set[str]:
+        return {d["_id"] async for d in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+
+    async def waitlist_head(self, event_id: str) -> RegistrationDoc | None:
+        return _doc(
+            await self.collection.find_one(
+                {"event_id": event_id, "status": "waitlisted"}, {"_outbox": 0}, sort=[("wait_seq", 1)]
+            )
         )
 
-    async def get(self, member_id: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"_id": member_id})
-
-
-class OrganizationProjection:
-    """The organisation tree as membership announces it: organisers and managers' subtrees."""
-
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.orgs = db[ORGANIZATIONS]
-
-    async def apply(self, org: OrganizationChanged, event_time: datetime) -> None:
-        try:
-            await self.orgs.update_one(
-                {"_id": org.organization_id, "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}]},
-                {
-                    "$set": {
-                        "code": org.code,
-                        "code_key": org.code.strip().lower(),
-                        "name": org.name,
-                        "kind": org.kind,
-                        "parent_id": org.parent_id,
-                        "status": org.status,
-                        "as_of": event_time,
-                    }
-                },
-                upsert=True,
+    async def change(
+        self, match: Filter, update: dict[str, Any], *envelopes: Envelope, fields: Mapping[str, int] | None = None
+    ) -> RegistrationDoc | None:
+        """A conditional change of one registration (with the events it announces); None if
+        the condition no longer holds."""
+        return _doc(
+            await self.collection.find_one_and_update(
+                dict(match),
+                push_events(update, *envelopes) if envelopes else update,
+                projection=dict(fields) if fields else {"_outbox": 0},
+                return_document=ReturnDocument.AFTER,
             )
-        except DuplicateKeyError:
-            pass
+        )
 
-    async def resolve(self, id_or_code: str) -> dict[str, Any] | None:
-        """An organisation by id, or else by code (any case)."""
-        found = await self.orgs.find_one({"_id": id_or_code})
-        return found or await self.orgs.find_one({"code_key": id_or_code.strip().lower()})
-
-    async def names(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        if not ids:
-            return {}
-        return {d["_id"]: d async for d in self.orgs.find({"_id": {"$in": list(set(ids))}}, {"code": 1, "name": 1})}
-
-    async def ancestors(self, org_id: str, limit: int = 12) -> list[str]:
-        """The organisation and those above it, nearest first."""
-        chain, current = [], org_id
-        while current and current not in chain and len(chain) < limit:
-            chain.append(current)
-            doc = await self.orgs.find_one({"_id": current}, {"parent_id": 1})
-            current = doc.get("parent_id") if doc else None
-        return chain
-
-    async def subtree(self, root: str, limit: int = 5000) -> list[str]:
-        """The organisation and every one below it."""
-        seen, frontier = [root], [root]
-        while frontier and len(seen) < limit:
-            children = [d["_id"] async for d in self.orgs.find({"parent_id": {"$in": frontier}}, {"_id": 1})]
-            frontier = [c for c in children if c not in seen]
-            seen.extend(frontier)
-        return seen
+    async def change_all(self, match: Filter, update: dict[str, Any]) -> int:
+        return (await self.collection.update_many(dict(match), update)).modified_count

@@ -29,6 +29,7 @@ from shared.contracts import (
     EventData,
     EventReminderDue,
     EventSummary,
+    EventUpdated,
     MemberApplied,
     MemberContact,
     MembershipExpiring,
@@ -41,6 +42,8 @@ from shared.contracts import (
     RegistrationWaitlisted,
 )
 
+# What a change of a published event must be about for its registrants to hear of it.
+TOLD_CHANGES = frozenset({"sessions", "starts_at", "ends_at", "venue", "online_url"})
 Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign", "entrants"]
 
 
@@ -84,6 +87,15 @@ ROUTES: dict[str, list[Route]] = {
             "service",
             "registrants",
             "Every registrant hears that the event is cancelled.",
+        )
+    ],
+    "event.updated": [
+        Route(
+            "event_changed",
+            ("email", "sms"),
+            "service",
+            "registrants",
+            "Every registrant hears of a new date, time or venue of a published event.",
         )
     ],
     "registration.confirmed": [
@@ -209,55 +221,101 @@ def event_context(event: EventSummary, language: str) -> dict[str, Any]:
     }
 
 
-def recipients(route: Route, data: EventData, envelope_data: dict[str, Any] | None = None) -> list[Recipient]:
-    """The people `route` writes to for this event, each with their template context."""
-    if route.audience == "reviewers":
-        assert isinstance(data, MemberApplied)
-        return [
-            Recipient(pseudonym("staff", address), None, address, address, None, "vi", {"applicant": _applicant(data)})
-            for address in dict.fromkeys(data.reviewer_emails)
-        ]
-    if route.audience == "contact":
-        # An address the event itself names (a partner's technical contact): the event's data is the context.
-        raw = envelope_data or {}
-        address = str(raw["contact_email"])
-        language = "en" if raw.get("language") == "en" else "vi"
-        return [Recipient(pseudonym("contact", address), None, address, address, None, language, {"about": raw})]
-    if route.audience == "member":
-        assert isinstance(data, MemberContact)
-        person = Recipient(
-            data.member_id,
-            data.member_id,
-            data.full_name,
-            data.email,
-            data.phone,
-            data.language,
-            consents=data.consents.model_dump(),
-        )
-        person.context.update(_membership_context(data))
-        return [person]
-    if route.audience == "entrants":
-        assert isinstance(data, EntryEvent)
-        return [
-            Recipient(
-                p.person_id, p.member_id, p.full_name, p.email, p.phone, p.language, _entry_context(data, p.language)
-            )
-            for p in data.entrants
-        ]
+def recipients(
+    route: Route, data: EventData, envelope_data: dict[str, Any] | None = None, known: list[Registrant] | None = None
+) -> list[Recipient]:
+    """The people `route` writes to for this event, each with their template context.
+    `known`: an event's registrants as notifications knows them, for an event message
+    that does not list them itself (see `needs_registrants`)."""
     if route.audience == "registrants":
-        assert isinstance(data, EventCancelled)
-        people = []
-        for registrant in data.registrants:
-            person = _registrant(registrant)
-            person.context.update({"event": event_context(data.event, person.language), "reason": data.reason or ""})
-            people.append(person)
-        return people
+        return _registrants(data, envelope_data or {}, known)
+    return _AUDIENCES.get(route.audience, _registration_recipient)(data, envelope_data or {})
+
+
+def needs_registrants(route: Route, data: EventData) -> str | None:
+    """The event whose registrants the caller must look up for `route`, if any."""
+    if route.audience != "registrants" or not isinstance(data, (EventCancelled, EventUpdated)):
+        return None
+    return None if data.registrants or not worth_telling(data) else data.event.event_id
+
+
+def _reviewers(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
+    assert isinstance(data, MemberApplied)
+    return [
+        Recipient(pseudonym("staff", address), None, address, address, None, "vi", {"applicant": _applicant(data)})
+        for address in dict.fromkeys(data.reviewer_emails)
+    ]
+
+
+def _contact(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
+    """An address the event itself names (a partner's technical contact): the event's data is the context."""
+    address = str(raw["contact_email"])
+    language = "en" if raw.get("language") == "en" else "vi"
+    return [Recipient(pseudonym("contact", address), None, address, address, None, language, {"about": raw})]
+
+
+def _member(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
+    assert isinstance(data, MemberContact)
+    person = Recipient(
+        data.member_id,
+        data.member_id,
+        data.full_name,
+        data.email,
+        data.phone,
+        data.language,
+        consents=data.consents.model_dump(),
+    )
+    person.context.update(_membership_context(data))
+    return [person]
+
+
+def _entrants(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
+    assert isinstance(data, EntryEvent)
+    return [
+        Recipient(p.person_id, p.member_id, p.full_name, p.email, p.phone, p.language, _entry_context(data, p.language))
+        for p in data.entrants
+    ]
+
+
+def worth_telling(data: EventData) -> bool:
+    """Does this change reach the registrants? A cancellation always; an update when the
+    date, time or place changed (a new capacity or description is not their concern)."""
+    if isinstance(data, EventUpdated):
+        return bool(TOLD_CHANGES & set(data.changed))
+    return True
+
+
+def _registrants(data: EventData, raw: dict[str, Any], known: list[Registrant] | None = None) -> list[Recipient]:
+    assert isinstance(data, (EventCancelled, EventUpdated))
+    if not worth_telling(data):
+        return []
+    reason = data.reason or "" if isinstance(data, EventCancelled) else ""
+    changed = sorted(TOLD_CHANGES & set(data.changed)) if isinstance(data, EventUpdated) else []
+    people = []
+    for registrant in data.registrants or known or []:
+        person = _registrant(registrant)
+        person.context.update(
+            {"event": event_context(data.event, person.language), "reason": reason, "changed": changed}
+        )
+        people.append(person)
+    return people
+
+
+def _registration_recipient(data: EventData, raw: dict[str, Any]) -> list[Recipient]:
     assert isinstance(data, RegistrationEvent)
     person = _registrant(data.registrant)
     person.context.update(_registration_context(data, person.language))
     if isinstance(data, (RegistrationConfirmed, RegistrationPromoted)):
         person.attachments["qr"] = data.ticket_code
     return [person]
+
+
+_AUDIENCES = {
+    "reviewers": _reviewers,
+    "contact": _contact,
+    "member": _member,
+    "entrants": _entrants,
+}
 
 
 def _registrant(r: Registrant) -> Recipient:
@@ -339,24 +397,54 @@ def _entry_context(data: EntryEvent, language: str) -> dict[str, Any]:
         "verify_url": "",
         "pdf_url": "",
     }
-    if isinstance(data, EntryScreened):
-        context.update(decision=data.decision, reason=data.reason or "")
-    if isinstance(data, EntryScored) and data.results_expected:
-        context["results_expected"] = format_day(data.results_expected, language)
-    if isinstance(data, (EntryAwarded, AwardIssued)):
-        context["tier"] = data.tier_en if english else data.tier_vi
-    if isinstance(data, EntryAwarded):
-        context["prize"] = f"{data.prize_vnd:,}".replace(",", ".") if data.prize_vnd else ""
-    if isinstance(data, (EntryAwarded, EntryNotAwarded)):
-        context["final_score"] = "" if data.final_score is None else f"{data.final_score:g}"
-        context["results_url"] = data.results_url or ""
-    if isinstance(data, EntryForwarded):
-        context["national_contest"] = data.national_contest or ""
-    if isinstance(data, AwardIssued):
-        context.update(
-            certificate_code=data.certificate_code, verify_url=data.verify_url or "", pdf_url=data.pdf_url or ""
-        )
+    for kind, fill in _ENTRY_DETAILS:
+        if isinstance(data, kind):
+            context.update(fill(data, language))
     return context
+
+
+def _screened(data: Any, language: str) -> dict[str, Any]:
+    return {"decision": data.decision, "reason": data.reason or ""}
+
+
+def _scored(data: Any, language: str) -> dict[str, Any]:
+    return {"results_expected": format_day(data.results_expected, language)} if data.results_expected else {}
+
+
+def _tier(data: Any, language: str) -> dict[str, Any]:
+    return {"tier": data.tier_en if language == "en" else data.tier_vi}
+
+
+def _prize(data: Any, language: str) -> dict[str, Any]:
+    return {"prize": f"{data.prize_vnd:,}".replace(",", ".") if data.prize_vnd else ""}
+
+
+def _result(data: Any, language: str) -> dict[str, Any]:
+    score = "" if data.final_score is None else f"{data.final_score:g}"
+    return {"final_score": score, "results_url": data.results_url or ""}
+
+
+def _forwarded(data: Any, language: str) -> dict[str, Any]:
+    return {"national_contest": data.national_contest or ""}
+
+
+def _award(data: Any, language: str) -> dict[str, Any]:
+    return {
+        "certificate_code": data.certificate_code,
+        "verify_url": data.verify_url or "",
+        "pdf_url": data.pdf_url or "",
+    }
+
+
+_ENTRY_DETAILS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (EntryScreened, _screened),
+    (EntryScored, _scored),
+    ((EntryAwarded, AwardIssued), _tier),
+    (EntryAwarded, _prize),
+    ((EntryAwarded, EntryNotAwarded), _result),
+    (EntryForwarded, _forwarded),
+    (AwardIssued, _award),
+)
 
 
 # --- sample data, for previews and for checking templates when they are saved ---------
@@ -410,6 +498,7 @@ def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
         "verify_url": "https://lienhiep.example.vn/v/CC-2026-0157",
         "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf",
         "cancelled_by": "registrant",
+        "changed": ["sessions", "venue"],
         "has_qr": True,
         "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
         "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",

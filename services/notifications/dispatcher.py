@@ -19,17 +19,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.notifications.email import EmailDeferred, EmailRejected, SmtpSender
+from prometheus_client import Counter
+
+from services.notifications import outcomes
+from services.notifications.email import EmailDeferred, EmailOutcomeUnknown, EmailRejected, SmtpSender
+from services.notifications.records import DeliveryDoc
 from services.notifications.rendering import RenderedEmail
-from services.notifications.rules import next_sms_window, retry_delay
+from services.notifications.rules import next_sms_window
 from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
+from services.notifications.zns import ZnsClient, ZnsDeferred, ZnsRefused
 from shared.logging import get_logger
+from shared.loops import BackgroundLoop
 from shared.mongo import epoch
 from shared.settings import Settings
-from shared.waiting import finish_then_stop, wake_or_timeout
 
 log = get_logger(__name__)
+MAX_IDLE_SECONDS = 5.0  # the longest an idle dispatcher waits before looking for due retries
+SETTLE_GROUP = 10  # outcomes recorded together, at most
+SETTLE_SECONDS = 0.2  # ... or what came in this long
+UNKNOWN_OUTCOMES = Counter(
+    "lienhiep_notifications_unknown_outcomes",
+    "Messages handed to a provider whose acceptance never came (a timeout after DATA), to be resent later",
+    ["channel"],
+)
 
 
 def _ready(value: Any) -> asyncio.Future:
@@ -69,8 +82,10 @@ class Dispatcher:
         smtp: SmtpSender,
         sms: SmsProvider,
         clock: Callable[[], datetime] | None = None,
+        zns: ZnsClient | None = None,
     ) -> None:
         self.settings = settings
+        self.zns = zns if zns is not None and zns.configured else None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sweep_seconds = 5.0
         self.deliveries = deliveries
@@ -80,46 +95,34 @@ class Dispatcher:
         self.limits = {
             "email": RateLimiter(settings.email_rate_per_second),
             "sms": RateLimiter(settings.sms_rate_per_second),
+            "zns": RateLimiter(settings.zns_rate_per_second),
         }
+        self.channels = ("email", "sms", "zns") if self.zns else ("email", "sms")
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
-        self._wake = asyncio.Event()
         self._quota_lock = asyncio.Lock()
-        self._stopping = False
-        self._task: asyncio.Task | None = None
+        # Idle, it looks for due deliveries less and less often (up to MAX_IDLE_SECONDS);
+        # planning wakes it at once (wake()).
+        self._loop = BackgroundLoop(
+            "notifications-dispatcher",
+            self.run_once,
+            idle_seconds=settings.notify_poll_seconds,
+            max_idle_seconds=max(settings.notify_poll_seconds, MAX_IDLE_SECONDS),
+        )
         self._last_sweep = 0.0
         self.sent = 0
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.notify()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifications-dispatcher")
+        self._loop.start()
 
     async def stop(self, grace_seconds: float = 20.0) -> None:
         """Finish the batch in hand, then stop: a batch cut in the middle would leave
         messages sent but not recorded, to be sent again when their lease runs out."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        if not await finish_then_stop(self._task, grace_seconds):
+        if not await self._loop.stop(grace_seconds=grace_seconds):
             log.warning("dispatch.stop_timeout")
-        self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dispatch.failed")
-                busy = False
-            if busy:
-                continue
-            await wake_or_timeout(self._wake, self.settings.notify_poll_seconds)
-            self._wake.clear()
 
     async def run_once(self) -> bool:
         """Claim a batch per channel and send them. True if a batch was full (more may be due)."""
@@ -128,7 +131,7 @@ class Dispatcher:
             released = await self.deliveries.release_expired()
             if released:
                 log.warning("dispatch.leases_expired", count=released)
-        full = await asyncio.gather(*(self._run_channel(channel) for channel in ("email", "sms")))
+        full = await asyncio.gather(*(self._run_channel(channel) for channel in self.channels))
         return any(full)
 
     async def _run_channel(self, channel: str) -> bool:
@@ -141,76 +144,95 @@ class Dispatcher:
         await self._process(channel, batch)
         return len(batch) >= limit
 
-    async def send_claimed(self, batch: list[dict[str, Any]]) -> None:
+    async def send_claimed(self, batch: list[DeliveryDoc]) -> None:
         """Send deliveries a campaign planned already claimed (status `sending`, with a
         lease): one row write each instead of two. If this process dies, their lease
         runs out and any dispatcher sends them, as with any claimed delivery."""
-        for channel in ("email", "sms"):
+        for channel in self.channels:
             docs = [d for d in batch if d["channel"] == channel]
             limit = max(1, min(self.settings.notify_batch, int(self.limits[channel].rate * 2)))
             for start in range(0, len(docs), limit):
                 await self._process(channel, docs[start : start + limit])
 
-    async def _process(self, channel: str, batch: list[dict[str, Any]]) -> None:
+    async def _process(self, channel: str, batch: list[DeliveryDoc]) -> None:
         suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
         held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
         now = self.clock()  # one time per batch, so equal outcomes are written as one update
-        outcomes = await asyncio.gather(*(held.get(d["_id"]) or self._deliver(d, suppressed, now) for d in batch))
-        await self.deliveries.settle(list(zip(batch, outcomes, strict=False)))
+        sends: dict[asyncio.Future[Any], DeliveryDoc] = {
+            asyncio.ensure_future(held.get(d["_id"]) or self._deliver(d, suppressed, now)): d for d in batch
+        }
+        await self._settle_as_they_come(sends)
 
-    async def _deliver(self, d: dict[str, Any], suppressed: set[str], now: datetime) -> dict[str, Any]:
+    async def _settle_as_they_come(self, sends: dict[asyncio.Future[Any], DeliveryDoc]) -> None:
+        """Record outcomes as the providers give them, in small groups (SETTLE_GROUP, or
+        what came within SETTLE_SECONDS): a crash sends again only what was in flight
+        or not yet recorded, never the whole batch."""
+        remaining: set[asyncio.Future[Any]] = set(sends)
+        outcomes: list[tuple[DeliveryDoc, dict[str, Any]]] = []
+        oldest = 0.0
+        try:
+            while remaining:
+                done, remaining = await asyncio.wait(
+                    remaining, timeout=SETTLE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done and not outcomes:
+                    oldest = time.monotonic()
+                outcomes.extend((sends[f], f.result()) for f in done)
+                if outcomes and (
+                    not remaining or len(outcomes) >= SETTLE_GROUP or time.monotonic() - oldest >= SETTLE_SECONDS
+                ):
+                    await self.deliveries.settle(outcomes)
+                    outcomes = []
+        finally:
+            for future in remaining:
+                future.cancel()
+
+    async def _deliver(self, d: DeliveryDoc, suppressed: set[str], now: datetime) -> dict[str, Any]:
         done: dict[str, Any] = {"updated_at": now}
-        if not d.get("to") or "content" not in d:
-            return {"$set": {**done, "status": "skipped", "reason": "erased"}, "$unset": {"claim": ""}}
-        if d["to"].lower() in suppressed:
-            return {"$set": {**done, "status": "skipped", "reason": "suppressed"}, "$unset": {"claim": ""}}
+        reason = outcomes.skip_reason(d, suppressed)
+        if reason:
+            return {"$set": {**done, "status": "skipped", "reason": reason}, "$unset": {"claim": ""}}
         try:
             async with self.concurrency:
                 await self.limits[d["channel"]].acquire()
                 provider_id = await self._send(d)
-        except (EmailRejected, SmsRejected) as exc:
-            if isinstance(exc, EmailRejected) and exc.hard_bounce:
-                await self.suppressions.add(d["to"], "email", str(exc))
-            log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
-            return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
-        except SmsNotConfigured as exc:
-            # Not the message's fault: it waits for a provider without using up its attempts.
-            return {
-                "$set": {
-                    **done,
-                    "status": "queued",
-                    "held": "no-provider",
-                    "last_error": str(exc),
-                    "due": epoch(plus_seconds=300),
-                },
-                "$inc": {"attempts": -1},
-                "$unset": {"claim": ""},
-            }
-        except (EmailDeferred, SmsDeferred) as exc:
-            return self._retry_later(d, str(exc), done, now)
-        except Exception as exc:  # a bug must not lose the delivery: retry, then dead-letter
-            log.exception("dispatch.error", delivery_key=d["_id"])
-            return self._retry_later(d, f"{type(exc).__name__}: {exc}", done, now)
+        except Exception as exc:
+            return await self._not_sent(d, exc, done, now)
         self.sent += 1
         update = {**done, "status": "sent", "sent_at": now}
         if provider_id and provider_id != d["_id"]:
             update["provider_id"] = provider_id
         log.info("dispatch.sent", delivery_key=d["_id"], channel=d["channel"], template=d["notification"])
-        return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": ""}}
+        return {"$set": update, "$unset": {"claim": "", "last_error": "", "lease_until": "", "held": ""}}
 
-    def _retry_later(self, d: dict[str, Any], error: str, done: dict[str, Any], now: datetime) -> dict[str, Any]:
-        attempts = int(d.get("attempts") or 1)
-        if attempts >= self.settings.notify_max_attempts:
-            log.error("dispatch.dead_lettered", delivery_key=d["_id"], attempts=attempts, error=error)
-            return {"$set": {**done, "status": "dead", "last_error": error}, "$unset": {"claim": ""}}
-        delay = retry_delay(attempts, self.delays)
-        log.warning("dispatch.deferred", delivery_key=d["_id"], attempts=attempts, retry_in=delay, error=error)
-        return {
-            "$set": {**done, "status": "queued", "last_error": error, "due": epoch(plus_seconds=delay)},
-            "$unset": {"claim": ""},
-        }
+    async def _not_sent(self, d: DeliveryDoc, exc: Exception, done: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The outcome of a send that did not succeed."""
+        if isinstance(exc, (EmailRejected, SmsRejected)):
+            if isinstance(exc, EmailRejected) and exc.hard_bounce:
+                await self.suppressions.add(d["to"], "email", str(exc))
+            log.warning("dispatch.rejected", delivery_key=d["_id"], channel=d["channel"], reason=str(exc))
+            return {"$set": {**done, "status": "failed", "last_error": str(exc)}, "$unset": {"claim": ""}}
+        if isinstance(exc, SmsNotConfigured):
+            # Not the message's fault: it waits for a provider without using up its attempts.
+            return outcomes.held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
+        if isinstance(exc, ZnsRefused) or (isinstance(exc, ZnsDeferred) and self._last_attempt(d)):
+            self.wake()  # the SMS is due now
+            return outcomes.fall_back_to_sms(d, str(exc), done)
+        if isinstance(exc, EmailOutcomeUnknown):
+            UNKNOWN_OUTCOMES.labels(d["channel"]).inc()
+            return outcomes.unknown(d, str(exc), done, self.settings, self.delays)
+        if isinstance(exc, (EmailDeferred, SmsDeferred)):
+            return outcomes.retry_later(d, str(exc), done, self.settings.notify_max_attempts, self.delays)
+        # a bug must not lose the delivery: retry, then dead-letter
+        log.error("dispatch.error", delivery_key=d["_id"], exc_info=exc)
+        return outcomes.retry_later(
+            d, f"{type(exc).__name__}: {exc}", done, self.settings.notify_max_attempts, self.delays
+        )
 
-    async def _hold_announcement_sms(self, batch: list[dict[str, Any]], suppressed: set[str]) -> dict[str, Any]:
+    def _last_attempt(self, d: DeliveryDoc) -> bool:
+        return int(d.get("attempts") or 1) >= self.settings.notify_max_attempts
+
+    async def _hold_announcement_sms(self, batch: list[DeliveryDoc], suppressed: set[str]) -> dict[str, Any]:
         """Announcement SMS that must wait (quiet hours, the daily allowance), as settled futures."""
         s = self.settings
         now = self.clock()
@@ -245,7 +267,7 @@ class Dispatcher:
             )
         return held
 
-    async def _send(self, d: dict[str, Any]) -> str | None:
+    async def _send(self, d: DeliveryDoc) -> str | None:
         content = d["content"]
         if d["channel"] == "email":
             rendered = RenderedEmail(subject=content["subject"], text=content["text"], html=content["html"])
@@ -259,6 +281,12 @@ class Dispatcher:
             )
             await self.smtp.send(message, d["to"])
             return None
+        if d["channel"] == "zns":
+            if self.zns is None:
+                raise ZnsRefused("ZNS is no longer configured")
+            return await self.zns.send(
+                phone=d["to"], template_id=content["template_id"], data=content["template_data"], tracking_id=d["_id"]
+            )
         accepted = await self.sms.send(
             to=d["to"], text=content["text"], request_id=d["_id"], unicode=bool(d.get("unicode"))
         )

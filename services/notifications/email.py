@@ -1,8 +1,11 @@
 """The email channel: SMTP with aiosmtplib, over a few reused connections.
 
 A 5xx answer is permanent (`EmailRejected`: a hard bounce, the address is
-suppressed); a 4xx answer, a timeout or a refused connection is transient
-(`EmailDeferred`) and the delivery is retried later.
+suppressed); a 4xx answer, a timeout or a refused connection before the message is
+sent is transient (`EmailDeferred`) and the delivery is retried later; a timeout
+after the message was sent is an unknown outcome (`EmailOutcomeUnknown`).
+Internationalised addresses go out with SMTPUTF8 when the server offers it (their
+domains in IDNA form), and are refused at once, with the reason, when it does not.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from shared.settings import Settings
 
 class EmailDeferred(Exception):
     """The mail server could not take the message now; try again later."""
+
+
+class EmailOutcomeUnknown(Exception):
+    """The message went to the server but its answer did not come (a timeout or a
+    dropped connection after DATA): it may have been taken. Not a refusal: resent only
+    after a longer wait, with the same Message-ID, so a second copy is recognisable."""
 
 
 class EmailRejected(Exception):
@@ -120,7 +129,21 @@ def build_message(
             f"--{inner}\r\n{html}--{inner}\r\n{image}--{inner}--\r\n"
         )
     body.append(f"--{outer}\r\n{html}--{outer}--\r\n")
-    return ("\r\n".join(lines) + "\r\n\r\n" + "".join(body)).encode("ascii")
+    return ("\r\n".join(lines) + "\r\n\r\n" + "".join(body)).encode(
+        "utf-8"
+    )  # ASCII unless an SMTPUTF8 address is in To
+
+
+def wire_address(address: str) -> tuple[str, bool]:
+    """The address as it goes to the server: an internationalised domain in its ASCII
+    (IDNA) form; and whether the local part still needs SMTPUTF8 (RFC 6531)."""
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise EmailRejected(f"not a deliverable domain ({len(domain)} characters)", hard_bounce=True) from None
+    return f"{local}@{domain}", not local.isascii()
 
 
 class SmtpSender:
@@ -144,7 +167,7 @@ class SmtpSender:
         name, address = parseaddr(from_header)
         return build_message(
             sender=_address(name, address),
-            to=to,
+            to=wire_address(to)[0],
             to_name=to_name,
             rendered=rendered,
             delivery_key=delivery_key,
@@ -153,44 +176,55 @@ class SmtpSender:
         )
 
     async def send(self, raw: bytes, recipient: str) -> None:
-        sender = self.sender_address
+        """Hand one message to the server. EmailRejected: refused for good; EmailDeferred:
+        not taken, try again; EmailOutcomeUnknown: the message was sent but the server's
+        answer did not come (it may have taken it)."""
+        address, needs_utf8 = wire_address(recipient)
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:
-                if client is None or not client.is_connected:
-                    client = await self._connect()
-                try:
-                    await client.sendmail(sender, [recipient], raw)
-                except aiosmtplib.SMTPServerDisconnected:
-                    # The server closed an idle connection: one fresh try.
-                    client = await self._connect()
-                    await client.sendmail(sender, [recipient], raw)
-            except aiosmtplib.SMTPRecipientsRefused as exc:
+                client = await self._hand_over(client, address, needs_utf8, raw)
+            except EmailOutcomeUnknown:
                 await self._drop(client)
-                codes = [r.code for r in exc.recipients]
-                if codes and all(500 <= c < 600 for c in codes):
-                    raise EmailRejected(
-                        redact(f"recipient refused ({codes[0]} {exc.recipients[0].message})"), hard_bounce=True
-                    ) from None
-                raise EmailDeferred(f"recipient deferred ({codes})") from None
-            except (
-                aiosmtplib.SMTPAuthenticationError,
-                aiosmtplib.SMTPConnectResponseError,
-                aiosmtplib.SMTPHeloError,
-            ) as exc:
-                # Our account or the server's state, not the recipient: retried (and dead-lettered
-                # for staff to replay once the settings are fixed), never a bounce.
-                await self._drop(client)
-                raise EmailDeferred(redact(f"server refused us ({exc.code} {exc.message})")) from None
-            except aiosmtplib.SMTPResponseException as exc:
-                await self._drop(client)
-                if 500 <= exc.code < 600:
-                    raise EmailRejected(redact(f"refused ({exc.code} {exc.message})"), hard_bounce=False) from None
-                raise EmailDeferred(redact(f"deferred ({exc.code} {exc.message})")) from None
+                raise
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self._drop(client)
-                raise EmailDeferred(redact(f"{type(exc).__name__}: {exc}")[:300]) from None
+                raise _refusal(exc) from None
             self._keep(client)
+
+    async def _hand_over(
+        self, client: aiosmtplib.SMTP | None, address: str, needs_utf8: bool, raw: bytes
+    ) -> aiosmtplib.SMTP:
+        """MAIL and RCPT (again on a fresh connection when the server closed an idle
+        one), then DATA. Once DATA is under way, a lost answer is an unknown outcome:
+        the message is not sent again at once, and when it is, with the same Message-ID."""
+        if client is None or not client.is_connected:
+            client = await self._connect()
+        try:
+            await self._envelope(client, address, needs_utf8)
+        except aiosmtplib.SMTPServerDisconnected:
+            client = await self._connect()
+            await self._envelope(client, address, needs_utf8)
+        try:
+            await client.data(raw)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, TimeoutError) as exc:
+            await self._drop(client)
+            raise EmailOutcomeUnknown(f"no answer after the message was sent ({type(exc).__name__})") from None
+        return client
+
+    async def _envelope(self, client: aiosmtplib.SMTP, address: str, needs_utf8: bool) -> None:
+        options: list[str] = []
+        if client.is_ehlo_or_helo_needed:  # the server's extensions are known after EHLO
+            await client.ehlo()
+        if needs_utf8:
+            if not client.supports_extension("smtputf8"):
+                raise EmailRejected(
+                    "the mail server does not accept addresses with non-ASCII characters (no SMTPUTF8)",
+                    hard_bounce=False,
+                )
+            options.append("SMTPUTF8")
+        await client.mail(self.sender_address, options=options)
+        await client.rcpt(address, encoding="utf-8" if needs_utf8 else "ascii")
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -216,3 +250,24 @@ class SmtpSender:
     async def close(self) -> None:
         while self._idle:
             await self._drop(self._idle.pop())
+
+
+def _refusal(exc: BaseException) -> EmailRejected | EmailDeferred:
+    """What a failure before the message was handed over means for the delivery."""
+    if isinstance(exc, EmailRejected):
+        return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+        if 500 <= exc.code < 600:
+            return EmailRejected(redact(f"recipient refused ({exc.code} {exc.message})"), hard_bounce=True)
+        return EmailDeferred(f"recipient deferred ({exc.code})")
+    if isinstance(
+        exc, (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPConnectResponseError, aiosmtplib.SMTPHeloError)
+    ):
+        # Our account or the server's state, not the recipient: retried (and dead-lettered
+        # for staff to replay once the settings are fixed), never a bounce.
+        return EmailDeferred(redact(f"server refused us ({exc.code} {exc.message})"))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if 500 <= exc.code < 600:
+            return EmailRejected(redact(f"refused ({exc.code} {exc.message})"), hard_bounce=False)
+        return EmailDeferred(redact(f"deferred ({exc.code} {exc.message})"))
+    return EmailDeferred(redact(f"{type(exc).__name__}: {exc}")[:300])

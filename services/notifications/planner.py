@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.notifications import links
 from services.notifications.catalogue import Recipient, Route
+from services.notifications.links import Links
+from services.notifications.projections import ContactStore
+from services.notifications.records import ContactDoc
 from services.notifications.rendering import Renderer
 from services.notifications.rules import choose_channels, merged_preferences
-from services.notifications.store import ContactStore, DeliveryStore
+from services.notifications.store import DeliveryStore
 from services.notifications.templates import TemplateStore
+from services.notifications.zns import ZnsTemplates, template_data
 from shared.settings import Settings
 
 
@@ -29,6 +32,80 @@ def delivery_key(source_id: str, recipient: str, channel: str, template: str) ->
     return f"{source_id}:{recipient}:{channel}:{template}"
 
 
+def _channels(route: Route, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The route's channels, narrowed to those a campaign chose."""
+    return tuple(c for c in route.channels if wanted is None or c in wanted)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one planning call is about: the route, the source, and the campaign's choices."""
+
+    route: Route
+    source_id: str
+    source_type: str
+    channels: tuple[str, ...]
+    campaign_id: str | None = None
+    extra_context: dict[str, Any] | None = None
+    claim: dict[str, Any] | None = None
+
+    def key(self, person: Recipient, channel: str) -> str:
+        return delivery_key(self.source_id, person.recipient_id, channel, self.route.notification)
+
+    def base(self, person: Recipient) -> dict[str, Any]:
+        return {
+            "notification": self.route.notification,
+            "category": self.route.category,
+            "language": person.language,
+            "recipient_id": person.recipient_id,
+            "member_id": person.member_id,
+            "source_event_id": self.source_id,
+            "source_event_type": self.source_type,
+            "campaign_id": self.campaign_id,
+        }
+
+    def skipped(self, person: Recipient, channel: str, reason: str) -> dict[str, Any]:
+        return {
+            "_id": self.key(person, channel),
+            **self.base(person),
+            "channel": channel,
+            "status": "skipped",
+            "reason": reason,
+        }
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """A person's addresses and consents, from the event or the contact projection."""
+
+    email: str | None
+    phone: str | None
+    consents: dict[str, bool] | None
+
+    @classmethod
+    def of(cls, person: Recipient, contact: ContactDoc | None) -> Reachable:
+        email, phone, consents = person.email, person.phone, person.consents
+        if contact is not None:
+            email, phone = email or contact.get("email"), phone or contact.get("phone")
+            stored = contact.get("consents")
+            if consents is None and isinstance(stored, dict):
+                consents = {k: v == "yes" for k, v in stored.items()}
+        return cls(email, phone, consents)
+
+    def unusable(self, category: str) -> dict[str, str]:
+        """Why a channel cannot be used at all: no address, or no consent to it."""
+        out: dict[str, str] = {}
+        for channel, address in (("email", self.email), ("sms", self.phone)):
+            if not address:
+                out[channel] = "no-address"
+            elif category != "staff" and self.consents is not None and not self.consents.get(channel, False):
+                out[channel] = "no-consent"
+        return out
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.phone
+
+
 @dataclass
 class Planner:
     settings: Settings
@@ -36,6 +113,15 @@ class Planner:
     deliveries: DeliveryStore
     templates: TemplateStore
     renderer: Renderer
+    links: Links | None = None
+    zns: ZnsTemplates | None = None
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if self.links is None:
+            self.links = Links(s)
+        if self.zns is None:
+            self.zns = ZnsTemplates.from_setting(s.zns_templates if s.zns_app_id and s.zns_app_secret else "")
 
     def base_context(self) -> dict[str, Any]:
         s = self.settings
@@ -62,118 +148,119 @@ class Planner:
         `from_contacts`: the people were just read from the contact projection (a
         campaign page), so it is not read again. `claim`: fields that store the
         deliveries to send as already claimed by the caller, who sends them at once."""
+        plan = Plan(route, source_id, source_type, _channels(route, channels), campaign_id, extra_context, claim)
         member_ids = [p.member_id for p in people if p.member_id]
-        known = {}
-        if member_ids and not from_contacts:
-            known = {d["_id"]: d async for d in self.contacts.contacts.find({"_id": {"$in": member_ids}})}
+        known = {} if from_contacts else await self.contacts.many(member_ids)
         stored_prefs = await self.contacts.get_many_preferences([p.recipient_id for p in people])
-        route_channels = tuple(c for c in route.channels if channels is None or c in channels)
         docs: list[dict[str, Any]] = []
         for person in people:
-            contact = known.get(person.member_id or "")
-            base = {
-                "notification": route.notification,
-                "category": route.category,
-                "language": person.language,
-                "recipient_id": person.recipient_id,
-                "member_id": person.member_id,
-                "source_event_id": source_id,
-                "source_event_type": source_type,
-                "campaign_id": campaign_id,
-            }
-            if contact is not None and contact.get("erased"):
-                docs.extend(
-                    {
-                        "_id": delivery_key(source_id, person.recipient_id, c, route.notification),
-                        **base,
-                        "channel": c,
-                        "status": "skipped",
-                        "reason": "erased",
-                    }
-                    for c in route_channels
-                )
-                continue
-            email, phone, consents = person.email, person.phone, person.consents
-            if contact is not None:
-                email, phone = email or contact.get("email"), phone or contact.get("phone")
-                if consents is None and isinstance(contact.get("consents"), dict):
-                    consents = {k: v == "yes" for k, v in contact["consents"].items()}
-            unusable: dict[str, str] = {}
-            for channel, address in (("email", email), ("sms", phone)):
-                if not address:
-                    unusable[channel] = "no-address"
-                elif route.category != "staff" and consents is not None and not consents.get(channel, False):
-                    unusable[channel] = "no-consent"
-            prefs = merged_preferences(stored_prefs.get(person.recipient_id))
-            chosen, skipped = choose_channels(route_channels, route.category, prefs, unusable)
-            for channel, reason in skipped.items():
-                docs.append(
-                    {
-                        "_id": delivery_key(source_id, person.recipient_id, channel, route.notification),
-                        **base,
-                        "channel": channel,
-                        "status": "skipped",
-                        "reason": reason,
-                    }
-                )
-            context = {
-                **self.base_context(),
-                "full_name": person.full_name,
-                "language": person.language,
-                **(extra_context or {}),
-                **person.context,
-                "has_qr": "qr" in person.attachments,
-            }
-            for channel in chosen:
-                doc = {
-                    "_id": delivery_key(source_id, person.recipient_id, channel, route.notification),
-                    **base,
-                    "channel": channel,
-                    "to": email if channel == "email" else phone,
-                    "to_name": person.full_name,
-                }
-                doc.update(await self._render(route, channel, person, context))
-                if person.attachments and channel == "email":
-                    doc["attachments"] = dict(person.attachments)
-                if claim:
-                    doc.update(claim)
-                docs.append(doc)
+            stored = dict(stored_prefs.get(person.recipient_id) or {})
+            docs.extend(await self._plan_person(plan, person, known.get(person.member_id or ""), stored))
         added = await self.deliveries.plan(docs)
-        if member_ids:
-            # Someone erased while we planned: the erasure may have scrubbed the log before
-            # our insert, so scrub again. (Erasure marks the contact first, then the log.)
-            erased = [
-                d["_id"]
-                async for d in self.contacts.contacts.find(
-                    {"_id": {"$in": member_ids}, "erased": {"$exists": True}}, {"_id": 1}
-                )
-            ]
-            for member_id in erased:
-                await self.deliveries.erase_member(member_id)
+        await self._scrub_erased_meanwhile(member_ids)
         return added
+
+    async def _plan_person(
+        self,
+        plan: Plan,
+        person: Recipient,
+        contact: ContactDoc | None,
+        stored_prefs: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        if contact is not None and contact.get("erased"):
+            return [plan.skipped(person, c, "erased") for c in plan.channels]
+        prefs = merged_preferences(stored_prefs)
+        zalo = bool(stored_prefs.get("zalo", True))  # read back as 1/0 from the embedded store
+        reachable = Reachable.of(person, contact)
+        chosen, skipped = choose_channels(
+            plan.channels,  # type: ignore[arg-type]
+            plan.route.category,
+            prefs,
+            reachable.unusable(plan.route.category),
+        )
+        docs = [plan.skipped(person, channel, reason) for channel, reason in skipped.items()]
+        context = self._context(plan, person)
+        for channel in chosen:
+            doc = await self._message(plan, person, channel, reachable.address(channel), context)
+            docs.append(self._zns_first(doc, plan, person, context) if channel == "sms" and zalo else doc)
+        return docs
+
+    def _zns_first(self, doc: dict[str, Any], plan: Plan, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
+        """A service SMS whose notification has a ZNS template goes by ZNS first; the SMS
+        rides along as the fallback (one delivery: exactly one of them is sent)."""
+        assert self.zns is not None
+        template_id = self.zns.template(plan.route.notification, person.language)
+        if template_id is None or plan.route.category != "service" or plan.claim:
+            return doc
+        fallback = {k: doc.pop(k) for k in ("content", "segments", "encoding", "unicode") if k in doc}
+        doc["channel"] = "zns"
+        doc["fallback"] = fallback
+        doc["content"] = {
+            "template_id": template_id,
+            "template_data": template_data(plan.route.notification, context),
+            "text": fallback["content"]["text"],
+        }
+        return doc
+
+    def _context(self, plan: Plan, person: Recipient) -> dict[str, Any]:
+        return {
+            **self.base_context(),
+            "full_name": person.full_name,
+            "language": person.language,
+            **(plan.extra_context or {}),
+            **person.context,
+            "has_qr": "qr" in person.attachments,
+        }
+
+    async def _message(
+        self, plan: Plan, person: Recipient, channel: str, address: str | None, context: dict[str, Any]
+    ) -> dict[str, Any]:
+        doc = {
+            "_id": plan.key(person, channel),
+            **plan.base(person),
+            "channel": channel,
+            "to": address,
+            "to_name": person.full_name,
+        }
+        doc.update(await self._render(plan.route, channel, person, context))
+        if person.attachments and channel == "email":
+            doc["attachments"] = dict(person.attachments)
+        if plan.claim:
+            doc.update(plan.claim)
+        return doc
+
+    async def _scrub_erased_meanwhile(self, member_ids: list[str]) -> None:
+        """Someone erased while we planned: the erasure may have scrubbed the log before
+        our insert, so scrub again. (Erasure marks the contact first, then the log.)"""
+        if not member_ids:
+            return
+        for member_id in await self.contacts.erased_among(member_ids):
+            await self.deliveries.erase_member(member_id)
 
     async def _render(self, route: Route, channel: str, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
         source = await self.templates.active(route.notification, channel, person.language)
         if source is None:
             raise TemplateMissing(f"no {channel} template for {route.notification}")
-        s = self.settings
         fields: dict[str, Any] = {"template_version": source.version, "language": source.language}
         if channel == "email":
-            if route.category == "announcement":
-                url = links.unsubscribe_url(
-                    s.public_base_url, person.recipient_id, "email", s.derived_secret("unsubscribe")
-                )
-                context = {**context, "unsubscribe_url": url}
-                fields["headers"] = {
-                    "List-Unsubscribe": f"<{url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                }
-            rendered = self.renderer.email(source, source.language, context)
-            fields["content"] = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
-            return fields
+            return fields | await self._email(route, source, person, context)
+        s = self.settings
         announcement = (s.sms_announcement_tag, s.sms_opt_out_text) if route.category == "announcement" else None
-        sms = self.renderer.sms(source, source.language, context, unicode=s.sms_unicode, announcement=announcement)
+        sms = await self.renderer.off_loop(
+            self.renderer.sms, source, source.language, context, unicode=s.sms_unicode, announcement=announcement
+        )
         fields.update(
             content={"text": sms.text}, segments=sms.size.segments, encoding=sms.size.encoding, unicode=s.sms_unicode
         )
+        return fields
+
+    async def _email(self, route: Route, source: Any, person: Recipient, context: dict[str, Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if route.category == "announcement":
+            assert self.links is not None
+            url = self.links.unsubscribe_url(person.recipient_id, "email")
+            context = {**context, "unsubscribe_url": url}
+            fields["headers"] = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        rendered = await self.renderer.off_loop(self.renderer.email, source, source.language, context)
+        fields["content"] = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
         return fields

@@ -13,10 +13,14 @@ member should have received the message.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import html
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -29,6 +33,9 @@ DEFAULT_LANGUAGE = "vi"
 LANGUAGES = ("vi", "en")
 PARTS = {"email": ("subject", "text", "html"), "sms": ("text",)}
 REQUIRED_PARTS = {"email": ("subject", "text"), "sms": ("text",)}
+MAX_RENDERED_CHARS = 200_000  # one part of one message, rendered
+RENDER_SECONDS = 2.0
+R = TypeVar("R")
 _FILE_PART = {"subject": "subject.txt", "text": "txt", "html": "html"}
 
 
@@ -83,8 +90,16 @@ def default_sources(directory: Path = TEMPLATE_DIR) -> dict[str, TemplateSource]
     return found
 
 
+class TemplateTooCostly(jinja2.TemplateError):
+    """Rendering went over its budget of time or output."""
+
+
 class Renderer:
-    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+    def __init__(
+        self, directory: Path = TEMPLATE_DIR, *, max_chars: int = MAX_RENDERED_CHARS, seconds: float = RENDER_SECONDS
+    ) -> None:
+        self.max_chars = max_chars
+        self.seconds = seconds
         self.directory = directory
         self.defaults = default_sources(directory)
         common = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -114,10 +129,10 @@ class Renderer:
             notification if isinstance(notification, TemplateSource) else self._source(notification, "email", language)
         )
         context = {"language": source.language, "has_qr": False, **(context or {})}
-        subject = " ".join(self._template(source, "subject").render(context).split())
-        text = self._template(source, "text").render(context)
+        subject = " ".join(self._run(self._template(source, "subject"), context).split())
+        text = self._run(self._template(source, "text"), context)
         if "html" in source.parts:
-            body_html = self._template(source, "html").render(context)
+            body_html = self._run(self._template(source, "html"), context)
         else:
             paragraphs = [p.strip().split("\n") for p in text.strip().split("\n\n") if p.strip()]
             body_html = self._layout.render({**context, "subject": subject, "paragraphs": paragraphs})
@@ -137,11 +152,37 @@ class Renderer:
         source = (
             notification if isinstance(notification, TemplateSource) else self._source(notification, "sms", language)
         )
-        text = self._template(source, "text").render({"language": source.language, **(context or {})})
+        text = self._run(self._template(source, "text"), {"language": source.language, **(context or {})})
         if announcement is not None:
             text = announcement_sms(" ".join(text.split()), tag=announcement[0], opt_out=announcement[1])
         text = sms_text.prepare(text, unicode=unicode)
         return RenderedSms(text=text, size=sms_text.measure(text))
+
+    def _run(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        """Render within the budget: at most `max_chars` characters and `seconds` of
+        work (checked as the output grows), so a template staff wrote cannot exhaust
+        the service."""
+        deadline = time.monotonic() + self.seconds
+        out: list[str] = []
+        size = 0
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > self.max_chars:
+                raise TemplateTooCostly(f"renders more than {self.max_chars} characters")
+            if time.monotonic() > deadline:
+                raise TemplateTooCostly(f"takes more than {self.seconds:g} s to render")
+            out.append(chunk)
+        return "".join(out)
+
+    async def off_loop(self, render: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a rendering call (email, sms, check) in a worker thread, so the event loop
+        keeps serving; give up waiting when it overruns its budget."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(functools.partial(render, *args, **kwargs)), timeout=self.seconds + 1.0
+            )
+        except TimeoutError:
+            raise TemplateTooCostly(f"takes more than {self.seconds:g} s to render") from None
 
     def _source(self, notification: str, channel: str, language: str) -> TemplateSource:
         source = self.default(notification, channel, language)
@@ -175,34 +216,39 @@ class Renderer:
     ) -> list[TemplateProblem]:
         """Everything wrong with `source`: syntax errors, unknown variables, missing
         parts, an SMS longer than `max_segments` with the sample data."""
-        problems: list[TemplateProblem] = []
-        allowed = PARTS[source.channel]
-        for part in source.parts:
-            if part not in allowed:
-                problems.append(TemplateProblem(part, f"a {source.channel} template has no part '{part}'"))
-        for part in REQUIRED_PARTS[source.channel]:
-            if not source.parts.get(part, "").strip():
-                problems.append(TemplateProblem(part, "this part is required"))
+        problems = _shape_problems(source)
         if problems:
             return problems
-        for part in source.parts:
-            env = self._html if part == "html" else self._text
-            try:
-                env.from_string(source.parts[part]).render(sample)
-            except jinja2.TemplateSyntaxError as exc:
-                problems.append(TemplateProblem(part, f"syntax error: {exc.message}", exc.lineno))
-            except jinja2.UndefinedError as exc:
-                problems.append(TemplateProblem(part, f"unknown variable: {exc.message}"))
-            except jinja2.TemplateError as exc:
-                problems.append(TemplateProblem(part, f"{type(exc).__name__}: {exc}"))
-            except Exception as exc:  # e.g. a filter applied to the wrong type
-                problems.append(
-                    TemplateProblem(
-                        part, f"cannot render with sample data: {type(exc).__name__}: {html.escape(str(exc))}"
-                    )
-                )
+        problems = [p for part in source.parts if (p := self._part_problem(source, part, sample))]
         if problems or source.channel != "sms":
             return problems
+        return self._length_problems(source, sample, max_segments, unicode, announcement)
+
+    def _part_problem(self, source: TemplateSource, part: str, sample: dict[str, Any]) -> TemplateProblem | None:
+        env = self._html if part == "html" else self._text
+        try:
+            self._run(env.from_string(source.parts[part]), sample)
+        except jinja2.TemplateSyntaxError as exc:
+            return TemplateProblem(part, f"syntax error: {exc.message}", exc.lineno)
+        except jinja2.UndefinedError as exc:
+            return TemplateProblem(part, f"unknown variable: {exc.message}")
+        except jinja2.TemplateError as exc:
+            return TemplateProblem(part, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # e.g. a filter applied to the wrong type
+            return TemplateProblem(
+                part, f"cannot render with sample data: {type(exc).__name__}: {html.escape(str(exc))}"
+            )
+        return None
+
+    def _length_problems(
+        self,
+        source: TemplateSource,
+        sample: dict[str, Any],
+        max_segments: int,
+        unicode: bool,
+        announcement: tuple[str, str] | None,
+    ) -> list[TemplateProblem]:
+        problems: list[TemplateProblem] = []
         rendered = self.sms(source, source.language, sample, unicode=unicode, announcement=announcement)
         if rendered.size.segments > max_segments:
             problems.append(
@@ -218,3 +264,18 @@ class Renderer:
                 )
             )
         return problems
+
+
+def _shape_problems(source: TemplateSource) -> list[TemplateProblem]:
+    """Parts the channel does not have, and required parts left empty."""
+    problems = [
+        TemplateProblem(part, f"a {source.channel} template has no part '{part}'")
+        for part in source.parts
+        if part not in PARTS[source.channel]
+    ]
+    problems += [
+        TemplateProblem(part, "this part is required")
+        for part in REQUIRED_PARTS[source.channel]
+        if not source.parts.get(part, "").strip()
+    ]
+    return problems

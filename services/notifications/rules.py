@@ -71,12 +71,15 @@ def choose_channels(
 
 
 def sms_window_open(moment: datetime, *, start_hour: int = 7, end_hour: int = 22) -> bool:
-    """Is `moment` inside the hours announcement SMS may be sent (local time)?
-    Equal hours mean no quiet hours at all."""
+    """Is `moment` inside the hours announcement SMS may be sent (local time), from
+    `start_hour` up to `end_hour`? A window may cross midnight (14 → 12: quiet only
+    from noon to two); equal hours mean no quiet hours at all."""
     if start_hour == end_hour:
         return True
-    local = moment.astimezone(LOCAL)
-    return start_hour <= local.hour < end_hour
+    hour = moment.astimezone(LOCAL).hour
+    if start_hour < end_hour:
+        return start_hour <= hour < end_hour
+    return hour >= start_hour or hour < end_hour
 
 
 def next_sms_window(moment: datetime, *, start_hour: int = 7, end_hour: int = 22) -> datetime:
@@ -85,7 +88,7 @@ def next_sms_window(moment: datetime, *, start_hour: int = 7, end_hour: int = 22
         return moment
     local = moment.astimezone(LOCAL)
     opening = local.replace(hour=start_hour, minute=0, second=0, microsecond=0)
-    if local.hour >= end_hour:
+    if opening <= local:
         opening += timedelta(days=1)
     return opening.astimezone(UTC)
 
@@ -104,3 +107,13 @@ def announcement_sms(text: str, *, tag: str, opt_out: str) -> str:
 def retry_delay(attempt: int, delays: list[float]) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based); the last repeats."""
     return delays[min(attempt - 1, len(delays) - 1)]
+
+
+def receipt_outcome(
+    request_id: str | None, status: str | None, esms_request_id: str | None, esms_status: int | str | None
+) -> tuple[str, str]:
+    """A provider's delivery receipt as (delivery key, delivered|failed): our generic
+    shape (`request_id`, `status`) or eSMS.vn's (`RequestId`, `SendStatus`: 5 is
+    delivered, any other final code failed)."""
+    key = request_id or esms_request_id or ""
+    return key, status or ("delivered" if str(esms_status) == "5" else "failed")

@@ -14,6 +14,8 @@ request id never sends one delivery twice, even when we retry after a timeout.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +23,25 @@ import aiohttp
 
 from services.notifications.links import redact
 from shared.settings import Settings
+
+MAX_ANSWER_BYTES = 64 * 1024
+# A provider's message id as we keep and show it: printable, no control characters.
+PROVIDER_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def _json_object(raw: bytes) -> dict | None:
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def provider_id(value: object, fallback: str) -> str:
+    """The provider's id for a message when it is a plain printable token; otherwise
+    (missing, a control character, too long) our own request id stands for it."""
+    text = str(value) if isinstance(value, (str, int)) else ""
+    return text if PROVIDER_ID.fullmatch(text) else fallback
 
 
 class SmsDeferred(Exception):
@@ -64,13 +85,14 @@ class _HttpProvider:
         return self._session
 
     async def _post(self, url: str, payload: dict, headers: dict[str, str]) -> tuple[int, dict | None]:
+        """POST and read at most MAX_ANSWER_BYTES of the answer (a larger one is not a
+        provider's answer: the message is tried again later)."""
         try:
             async with self.session.post(url, json=payload, headers=headers) as resp:
-                try:
-                    body = await resp.json(content_type=None)
-                except (ValueError, aiohttp.ContentTypeError):
-                    body = None
-                return resp.status, body if isinstance(body, dict) else None
+                raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+                if len(raw) > MAX_ANSWER_BYTES:
+                    raise SmsDeferred(f"provider answered HTTP {resp.status} with more than {MAX_ANSWER_BYTES} bytes")
+                return resp.status, _json_object(raw)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise SmsDeferred(f"provider unreachable: {type(exc).__name__}") from None
 
@@ -89,16 +111,14 @@ class HttpJsonProvider(_HttpProvider):
     async def send(self, *, to: str, text: str, request_id: str, unicode: bool) -> SmsAccepted:
         if not self.url:
             raise SmsNotConfigured("no SMS provider configured (SMS_PROVIDER_URL)")
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        # The delivery key as the idempotency key: a provider that honours it sends a retry once.
+        headers = {"Idempotency-Key": request_id}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         status, body = await self._post(
             self.url, {"to": to, "text": text, "sender": self.sender, "request_id": request_id}, headers
         )
-        if 200 <= status < 300:
-            return SmsAccepted(str((body or {}).get("id") or (body or {}).get("message_id") or request_id))
-        detail = redact(str((body or {}).get("error") or (body or {}).get("detail") or ""))[:200]
-        if status == 429 or status >= 500:
-            raise SmsDeferred(f"provider answered {status} {detail}".strip())
-        raise SmsRejected(f"provider refused ({status}) {detail}".strip())
+        return _generic_answer(status, body or {}, request_id)
 
 
 class EsmsProvider(_HttpProvider):
@@ -128,17 +148,32 @@ class EsmsProvider(_HttpProvider):
         if self.callback_url:
             payload["CallbackUrl"] = self.callback_url
         status, body = await self._post(self.url, payload, {})
-        if status == 429 or status >= 500:
-            raise SmsDeferred(f"eSMS answered HTTP {status}")
-        if not 200 <= status < 300 or body is None:
-            raise SmsRejected(f"eSMS refused the request (HTTP {status})")
-        code = str(body.get("CodeResult", ""))
-        if code == "100":
-            return SmsAccepted(str(body.get("SMSID") or request_id))
-        message = redact(str(body.get("ErrorMessage") or ""))[:200]
-        if code in self.RETRYABLE:
-            raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
-        raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())
+        return _esms_answer(status, body, request_id)
+
+
+def _generic_answer(status: int, body: dict, request_id: str) -> SmsAccepted:
+    """2xx accepted; 429 and 5xx retried later; any other answer a refusal."""
+    if 200 <= status < 300:
+        return SmsAccepted(provider_id(body.get("id") or body.get("message_id"), request_id))
+    detail = redact(str(body.get("error") or body.get("detail") or ""))[:200]
+    if status == 429 or status >= 500:
+        raise SmsDeferred(f"provider answered {status} {detail}".strip())
+    raise SmsRejected(f"provider refused ({status}) {detail}".strip())
+
+
+def _esms_answer(status: int, body: dict | None, request_id: str) -> SmsAccepted:
+    """eSMS answers HTTP 200 with a CodeResult: "100" accepted, "99" retried, others refused."""
+    if status == 429 or status >= 500:
+        raise SmsDeferred(f"eSMS answered HTTP {status}")
+    if not 200 <= status < 300 or body is None:
+        raise SmsRejected(f"eSMS refused the request (HTTP {status})")
+    code = str(body.get("CodeResult", ""))
+    if code == "100":
+        return SmsAccepted(provider_id(body.get("SMSID"), request_id))
+    message = redact(str(body.get("ErrorMessage") or ""))[:200]
+    if code in EsmsProvider.RETRYABLE:
+        raise SmsDeferred(f"eSMS CodeResult {code} {message}".strip())
+    raise SmsRejected(f"eSMS CodeResult {code} {message}".strip())
 
 
 def make_provider(settings: Settings, callback_url: str | None = None) -> SmsProvider:

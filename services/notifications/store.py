@@ -1,5 +1,6 @@
-"""Notifications data: projections (contacts, organisations, registrations),
-preferences, suppressions, and the deliveries themselves.
+"""Notifications data: the deliveries, the announcement-SMS quota records and the
+suppressed addresses. Queries and writes only (the projections of other services'
+data are in projections.py, campaigns in campaign_store.py).
 
 A delivery's `_id` is its deterministic key (`event id:recipient:channel:template`,
 or `campaign:<id>:recipient:channel:announcement`). Planning inserts deliveries; a
@@ -14,19 +15,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
-from shared.contracts import MemberContact
+from services.notifications.projections import CONTACTS, REGISTRATIONS
+from services.notifications.records import DeliveryDoc, QuotaDoc
 from shared.mongo import IndexSpec, epoch, from_store
 
-CONTACTS = "contacts"
-ORGANIZATIONS = "organizations"
-REGISTRATIONS = "registrations"
-PREFERENCES = "preferences"
 SUPPRESSIONS = "suppressions"
 DELIVERIES = "deliveries"
 SMS_QUOTA = "sms_quota"
@@ -47,7 +45,7 @@ INDEXES = [
 DUPLICATE_KEY = 11000
 LEASE_SECONDS = 120.0
 # Fields of a delivery that hold personal data: gone when the person is erased.
-PERSONAL = ("to", "to_name", "content", "attachments")
+PERSONAL = ("to", "to_name", "content", "attachments", "fallback")
 
 
 async def insert_new(collection, docs: list[dict[str, Any]]) -> list[str]:
@@ -64,104 +62,6 @@ async def insert_new(collection, docs: list[dict[str, Any]]) -> list[str]:
             raise
         taken = {e["index"] for e in errors}
         return [d["_id"] for i, d in enumerate(docs) if i not in taken]
-
-
-class ContactStore:
-    """Members as notifications needs them, from member.* events, plus their preferences."""
-
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.contacts = db[CONTACTS]
-        self.preferences = db[PREFERENCES]
-
-    async def upsert(self, contact: MemberContact, event_time: datetime, extra: dict[str, Any] | None = None) -> None:
-        """Keep the newest contact data: an older event arriving late changes nothing.
-
-        One conditional upsert: when the stored copy is newer the filter misses, the
-        upsert collides on `_id`, and the duplicate-key error means "keep what we have".
-        """
-        doc = contact.model_dump(mode="json", exclude={"member_id", "reviewer_emails", "expertise"})
-        doc["consents"] = {
-            "email": "yes" if contact.consents.email else "no",
-            "sms": "yes" if contact.consents.sms else "no",
-        }
-        doc.update(extra or {})
-        try:
-            await self.contacts.update_one(
-                {
-                    "_id": contact.member_id,
-                    "erased": {"$exists": False},
-                    "$or": [{"as_of": {"$lte": event_time}}, {"as_of": {"$exists": False}}],
-                },
-                {"$set": {**doc, "as_of": event_time}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            pass
-
-    async def get(self, member_id: str) -> dict[str, Any] | None:
-        return await self.contacts.find_one({"_id": member_id})
-
-    async def erase(self, member_id: str) -> None:
-        personal = ("full_name", "email", "phone", "date_of_birth", "expertise", "organization_ids", "consents")
-        await self.contacts.update_one(
-            {"_id": member_id},
-            {"$set": {"erased": "yes", "as_of": datetime.now(UTC)}, "$unset": {field: "" for field in personal}},
-            upsert=True,
-        )
-        await self.preferences.delete_one({"_id": member_id})
-
-    async def get_preferences(self, recipient_id: str) -> dict[str, Any] | None:
-        doc = await self.preferences.find_one({"_id": recipient_id})
-        return None if doc is None else {k: v for k, v in doc.items() if k in ("service", "announcement")}
-
-    async def get_many_preferences(self, recipient_ids: list[str]) -> dict[str, dict[str, Any]]:
-        cursor = self.preferences.find({"_id": {"$in": recipient_ids}})
-        return {d["_id"]: d async for d in cursor}
-
-    async def set_preferences(self, recipient_id: str, prefs: dict[str, dict[str, bool]]) -> None:
-        # Booleans written by $set read back as 1/0 on the embedded store; bool() restores them.
-        await self.preferences.update_one(
-            {"_id": recipient_id},
-            {
-                "$set": {f"{cat}.{ch}": on for cat, channels in prefs.items() for ch, on in channels.items()}
-                | {"updated_at": datetime.now(UTC)}
-            },
-            upsert=True,
-        )
-
-
-class DirectoryStore:
-    """Organisations and registrations, kept from events to choose campaign segments."""
-
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.organizations = db[ORGANIZATIONS]
-        self.registrations = db[REGISTRATIONS]
-
-    async def upsert_organization(self, org_id: str, fields: dict[str, Any]) -> None:
-        await self.organizations.update_one({"_id": org_id}, {"$set": fields}, upsert=True)
-
-    async def subtree(self, root: str) -> list[str]:
-        """The organisation and every organisation below it (the tree is small)."""
-        children: dict[str, list[str]] = {}
-        async for org in self.organizations.find({}, {"parent_id": 1}):
-            if org.get("parent_id"):
-                children.setdefault(org["parent_id"], []).append(org["_id"])
-        found, todo = [], [root]
-        while todo:
-            current = todo.pop()
-            if current in found:
-                continue
-            found.append(current)
-            todo.extend(children.get(current, []))
-        return found
-
-    async def upsert_registration(self, registration_id: str, fields: dict[str, Any]) -> None:
-        await self.registrations.update_one({"_id": registration_id}, {"$set": fields}, upsert=True)
-
-    async def erase_member(self, member_id: str) -> None:
-        await self.registrations.update_many(
-            {"member_id": member_id}, {"$unset": {"full_name": "", "email": "", "phone": ""}}
-        )
 
 
 class SuppressionStore:
@@ -183,6 +83,10 @@ class SuppressionStore:
         cursor = self.suppressions.find({"_id": {"$in": sorted({a.lower() for a in addresses})}}, {"_id": 1})
         return {d["_id"] async for d in cursor}
 
+    async def forget(self, addresses: list[str]) -> None:
+        if addresses:
+            await self.suppressions.delete_many({"_id": {"$in": sorted({a.lower() for a in addresses})}})
+
     async def remove(self, address: str) -> bool:
         return (await self.suppressions.delete_one({"_id": address.lower()})).deleted_count == 1
 
@@ -194,7 +98,7 @@ class SuppressionStore:
 class DeliveryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.deliveries = db[DELIVERIES]
-        self.quota = db[SMS_QUOTA]
+        self.quotas = QuotaStore(db)
 
     async def plan(self, docs: list[dict[str, Any]]) -> list[str]:
         """Insert new deliveries (queued or skipped); return the keys that were new."""
@@ -209,7 +113,7 @@ class DeliveryStore:
 
     async def claim_due(
         self, limit: int, lease_seconds: float = LEASE_SECONDS, channel: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeliveryDoc]:
         """Take up to `limit` due deliveries for this worker: one query to find them and
         one conditional update to take them; only when another worker took some of them
         meanwhile, one more query for those this claim won."""
@@ -231,8 +135,19 @@ class DeliveryStore:
                 d.update(
                     status="sending", claim=token, lease_until=lease_until, attempts=int(d.get("attempts") or 0) + 1
                 )
-            return due
-        return [d async for d in self.deliveries.find({"claim": token, "status": "sending"})]
+            return cast(list[DeliveryDoc], due)
+        return await self.claimed(token)
+
+    async def claimed(self, token: str) -> list[DeliveryDoc]:
+        """The deliveries a claim token holds (still being sent)."""
+        return [cast(DeliveryDoc, d) async for d in self.deliveries.find({"claim": token, "status": "sending"})]
+
+    async def hand_back(self, token: str) -> None:
+        """Claimed deliveries their claimant will not send go back to the queue."""
+        await self.deliveries.update_many(
+            {"claim": token, "status": "sending"},
+            {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}},
+        )
 
     async def release_expired(self) -> int:
         """Deliveries whose worker died mid-send become due again."""
@@ -242,15 +157,15 @@ class DeliveryStore:
         )
         return result.modified_count
 
-    async def settle(self, outcomes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    async def settle(self, outcomes: list[tuple[DeliveryDoc, dict[str, Any]]]) -> None:
         """Write what happened to claimed deliveries: (delivery, update) pairs; each
         update applies only while this worker's claim still holds."""
         if not outcomes:
             return
-        groups: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        groups: dict[str, tuple[dict[str, Any], list[DeliveryDoc]]] = {}
         for d, update in outcomes:
             groups.setdefault(repr(update), (update, []))[1].append(d)
-        ops = []
+        ops: list[UpdateOne | UpdateMany] = []
         for update, docs in groups.values():
             if len(docs) == 1:
                 ops.append(UpdateOne({"_id": docs[0]["_id"], "claim": docs[0]["claim"]}, update))
@@ -260,53 +175,10 @@ class DeliveryStore:
         await self.deliveries.bulk_write(ops, ordered=False)
 
     async def take_quotas(self, items: list[tuple[str, str]], *, per_day: int) -> dict[str, float]:
-        """Count announcement SMS (phone, delivery key) against each number's allowance for
-        24 hours. Returns the keys that must wait, with the epoch time they may go.
+        return await self.quotas.take(items, per_day=per_day)
 
-        Every counted SMS is a document; after counting, each number's documents are
-        ranked by (time, key) and any of ours beyond the allowance are taken back. All
-        replicas rank alike, so racing replicas never let more than the allowance through.
-        """
-        if not items:
-            return {}
-        now = epoch()
-        window = now - 86400
-        phones = sorted({phone for phone, _ in items})
-        counted: dict[str, list[tuple[float, str]]] = {p: [] for p in phones}
-        async for d in self.quota.find({"phone": {"$in": phones}, "at": {"$gt": window}}):
-            counted[d["phone"]].append((d["at"], d["_id"]))
-        held: dict[str, float] = {}
-        new: list[dict[str, Any]] = []
-        for phone, key in items:
-            qid = f"{phone}:{key}"
-            if any(existing == qid for _, existing in counted[phone]):
-                continue  # counted before: a retry of the same delivery
-            if len(counted[phone]) >= per_day:
-                held[key] = min(at for at, _ in counted[phone]) + 86400
-                continue
-            counted[phone].append((now, qid))
-            new.append({"_id": qid, "phone": phone, "at": now})
-        if not new:
-            return held
-        await insert_new(self.quota, new)
-        ours = {d["_id"] for d in new}
-        touched = sorted({d["phone"] for d in new})
-        ranked: dict[str, list[tuple[float, str]]] = {p: [] for p in touched}
-        async for d in self.quota.find({"phone": {"$in": touched}, "at": {"$gt": window}}):
-            ranked[d["phone"]].append((d["at"], d["_id"]))
-        too_many = []
-        for entries in ranked.values():
-            entries.sort()
-            for _at, qid in entries[per_day:]:
-                if qid in ours:
-                    too_many.append(qid)
-                    held[qid.split(":", 1)[1]] = entries[0][0] + 86400
-        if too_many:
-            await self.quota.delete_many({"_id": {"$in": too_many}})
-        return held
-
-    async def get(self, key: str) -> dict[str, Any] | None:
-        return await self.deliveries.find_one({"_id": key})
+    async def get(self, key: str) -> DeliveryDoc | None:
+        return cast(DeliveryDoc | None, await self.deliveries.find_one({"_id": key}))
 
     async def mark_receipt(self, key: str, status: str, error: str | None) -> bool:
         update: dict[str, Any] = {"receipt": status, "updated_at": datetime.now(UTC)}
@@ -329,6 +201,10 @@ class DeliveryStore:
             },
         )
         return result.modified_count == 1
+
+    async def addresses_of(self, member_id: str) -> list[str]:
+        cursor = self.deliveries.find({"member_id": member_id, "to": {"$exists": True}}, {"to": 1})
+        return [d["to"] async for d in cursor if d.get("to")]
 
     async def erase_member(self, member_id: str) -> None:
         await self.deliveries.update_many(
@@ -367,3 +243,67 @@ class DeliveryStore:
             .limit(limit)
         )
         return [{"key": d.pop("_id"), **from_store(d)} async for d in cursor]
+
+
+class QuotaStore:
+    """Announcement SMS counted per phone number over the last 24 hours."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.records = db[SMS_QUOTA]
+
+    async def take(self, items: list[tuple[str, str]], *, per_day: int) -> dict[str, float]:
+        """Count announcement SMS (phone, delivery key) against each number's allowance for
+        24 hours. Returns the keys that must wait, with the epoch time they may go.
+
+        Every counted SMS is a document; after counting, each number's documents are
+        ranked by (time, key) and any of ours beyond the allowance are taken back. All
+        replicas rank alike, so racing replicas never let more than the allowance through.
+        """
+        if not items:
+            return {}
+        now = epoch()
+        counted = await self._counted(sorted({phone for phone, _ in items}), now)
+        held: dict[str, float] = {}
+        new: list[QuotaDoc] = []
+        for phone, key in items:
+            qid = f"{phone}:{key}"
+            if any(existing == qid for _, existing in counted[phone]):
+                continue  # counted before: a retry of the same delivery
+            if len(counted[phone]) >= per_day:
+                held[key] = min(at for at, _ in counted[phone]) + 86400
+                continue
+            counted[phone].append((now, qid))
+            new.append({"_id": qid, "phone": phone, "at": now})
+        if new:
+            await insert_new(self.records, cast(list[dict[str, Any]], new))
+            held.update(await self._take_back_beyond(new, per_day, now))
+        return held
+
+    async def _counted(self, phones: list[str], now: float) -> dict[str, list[tuple[float, str]]]:
+        """Each number's counted SMS of the last 24 hours, as (time, record id)."""
+        counted: dict[str, list[tuple[float, str]]] = {p: [] for p in phones}
+        async for d in self.records.find({"phone": {"$in": phones}, "at": {"$gt": now - 86400}}):
+            counted[d["phone"]].append((d["at"], d["_id"]))
+        return counted
+
+    async def _take_back_beyond(self, new: list[QuotaDoc], per_day: int, now: float) -> dict[str, float]:
+        """Rank each touched number's records by (time, id); ours beyond the allowance
+        are taken back and wait until the oldest counted one is a day old."""
+        ours = {d["_id"] for d in new}
+        ranked = await self._counted(sorted({d["phone"] for d in new}), now)
+        held: dict[str, float] = {}
+        too_many = []
+        for entries in ranked.values():
+            entries.sort()
+            for _at, qid in entries[per_day:]:
+                if qid in ours:
+                    too_many.append(qid)
+                    held[qid.split(":", 1)[1]] = entries[0][0] + 86400
+        if too_many:
+            await self.records.delete_many({"_id": {"$in": too_many}})
+        return held
+
+    async def forget(self, phones: list[str]) -> None:
+        """An erased person's numbers leave no trace in the counts."""
+        if phones:
+            await self.records.delete_many({"phone": {"$in": phones}})

@@ -78,6 +78,13 @@ class EventUpdated(EventData):
 
     event: EventSummary
     changed: list[str] = []
+    previous: EventSummary | None = Field(
+        None, description="The event as it was, when its date, times, venue, link or title changed (tell registrants)"
+    )
+    registrants: list[Registrant] = Field(
+        default_factory=list,
+        description="Who holds a place (optional: without it, notifications tells the registrants it knows of)",
+    )
 
 
 @contract("event.cancelled")

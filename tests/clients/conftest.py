@@ -17,9 +17,9 @@ from typing import TypeVar
 import pytest
 
 from clients.api import ApiClient
-from deploy.local.embedded_store import free_port
 from deploy.local.services import ServiceProcesses
 from tests.smtp_server import SmtpServer
+from tests.support.platform import READY_TIMEOUT, platform_env
 
 T = TypeVar("T")
 ADMIN_PASSWORD = "console-bootstrap-admin-password"
@@ -35,37 +35,26 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture(scope="package")
 def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) -> Iterator[ServiceProcesses]:
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "MONGO_URL": mongo_url,
-        "MONGO_DB_PREFIX": f"console{run}",
-        "AMQP_URL": amqp_url,
-        "BUS_EXCHANGE": f"lienhiep.events.{run}",
-        "BUS_QUEUE_PREFIX": f"{run}.",
-        "BUS_RETRY_DELAYS": "0.2,0.5",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "GATEWAY_PORT": str(free_port()),
-        "MEMBERSHIP_PORT": str(free_port()),
-        "EVENTS_PORT": str(free_port()),
-        "NOTIFICATIONS_PORT": str(free_port()),
-        "CONTESTS_PORT": str(free_port()),
-        "WEBHOOKS_PORT": str(free_port()),
-        "INTERNAL_IDENTITY_SECRET": f"console-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-        "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GATEWAY_RATE_PER_SECOND": "10000",
-        "GATEWAY_RATE_BURST": "100000",
-        "GATEWAY_LOGIN_RATE_PER_MINUTE": "10000",
-        "GATEWAY_LOGIN_BURST": "1000",
-        "GATEWAY_ARGON2_TIME_COST": "1",
-        "GATEWAY_ARGON2_MEMORY_KIB": "8192",
-        "NOTIFY_POLL_SECONDS": "0.2",
-        "LOG_LEVEL": "INFO",
-    }
+    env = platform_env(
+        "console",
+        mongo_url,
+        amqp_url,
+        smtp.port,
+        BUS_RETRY_DELAYS="0.2,0.5",
+        LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        GATEWAY_RATE_PER_SECOND="10000",
+        GATEWAY_RATE_BURST="100000",
+        GATEWAY_LOGIN_RATE_PER_MINUTE="10000",
+        GATEWAY_LOGIN_BURST="1000",
+        GATEWAY_ARGON2_TIME_COST="1",
+        GATEWAY_ARGON2_MEMORY_KIB="8192",
+        NOTIFY_POLL_SECONDS="0.2",
+        LOG_LEVEL="INFO",
+    )
     processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("console-logs"))
     processes.start()
     try:
-        processes.wait_ready(timeout=90)
+        processes.wait_ready(timeout=READY_TIMEOUT)
         yield processes
     finally:
         processes.stop()

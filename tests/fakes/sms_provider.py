@@ -4,6 +4,7 @@ receives and can be told how to answer a number (429, 500, 400, an eSMS code).""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ class FakeSmsProvider:
     scripted: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     port: int = field(default_factory=free_port)
     _runner: web.AppRunner | None = None
+    _release: asyncio.Event = field(default_factory=asyncio.Event)  # ends "hang" answers
+    hanging: int = 0  # requests being held without an answer right now
 
     @property
     def url(self) -> str:
@@ -48,6 +51,7 @@ class FakeSmsProvider:
         return self
 
     async def stop(self) -> None:
+        self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -60,10 +64,20 @@ class FakeSmsProvider:
                 return web.json_response({"error": "bad token"}, status=401)
             script = self.scripted.get(body["to"])
             answer = script.pop(0) if script else 200
+            body["idempotency_key"] = request.headers.get("Idempotency-Key")
+            if answer == "hang":  # takes the message, never answers (until stopped)
+                self.hanging += 1
+                await self._release.wait()
+                return web.json_response({"error": "gone"}, status=503)
             body["_answer"] = answer
             self.received.append(body)
             if answer == 200:
                 return web.json_response({"id": f"fake-{len(self.received)}"}, status=200)
+            if isinstance(answer, dict):  # a scripted 200 answer body: {"body": ..., "raw": ...}
+                body["_answer"] = 200
+                if "raw" in answer:
+                    return web.Response(body=answer["raw"], status=200, content_type="application/json")
+                return web.json_response(answer["body"], status=200)
             return web.json_response({"error": f"scripted {answer}"}, status=answer)
         script = self.scripted.get("+" + body["Phone"])
         answer = script.pop(0) if script else "100"

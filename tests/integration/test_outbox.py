@@ -11,6 +11,7 @@ from shared.contracts import MemberApproved, MemberUpdated, new_event
 from shared.inbox import MongoInbox
 from shared.mongo import ensure_indexes, epoch
 from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
+from shared.service import ServiceRuntime
 from tests.support import eventually
 from tests.support.bus import make_bus
 
@@ -57,6 +58,31 @@ async def test_events_written_while_the_relay_was_down_are_sent_when_it_starts(s
         await relay.stop()
         await producer.close()
         await listener.close()
+
+
+async def test_an_outbox_write_wakes_the_relay_without_anyone_telling_it(settings):
+    """The relay's poll backs off to minutes while idle; the write that stores an event
+    is what wakes it (a listener on the service's own store client), so the event
+    leaves at once although nobody calls notify()."""
+    quiet = settings.model_copy(update={"outbox_poll_seconds": 60.0, "outbox_max_idle_seconds": 60.0})
+    received: list[str] = []
+    async with ServiceRuntime(quiet, "membership", outbox=["members"]) as rt:
+        listener = await consumer(quiet, rt.db, received)
+        await rt.start()
+        try:
+            await rt.db["members"].insert_one({"_id": "quiet", "name": "x"})  # no event: nothing to wake for
+            member_id = str(uuid.uuid4())
+            event = approved(member_id)
+            await rt.db["members"].insert_one(with_events({"_id": member_id, "name": "x"}, event))
+            await eventually(lambda: _async(received == [event.id]), timeout=5, what="published without a notify")
+            change = approved(member_id)
+            await rt.db["members"].update_one({"_id": member_id}, push_events({"$set": {"name": "y"}}, change))
+            await eventually(
+                lambda: _async(received == [event.id, change.id]), timeout=5, what="an update wakes it too"
+            )
+        finally:
+            await listener.close()
+            await rt.db.client.drop_database(rt.db.name)
 
 
 async def test_an_update_adds_events_in_the_same_write_and_they_go_out_in_order(settings, db):

@@ -38,6 +38,19 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
+async def test_every_write_waits_for_a_majority_and_reads_see_it_at_once(db):
+    """The services' client writes with w: majority and reads with read concern majority
+    (on a replica set a failover never takes back an acknowledged write); every write
+    shape we use is accepted so, and a read right after it sees it."""
+    assert db.client.write_concern.document == {"w": "majority"}
+    assert db.client.read_concern.document == {"level": "majority"}
+    await db.shapes.insert_one({"_id": "a", "n": 1})
+    await db.shapes.update_one({"_id": "a"}, {"$inc": {"n": 1}})
+    await db.shapes.find_one_and_update({"_id": "a"}, {"$inc": {"n": 1}})
+    await db.shapes.bulk_write([UpdateOne({"_id": "b"}, {"$set": {"n": 1}}, upsert=True)])
+    assert [d["n"] async for d in db.shapes.find({}).sort("_id", 1)] == [3, 1]
+
+
 async def test_unique_sparse_indexes_refuse_duplicates_but_allow_missing_values(db):
     await ensure_indexes(db, [IndexSpec("people", [("email", 1)], unique=True, sparse=True)])
     await db.people.insert_one({"_id": "a", "email": "a@x.vn"})
@@ -280,3 +293,133 @@ async def test_members_are_counted_per_organisation_through_an_indexed_array(db)
     ]
     docs = await (await db.mem.aggregate(pipeline)).to_list()
     assert [(d["_id"], list(d["organization_ids"])) for d in docs] == [("a", ["o1", "o2"])]
+
+
+async def test_events_title_words_all_match_through_an_indexed_list(db):
+    """Events' title search: every folded word prefix must be in the list (an `$and` of `$in`
+    on an indexed array field, beside a status `$in`, an organiser `$in` and a time range)."""
+    await ensure_indexes(db, [IndexSpec("evs", [("title_words", 1)])])
+    await db.evs.insert_many(
+        [
+            {"_id": "a", "status": "published", "organizer_id": "o1", "first_start": 10.0, "title_words": ["c", "ch"]},
+            {"_id": "b", "status": "published", "organizer_id": "o1", "first_start": 20.0, "title_words": ["c", "d"]},
+            {"_id": "c", "status": "draft", "organizer_id": "o1", "first_start": 10.0, "title_words": ["c", "ch"]},
+        ]
+    )
+    match = {
+        "status": {"$in": ["published"]},
+        "organizer_id": {"$in": ["o1"]},
+        "first_start": {"$gte": 5.0, "$lt": 30.0},
+        "$and": [{"title_words": {"$in": ["c"]}}, {"title_words": {"$in": ["ch"]}}],
+    }
+    assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    del match["$and"]
+    match["title_words"] = {"$all": ["c", "ch"]}  # the form the listing uses
+    assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
+    match["title_words"] = {"$all": ["ch", "d"]}
+    assert [d["_id"] async for d in db.evs.find(match)] == []
+
+
+async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists(db):
+    """Events' registration batches: `pending.<key>` holds a lease renewed in place; settling
+    unsets the entry once, and a renewal after that changes nothing."""
+    await db.evs.insert_one({"_id": "e", "pending": {"k1": {"at": 1.0, "lease": 2.0, "ids": ["r1"]}}})
+    renewed = await db.evs.update_one(
+        {"_id": "e", "pending.k1": {"$exists": True}}, {"$set": {"pending.k1.lease": 9.0}}
+    )
+    assert renewed.modified_count == 1
+    assert (await db.evs.find_one({"_id": "e"}))["pending"]["k1"] == {"at": 1.0, "lease": 9.0, "ids": ["r1"]}
+    settled = await db.evs.update_one({"_id": "e", "pending.k1": {"$exists": True}}, {"$unset": {"pending.k1": ""}})
+    assert settled.modified_count == 1
+    late = await db.evs.update_one({"_id": "e", "pending.k1": {"$exists": True}}, {"$set": {"pending.k1.lease": 10.0}})
+    assert late.modified_count == 0 and (await db.evs.find_one({"_id": "e"}))["pending"] == {}
+    # A ledger update records its own batch and forgets an earlier one in the same write.
+    await db.evs.update_one({"_id": "e"}, {"$set": {"pending.k2.at": 1.0, "seats": 5}})
+    after = await db.evs.find_one_and_update(
+        {"_id": "e", "seats": {"$gte": 2}},
+        {
+            "$inc": {"seats": -2},
+            "$set": {"pending.k3.at": 2.0, "pending.k3.ids": ["a", "b"]},
+            "$unset": {"pending.k2": ""},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after["seats"] == 3 and after["pending"] == {"k3": {"at": 2.0, "ids": ["a", "b"]}}
+
+
+async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db):
+    """Events' erasure: a top-level `$or` with nothing beside it, unsetting nested fields."""
+    await db.regs.insert_many(
+        [
+            {
+                "_id": "1",
+                "member_id": "m",
+                "email": "x@v.vn",
+                "holder_email": "e|x@v.vn",
+                "first_answer": {"email": "x"},
+            },
+            {"_id": "2", "kind": "guest", "email": "x@v.vn", "phone": "+84912", "holder_phone": "e|+84912"},
+            {"_id": "3", "kind": "guest", "email": "y@v.vn"},
+        ]
+    )
+    done = await db.regs.update_many(
+        {"$or": [{"member_id": "m"}, {"email": "x@v.vn"}, {"phone": "+84912"}]},
+        {
+            "$set": {"erased": 1},
+            "$unset": {"email": "", "holder_email": "", "holder_phone": "", "first_answer.email": ""},
+        },
+    )
+    assert done.modified_count == 2
+    docs = {d["_id"]: d async for d in db.regs.find({})}
+    assert "x@v.vn" not in str(docs["1"]) + str(docs["2"]) and docs["1"]["first_answer"] == {}
+    assert docs["3"]["email"] == "y@v.vn" and "erased" not in docs["3"]
+
+
+async def test_erasure_finds_addresses_and_deletes_the_records_keyed_by_them(db):
+    """Notifications' erasure: the deliveries that still hold an address (`$exists`),
+    then every quota record and suppression of those addresses (`delete_many` with `$in`);
+    a fallback carried by a delivery is unset with the rest."""
+    await db.deliveries.insert_many(
+        [
+            {"_id": "d1", "member_id": "m", "to": "+84912000777", "fallback": {"content": {"text": "x"}}},
+            {"_id": "d2", "member_id": "m"},
+            {"_id": "d3", "member_id": "other", "to": "+84900000000"},
+        ]
+    )
+    found = [d["to"] async for d in db.deliveries.find({"member_id": "m", "to": {"$exists": True}}, {"to": 1})]
+    assert found == ["+84912000777"]
+    await db.sms_quota.insert_many(
+        [{"_id": "+84912000777:k1", "phone": "+84912000777", "at": 1.0}, {"_id": "+849:k", "phone": "+849", "at": 1.0}]
+    )
+    await db.sms_quota.delete_many({"phone": {"$in": found}})
+    assert [d["_id"] async for d in db.sms_quota.find({})] == ["+849:k"]
+    await db.deliveries.update_many(
+        {"member_id": "m"}, {"$unset": {"to": "", "fallback": ""}, "$set": {"erased": "yes"}}
+    )
+    assert {d["_id"]: sorted(d) async for d in db.deliveries.find({"member_id": "m"})} == {
+        "d1": ["_id", "erased", "member_id"],
+        "d2": ["_id", "erased", "member_id"],
+    }
+
+
+async def test_a_fallback_turns_one_claimed_document_into_another_channel_once(db):
+    """Notifications' ZNS → SMS fallback: one conditional update on the claim replaces
+    the channel and content and unsets the fallback; a second try matches nothing."""
+    await db.deliveries.insert_one(
+        {
+            "_id": "k",
+            "channel": "zns",
+            "status": "sending",
+            "claim": "c1",
+            "content": {"template_id": "1"},
+            "fallback": {"content": {"text": "sms"}, "segments": 1},
+        }
+    )
+    update = {
+        "$set": {"channel": "sms", "status": "queued", "content": {"text": "sms"}, "segments": 1, "attempts": 0},
+        "$unset": {"claim": "", "fallback": ""},
+    }
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).modified_count == 1
+    assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).matched_count == 0
+    doc = await db.deliveries.find_one({"_id": "k"})
+    assert (doc["channel"], doc["content"], "fallback" in doc, "claim" in doc) == ("sms", {"text": "sms"}, False, False)

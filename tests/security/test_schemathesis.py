@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-import uuid
 
 import pytest
 import schemathesis
@@ -18,9 +17,9 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
-from deploy.local.embedded_store import free_port
 from deploy.local.services import ServiceProcesses
 from tests.smtp_server import SmtpServer
+from tests.support.platform import READY_TIMEOUT, platform_env
 
 pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "schemathesis-admin-password"
@@ -28,33 +27,22 @@ ADMIN_PASSWORD = "schemathesis-admin-password"
 
 @pytest.fixture(scope="module")
 def running(mongo_url, amqp_url, tmp_path_factory):
-    run = uuid.uuid4().hex[:8]
     with SmtpServer() as smtp:
-        env = {
-            "MONGO_URL": mongo_url,
-            "MONGO_DB_PREFIX": f"st{run}",
-            "AMQP_URL": amqp_url,
-            "BUS_EXCHANGE": f"lienhiep.events.{run}",
-            "BUS_QUEUE_PREFIX": f"{run}.",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "GATEWAY_PORT": str(free_port()),
-            "MEMBERSHIP_PORT": str(free_port()),
-            "EVENTS_PORT": str(free_port()),
-            "NOTIFICATIONS_PORT": str(free_port()),
-            "CONTESTS_PORT": str(free_port()),
-            "WEBHOOKS_PORT": str(free_port()),
-            "INTERNAL_IDENTITY_SECRET": f"st-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-            "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "GATEWAY_RATE_BURST": "100000",
-            "GATEWAY_LOGIN_BURST": "100000",
-            "GATEWAY_LOCKOUT_ATTEMPTS": "100000",
-            "LOG_LEVEL": "WARNING",
-        }
+        env = platform_env(
+            "st",
+            mongo_url,
+            amqp_url,
+            smtp.port,
+            LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            GATEWAY_RATE_BURST="100000",
+            GATEWAY_LOGIN_BURST="100000",
+            GATEWAY_LOCKOUT_ATTEMPTS="100000",
+            LOG_LEVEL="WARNING",
+        )
         processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("schemathesis-logs"))
         processes.start()
         try:
-            processes.wait_ready(timeout=60)
+            processes.wait_ready(timeout=READY_TIMEOUT)
             yield processes.url("gateway")
         finally:
             processes.stop()

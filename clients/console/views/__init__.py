@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from clients.api import ApiProblem
+from clients.api import ApiProblem, Download
 
 
 @dataclass
@@ -46,6 +46,21 @@ def failed(problem: ApiProblem, values: dict[str, Any], aliases: dict[str, str] 
 
 def fields(form: MultiDictProxy[Any], *names: str) -> dict[str, str]:
     return {name: str(form.get(name, "")).strip() for name in names}
+
+
+async def relay(request: web.Request, download: Download) -> web.StreamResponse:
+    """Pass a file the API streams (an export) on to the browser, a chunk at a time."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": download.content_type,
+            "Content-Disposition": f'attachment; filename="{download.filename}"',
+        }
+    )
+    await response.prepare(request)
+    async for chunk in download.chunks():
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def setup(app: web.Application, console: Any) -> None:

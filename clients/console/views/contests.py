@@ -15,7 +15,7 @@ from aiohttp import web
 from clients.api import ApiProblem
 from clients.console.app import api, lang_of, redirect, render, session_of, url
 from clients.console.i18n import translate
-from clients.console.views import Form, failed
+from clients.console.views import Form, failed, relay
 
 STATUSES = ("submitted", "screened_in", "screened_out", "scored", "awarded", "not_awarded", "forwarded")
 TIERS = ("first", "second", "third", "honourable", "none")
@@ -161,17 +161,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
     what = request.match_info["what"]
     async with api(request).export_contest(request.match_info["edition_id"], what, fmt) as download:  # type: ignore[arg-type]
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": download.content_type,
-                "Content-Disposition": f'attachment; filename="{download.filename}"',
-            }
-        )
-        await response.prepare(request)
-        async for chunk in download.chunks():
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await relay(request, download)
 
 
 # --- the judge's sheet -----------------------------------------------------------------------------

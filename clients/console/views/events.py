@@ -12,7 +12,7 @@ from clients.api import ApiProblem, Event
 from clients.console.app import api, lang_of, redirect, render, url
 from clients.console.formatting import input_moment, parse_local
 from clients.console.i18n import translate
-from clients.console.views import Form, failed, fields
+from clients.console.views import Form, failed, fields, relay
 
 KINDS = ("seminar", "training", "conference")
 STATUSES = ("draft", "published", "registration_closed", "completed", "cancelled")
@@ -389,14 +389,4 @@ async def export(request: web.Request) -> web.StreamResponse:
     fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
     what = request.match_info["what"]
     async with api(request).export_event(request.match_info["event_id"], what, fmt) as download:  # type: ignore[arg-type]
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": download.content_type,
-                "Content-Disposition": f'attachment; filename="{download.filename}"',
-            }
-        )
-        await response.prepare(request)
-        async for chunk in download.chunks():
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await relay(request, download)

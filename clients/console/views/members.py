@@ -9,13 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
-from clients.api import ApiProblem, Member, MemberPage, Organization
+from clients.api import ApiClient, ApiProblem, Event, Member, MemberPage, Organization, Registration
 from clients.console.app import api, lang_of, redirect, render, session_of, url
 from clients.console.formatting import parse_day
 from clients.console.i18n import translate
-from clients.console.views import Form, failed, fields
+from clients.console.views import Form, failed, fields, relay
 
 STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
+MEMBER_REGISTRATIONS_SHOWN = 20  # on the member's page; the events' own pages list the rest
 TITLES = ("GS", "PGS", "TSKH", "TS", "ThS", "KS", "KTS", "BS", "DS", "CN")
 TRANSITIONS = {
     "approve": ("applied",),
@@ -105,17 +106,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         "young_intellectual": young,
     }
     async with api(request).export_members(fmt, filters) as download:
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": download.content_type,
-                "Content-Disposition": f'attachment; filename="{download.filename}"',
-            }
-        )
-        await response.prepare(request)
-        async for chunk in download.chunks():
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await relay(request, download)
 
 
 MEMBER_FIELDS = (
@@ -206,10 +197,11 @@ async def _member_page(
     member_id = request.match_info["member_id"]
     admin = session_of(request).admin
     member = member or await client.member(member_id)
-    history, orgs, messages = await asyncio.gather(
+    history, orgs, messages, registrations = await asyncio.gather(
         _safe(client.member_history(member_id)),
         _safe(client.organizations()),
         _safe(client.deliveries(member_id=member_id, limit=50)) if admin else _nothing(),
+        _safe(_registrations_with_events(client, member_id)),
     )
     names = {o.id: o.name for o in orgs} if isinstance(orgs, list) else {}
     actions = [a for a, allowed in TRANSITIONS.items() if member.status in allowed]
@@ -221,6 +213,7 @@ async def _member_page(
         names=names,
         history=history if isinstance(history, list) else None,
         messages=messages if isinstance(messages, list) else None,
+        registrations=registrations if isinstance(registrations, list) else None,
         actions=actions,
         renew=renew_form or Form({"years": "1", "amount_vnd": "", "paid_on": "", "receipt_number": ""}),
         action_problem=action_problem,
@@ -239,6 +232,15 @@ async def _safe(work: Any) -> Any:
 
 async def _nothing() -> None:
     return None
+
+
+async def _registrations_with_events(client: ApiClient, member_id: str) -> list[tuple[Registration, Event | None]]:
+    """The member's latest registrations, each with its event (for the title and date)."""
+    page = await client.member_registrations(member_id, limit=MEMBER_REGISTRATIONS_SHOWN)
+    ids = sorted({r.event_id for r in page.items})
+    found = await asyncio.gather(*(_safe(client.event(i)) for i in ids))
+    events = {i: e for i, e in zip(ids, found, strict=True) if isinstance(e, Event)}
+    return [(r, events.get(r.event_id)) for r in page.items]
 
 
 async def page(request: web.Request) -> web.StreamResponse:

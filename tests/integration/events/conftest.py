@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.events import api
-from services.events.app import create_app
+from services.events.app import DEPS, create_app
 from shared.contracts import MemberUpdated, OrganizationCreated
 from shared.identity import HEADER, Identity, sign
 from tests.support import eventually
@@ -29,6 +28,10 @@ class Service:
     @property
     def app(self):
         return self.client.server.app
+
+    @property
+    def deps(self):
+        return self.app[DEPS]
 
     def as_(self, sub: str = "staff:lan", roles=("admin",), scopes=(), org: str | None = None) -> dict[str, str]:
         return {
@@ -51,17 +54,19 @@ class Service:
         return self.as_("anonymous", roles=())
 
     async def org(self, org_id: str, code: str, parent: str | None = None, name: str | None = None) -> None:
-        await self.app[api.DESK].orgs.apply(
+        deps = self.app[DEPS]
+        await deps.orgs.apply(
             OrganizationCreated(
                 organization_id=org_id, code=code, name=name or f"Hội {code}", kind="association", parent_id=parent
             ),
             NOW,
         )
+        deps.tree.invalidate()
 
     async def member(
         self, member_id: str, *, status: str = "active", orgs=(), email: str | None = None, name: str = "Trần Thị Bình"
     ) -> None:
-        await self.app[api.REGISTRAR].members.apply(
+        await self.app[DEPS].members.apply(
             MemberUpdated(member_id=member_id, full_name=name, email=email, status=status, organization_ids=list(orgs)),
             datetime.now(UTC),
         )
@@ -99,7 +104,7 @@ class Service:
         )
 
     async def counters(self, event_id: str) -> dict[str, Any]:
-        return await self.app[api.REGISTRAR].ledger.counters(event_id)
+        return await self.app[DEPS].ledger.counters(event_id)
 
 
 EVENT_TYPES = [

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.events import api, store
+from services.events import store
+from services.events.projections import MemberProjection, OrganizationProjection
 from services.events.reminders import Reminders
 from shared.contracts import MemberErased, MemberUpdated, OrganizationCreated, new_event
 from shared.mongo import from_store
@@ -108,9 +109,11 @@ async def test_managers_see_and_change_only_their_subtree(svc):
 
     listing = await (await svc.client.get("/events", headers=manager)).json()
     assert [e["id"] for e in listing["items"]] == [ours["id"]]
-    assert (await svc.client.get(f"/events/{theirs['id']}", headers=manager)).status == 403
+    # Outside their reach an event is not found (its existence does not leak); creating one
+    # for an organisation outside it is refused by name.
+    assert (await svc.client.get(f"/events/{theirs['id']}", headers=manager)).status == 404
     resp = await svc.client.patch(f"/events/{theirs['id']}", json={"venue": "X"}, headers=manager)
-    assert resp.status == 403 and (await resp.json())["type"].endswith("/outside-your-organization")
+    assert resp.status == 404
     assert (await svc.client.patch(f"/events/{ours['id']}", json={"venue": "Y"}, headers=manager)).status == 200
     body = {
         "kind": "seminar",
@@ -120,7 +123,8 @@ async def test_managers_see_and_change_only_their_subtree(svc):
         "venue": "V",
         "sessions": ours["sessions"][:1] and [{"starts_at": ours["starts_at"], "ends_at": ours["ends_at"]}],
     }
-    assert (await svc.client.post("/events", json=body, headers=manager)).status == 403
+    refused = await svc.client.post("/events", json=body, headers=manager)
+    assert refused.status == 403 and (await refused.json())["type"].endswith("/outside-your-organization")
 
     reader = svc.as_("key:site", roles=(), scopes=("events:read",))
     assert (await svc.client.get("/events", headers=reader)).status == 200
@@ -148,19 +152,18 @@ async def test_projections_follow_membership_and_erasure_anonymises(svc):
             organization_ids=["org-cntt"],
         )
         await membership.publish(new_event(contact, producer="membership"))
-        desk = svc.app[api.DESK]
-        await eventually(lambda: desk.orgs.resolve("cntt"), what="organisation projected")
-        await eventually(lambda: svc.app[api.REGISTRAR].members.get("m-bus"), what="member projected")
+        await eventually(lambda: svc.deps.orgs.resolve("cntt"), what="organisation projected")
+        await eventually(lambda: svc.deps.members.get("m-bus"), what="member projected")
 
         event = await svc.event(organizer="CNTT", audience={"kind": "members"})
-        reg = await (await svc.register(event["id"], {"member_id": "m-bus"})).json()
+        reg = await (await svc.register(event["id"], {"member_id": "m-bus"}, svc.admin)).json()
         assert reg["email"] == "minh@example.vn" and reg["full_name"] == "Hồ Văn Minh"
 
         moved = contact.model_copy(update={"email": "minh.ho@example.vn", "phone": "+84912000111"})
         await membership.publish(new_event(moved, producer="membership"))
 
         async def current():
-            doc = await svc.app[api.REGISTRAR].regs.find_one({"_id": reg["id"]})
+            doc = await svc.deps.regs.get(reg["id"])
             return doc if doc.get("email") == "minh.ho@example.vn" else None
 
         doc = await eventually(current, what="registrant contact kept current")
@@ -169,7 +172,7 @@ async def test_projections_follow_membership_and_erasure_anonymises(svc):
         await membership.publish(new_event(MemberErased(member_id="m-bus"), producer="membership"))
 
         async def erased():
-            doc = await svc.app[api.REGISTRAR].regs.find_one({"_id": reg["id"]})
+            doc = await svc.deps.regs.get(reg["id"])
             return doc if "email" not in doc else None
 
         doc = await eventually(erased, what="registration anonymised")
@@ -180,18 +183,17 @@ async def test_projections_follow_membership_and_erasure_anonymises(svc):
 
 
 async def test_reminders_fire_once_per_registration_with_two_schedulers(svc):
-    registrar = svc.app[api.REGISTRAR]
+    deps = svc.deps
     # An event whose "1 hour before" falls a moment from now.
     event = await svc.event(capacity=5, starts_in=timedelta(hours=1, seconds=1.5))
     for i in range(7):
         await svc.guest(event["id"], i)
-    db = registrar.events.database
-    items = db[store.REMINDERS]
-    reminders = Reminders(db, DueItems(items, registrar.relay), registrar.links, [1.0])
-    assert await reminders.plan(await registrar.events.find_one({"_id": event["id"]}))
+    items = deps.events.collection.database[store.REMINDERS]
+    reminders = Reminders(deps.events, deps.regs, DueItems(items, deps.relay), deps.links, [1.0])
+    assert await reminders.plan(await deps.events.get(event["id"]))
 
     replicas = [
-        Scheduler(DueItems(items, registrar.relay), reminders.job, name=f"r{i}", poll_seconds=0.05) for i in range(2)
+        Scheduler(DueItems(items, deps.relay), reminders.job, name=f"r{i}", poll_seconds=0.05) for i in range(2)
     ]
     for replica in replicas:
         replica.start()
@@ -211,7 +213,7 @@ async def test_reminders_fire_once_per_registration_with_two_schedulers(svc):
 
 async def test_moving_an_event_reschedules_its_reminders(svc):
     event = await svc.event(starts_in=timedelta(days=3))
-    items = svc.app[api.REGISTRAR].events.database[store.REMINDERS]
+    items = svc.deps.events.collection.database[store.REMINDERS]
     pending = await items.find({"state": "pending"}).to_list()
     assert {p["_id"].split(":")[2] for p in pending} == {"24h", "2h"}
     later = datetime.now(UTC) + timedelta(days=5)
@@ -223,3 +225,25 @@ async def test_moving_an_event_reschedules_its_reminders(svc):
     assert resp.status == 200
     states = {d["_id"]: d["state"] for d in await items.find({}).to_list()}
     assert sorted(states.values()) == ["cancelled", "cancelled", "pending", "pending"]
+
+
+async def test_projections_update_their_own_document_and_keep_the_newest(db):
+    """nx-27017 ignores conditions beside a top-level `$or` in writes: the projections'
+    newest-wins upserts used to overwrite whichever member or organisation matched the
+    `$or` (another one). Wrapped in `$and`, each write touches its own document, and a
+    late, older copy changes nothing."""
+    members, orgs = MemberProjection(db), OrganizationProjection(db)
+    at = datetime.now(UTC)
+    for member_id, name in (("m-a", "An"), ("m-b", "Bình")):
+        assert await members.apply(MemberUpdated(member_id=member_id, full_name=name, status="active"), at)
+    assert await members.apply(MemberUpdated(member_id="m-b", full_name="Bình 2", status="active"), at + timedelta(1))
+    assert not await members.apply(MemberUpdated(member_id="m-b", full_name="old", status="active"), at)
+    assert (await members.get("m-a"))["full_name"] == "An"
+    assert (await members.get("m-b"))["full_name"] == "Bình 2"
+
+    for org_id, code in (("o-a", "A"), ("o-b", "B")):
+        await orgs.apply(OrganizationCreated(organization_id=org_id, code=code, name=code, kind="association"), at)
+    renamed = OrganizationCreated(organization_id="o-b", code="B", name="B mới", kind="association")
+    assert await orgs.apply(renamed, at + timedelta(1))
+    assert not await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at)
+    assert (await orgs.resolve("o-a"))["name"] == "A" and (await orgs.resolve("b"))["name"] == "B mới"

@@ -126,7 +126,8 @@ async def test_members_only_events_refuse_guests_and_non_members(svc):
     unknown = await svc.register(members_only["id"], {"member_id": "nobody"})
     assert unknown.status == 422 and (await unknown.json())["type"].endswith("/unknown-member")
     ok = await svc.register(members_only["id"], {"member_id": "m-active"})
-    assert ok.status == 201 and (await ok.json())["email"] == "binh@example.vn"
+    # Issue 10.3: a partner without members:read never reads a member's contact through events.
+    assert ok.status == 201 and (await ok.json())["email"] is None
 
     for_it = await svc.event(audience={"kind": "organizations", "organization_ids": ["TINHOC"]})
     assert (await svc.register(for_it["id"], {"member_id": "m-active"})).status == 201, "a branch below counts"

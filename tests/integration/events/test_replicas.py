@@ -9,8 +9,7 @@ from collections import Counter
 
 import pytest
 
-from services.events import api
-from services.events.app import create_app
+from services.events.app import SEATING, create_app
 from shared.mongo import epoch
 from tests.integration.events.conftest import gather_limited, heard
 
@@ -50,35 +49,52 @@ async def test_a_seat_left_free_while_people_wait_is_moved_by_the_healer(svc):
     event = await svc.event(capacity=1)
     holder = await (await svc.guest(event["id"], 1)).json()
     waiting = await (await svc.guest(event["id"], 2)).json()
-    registrar = svc.app[api.REGISTRAR]
+    seating, deps = svc.app[SEATING], svc.deps
     # A replica cancelled and gave the seat back, then died before promoting anyone.
-    await registrar.regs.update_one(
-        {"_id": holder["id"]}, {"$set": {"status": "cancelled"}, "$unset": {"holder_email": ""}}
-    )
-    await registrar.ledger.give_back_seat(event["id"])
-    assert await registrar.heal() == 1
-    promoted = await registrar.registration(waiting["id"])
+    await deps.regs.change({"_id": holder["id"]}, {"$set": {"status": "cancelled"}, "$unset": {"holder_email": ""}})
+    await deps.ledger.give_back_seat(event["id"])
+    assert await seating.heal() == 1
+    promoted = await deps.regs.get(waiting["id"])
     assert promoted["status"] == "confirmed" and promoted["ticket_code"]
-    assert await registrar.heal() == 0, "nothing more to move"
+    assert await seating.heal() == 0, "nothing more to move"
 
 
-async def test_seats_taken_by_a_replica_that_died_before_writing_are_given_back(svc):
+async def test_seats_taken_by_a_replica_that_died_before_writing_are_given_back_once_its_lease_lapses(svc):
+    """Issue 11.4: a batch's seats are vouched for by a lease its process renews; once the
+    lease lapses (the process died) the next heal — seconds later — gives them back, and the
+    counters and the waiting list's positions are exact again."""
     event = await svc.event(capacity=3)
-    registrar = svc.app[api.REGISTRAR]
+    seating, deps = svc.app[SEATING], svc.deps
     first = await (await svc.guest(event["id"], 1)).json()
     # A replica took two seats and a waiting-list place for a batch, then died before writing it.
-    intent = {"id": "dead-batch", "at": epoch(), "ids": ["never-1", "never-2", "never-3"]}
-    assert await registrar.ledger.take_seat(event["id"], 2, batch=intent)
-    assert await registrar.ledger.join_waitlist(event["id"], 1, batch=intent)
+    intent = {"key": "dead-batch", "at": epoch(), "lease": epoch(plus_seconds=1.0), "ids": ["n-1", "n-2", "n-3"]}
+    assert await deps.ledger.take_seat(event["id"], 2, batch=intent)
+    assert await deps.ledger.join_waitlist(event["id"], 1, batch=intent)
     late = await (await svc.guest(event["id"], 2)).json()
     assert late["status"] == "waitlisted" and late["position"] == 2, "the lost place still counts, for now"
 
-    assert await registrar.heal(stale_after=60) == 0, "a batch younger than the limit is left alone"
-    assert await registrar.heal(stale_after=0) == 1
+    assert await seating.heal() == 0, "a batch whose lease still runs is left alone"
+    await asyncio.sleep(1.1)  # the lease (one second here) lapses: its process stopped renewing it
+    assert await seating.heal() == 1
     counters = await svc.counters(event["id"])
     assert (counters["confirmed"], counters["seats_free"], counters["waiting"]) == (2, 1, 0)
-    promoted = await registrar.registration(late["id"])
+    promoted = await deps.regs.get(late["id"])
     assert promoted["status"] == "confirmed", "the seat went to the person actually waiting"
     assert first["status"] == "confirmed"
-    assert "dead-batch" not in ((await registrar.events.find_one({"_id": event["id"]})).get("pending") or {})
-    assert await registrar.heal(stale_after=0) == 0, "given back once"
+    assert "dead-batch" not in ((await deps.events.get(event["id"])).get("pending") or {})
+    assert await seating.heal() == 0, "given back once"
+
+
+async def test_a_live_batch_renews_its_lease_and_keeps_its_seats(svc):
+    """A batch still being written by a live process is never given back, however long it takes."""
+    event = await svc.event(capacity=3)
+    seating, deps = svc.app[SEATING], svc.deps
+    intent = {"key": "slow-batch", "at": epoch(), "lease": epoch(plus_seconds=0.5), "ids": ["s-1"]}
+    assert await deps.ledger.take_seat(event["id"], 1, batch=intent)
+    seating.in_flight["slow-batch"] = event["id"]  # this process is still writing it
+    await asyncio.sleep(0.6)
+    assert await seating.heal() == 0
+    stored = (await deps.events.get(event["id"]))["pending"]["slow-batch"]
+    assert stored["lease"] > epoch() + seating.lease_seconds / 2, "renewed while it lives"
+    assert (await svc.counters(event["id"]))["confirmed"] == 1
+    seating.in_flight.pop("slow-batch")

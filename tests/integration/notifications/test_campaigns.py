@@ -7,13 +7,15 @@ from collections import Counter
 
 import pytest
 
-from services.notifications.campaigns import CampaignRunner, CampaignStore
+from services.notifications.campaign_runner import CampaignRunner
+from services.notifications.campaign_store import CampaignStore
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.planner import Planner
+from services.notifications.projections import ContactStore, DirectoryStore
 from services.notifications.rendering import Renderer
 from services.notifications.sms import HttpJsonProvider
-from services.notifications.store import ContactStore, DeliveryStore, DirectoryStore, SuppressionStore
+from services.notifications.store import DeliveryStore, SuppressionStore
 from services.notifications.templates import TemplateStore
 from shared.contracts import OrganizationCreated, new_event
 from tests.fakes.notification_events import event_of, member, registrant
@@ -258,3 +260,59 @@ async def test_a_service_stopped_mid_campaign_leaves_nothing_half_sent_and_the_n
     assert done["progress"]["sent"] == 250
     received = Counter(str(m["To"]) for m in smtp.recorder.messages)
     assert len(received) == 250 and set(received.values()) == {1}
+
+
+async def test_a_campaign_message_costs_at_most_one_and_a_half_store_commands(sms, settings, smtp):
+    """Issue 14: store round trips per message of a campaign, counted on the wire
+    (pymongo command monitoring): claimed as planned, settled in groups."""
+    from pymongo.monitoring import CommandListener
+
+    from shared.mongo import connect
+    from tests.integration.notifications.conftest import notify_settings
+
+    class Counting(CommandListener):
+        def __init__(self) -> None:
+            self.commands: Counter[str] = Counter()
+
+        def started(self, event) -> None:
+            self.commands[f"{event.command_name} {event.command.get(event.command_name)}"] += 1
+
+        def succeeded(self, event) -> None:
+            pass
+
+        def failed(self, event) -> None:
+            pass
+
+    s = notify_settings(settings, smtp, sms, sms_rate_per_second=3000.0)
+    listener = Counting()
+    client = connect(s.mongo_url, listeners=[listener])
+    db = client[s.database("notifications")]
+    n = 600
+    await db.contacts.insert_many([contact(i, consents={"email": "no", "sms": "yes"}) for i in range(n)])
+    renderer = Renderer()
+    deliveries = DeliveryStore(db)
+    planner = Planner(s, ContactStore(db), deliveries, TemplateStore(db, renderer), renderer)
+    store = CampaignStore(db)
+    provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
+    dispatcher = Dispatcher(s, deliveries, SuppressionStore(db), SmtpSender(s), provider)
+    runner = CampaignRunner(store, DirectoryStore(db), planner, dispatcher.wake, sender=dispatcher)
+    doc = await store.create(
+        {
+            "name": "Hội thi",
+            "segment": {"kind": "consented"},
+            "channels": ["sms"],
+            "language": "vi",
+            "sms_text": "Hoi thi",
+        },
+        "staff:lan",
+    )
+    listener.commands.clear()
+    taken = await store.take(runner.owner)
+    assert taken is not None
+    await runner.run(taken)
+    spent = sum(listener.commands.values())
+    await provider.close()
+    assert await db.deliveries.count_documents({"campaign_id": doc["_id"], "status": "sent"}) == n
+    assert len(sms.accepted()) == n
+    assert spent / n <= 1.5, listener.commands.most_common()
+    await client.close()

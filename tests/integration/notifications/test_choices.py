@@ -141,3 +141,14 @@ async def _campaign_items(notify, campaign_id, status):
 
 async def _async(value):
     return value
+
+
+async def test_a_malformed_unsubscribe_token_is_a_clear_refusal_not_a_crash(notify):
+    """Issue 10.7: `?token=abcdefghij.é` answered 500 (a non-ASCII mac broke the comparison)."""
+    for token in ("abcdefghij.é", "é" * 12, "abcdefghij.%00"):
+        page = await notify.client.get("/notifications/unsubscribe", params={"token": token}, headers=notify.anonymous)
+        assert page.status == 400, token
+        click = await notify.client.post(
+            "/notifications/unsubscribe", params={"token": token}, headers=notify.anonymous
+        )
+        assert click.status == 400 and (await click.json())["type"].endswith("invalid-token"), token

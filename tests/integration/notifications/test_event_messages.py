@@ -137,8 +137,9 @@ async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make
     from services.notifications.app import DISPATCHER
     from services.notifications.catalogue import ROUTES, recipients
     from services.notifications.planner import Planner
+    from services.notifications.projections import ContactStore
     from services.notifications.rendering import Renderer
-    from services.notifications.store import ContactStore, DeliveryStore
+    from services.notifications.store import DeliveryStore
     from services.notifications.templates import TemplateStore
     from shared.contracts import parse_data
     from shared.mongo import connect, epoch
@@ -184,3 +185,52 @@ async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make
 
 async def _async(value):
     return value
+
+
+async def test_registrants_hear_of_a_new_date_or_venue_and_of_a_cancellation(notify):
+    """Issue 11.1 (consumer side): event.updated had no consumer. A published change of
+    date or venue reaches every registrant (from the registrations notifications kept,
+    when the event does not list them); a change of capacity reaches nobody; a
+    cancellation that lists nobody still reaches them."""
+    from datetime import timedelta
+
+    from shared.contracts import EventCancelled, EventUpdated, RegistrationConfirmed, new_event
+    from tests.fakes.notification_events import SEMINAR
+
+    event = SEMINAR.model_copy(update={"event_id": "ev-moved"})
+    people = [registrant(language=lang) for lang in ("vi", "en")]
+    for who in people:
+        await notify.publisher.publish(
+            new_event(
+                RegistrationConfirmed(event=event, registrant=who, ticket_code="HT-MOVED1"),
+                producer="events",
+            )
+        )
+    await eventually(
+        lambda: _count(notify.db.registrations, {"event_id": "ev-moved", "status": "active"}, 2),
+        what="registrations projected",
+    )
+    capacity = new_event(EventUpdated(event=event, changed=["capacity"]), producer="events")
+    await notify.publisher.publish(capacity)
+    moved = event.model_copy(
+        update={"venue": "Nhà văn hoá Thanh niên", "starts_at": event.starts_at + timedelta(days=1)}
+    )
+    changed = new_event(EventUpdated(event=moved, changed=["sessions", "venue"]), producer="events")
+    await notify.publisher.publish(changed)
+    items = await notify.settled(changed.id, 4)
+    assert {d["status"] for d in items} == {"sent"}
+    vi, en = people
+    mail = next(x for x in notify.smtp.recorder.to(vi.email) if "Thay đổi" in str(x["Subject"]))
+    body = mail.get_body(("plain",)).get_content()
+    assert "Nhà văn hoá Thanh niên" in body and "16/12/2026" in body and "về thời gian và về địa điểm" in body
+    assert any(str(x["Subject"]).startswith("Changed:") for x in notify.smtp.recorder.to(en.email))
+    assert notify.sms.to(en.phone)[-1]["text"].startswith('Changed: "Digital transformation seminar" now 16 Dec')
+    assert await notify.deliveries(event_id=capacity.id) == []
+    cancelled = new_event(EventCancelled(event=moved, reason="Bão"), producer="events")
+    await notify.publisher.publish(cancelled)
+    told = await notify.settled(cancelled.id, 4)
+    assert {d["recipient_id"] for d in told} == {d["recipient_id"] for d in items}
+
+
+async def _count(collection, query, n):
+    return await collection.count_documents(query) == n

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.api import receipt_token
+from services.notifications.links import Links
 from tests.fakes.notification_events import event_of, registrant
 from tests.fakes.sms_provider import FakeSmsProvider
 from tests.support import eventually
@@ -106,7 +106,7 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_or_undelivered(notify)
     for e in events:
         await notify.publisher.publish(e)
     keys = [sms_of(await notify.settled(e.id, 2))["key"] for e in events]
-    token = receipt_token(notify.settings, "http")
+    token = Links(notify.settings).receipt_token("http")
     url = f"/notifications/receipts/http?token={token}"
     resp = await notify.client.post(url, json={"request_id": keys[0], "status": "delivered"}, headers=notify.anonymous)
     assert resp.status == 200, await resp.text()
@@ -148,3 +148,74 @@ async def test_without_a_provider_sms_wait_instead_of_failing(make_notify, sms):
 
     [held] = await eventually(waiting, what="sms held for a provider")
     assert held["status"] == "queued" and held["attempts"] == 0 and "SMS_PROVIDER_URL" in held["last_error"]
+
+
+async def test_a_crash_mid_batch_sends_again_only_what_was_in_flight(notify, sms):
+    """Issue 11.2: outcomes were recorded once for the whole batch, so a kill -9 while
+    the last messages of a batch were with the provider sent the whole batch again after
+    the lease. Now each accepted message is recorded within a small group: a crash
+    repeats only what was in flight. The delivery key travels as the idempotency key."""
+    import asyncio
+
+    from services.notifications.app import DISPATCHER
+    from services.notifications.dispatcher import Dispatcher
+    from services.notifications.email import SmtpSender
+    from services.notifications.sms import HttpJsonProvider
+    from services.notifications.store import DeliveryStore, SuppressionStore
+
+    await notify.client.app[DISPATCHER].stop()  # only the dispatchers of this test run
+    s, deliveries = notify.settings, DeliveryStore(notify.db)
+    phones = [f"+8498{i:07d}" for i in range(30)]
+    for phone in phones[20:]:
+        sms.scripted[phone].append("hang")  # the provider takes these and never answers
+    await deliveries.plan(
+        [
+            {
+                "_id": f"crash:{i}:sms",
+                "channel": "sms",
+                "category": "service",
+                "notification": "event_reminder",
+                "to": phone,
+                "content": {"text": "Nhac lich: hoi thao ngay mai"},
+                "source_event_id": "crash",
+                "source_event_type": "test",
+            }
+            for i, phone in enumerate(phones)
+        ]
+    )
+    provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
+    dying = Dispatcher(s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider)
+    sending = asyncio.create_task(dying.run_once())
+
+    async def recorded():
+        sent = await notify.db.deliveries.count_documents({"source_event_id": "crash", "status": "sent"})
+        return sent == 20 and sms.hanging == 10
+
+    await eventually(recorded, what="the 20 accepted messages recorded while 10 are in flight")
+    sending.cancel()  # the process dies here
+    await asyncio.gather(sending, return_exceptions=True)
+    await provider.close()
+    assert {r["idempotency_key"] for r in sms.accepted()} == {f"crash:{i}:sms" for i in range(20)}
+
+    await notify.db.deliveries.update_many({"status": "sending"}, {"$set": {"lease_until": 0}})  # the lease runs out
+    provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
+    await Dispatcher(s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider).run_once()
+    await provider.close()
+    assert sorted(sms.number(r) for r in sms.accepted()) == sorted(phones)  # each once: none doubled
+    assert await notify.db.deliveries.count_documents({"source_event_id": "crash", "status": "sent"}) == 30
+
+
+async def test_provider_answers_are_read_within_a_limit_and_odd_ids_are_not_kept(notify):
+    """Issue 10.10: a provider's answer was read whole (any size) and its message id
+    kept as it came, control characters included."""
+    big, odd = registrant(), registrant()
+    notify.sms.scripted[big.phone] = [{"raw": b'{"id": "' + b"x" * (2 * 1024 * 1024) + b'"}'}]
+    notify.sms.scripted[odd.phone] = [{"body": {"id": "abc\r\nX-Injected: 1\x00"}}]
+    events = [event_of("registration.confirmed", who=who) for who in (big, odd)]
+    for event in events:
+        await notify.publisher.publish(event)
+    too_big = sms_of(await notify.settled(events[0].id, 2))
+    assert (too_big["status"], too_big["attempts"]) == ("sent", 2)  # the oversized answer was not taken as one
+    assert len(too_big.get("provider_id") or "") < 200
+    odd_id = sms_of(await notify.settled(events[1].id, 2))
+    assert odd_id["status"] == "sent" and odd_id.get("provider_id") is None

@@ -178,8 +178,90 @@ async def test_a_poison_event_is_parked_listed_and_replayed(notify):
     assert unknown.status == 404
     # ... and it is parked again, since it still cannot succeed; nothing was sent.
     await eventually(parked, what="parked again")
+    # The same, through the parked-messages family every service declares (shared/parking.py).
+
+    async def listed():
+        report = await notify.get("/notifications/parked-messages")
+        consumers = {c["consumer"]: c for c in report["consumers"]}
+        found = [m for m in consumers["deliveries"]["messages"] if m["message_id"] == envelope["id"]]
+        return report if found and consumers["deliveries"]["parked"] >= 1 else None
+
+    report = await eventually(listed, what="listed as a parked message")
+    assert report["service"] == "notifications" and report["unpublished"] == []
+    again = await notify.client.post("/notifications/parked-messages/deliveries/replay", headers=notify.staff)
+    assert again.status == 200 and (await again.json())["replayed"] >= 1
+    nope = await notify.client.post("/notifications/parked-messages/nope/replay", headers=notify.staff)
+    assert nope.status == 404
     assert notify.smtp.recorder.messages == []
 
 
 async def _async(value):
     return value
+
+
+async def test_after_erasure_no_notifications_collection_holds_the_email_or_phone(notify):
+    """Issue 10.11: the SMS quota records kept the phone (in their ids too) and the
+    suppression list the address. Every collection is read after the erasure."""
+    import json
+
+    from services.notifications.store import DeliveryStore, SuppressionStore
+    from shared.contracts import MemberErased, new_event
+
+    m = member(email="hang.do@example.vn", phone="+84912000777")
+    who = registrant(member_id=m["member_id"], email=m["email"], phone=m["phone"])
+    await notify.publisher.publish(event_of("member.approved", m=m))
+    confirmed = event_of("registration.confirmed", who=who)
+    await notify.publisher.publish(confirmed)
+    await notify.settled(confirmed.id, 2)
+    # What the dispatcher records about these addresses: an announcement SMS counted, a bounce.
+    await DeliveryStore(notify.db).take_quotas([(m["phone"], "campaign:c1:x:sms:announcement")], per_day=3)
+    await SuppressionStore(notify.db).add(m["email"], "email", "550 no such user")
+    await notify.publisher.publish(new_event(MemberErased(member_id=m["member_id"]), producer="membership"))
+
+    async def traces():
+        found = []
+        for name in await notify.db.list_collection_names():
+            async for doc in notify.db[name].find({}):
+                text = json.dumps(doc, default=str, ensure_ascii=False)
+                if m["email"] in text or m["phone"] in text or m["phone"][3:] in text:
+                    found.append((name, doc["_id"]))
+        return found
+
+    async def gone():
+        return not await traces()
+
+    await eventually(gone, what="no copy of the email or phone left")
+
+
+async def test_problems_follow_accept_language(notify):
+    """Issue 10.12: notifications' problems were English only."""
+    english = {**notify.staff, "Accept-Language": "en-GB,en;q=0.9"}
+    vi = await notify.client.get("/notifications/campaigns/nope", headers=notify.staff)
+    body = await vi.json()
+    assert vi.status == 404 and body["title"] == "Không tìm thấy" and body["detail"] == "Không có chiến dịch này"
+    en = await (await notify.client.get("/notifications/campaigns/nope", headers=english)).json()
+    assert en["title"] == "Not found" and en["detail"] == "No such campaign"
+    both_off = {"service": {"email": False, "sms": False}}
+    refused = await notify.client.put("/notifications/preferences/m-1", json=both_off, headers=notify.staff)
+    assert (await refused.json())["errors"][0]["message"] == "Tin dịch vụ phải bật ít nhất một kênh"
+    refused = await notify.client.put("/notifications/preferences/m-1", json=both_off, headers=english)
+    assert (await refused.json())["errors"][0]["message"] == "service messages must stay on for at least one channel"
+    click = await notify.client.post("/notifications/unsubscribe?token=abcdefghijk.xyz", headers=notify.anonymous)
+    assert (await click.json())["title"] == "Liên kết huỷ đăng ký này không hợp lệ"
+    missing = await notify.client.get("/notifications/deliveries/nope", headers=english)
+    assert (await missing.json())["detail"] == "No such delivery"
+
+
+async def test_a_template_that_renders_too_much_is_refused_when_saved(notify):
+    """Issue 10.10: templates rendered on the event loop without a budget: one that
+    produced a million characters was saved, and every message carried them."""
+    huge = "{% for i in range(100000) %}{{ full_name }} {% endfor %}"
+    resp = await notify.client.put(
+        "/notifications/templates/welcome/email/vi",
+        json={"parts": {"subject": "Chào mừng", "text": huge}},
+        headers={**notify.staff, "Accept-Language": "en"},
+    )
+    assert resp.status == 422, await resp.text()
+    [error] = (await resp.json())["errors"]
+    assert error["field"] == "parts.text" and "characters" in error["message"]
+    assert (await notify.get("/notifications/templates/welcome/email/vi"))["version"] == 0

@@ -50,3 +50,34 @@ async def test_an_upserting_update_keeps_the_filter_id(db):
 async def test_numbers_compare_for_due_times(db):
     await db.q.insert_many([{"_id": 1, "due": epoch() - 5}, {"_id": 2, "due": epoch() + 60}])
     assert [d["_id"] async for d in db.q.find({"due": {"$lte": epoch()}})] == [1]
+
+
+async def test_a_contact_upsert_touches_only_its_own_member(db):
+    """The contact projection's conditional upsert keeps its `$or` inside `$and`: beside
+    other conditions the embedded store would ignore them, `_id` included, and write
+    one member's contact data over another's."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.notifications.projections import ContactStore
+    from shared.contracts import MemberApproved
+    from tests.fakes.notification_events import member
+
+    store = ContactStore(db)
+    # A contact kept before versions were recorded: no `as_of`, so it matches the `$or`.
+    await db.contacts.insert_one({"_id": "m-legacy", "full_name": "Lê Văn Cũ"})
+    first, second = member(full_name="Nguyễn Văn An"), member(full_name="Trần Thị Bình")
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    await store.upsert(MemberApproved(**first), t0)
+    await store.upsert(MemberApproved(**second), t0 + timedelta(seconds=1))
+    docs = {d["_id"]: d async for d in db.contacts.find({})}
+    assert set(docs) == {first["member_id"], second["member_id"], "m-legacy"}
+    assert docs[first["member_id"]]["full_name"] == "Nguyễn Văn An"
+    assert docs[second["member_id"]]["full_name"] == "Trần Thị Bình"
+    # An older event arriving late changes nothing; an erased contact stays erased.
+    await store.upsert(MemberApproved(**{**first, "full_name": "Old"}), t0 - timedelta(hours=1))
+    assert (await store.get(first["member_id"]))["full_name"] == "Nguyễn Văn An"
+    assert (await store.get("m-legacy"))["full_name"] == "Lê Văn Cũ"
+    await store.erase(second["member_id"])
+    await store.upsert(MemberApproved(**second), t0 + timedelta(days=1))
+    assert "full_name" not in await store.get(second["member_id"])
+    assert (await store.get(first["member_id"]))["full_name"] == "Nguyễn Văn An"

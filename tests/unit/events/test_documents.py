@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from icalendar import Calendar
 
-from services.events.clock import local_text
-from services.events.documents import calendar, export, qr_png, qr_svg, to_csv
+from services.events.documents import calendar, export, qr_png, qr_svg
 from services.events.reminders import event_item_key, parse_hours
+from shared.clock import local_time_text as local_text
+from shared.tabular import to_csv
 
 
 def test_reminder_hours_are_read_from_settings_largest_first():
@@ -81,3 +82,18 @@ def test_certificates_find_a_unicode_font_or_say_what_is_missing(monkeypatch):
     with pytest.raises(documents.CertificateFontMissing) as err:
         documents.certificate_font("/nowhere/font.ttf")
     assert err.value.status == 503 and err.value.extra["setting"] == "EVENTS_CERTIFICATE_FONT"
+
+
+def test_a_title_with_a_line_break_makes_a_valid_calendar():
+    """Issue 10.7: a title (or venue) with a line break used to make the .ics answer 500."""
+    event = {
+        "_id": "e2",
+        "title": {"vi": "Hội thảo\r\nBEGIN:VEVENT\nX"},
+        "status": "published",
+        "venue": "Hội trường\nB",
+        "starts_at": "2027-01-05T01:00:00Z",
+        "sessions": {"s1": {"order": 1, "starts_at": "2027-01-05T01:00:00Z", "ends_at": "2027-01-05T04:00:00Z"}},
+    }
+    cal = Calendar.from_ical(calendar([event], name=event["title"]["vi"]))
+    [entry] = cal.walk("VEVENT")
+    assert str(entry["summary"]) == "Hội thảo BEGIN:VEVENT X" and str(entry["location"]) == "Hội trường B"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from services.events.announcements import Links
 from services.events.registrants import (
     InvalidIdempotencyKey,
     NotEligible,
@@ -15,9 +16,9 @@ from services.events.registrants import (
     new_certificate_code,
     new_ticket_code,
     normalise_code,
-    sign,
-    signature_ok,
 )
+from shared.settings import Settings
+from shared.text import normalise_phone
 
 
 def test_a_guest_is_normalised_and_must_be_reachable():
@@ -93,7 +94,18 @@ def test_codes_are_unguessable_and_read_back_however_typed():
 
 
 def test_signed_links_verify_only_for_their_own_value():
-    token = sign(b"k", "reg-1")
-    assert signature_ok(b"k", "reg-1", token)
-    assert not signature_ok(b"k", "reg-2", token) and not signature_ok(b"other", "reg-1", token)
-    assert not signature_ok(b"k", "reg-1", "không-phải-mã"), "any text a caller sends is refused, not a crash"
+    links = Links.from_settings(Settings(internal_identity_secret="x" * 40))
+    token = links.cancel_token("reg-1")
+    assert links.cancel_token_ok("reg-1", token)
+    assert not links.cancel_token_ok("reg-2", token)
+    assert not links.calendar_token_ok("reg-1", token), "a cancel link is not a calendar link (purpose)"
+    assert not links.cancel_token_ok("reg-1", "không-phải-mã"), "any text a caller sends is refused, not a crash"
+    assert len(links.cancel("0" * 32).split("token=")[1]) <= 128, "fits the query's limit"
+    assert len(links.member_feed("m" * 64).split("token=")[1]) <= 128
+
+
+def test_a_guest_with_an_old_eleven_digit_number_is_the_member_with_its_successor():
+    """Issue 9: one phone normalisation; the events one missed the pre-2018 prefixes."""
+    old = RegistrationIn.model_validate({"guest": {"full_name": "A", "phone": "0168 123 4567"}})
+    assert old.guest.phone == normalise_phone("0381234567") == "+84381234567"
+    assert holder_keys("e1", phone=old.guest.phone) == holder_keys("e1", phone="+84381234567")

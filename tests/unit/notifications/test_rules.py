@@ -1,8 +1,11 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.notifications.rules import (
+    LOCAL,
     ServiceMessagesNeedAChannel,
     announcement_sms,
     check_preferences,
@@ -72,3 +75,37 @@ def test_announcements_respect_each_channel_and_staff_mail_ignores_preferences()
 def test_retries_wait_longer_each_time_up_to_a_cap():
     delays = [30.0, 120.0, 600.0]
     assert [retry_delay(n, delays) for n in (1, 2, 3, 4, 9)] == [30.0, 120.0, 600.0, 600.0, 600.0]
+
+
+# Issue 11.9: quiet hours 12→14 (a sending window 14→12 that crosses midnight) never opened.
+HOURS = st.integers(min_value=0, max_value=23)
+MOMENTS = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+
+
+def _allowed(hour: int, start: int, end: int) -> bool:
+    """The sending window by enumeration: the hours from `start` up to (not including) `end`, round the clock."""
+    if start == end:
+        return True
+    return hour in {(start + i) % 24 for i in range((end - start) % 24)}
+
+
+@settings(max_examples=600, deadline=None)
+@given(start=HOURS, end=HOURS, moment=MOMENTS)
+def test_every_sms_window_opens_within_a_day_and_only_in_its_hours(start, end, moment):
+    opens = next_sms_window(moment, start_hour=start, end_hour=end)
+    assert sms_window_open(moment, start_hour=start, end_hour=end) == _allowed(
+        moment.astimezone(LOCAL).hour, start, end
+    )
+    assert moment <= opens <= moment + timedelta(hours=24)
+    assert sms_window_open(opens, start_hour=start, end_hour=end)
+    if opens > moment:  # it opens on the hour, and not a moment earlier
+        local = opens.astimezone(LOCAL)
+        assert (local.hour, local.minute, local.second) == (start, 0, 0)
+        assert not sms_window_open(opens - timedelta(seconds=1), start_hour=start, end_hour=end)
+
+
+def test_quiet_hours_that_do_not_cross_midnight_let_the_morning_and_evening_through():
+    # Quiet 12→14 local: announcement SMS may go from 14:00 until 12:00 the next day.
+    assert sms_window_open(utc(1), start_hour=14, end_hour=12)  # 08:00 local
+    assert not sms_window_open(utc(5, 30), start_hour=14, end_hour=12)  # 12:30 local
+    assert next_sms_window(utc(5, 30), start_hour=14, end_hour=12) == utc(7, 0)  # 14:00 local

@@ -74,3 +74,18 @@ async def test_stop_with_a_grace_lets_the_step_in_hand_finish():
 
 async def _value(value):
     return value
+
+
+async def test_a_step_that_knows_when_its_next_work_is_due_is_run_again_then_not_at_the_poll():
+    calls: list[float] = []
+
+    async def step() -> float:
+        calls.append(asyncio.get_running_loop().time())
+        return 0.05  # nothing now; the next item falls due in 50 ms
+
+    loop = BackgroundLoop("test", step, idle_seconds=30.0)
+    loop.start()
+    try:
+        await eventually(lambda: _value(len(calls) >= 3), timeout=2.0, what="steps at the due time, not the 30 s poll")
+    finally:
+        await loop.stop()

@@ -1,0 +1,100 @@
+"""Keeping what notifications knows of other services current, from their events:
+contacts (so sending never asks membership), the organisation tree and event
+registrations (campaign segments), and erasure (a member's personal data leaves
+every notifications collection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.notifications.catalogue import expertise_key
+from services.notifications.projections import ContactStore, DirectoryStore
+from services.notifications.store import DeliveryStore, SuppressionStore
+from shared.contracts import (
+    MemberContact,
+    OrganizationChanged,
+    Registrant,
+    RegistrationCancelled,
+    RegistrationEvent,
+)
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+ACTIVE_REGISTRATION = ("registration.confirmed", "registration.promoted")
+
+
+def registration_status(event_type: str, data: RegistrationEvent) -> str:
+    if event_type in ACTIVE_REGISTRATION:
+        return "active"
+    return "cancelled" if isinstance(data, RegistrationCancelled) else "waitlisted"
+
+
+@dataclass
+class Projecting:
+    contacts: ContactStore
+    directory: DirectoryStore
+    deliveries: DeliveryStore
+    suppressions: SuppressionStore
+
+    async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> None:
+        values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
+        await self.contacts.upsert(data, occurred_at, {"expertise": [expertise_key(v) for v in values]})
+
+    async def erase(self, member_id: str) -> None:
+        """The member's contact data, preferences, registrations' copies, message bodies
+        and addresses go, and with them every record keyed by their addresses (SMS
+        quota counts, suppressions). The contact is marked first, so a planner racing
+        with the erasure scrubs what it planned (planner._scrub_erased_meanwhile)."""
+        addresses = await self._addresses_of(member_id)
+        await self.contacts.erase(member_id)
+        await self.directory.erase_member(member_id)
+        await self.deliveries.erase_member(member_id)
+        await self.deliveries.quotas.forget(sorted(addresses))
+        await self.suppressions.forget(sorted(addresses))
+        log.info("notify.member_erased", member_id=member_id)
+
+    async def _addresses_of(self, member_id: str) -> set[str]:
+        """Every email address and phone number notifications holds for the member."""
+        contact = await self.contacts.get(member_id)
+        found = {contact.get("email"), contact.get("phone")} if contact else set()
+        found |= set(await self.directory.addresses_of(member_id))
+        found |= set(await self.deliveries.addresses_of(member_id))
+        return {a for a in found if a}
+
+    async def organization(self, data: OrganizationChanged) -> None:
+        await self.directory.upsert_organization(
+            data.organization_id,
+            {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
+        )
+
+    async def registrants(self, event_id: str) -> list[Registrant]:
+        """Who holds a place at an event, as far as the registration events told us
+        (erased people, whose names are gone, are left out)."""
+        return [
+            Registrant(
+                registration_id=d["_id"],
+                member_id=d.get("member_id"),
+                full_name=d["full_name"],
+                email=d.get("email"),
+                phone=d.get("phone"),
+                language="en" if d.get("language") == "en" else "vi",
+            )
+            for d in await self.directory.active_registrations(event_id)
+            if d.get("full_name")
+        ]
+
+    async def registration(self, event_type: str, data: RegistrationEvent) -> None:
+        r = data.registrant
+        await self.directory.upsert_registration(
+            r.registration_id,
+            {
+                "event_id": data.event.event_id,
+                "member_id": r.member_id,
+                "full_name": r.full_name,
+                "email": r.email,
+                "phone": r.phone,
+                "language": r.language,
+                "status": registration_status(event_type, data),  # type: ignore[typeddict-item]
+            },
+        )

@@ -1,0 +1,82 @@
+"""What the staff console asks of events (issue 12): a member's registrations on their
+page, and the events of a day or a week."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import pytest
+
+from services.events.api import DESK
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_members_registrations_within_the_callers_reach(svc):
+    await svc.org("org-nn", "NONGNGHIEP", parent="org-lhh")
+    await svc.org("org-yt", "YTE", parent="org-lhh")
+    await svc.member("m-1", orgs=["org-nn", "org-yt"], email="mot@example.vn")
+    ours = await svc.event(organizer="NONGNGHIEP", starts_in=timedelta(days=3))
+    theirs = await svc.event(organizer="YTE", starts_in=timedelta(days=4))
+    first = await (await svc.register(ours["id"], {"member_id": "m-1"}, svc.admin)).json()
+    second = await (await svc.register(theirs["id"], {"member_id": "m-1"}, svc.admin)).json()
+    await svc.client.delete(f"/registrations/{first['id']}", headers=svc.admin)
+
+    everything = await (await svc.client.get("/events/members/m-1/registrations", headers=svc.admin)).json()
+    assert [r["id"] for r in everything["items"]] == [second["id"], first["id"]], "newest first"
+    assert everything["items"][0]["email"] == "mot@example.vn"
+    cancelled = await svc.client.get("/events/members/m-1/registrations?status=cancelled", headers=svc.admin)
+    assert [r["id"] for r in (await cancelled.json())["items"]] == [first["id"]]
+
+    manager = svc.as_("staff:nn", roles=("manager",), org="org-nn")
+    theirs_only = await (await svc.client.get("/events/members/m-1/registrations", headers=manager)).json()
+    assert [r["id"] for r in theirs_only["items"]] == [first["id"]]
+    # A partner sees the registrations it made, and nothing of the member's contact.
+    mine = await svc.register(ours["id"], {"member_id": "m-1"})
+    partner_view = await (await svc.client.get("/events/members/m-1/registrations", headers=svc.partner)).json()
+    assert [r["id"] for r in partner_view["items"]] == [(await mine.json())["id"]]
+    assert partner_view["items"][0]["email"] is None
+    paged = await svc.client.get("/events/members/m-1/registrations?limit=1&offset=1", headers=svc.admin)
+    assert [r["id"] for r in (await paged.json())["items"]] == [second["id"]]
+
+
+async def test_events_of_a_day_or_a_week(svc):
+    soon = await svc.event(starts_in=timedelta(days=1))
+    later = await svc.event(starts_in=timedelta(days=10))
+    now = datetime.now(UTC)
+
+    async def ids(query: str) -> list[str]:
+        resp = await svc.client.get(f"/events?{query}", headers=svc.admin)
+        assert resp.status == 200, await resp.text()
+        return [e["id"] for e in (await resp.json())["items"]]
+
+    week = f"starts_from={quote(now.isoformat())}&starts_before={quote((now + timedelta(days=7)).isoformat())}"
+    assert await ids(week) == [soon["id"]]
+    assert await ids(f"starts_from={quote((now + timedelta(days=2)).isoformat())}") == [later["id"]]
+    assert await ids("starts_before=2000-01-01T00:00:00") == []
+    bad = await svc.client.get("/events?starts_from=tomorrow", headers=svc.admin)
+    assert bad.status == 422
+
+
+async def test_events_found_by_words_of_their_title(svc):
+    """Issue 14: folded word prefixes of the title, through an index."""
+    digital = await svc.event(title={"vi": "Hội thảo Chuyển đổi số"})
+    await svc.event(title={"vi": "Tập huấn an toàn lao động"})
+
+    async def found(q: str) -> list[str]:
+        resp = await svc.client.get(f"/events?q={quote(q)}", headers=svc.admin)
+        return [e["id"] for e in (await resp.json())["items"]]
+
+    assert await found("chuyen doi") == [digital["id"]]
+    assert await found("HỘI chuy") == [digital["id"]]
+    assert await found("doi so hoi") == [digital["id"]], "words in any order"
+    assert await found("chuyenx") == []
+
+
+async def test_events_stored_before_title_search_are_indexed_at_start(svc):
+    event = await svc.event(title={"vi": "Hội nghị Khoa học"})
+    await svc.deps.events.collection.update_one({"_id": event["id"]}, {"$unset": {"title_words": ""}})
+    assert await svc.app[DESK].index_titles() == 1
+    found = await (await svc.client.get("/events?q=khoa", headers=svc.admin)).json()
+    assert [e["id"] for e in found["items"]] == [event["id"]]
