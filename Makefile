@@ -19,7 +19,8 @@ install: $(VENV)/.installed
 run: install
 	$(PY) -m deploy.local
 
-test: install
+# Lint and types first (seconds), then every test.
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install

@@ -31,7 +31,7 @@ outage sets nothing aside: those failures are waited out with back-off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,7 @@ def outbox_indexes(collection: str) -> list[IndexSpec]:
     ]
 
 
-def with_events(document: dict[str, Any], *events: Envelope) -> dict[str, Any]:
+def with_events(document: Mapping[str, Any], *events: Envelope) -> dict[str, Any]:
     """The document to insert, carrying `events` for the relay."""
     return {
         **document,

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from services.events.announcements import summary
+from services.events.announcements import registrant, summary
 from services.events.catalogue import MESSAGES
 from services.events.endpoints import EventIn, EventPatch, EventQuery, page_of
 from services.events.programme import (
@@ -117,7 +117,7 @@ class EventDesk:
         if not changes:
             return await self.view(doc)
         changes["updated_at"] = stamp(now_utc())
-        announcement = self._announcement(doc, merged, changes, correlation_id)
+        announcement = await self._announcement(doc, merged, changes, correlation_id)
         done = await self.deps.events.change(event_id, doc["status"], _update_of(doc, changes), *announcement)
         self.deps.cache.forget(event_id)
         if done is None:
@@ -144,18 +144,19 @@ class EventDesk:
             changes["audience"] = await self._audience(patch.audience.model_dump())
         return {k: v for k, v in changes.items() if doc.get(k) != v}
 
-    def _announcement(
+    async def _announcement(
         self, before: EventDoc, after: Any, changes: dict[str, Any], correlation_id: str | None
     ) -> list[Any]:
-        """Drafts are not announced; published changes tell what changed, with what it was."""
+        """Drafts are not announced; published changes tell what changed, and a change people
+        must hear of (date, times, venue, link, title) what it was and who holds a place."""
         if before["status"] == "draft":
             return []
         changed = sorted(k for k in changes if k in TOLD or k in PLAIN or k in ("audience", "co_organizer_ids"))
-        data = EventUpdated(
-            event=summary(after, self.deps.links),
-            changed=changed,
-            previous=summary(before, self.deps.links) if any(k in TOLD for k in changed) else None,
-        )
+        data = EventUpdated(event=summary(after, self.deps.links), changed=changed)
+        if any(k in TOLD for k in changed):
+            holding = {"event_id": before["_id"], "status": {"$in": ["confirmed", "waitlisted"]}}
+            data.previous = summary(before, self.deps.links)
+            data.registrants = [registrant(r) for r in await self.deps.regs.page(holding, order="created_epoch")]
         return [new_event(data, producer=PRODUCER, correlation_id=correlation_id)]
 
     async def index_titles(self) -> int:

@@ -14,7 +14,7 @@ update), so racing cancellations and several replicas promote one person per sea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from services.events.announcements import registrant, summary
 from services.events.programme import ACTIVE, stamp
@@ -91,21 +91,29 @@ class Seating:
         """Renew our batches' leases, give back lapsed batches, move seats left free while
         people wait; returns how many were promoted."""
         await self.renew()
-        for event_id, key, intent in await self.deps.ledger.pending_batches(list(ACTIVE)):
-            if key not in self.in_flight and _lapsed(intent, epoch()):
-                await self.release(event_id, key, intent)
         promoted = 0
-        for event_id in await self.deps.events.waiting_with_free_seats(list(ACTIVE)):
-            promoted += len(await self.fill(event_id, None))
+        for doc in await self.deps.ledger.to_heal(list(ACTIVE)):
+            freed = await self._release_lapsed(doc["_id"], doc.get("pending") or {})
+            if freed or (doc.get("seats_free", 0) > 0 and doc.get("waiting", 0) > 0):
+                promoted += len(await self.fill(doc["_id"], None))
         return promoted
+
+    async def _release_lapsed(self, event_id: str, pending: dict[str, Any]) -> bool:
+        """Release the event's lapsed batches that are not ours; True if seats came back."""
+        now, freed = epoch(), False
+        for key, intent in pending.items():
+            if isinstance(intent, dict) and key not in self.in_flight and _lapsed(intent, now):
+                freed = await self.release(event_id, key, cast(BatchIntent, intent)) or freed
+        return freed
 
     async def renew(self) -> None:
         until = self.lease()
         for key, event_id in list(self.in_flight.items()):
             await self.deps.ledger.renew(event_id, key, until)
 
-    async def release(self, event_id: str, key: str, intent: BatchIntent) -> None:
-        """Give back the seats and places of a dead batch's registrations that were never written."""
+    async def release(self, event_id: str, key: str, intent: BatchIntent) -> bool:
+        """Give back the seats and places of a dead batch's registrations that were never written;
+        True if seats came back."""
         ids = list(intent.get("ids") or [])
         written = await self.deps.regs.written(ids)
         lost_seats, lost_places = _lost(intent, ids, written)
@@ -119,6 +127,7 @@ class Seating:
                 seats=lost_seats,
                 places=lost_places,
             )
+        return released and lost_seats > 0
 
 
 def _lost(intent: BatchIntent, ids: list[str], written: set[str]) -> tuple[int, int]:

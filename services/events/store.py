@@ -13,7 +13,7 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -95,10 +95,6 @@ class Events:
         cursor = self.collection.find({"title_words": {"$exists": False}}, {"title": 1}).limit(limit)
         return [_doc(d) async for d in cursor]
 
-    async def waiting_with_free_seats(self, statuses: list[str]) -> list[str]:
-        match = {"status": {"$in": statuses}, "seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}
-        return [d["_id"] async for d in self.collection.find(match, {"_id": 1})]
-
 
 class SeatLedger:
     """Seats and the waiting list, each move one atomic conditional update."""
@@ -157,14 +153,12 @@ class SeatLedger:
         result = await self.events.update_one({"_id": event_id, f"pending.{batch_key}": {"$exists": True}}, update)
         return result.modified_count == 1
 
-    async def pending_batches(self, statuses: list[str]) -> list[tuple[str, str, BatchIntent]]:
-        """Intents of batches not settled yet: (event, batch key, intent)."""
-        found = []
-        async for doc in self.events.find({"status": {"$in": statuses}, "pending": {"$exists": True}}, {"pending": 1}):
-            for key, intent in (doc.get("pending") or {}).items():
-                if isinstance(intent, dict):
-                    found.append((doc["_id"], key, cast(BatchIntent, intent)))
-        return found
+    async def to_heal(self, statuses: list[str]) -> list[dict[str, Any]]:
+        """In one read, events with batch intents not forgotten yet or seats free while people
+        wait: their id, `pending` map and counters."""
+        wanted = {"$or": [{"pending": {"$exists": True}}, {"seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}]}
+        match = {"$and": [{"status": {"$in": statuses}}, wanted]}
+        return [d async for d in self.events.find(match, {"pending": 1, "seats_free": 1, "waiting": 1})]
 
     async def seat_for_waitlisted(self, event_id: str, statuses: list[str]) -> dict[str, Any] | None:
         """Move a free seat to the waiting list's head (who exactly is settled next)."""

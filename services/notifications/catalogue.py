@@ -43,7 +43,9 @@ from shared.contracts import (
 )
 
 # What a change of a published event must be about for its registrants to hear of it.
-TOLD_CHANGES = frozenset({"sessions", "starts_at", "ends_at", "venue", "online_url"})
+WHEN_CHANGES = frozenset({"sessions", "starts_at", "ends_at"})
+PLACE_CHANGES = frozenset({"venue", "online_url"})
+TOLD_CHANGES = WHEN_CHANGES | PLACE_CHANGES
 Audience = Literal["member", "registrant", "registrants", "reviewers", "contact", "campaign", "entrants"]
 
 
@@ -291,11 +293,19 @@ def _registrants(data: EventData, raw: dict[str, Any], known: list[Registrant] |
         return []
     reason = data.reason or "" if isinstance(data, EventCancelled) else ""
     changed = sorted(TOLD_CHANGES & set(data.changed)) if isinstance(data, EventUpdated) else []
+    before = data.previous if isinstance(data, EventUpdated) else None
     people = []
     for registrant in data.registrants or known or []:
         person = _registrant(registrant)
         person.context.update(
-            {"event": event_context(data.event, person.language), "reason": reason, "changed": changed}
+            {
+                "event": event_context(data.event, person.language),
+                "reason": reason,
+                "changed": changed,
+                "when_changed": bool(WHEN_CHANGES & set(changed)),
+                "place_changed": bool(PLACE_CHANGES & set(changed)),
+                "previous": event_context(before, person.language) if before else "",
+            }
         )
         people.append(person)
     return people
@@ -499,6 +509,9 @@ def sample_context(notification: str, language: str = "vi") -> dict[str, Any]:
         "pdf_url": "https://lienhiep.example.vn/v/CC-2026-0157.pdf",
         "cancelled_by": "registrant",
         "changed": ["sessions", "venue"],
+        "when_changed": True,
+        "place_changed": True,
+        "previous": {**event, "when": "08:30 ngày 14/12/2026" if language == "vi" else "14 Dec 2026, 08:30"},
         "has_qr": True,
         "subject": "Thông báo về Hội thi Sáng tạo kỹ thuật lần thứ X",
         "body": "Liên hiệp Hội trân trọng thông báo Hội thi Sáng tạo kỹ thuật lần thứ X bắt đầu nhận hồ sơ.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,21 @@ class TemplateTooCostly(jinja2.TemplateError):
     """Rendering went over its budget of time or output."""
 
 
+_BUDGET = threading.local()  # the deadline of the rendering running in this thread
+
+
+class BudgetedSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, stopping a template past its deadline at its next call (a
+    loop that produces no output still calls `range`, a filter or a method), so a
+    rendering abandoned by `off_loop` does not keep its worker thread busy."""
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_BUDGET, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TemplateTooCostly("takes too long to render")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
 class Renderer:
     def __init__(
         self, directory: Path = TEMPLATE_DIR, *, max_chars: int = MAX_RENDERED_CHARS, seconds: float = RENDER_SECONDS
@@ -103,8 +119,8 @@ class Renderer:
         self.directory = directory
         self.defaults = default_sources(directory)
         common = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-        self._text = SandboxedEnvironment(autoescape=False, **common)
-        self._html = SandboxedEnvironment(autoescape=True, **common)
+        self._text = BudgetedSandbox(autoescape=False, **common)
+        self._html = BudgetedSandbox(autoescape=True, **common)
         self._layout = self._html.from_string((directory / "_layout.html").read_text(encoding="utf-8"))
         self._compiled: dict[tuple[str, int, str], jinja2.Template] = {}
 
@@ -163,15 +179,19 @@ class Renderer:
         work (checked as the output grows), so a template staff wrote cannot exhaust
         the service."""
         deadline = time.monotonic() + self.seconds
+        _BUDGET.deadline = deadline  # also checked at every call the template makes (BudgetedSandbox)
         out: list[str] = []
         size = 0
-        for chunk in template.generate(context):
-            size += len(chunk)
-            if size > self.max_chars:
-                raise TemplateTooCostly(f"renders more than {self.max_chars} characters")
-            if time.monotonic() > deadline:
-                raise TemplateTooCostly(f"takes more than {self.seconds:g} s to render")
-            out.append(chunk)
+        try:
+            for chunk in template.generate(context):
+                size += len(chunk)
+                if size > self.max_chars:
+                    raise TemplateTooCostly(f"renders more than {self.max_chars} characters")
+                if time.monotonic() > deadline:
+                    raise TemplateTooCostly(f"takes more than {self.seconds:g} s to render")
+                out.append(chunk)
+        finally:
+            _BUDGET.deadline = None
         return "".join(out)
 
     async def off_loop(self, render: Callable[..., R], *args: Any, **kwargs: Any) -> R:

@@ -335,7 +335,16 @@ def test_an_event_is_created_published_registered_for_and_checked_in_on_a_phone(
         gateway_url,
         admin_token,
     )
-    run(lambda api: api.register(event_id, {"member_id": member.id}), gateway_url, key)
+    # The events service learns of new members over the bus: a moment after their creation.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            run(lambda api: api.register(event_id, {"member_id": member.id}), gateway_url, key)
+            break
+        except ApiProblem as problem:
+            if problem.status != 422 or time.monotonic() > deadline:  # "no such member" until it is known
+                raise
+            time.sleep(0.3)
     page = admin.go(f"/members/{member.id}")
     registrations = page.locator("section[aria-labelledby=h-registrations]")
     expect(registrations.get_by_role("link", name=title)).to_be_visible()

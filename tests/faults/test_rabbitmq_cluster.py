@@ -229,7 +229,15 @@ async def test_a_node_killed_mid_rush_and_campaign_loses_nothing_doubles_nothing
         told, campaigned = _to(smtp, guests_at), _to(smtp, members_at, marker)
         welcomed = _to(smtp, members_at, "Chào mừng")
         survivors = [n for n in cluster.nodes if n is not victim]
-        queues = await asyncio.to_thread(_queues, cluster, survivors[0], platform.settings.bus_queue_prefix)
+
+        async def consumers_back() -> dict[str, dict] | None:
+            found = await asyncio.to_thread(_queues, cluster, survivors[0], platform.settings.bus_queue_prefix)
+            return found if found and all(q["consumers"] > 0 for q in found.values()) else None
+
+        # A consumer whose channel the node's death closed comes back with it (robust
+        # channels re-consume); on a loaded machine that may take some seconds.
+        back = await eventually(consumers_back, timeout=60, interval=1.0, what="every work queue's consumer back")
+        queues = back or {}
         status, counters = await call("events", "GET", f"/events/{event['id']}")
     confirmed = sum(1 for r in acknowledged.values() if r["status"] == "confirmed")
     record(

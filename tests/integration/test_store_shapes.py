@@ -347,6 +347,22 @@ async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists
     assert after["seats"] == 3 and after["pending"] == {"k3": {"at": 2.0, "ids": ["a", "b"]}}
 
 
+async def test_the_healer_finds_what_to_heal_in_one_read(db):
+    """Events' healer: active events with batch intents, or with seats free while people wait."""
+    await db.evs.insert_many(
+        [
+            {"_id": "a", "status": "published", "pending": {}, "seats_free": 0, "waiting": 3},
+            {"_id": "b", "status": "published", "seats_free": 2, "waiting": 1},
+            {"_id": "c", "status": "published", "seats_free": 2, "waiting": 0},
+            {"_id": "d", "status": "cancelled", "pending": {"k": {}}, "seats_free": 2, "waiting": 1},
+        ]
+    )
+    wanted = {"$or": [{"pending": {"$exists": True}}, {"seats_free": {"$gt": 0}, "waiting": {"$gt": 0}}]}
+    match = {"$and": [{"status": {"$in": ["published", "registration_closed"]}}, wanted]}
+    found = sorted([d["_id"] async for d in db.evs.find(match, {"pending": 1, "seats_free": 1, "waiting": 1})])
+    assert found == ["a", "b"]
+
+
 async def test_erasure_reaches_every_copy_through_an_or_alone_in_update_many(db):
     """Events' erasure: a top-level `$or` with nothing beside it, unsetting nested fields."""
     await db.regs.insert_many(

@@ -88,8 +88,12 @@ def test_off_debian_it_says_what_to_get_and_the_one_command_that_needs_nothing_e
 
 def test_nothing_missing_nothing_done():
     assert plan_setup(DEBIAN_USER, []) == Setup()
-    carry_out(Setup(), say=lambda _: _never(), run=_never)
+    carry_out(Setup(), say=_say_nothing, run=_never)
 
 
 def _never(*_: object) -> int:
     raise AssertionError("nothing to run or say")
+
+
+def _say_nothing(line: str) -> None:
+    raise AssertionError(f"nothing to say, yet: {line}")

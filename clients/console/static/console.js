@@ -12,6 +12,12 @@ for (const form of document.querySelectorAll("form[data-live]")) {
       controller = new AbortController();
       const params = new URLSearchParams(new FormData(form));
       history.replaceState(null, "", `${form.action}?${params}`);
+      // Links that act on what is shown (exports) follow the filters too.
+      for (const link of document.querySelectorAll(`a[data-follows="${form.id}"]`)) {
+        const url = new URL(link.href);
+        for (const [name, value] of params) url.searchParams.set(name, value);
+        link.href = url;
+      }
       params.set("partial", "1");
       try {
         const answer = await fetch(`${form.action}?${params}`, {signal: controller.signal, credentials: "same-origin"});

@@ -32,6 +32,7 @@ async def test_a_published_change_of_date_or_venue_carries_before_and_after(svc)
     assert updated.event.venue == "Nhà văn hoá tỉnh" and updated.event.starts_at == later.replace(microsecond=0)
     assert updated.previous is not None and updated.previous.venue == event["venue"]
     assert updated.previous.starts_at.isoformat().startswith(event["starts_at"][:16])
+    assert [r.full_name for r in updated.registrants] == ["Khách 1"] and updated.registrants[0].email
 
     # Sending the same values again changes nothing and tells nobody.
     same = await svc.client.patch(f"/events/{event['id']}", json={"venue": "Nhà văn hoá tỉnh"}, headers=svc.admin)

@@ -215,7 +215,7 @@ async def test_registrants_hear_of_a_new_date_or_venue_and_of_a_cancellation(not
     moved = event.model_copy(
         update={"venue": "Nhà văn hoá Thanh niên", "starts_at": event.starts_at + timedelta(days=1)}
     )
-    changed = new_event(EventUpdated(event=moved, changed=["sessions", "venue"]), producer="events")
+    changed = new_event(EventUpdated(event=moved, changed=["sessions", "venue"], previous=event), producer="events")
     await notify.publisher.publish(changed)
     items = await notify.settled(changed.id, 4)
     assert {d["status"] for d in items} == {"sent"}
@@ -223,6 +223,7 @@ async def test_registrants_hear_of_a_new_date_or_venue_and_of_a_cancellation(not
     mail = next(x for x in notify.smtp.recorder.to(vi.email) if "Thay đổi" in str(x["Subject"]))
     body = mail.get_body(("plain",)).get_content()
     assert "Nhà văn hoá Thanh niên" in body and "16/12/2026" in body and "về thời gian và về địa điểm" in body
+    assert "Trước đây: 08:30 ngày 15/12/2026, tại Hội trường Liên hiệp Hội" in body
     assert any(str(x["Subject"]).startswith("Changed:") for x in notify.smtp.recorder.to(en.email))
     assert notify.sms.to(en.phone)[-1]["text"].startswith('Changed: "Digital transformation seminar" now 16 Dec')
     assert await notify.deliveries(event_id=capacity.id) == []

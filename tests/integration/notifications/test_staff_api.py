@@ -265,3 +265,12 @@ async def test_a_template_that_renders_too_much_is_refused_when_saved(notify):
     [error] = (await resp.json())["errors"]
     assert error["field"] == "parts.text" and "characters" in error["message"]
     assert (await notify.get("/notifications/templates/welcome/email/vi"))["version"] == 0
+    # ... and one that works without writing anything is stopped at its deadline.
+    endless = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x"
+    resp = await notify.client.put(
+        "/notifications/templates/welcome/email/vi",
+        json={"parts": {"subject": "Chào mừng", "text": endless}},
+        headers={**notify.staff, "Accept-Language": "en"},
+    )
+    assert resp.status == 422 and "too long" in (await resp.json())["errors"][0]["message"]
+    assert (await notify.client.get("/healthz")).status == 200
