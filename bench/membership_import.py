@@ -255,7 +255,7 @@ async def raw_insert_rate(mongo_url: str, rows: int, run: str, with_indexes: boo
                 doc = new_member(
                     member_id, fields, status="active", by="staff:bench", now=now, consent_source="import", years=1
                 )
-                docs.append(with_events(doc, event(MemberUpdated(**contact(doc)), None)))
+                docs.append(with_events(dict(doc), event(MemberUpdated(**contact(doc)), None)))
             began = time.perf_counter()
             await db[MEMBERS].insert_many(docs, ordered=False)
             elapsed += time.perf_counter() - began

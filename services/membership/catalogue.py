@@ -186,10 +186,6 @@ MESSAGES = Catalogue(
             "vi": "Content-Type phải là một trong {types} hoặc multipart/form-data",
             "en": "Content-Type must be one of {types} or multipart/form-data",
         },
-        "membership.file_field": {
-            "vi": "Hãy gửi tệp trong trường biểu mẫu tên file",
-            "en": "Send the file in a form field named file",
-        },
         "membership.file_empty": {"vi": "Tệp rỗng", "en": "The file is empty"},
         "membership.file_limit": {
             "vi": "Tệp tối đa {limit} byte",

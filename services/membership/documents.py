@@ -39,7 +39,6 @@ class MemberDoc(TypedDict, total=False):
     status: str
     version: int
     name_key: str  # folded full name
-    name_words: list[str]  # folded word prefixes (search)
     sort_key: str  # Vietnamese name order, then the id
     dup_key: str  # folded name | date of birth
     expertise_key: str

@@ -31,7 +31,6 @@ ERASED_FIELDS = (
     "dues",
     "approved_by",
     "rejected_by",
-    "name_words",
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,7 @@ from shared.access import Reach
 from shared.clock import now_utc
 from shared.errors import invalid_field
 from shared.identity import Identity
-from shared.text import InvalidPhone, fold, normalise_phone, search_pattern
+from shared.text import InvalidPhone, fold, normalise_phone
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,15 @@ def _text_query(text: str) -> dict[str, Any]:
             return {"phone": normalise_phone(text)}
         except InvalidPhone:
             return {"phone": text}
-    return {"name_key": {"$regex": search_pattern(text)}}
+    return {"name_key": {"$regex": word_prefix_pattern(text)}}
+
+
+def word_prefix_pattern(query: str) -> str:
+    """A regular expression over folded names: each word of the query begins a word of
+    the name, in the query's order, words between allowed ("ng van a" finds "nguyen van
+    an"; diacritics and case ignored)."""
+    words = [re.escape(w) for w in fold(query).split()]
+    return r"(^| )" + r"[^ ]*( [^ ]+)*? ".join(words) if words else r"^"
 
 
 def member_query(f: MemberFilter, today: date) -> dict[str, Any]:

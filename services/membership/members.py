@@ -24,7 +24,7 @@ from shared.errors import Conflict
 from shared.identity import Identity
 from shared.mongo import from_store
 from shared.outbox import strip_outbox
-from shared.text import InvalidPhone, fold, name_sort_key, normalise_name, normalise_phone, word_prefixes
+from shared.text import InvalidPhone, fold, name_sort_key, normalise_name, normalise_phone
 
 __all__ = [
     "DuplicateMember",
@@ -47,7 +47,6 @@ INTERNAL = frozenset(
     {
         "version",
         "name_key",
-        "name_words",
         "sort_key",
         "dup_key",
         "expertise_key",
@@ -114,7 +113,6 @@ def derived_keys(member_id: str, full_name: str, date_of_birth: str | None) -> d
     name_key = fold(full_name)
     return {
         "name_key": name_key,
-        "name_words": word_prefixes(full_name),
         "sort_key": f"{name_sort_key(full_name)} {member_id}",
         "dup_key": f"{name_key}|{date_of_birth or ''}",
     }

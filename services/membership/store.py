@@ -6,7 +6,7 @@ write), `member_imports` (jobs), `member_import_errors` (rejected rows, with the
 cells so staff can download, fix and re-upload them), `membership_schedule` (due items).
 
 Shapes chosen for the embedded store: history and dues are maps of JSON strings keyed by
-sortable ids (never sub-documents pushed into arrays); folded search keys, word prefixes,
+sortable ids (never sub-documents pushed into arrays); folded search keys,
 sort keys and due times (epoch numbers) are stored and indexed.
 """
 
@@ -34,8 +34,9 @@ INDEXES = [
     IndexSpec(MEMBERS, [("email", 1)], unique=True, sparse=True),
     IndexSpec(MEMBERS, [("phone", 1)], unique=True, sparse=True),
     IndexSpec(MEMBERS, [("sort_key", 1)]),  # name order, unique by the id it ends with
-    IndexSpec(MEMBERS, [("name_words", 1)]),  # folded word prefixes: name search
-    # No index on dup_key (read only for import rows with neither email nor phone): each index slows every insert.
+    # No index on name_key (searched by a regular expression of word beginnings, which no index of the
+    # embedded store serves: see bench/member_search.py) or dup_key (read only for import rows with neither
+    # email nor phone): each index slows every insert.
     IndexSpec(MEMBERS, [("organization_ids", 1)]),
     IndexSpec(MEMBERS, [("next_notice_epoch", 1)]),
     IndexSpec(IMPORT_ERRORS, [("job_id", 1), ("line", 1)]),

@@ -67,6 +67,8 @@ async def test_members_and_exports_filter_by_dues(client, admin):
     exported = await client.get("/members/export", params={"dues_state": "unpaid", "format": "csv"}, headers=admin)
     names = [r[1] for r in csv.reader(io.StringIO((await exported.read()).decode("utf-8-sig")))][1:]
     assert names == ["Chưa Đóng Phí"]
+    searched = await client.get("/members/export", params={"q": "da dong", "format": "csv"}, headers=admin)
+    assert [r[1] for r in csv.reader(io.StringIO((await searched.read()).decode("utf-8-sig")))][1:] == ["Đã Đóng Phí"]
     assert (await client.get("/members", params={"dues_state": "late"}, headers=admin)).status == 422
 
 

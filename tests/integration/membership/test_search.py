@@ -44,6 +44,11 @@ async def test_search_ignores_case_and_vietnamese_diacritics(client, admin):
     assert await names(client, admin, q="van a") == ["Nguyễn Văn A", "Nguyễn Văn An"]
     assert await names(client, admin, q="anh") == ["Trần Anh"]
     assert await names(client, admin, q="an") == ["Nguyễn Văn An", "Trần Anh"], "words match from their start"
+    # Every word of the search begins a word of the name, in order (issue 14: "ng van a").
+    assert await names(client, admin, q="ng van a") == ["Nguyễn Văn A", "Nguyễn Văn An"]
+    assert await names(client, admin, q="ng a") == ["Nguyễn Văn A", "Nguyễn Văn An"]
+    assert await names(client, admin, q="d t b") == ["Đặng Thị Bích"]
+    assert await names(client, admin, q="van ng") == []
 
 
 async def test_lists_read_in_vietnamese_name_order(client, admin):

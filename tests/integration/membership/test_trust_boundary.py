@@ -264,3 +264,11 @@ async def test_partners_do_not_see_who_among_staff_did_what(client, admin, signe
         assert view["full_name"] == "Đối Tác Đọc"
         assert not {"created_by", "approved_by", "rejected_by", "import_job_id"} & set(view)
         assert "staff:" not in str(view)
+
+
+async def test_a_malformed_multipart_upload_is_a_clear_422(client, admin):
+    boundary = "0d37f771f3609e9baf6be26654101f5f"  # a part with no headers at all: what schemathesis sent
+    broken = f"--{boundary}\r\nTrue--{boundary}--\r\n".encode()
+    resp = await post_file(client, "/members/imports", admin, broken, f"multipart/form-data; boundary={boundary}")
+    assert resp.status == 422 and resp.content_type == "application/problem+json"
+    assert (await resp.json())["errors"][0]["field"] == "file"
