@@ -28,7 +28,7 @@ class Certificates:
     def __init__(self, deps: Deps, settings: Settings) -> None:
         self.deps = deps
         self.font = settings.events_certificate_font
-        self.federation = settings.federation_name
+        self.federation = settings.federation_name  # the fallback before a tree exists
 
     async def issue(self, who: Identity, event_id: str, correlation_id: str | None) -> dict[str, int]:
         """A certificate for every member who attended a completed training (once each)."""
@@ -96,7 +96,7 @@ class Certificates:
             event,
             font_path=self.font,
             verify_url=self.deps.links.verify(reg["certificate_code"]),
-            federation=self.federation,
+            federation=await self.deps.orgs.federation_name() or self.federation,
             organizer_name=organizer.get("name"),
         )
         return body, f"{reg['certificate_code']}.pdf"

@@ -84,6 +84,11 @@ class OrganizationProjection:
             return False
         return result.matched_count == 1 or result.upserted_id is not None
 
+    async def federation_name(self) -> str | None:
+        """The name of the tree's root (the federation), once membership has announced it."""
+        root = await self.orgs.find_one({"parent_id": None, "kind": "federation"}, {"name": 1})
+        return root["name"] if root else None
+
     async def resolve(self, id_or_code: str) -> OrganizationDoc | None:
         """An organisation by id, or else by code (any case)."""
         found = await self.orgs.find_one({"_id": id_or_code})

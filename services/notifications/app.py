@@ -66,7 +66,12 @@ def create_app(settings: Settings) -> web.Application:
             app[api.RECEIPTS] = Receipts(deliveries, links)
             app[api.CAMPAIGNS] = CampaignDesk(settings, campaigns, runner.tree, renderer, runner, dispatcher.wake)
 
-            projecting = Projecting(contacts, directory, deliveries, suppressions)
+            planner.federation = await directory.federation_name()
+
+            def federation_named(name: str) -> None:
+                planner.federation = name
+
+            projecting = Projecting(contacts, directory, deliveries, suppressions, on_federation=federation_named)
             subscribe(rt.bus, NotificationHandlers(projecting, planner, dispatcher))
             await rt.start()
             dispatcher.start()

@@ -115,6 +115,9 @@ class Planner:
     renderer: Renderer
     links: Links | None = None
     zns: ZnsTemplates | None = None
+    # The root of the organisation tree, as membership last announced it (the setting is
+    # only the fallback before a tree exists).
+    federation: str | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -126,7 +129,7 @@ class Planner:
     def base_context(self) -> dict[str, Any]:
         s = self.settings
         return {
-            "federation": s.federation_name,
+            "federation": self.federation or s.federation_name,
             "federation_en": s.federation_name_en,
             "public_base_url": s.public_base_url,
         }

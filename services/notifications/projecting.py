@@ -5,6 +5,7 @@ every notifications collection)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,7 @@ class Projecting:
     directory: DirectoryStore
     deliveries: DeliveryStore
     suppressions: SuppressionStore
+    on_federation: Callable[[str], None] = lambda name: None
 
     async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> None:
         values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
@@ -67,6 +69,8 @@ class Projecting:
             data.organization_id,
             {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
         )
+        if data.parent_id is None and data.kind == "federation":
+            self.on_federation(data.name)  # messages sign with the tree's root from now on
 
     async def registrants(self, event_id: str) -> list[Registrant]:
         """Who holds a place at an event, as far as the registration events told us

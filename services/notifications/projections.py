@@ -119,6 +119,11 @@ class DirectoryStore:
     async def upsert_organization(self, org_id: str, fields: OrganizationDoc) -> None:
         await self.organizations.update_one({"_id": org_id}, {"$set": fields}, upsert=True)
 
+    async def federation_name(self) -> str | None:
+        """The name of the tree's root (the federation), once membership has announced it."""
+        root = await self.organizations.find_one({"parent_id": None, "kind": "federation"}, {"name": 1})
+        return root["name"] if root else None
+
     async def parents(self) -> dict[str, str | None]:
         """The organisation tree, child → parent (shared.access.OrganizationTree reads it)."""
         return {org["_id"]: org.get("parent_id") async for org in self.organizations.find({}, {"parent_id": 1})}

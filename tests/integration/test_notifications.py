@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from services.notifications.app import create_app
-from shared.contracts import MemberApproved, new_event
+from shared.contracts import MemberApproved, OrganizationCreated, new_event
 from shared.identity import HEADER, Identity, sign
 from shared.mongo import connect
 from tests.smtp_server import SmtpServer
@@ -142,3 +142,28 @@ async def _sent(client, staff, event):
 
 async def _async(value):
     return value
+
+
+async def test_messages_sign_with_the_federation_at_the_root_of_the_tree(service, smtp):
+    """Issue 10.13: the federation's name comes from the root of the organisation tree as
+    membership announces it; the FEDERATION_NAME setting is only the fallback."""
+    _client, publisher, _staff = service
+    root = "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh Bình Dương"
+    await publisher.publish(
+        new_event(
+            OrganizationCreated(organization_id=str(uuid.uuid4()), code="LHH-BD", name=root, kind="federation"),
+            producer="membership",
+        )
+    )
+    branch = OrganizationCreated(
+        organization_id=str(uuid.uuid4()), code="HOI-Y", name="Hội Y học", kind="association", parent_id="x"
+    )
+    await publisher.publish(new_event(branch, producer="membership"))
+
+    async def welcomed_under_the_root():
+        await publisher.publish(approved(address := f"hoa.{uuid.uuid4().hex[:6]}@example.vn"))
+        mails = await eventually(lambda: _async(smtp.recorder.to(address)), what="welcome email")
+        return str(mails[0]["Subject"]).endswith(root)
+
+    # The tree's news and the member's travel on different queues: wait for the first to land.
+    assert await eventually(welcomed_under_the_root, timeout=30, interval=0.5, what="signed with the root's name")

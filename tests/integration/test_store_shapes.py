@@ -439,3 +439,17 @@ async def test_a_fallback_turns_one_claimed_document_into_another_channel_once(d
     assert (await db.deliveries.update_one({"_id": "k", "claim": "c1"}, update)).matched_count == 0
     doc = await db.deliveries.find_one({"_id": "k"})
     assert (doc["channel"], doc["content"], "fallback" in doc, "claim" in doc) == ("sms", {"text": "sms"}, False, False)
+
+
+async def test_the_root_of_the_tree_is_found_by_a_null_parent(db):
+    """Notifications and events find the federation's name: the organisation whose
+    `parent_id` is null (stored as null by the projections) and whose kind is federation."""
+    await db.orgs.insert_many(
+        [
+            {"_id": "root", "parent_id": None, "kind": "federation", "name": "Liên hiệp"},
+            {"_id": "a", "parent_id": "root", "kind": "association", "name": "Hội A"},
+            {"_id": "b", "parent_id": None, "kind": "association", "name": "Hội mồ côi"},
+        ]
+    )
+    root = await db.orgs.find_one({"parent_id": None, "kind": "federation"}, {"name": 1})
+    assert root == {"_id": "root", "name": "Liên hiệp"}
