@@ -246,6 +246,20 @@ def test_typing_nguyen_finds_nguyen_with_its_diacritics(admin, gateway_url, admi
     result.get_by_role("link", name=f"Nguyễn Thị Ánh {tag}").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Nguyễn Thị Ánh {tag}")
     admin.check("07-member")
+    # The office corrects her profile: only what was changed is written.
+    page.get_by_role("link", name="Sửa hồ sơ").click()
+    expect(page.get_by_label("Họ và tên")).to_have_value(f"Nguyễn Thị Ánh {tag}")
+    page.get_by_label("Chuyên ngành").fill("Công nghệ sinh học")
+    page.get_by_label("Ngày sinh").fill("31/02/1990")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.locator(".field-error, [role=alert]").first).to_be_visible()  # no 31 February
+    page.get_by_label("Ngày sinh").fill("12/05/1990")
+    admin.check("07b-member-edit")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã lưu")
+    profile = page.locator("section[aria-labelledby=h-profile]")
+    expect(profile).to_contain_text("Công nghệ sinh học")
+    expect(profile).to_contain_text("12/05/1990")
 
 
 def test_an_api_problem_shows_its_title_and_the_message_beside_the_field(admin):

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from clients.api import ApiClient, ApiProblem, Event, Member, MemberPage, Organization, Registration
 from clients.console.app import api, lang_of, redirect, render, session_of, url
-from clients.console.formatting import parse_day
+from clients.console.formatting import day, parse_day
 from clients.console.i18n import translate
 from clients.console.views import Form, failed, fields, relay
 
@@ -34,6 +34,8 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/members/new", new_page, name="member_new")
     router.add_post("/members/new", create, name="member_create")
     router.add_get("/members/{member_id}", page, name="member")
+    router.add_get("/members/{member_id}/edit", edit_page, name="member_edit")
+    router.add_post("/members/{member_id}/edit", update, name="member_update")
     router.add_post("/members/{member_id}/status", transition, name="member_transition")
     router.add_post("/members/{member_id}/renew", renew, name="member_renew")
     router.add_get("/members/{member_id}/personal-data", personal_data, name="member_personal_data")
@@ -182,6 +184,55 @@ async def create(request: web.Request) -> web.StreamResponse:
             orgs=await client.organizations(),
             titles=TITLES,
         )
+    return redirect(request, url(request, "member", member_id=member.id), "saved")
+
+
+PROFILE_FIELDS = ("full_name", "email", "phone", "date_of_birth", "gender", "expertise", "language")
+
+
+def _profile_values(member: Member) -> dict[str, Any]:
+    """The profile as the edit form shows it (dates as dd/mm/yyyy)."""
+    values: dict[str, Any] = {name: getattr(member, name) or "" for name in PROFILE_FIELDS}
+    values["date_of_birth"] = day(member.date_of_birth) if member.date_of_birth else ""
+    values["titles"] = list(member.titles)
+    return values
+
+
+async def edit_page(request: web.Request) -> web.StreamResponse:
+    member = await api(request).member(request.match_info["member_id"])
+    return render(request, "members/edit.html", member=member, form=Form(_profile_values(member)), titles=TITLES)
+
+
+async def update(request: web.Request) -> web.StreamResponse:
+    """Send only what was changed: a field left as it was is not written again."""
+    client = api(request)
+    member = await client.member(request.match_info["member_id"])
+    data = await request.post()
+    values: dict[str, Any] = fields(data, *PROFILE_FIELDS)
+    values["titles"] = [str(t) for t in data.getall("titles", [])]
+    before = _profile_values(member)
+    changes: dict[str, Any] = {
+        name: values[name] or None
+        for name in PROFILE_FIELDS
+        if values[name] != before[name] and name != "date_of_birth"
+    }
+    if values["titles"] != before["titles"]:
+        changes["titles"] = values["titles"]
+    errors: dict[str, list[str]] = {}
+    if values["date_of_birth"] != before["date_of_birth"]:
+        born = parse_day(values["date_of_birth"]) if values["date_of_birth"] else None
+        if values["date_of_birth"] and born is None:
+            errors["date_of_birth"] = [translate(lang_of(request), "form.bad_day")]
+        changes["date_of_birth"] = born.isoformat() if born else None
+    try:
+        if errors:
+            raise ApiProblem(422, translate(lang_of(request), "form.invalid_title"), "")
+        if changes:
+            member = await client.update_member(member.id, changes)
+    except ApiProblem as problem:
+        form = failed(problem, values)
+        form.errors.update(errors)
+        return render(request, "members/edit.html", status=problem.status, member=member, form=form, titles=TITLES)
     return redirect(request, url(request, "member", member_id=member.id), "saved")
 
 
