@@ -17,6 +17,7 @@ found* (404), never forbidden (403): existence must not leak.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -122,20 +123,29 @@ class OrganizationTree:
         self.ttl_seconds = ttl_seconds
         self._snapshot: ParentMap | None = None
         self._read_at = 0.0
+        self._reading: asyncio.Future[ParentMap] | None = None
 
     async def parents(self) -> ParentMap:
+        """The tree, read again once the snapshot is older than the ttl: one read however
+        many requests ask at once."""
         now = time.monotonic()
         if self._snapshot is None or now - self._read_at > self.ttl_seconds:
-            self._snapshot = dict(await self._load())
-            self._read_at = now
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.ensure_future(self._read())
+            return await asyncio.shield(self._reading)
         return self._snapshot
+
+    async def _read(self) -> ParentMap:
+        snapshot = dict(await self._load())
+        self._snapshot, self._read_at = snapshot, time.monotonic()
+        return snapshot
 
     def invalidate(self) -> None:
         self._snapshot = None
 
     async def reach(self, who: Identity) -> Reach:
-        if who.is_admin:
-            return Reach.all()
+        if not who.organization_id:  # the tree decides nothing for them (admin, unbound key, judge…)
+            return reach_from(who, {})
         return reach_from(who, await self.parents())
 
     async def subtree(self, root_id: str) -> set[str]:

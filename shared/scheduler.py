@@ -31,7 +31,7 @@ from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
-from shared.outbox import OutboxRelay, push_events
+from shared.outbox import push_events
 
 log = get_logger(__name__)
 
@@ -52,11 +52,8 @@ def _as_epoch(when: datetime | float) -> float:
 class DueItems:
     """The items of one kind of scheduled work, in one collection."""
 
-    def __init__(
-        self, collection: AsyncCollection, relay: OutboxRelay | None = None, lease_seconds: float = 60.0
-    ) -> None:
+    def __init__(self, collection: AsyncCollection, lease_seconds: float = 60.0) -> None:
         self.collection = collection
-        self.relay = relay
         self.lease_seconds = lease_seconds
 
     async def schedule(self, key: str, due: datetime | float, payload: dict[str, Any]) -> bool:
@@ -117,8 +114,6 @@ class DueItems:
         result = await self.collection.update_one(
             {"_id": item["_id"], "state": "pending", "lease_owner": item["lease_owner"]}, update
         )
-        if result.modified_count == 1 and events and self.relay is not None:
-            self.relay.notify()
         return result.modified_count == 1
 
     async def release(self, item: dict[str, Any], retry_in: float) -> None:

@@ -70,7 +70,6 @@ def create_app(settings: Settings) -> web.Application:
                 files=store.Files(rt.db),
                 archive=store.Archive(rt.db),
                 projections=projections,
-                relay=rt.relay,
                 tree=OrganizationTree(projections.parent_map),
                 links=Links.of(settings.public_base_url),
                 now=now_utc,

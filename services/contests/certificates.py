@@ -37,8 +37,6 @@ class Certificates:
                 already += 1
                 continue
             issued += await self._certify(edition, entry, correlation_id)
-        if issued:
-            self.deps.relay.notify()
         return {"issued": issued, "already_issued": already}
 
     async def verify(self, code: str) -> dict[str, Any]:

@@ -54,7 +54,6 @@ class EntryDesk:
         }
         event = announcing.about_entry(EntrySubmitted, edition, entry, correlation_id)
         await self.deps.entries.insert(entry, event)  # type: ignore[arg-type]
-        self.deps.relay.notify()
         return views.entry(entry, edition, "board" if who.is_admin else "staff")  # type: ignore[arg-type]
 
     async def update(self, entry_id: str, body: EntryPatch, who: Identity) -> dict[str, Any]:

@@ -126,8 +126,6 @@ class Judging:
             expect={"status": "screened_in"},
             events=[event],
         )
-        if scored is not None:
-            self.deps.relay.notify()
         return scored
 
     async def _own_sheet(self, entry_id: str, who: Identity) -> SheetDoc:

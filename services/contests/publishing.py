@@ -57,7 +57,6 @@ class Publishing:
             )
             edition = await self.deps.edition(edition_id)
         await self._apply(edition, frozen, correlation_id)
-        self.deps.relay.notify()
         awarded = sum(1 for i in frozen["items"] if i["tier"])
         return {
             "edition_id": edition_id,
@@ -109,7 +108,6 @@ class Publishing:
         )
         if updated is None:
             raise lifecycle.InvalidTransition(entry_status="forwarded")
-        self.deps.relay.notify()
         return views.entry(updated or entry, edition, "board")
 
     # --- steps ----------------------------------------------------------------------------

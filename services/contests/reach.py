@@ -22,7 +22,6 @@ from services.contests.views import Audience
 from shared.access import OrganizationTree
 from shared.errors import NotFound
 from shared.identity import STAFF_PREFIX, Identity
-from shared.outbox import OutboxRelay
 
 
 @dataclass
@@ -34,7 +33,6 @@ class Deps:
     files: Files
     archive: Archive
     projections: Projections
-    relay: OutboxRelay
     tree: OrganizationTree
     links: Links
     now: Callable[[], datetime]

@@ -45,7 +45,6 @@ class Screening:
         )
         if updated is None:
             raise Conflict(MESSAGES("contests.screening.scored"))
-        self.deps.relay.notify()
         if target == "screened_out":
             waiting = await self.deps.sheets.find(entry_id=entry_id, status=["assigned", "reopened"])
             await self.deps.sheets.withdraw([s["_id"] for s in waiting], now)

@@ -60,11 +60,10 @@ def create_app(settings: Settings) -> web.Application:
                 members=MemberProjection(rt.db),
                 orgs=orgs,
                 tree=OrganizationTree(orgs.parents),
-                relay=rt.relay,
                 links=Links.from_settings(settings),
             )
             hours = parse_hours(settings.events_reminder_hours)
-            reminders = Reminders(deps.events, deps.regs, DueItems(rt.db[store.REMINDERS], rt.relay), deps.links, hours)
+            reminders = Reminders(deps.events, deps.regs, DueItems(rt.db[store.REMINDERS]), deps.links, hours)
             seating = Seating(deps)
             registrations = Registrations(deps, seating)
             desk = EventDesk(deps, reminders)

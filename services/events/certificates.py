@@ -46,8 +46,6 @@ class Certificates:
                 already += 1
             else:
                 issued += 1
-        if issued:
-            self.deps.relay.notify()
         return {"issued": issued, "already_issued": already}
 
     async def _issue_one(self, event: EventDoc, reg: RegistrationDoc, hours: float, correlation_id: str | None) -> bool:

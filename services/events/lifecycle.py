@@ -74,7 +74,6 @@ class Lifecycle:
         await self.deps.events.announce(
             event_id, {"cancel_announced": 1}, new_event(announcement, producer=PRODUCER, correlation_id=correlation_id)
         )
-        self.deps.relay.notify()
         return await self.desk.view(await self.deps.event(event_id))
 
     async def set_capacity(
@@ -90,7 +89,6 @@ class Lifecycle:
                 {"updated_at": stamp(now_utc())},
                 new_event(data, producer=PRODUCER, correlation_id=correlation_id),
             )
-            self.deps.relay.notify()
         if capacity > doc["capacity"]:
             await self.seating.fill(event_id, correlation_id)
         return await self.desk.view(await self.deps.event(event_id))
@@ -125,8 +123,6 @@ class Lifecycle:
         self.deps.cache.forget(doc["_id"])
         if done is None:
             raise ChangedMeanwhile()
-        if envelopes:
-            self.deps.relay.notify()
         return done
 
     def _about(self, doc: EventDoc) -> Any:

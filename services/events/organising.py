@@ -122,7 +122,6 @@ class EventDesk:
         self.deps.cache.forget(event_id)
         if done is None:
             raise ChangedMeanwhile()
-        self.deps.relay.notify()
         if "sessions" in changes and done["status"] in ACTIVE:
             await self.reminders.plan(done)
         return await self.view(done)

@@ -9,7 +9,6 @@ beside a top-level `$or` in writes; tests/integration/test_store_shapes.py).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -64,7 +63,6 @@ class MemberProjection:
 class OrganizationProjection:
     def __init__(self, db: AsyncDatabase) -> None:
         self.orgs = db[ORGANIZATIONS]
-        self._reading: asyncio.Future[dict[str, str | None]] | None = None
 
     async def apply(self, org: OrganizationChanged, event_time: datetime) -> bool:
         fields = {
@@ -101,11 +99,5 @@ class OrganizationProjection:
         return {d["_id"]: cast(Any, d) async for d in self.orgs.find({"_id": {"$in": wanted}}, {"code": 1, "name": 1})}
 
     async def parents(self) -> dict[str, str | None]:
-        """The whole tree as child → parent (shared.access.OrganizationTree reads it): one
-        read however many requests ask at once."""
-        if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(self._parents())
-        return await asyncio.shield(self._reading)
-
-    async def _parents(self) -> dict[str, str | None]:
+        """The whole tree as child → parent (shared.access.OrganizationTree reads it)."""
         return {d["_id"]: d.get("parent_id") async for d in self.orgs.find({}, {"parent_id": 1})}

@@ -19,10 +19,9 @@ from services.events.catalogue import MESSAGES
 from services.events.projections import MemberProjection, OrganizationProjection
 from services.events.records import EventDoc, OrganizationDoc, RegistrationDoc
 from services.events.store import Events, Registrations, SeatLedger
-from shared.access import OrganizationTree, Reach, reach_from
+from shared.access import OrganizationTree, Reach
 from shared.errors import DomainError, NotFound
 from shared.identity import Identity
-from shared.outbox import OutboxRelay
 
 PRODUCER = "events"
 CACHE_SECONDS = 1.0  # how stale an event's window and audience may be when a registration is checked
@@ -80,7 +79,6 @@ class Deps:
     members: MemberProjection
     orgs: OrganizationProjection
     tree: OrganizationTree
-    relay: OutboxRelay
     links: Links
     cache: EventCache = field(init=False)
 
@@ -88,8 +86,6 @@ class Deps:
         self.cache = EventCache(self.event)
 
     async def reach(self, who: Identity) -> Reach:
-        if not who.organization_id:  # the tree decides nothing for them (admin, unbound key…)
-            return reach_from(who, {})
         return await self.tree.reach(who)
 
     async def event(self, event_id: str) -> EventDoc:

@@ -201,8 +201,6 @@ class Registering:
         try:
             docs, envelopes, answers = self._documents(event, batch, taken)
             refused = await self.deps.regs.insert_all(docs, envelopes)
-            if len(refused) < len(batch):
-                self.deps.relay.notify()
             await self._settle(event["_id"], taken, refused)
         finally:
             self.seating.in_flight.pop(taken.intent["key"], None)

@@ -135,7 +135,6 @@ class Registrations:
         raise ChangedMeanwhile()
 
     async def _free(self, reg: RegistrationDoc, correlation_id: str | None) -> None:
-        self.deps.relay.notify()
         self.deps.cache.forget(reg["event_id"])
         if reg["status"] == "confirmed":
             await self.deps.ledger.give_back_seat(reg["event_id"])

@@ -81,7 +81,6 @@ class Seating:
             fields={"_id": 1},
         )
         if done is not None:
-            self.deps.relay.notify()
             log.info("registration.promoted", event_id=event["_id"], registration_id=reg["_id"])
         return done is not None
 

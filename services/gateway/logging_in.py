@@ -14,7 +14,6 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -58,11 +57,10 @@ def verify_password(hasher: PasswordHasher, stored: str, password: str) -> bool:
 
 
 class Logins:
-    def __init__(self, store: GatewayStore, settings: Settings, callers: Callers, notify: Callable[[], None]) -> None:
+    def __init__(self, store: GatewayStore, settings: Settings, callers: Callers) -> None:
         self.store = store
         self.settings = settings
         self.callers = callers
-        self.notify = notify
         self.hasher = password_hasher(settings)
         self._guard_key = settings.derived_secret("gateway-traffic")
         # Verified against when the username is unknown, so timing does not tell which usernames exist.
@@ -140,7 +138,6 @@ class Logins:
         ):
             raise unauthenticated("gateway.already_refreshed")
         self.callers.forget_session(claims.sid)
-        self.notify()
         return await self.open(account, started=started)
 
     def me(self, who: Identity) -> StaffUser:
@@ -155,7 +152,6 @@ class Logins:
         event = new_event(CredentialRevoked(kind="session", id=claims.sid), producer=PRODUCER)
         await self.store.end_session(claims.sid, time.time(), [event])
         self.callers.forget_session(claims.sid)
-        self.notify()
 
     async def change_password(self, who: Identity, current: str, new: str) -> None:
         if not who.is_staff:
@@ -179,7 +175,6 @@ class Logins:
         )
         await self.store.update_staff(username, {"password_hash": hashed}, [event], end_logins=True)
         self.callers.forget_account(username)
-        self.notify()
 
 
 def _username(who: Identity) -> str:

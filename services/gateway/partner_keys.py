@@ -8,7 +8,7 @@ second.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from services.gateway import credentials
@@ -34,13 +34,10 @@ def unknown_scopes(scopes: list[str], known: Collection[str]) -> list[FieldError
 
 
 class PartnerKeys:
-    def __init__(
-        self, store: GatewayStore, callers: Callers, known_scopes: Collection[str], notify: Callable[[], None]
-    ) -> None:
+    def __init__(self, store: GatewayStore, callers: Callers, known_scopes: Collection[str]) -> None:
         self.store = store
         self.callers = callers
         self.known_scopes = frozenset(known_scopes)
-        self.notify = notify
 
     async def create(self, body: ApiKeyIn, by: str) -> ApiKeyCreated:
         unknown = unknown_scopes(body.scopes, self.known_scopes)
@@ -72,7 +69,6 @@ class PartnerKeys:
         if doc is None:
             raise NotFound(MESSAGES("gateway.no_such_key"))
         self.callers.forget_key(prefix)
-        self.notify()
         return shown(doc)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,11 +42,10 @@ BOUND_ROLES = ("manager", "judge")
 
 
 class StaffAccounts:
-    def __init__(self, store: GatewayStore, logins: Logins, callers: Callers, notify: Callable[[], None]) -> None:
+    def __init__(self, store: GatewayStore, logins: Logins, callers: Callers) -> None:
         self.store = store
         self.logins = logins
         self.callers = callers
-        self.notify = notify
 
     async def create(self, body: StaffIn, by: str) -> Staff:
         passwords.check(body.password, body.username)
@@ -120,7 +119,6 @@ class StaffAccounts:
             await self.store.update_staff(username, undo, [])
             raise LastAdmin(MESSAGES("gateway.last_admin.detail"))
         self.callers.forget_account(username)
-        self.notify()
         return self._shown(after, await self.store.login_guard(self.logins.guard_key(username)))
 
     async def _another_active_admin(self, username: str) -> bool:

@@ -79,7 +79,6 @@ def create_app(settings: Settings) -> web.Application:
                 orgs=orgs,
                 members=store.MemberStore(rt.db),
                 imports=store.ImportStore(rt.db),
-                relay=rt.relay,
                 tree=OrganizationTree(orgs.parent_map),
                 term_years=settings.membership_term_years,
             )
@@ -87,7 +86,7 @@ def create_app(settings: Settings) -> web.Application:
             # Membership publishes; it consumes nothing.
             await rt.start()
             every = settings.membership_expiry_sweep_seconds
-            items = DueItems(rt.db[store.SCHEDULE], rt.relay)
+            items = DueItems(rt.db[store.SCHEDULE])
             await schedule_sweep(items, int(epoch() // every), every)
             scheduler = Scheduler(
                 items,

@@ -49,7 +49,6 @@ class Changes:
             await self.deps.members.add(doc, envelope)
         except Taken as taken:
             raise await self.duplicate(taken.field, doc, reach) from None
-        self.deps.relay.notify()
 
     async def apply(
         self,
@@ -66,8 +65,6 @@ class Changes:
             raise await self.duplicate(taken.field, {**doc, **update.get("$set", {})}, reach) from None
         if after is None:
             raise ConcurrentChange(MESSAGES("membership.changed_meanwhile"))
-        if events:
-            self.deps.relay.notify()
         return after
 
     async def duplicate(self, field: str, doc: Any, reach: Reach) -> DuplicateMember:

@@ -47,8 +47,6 @@ class Expiry:
         if set_:
             update["$set"] = set_
         written = await self.deps.members.write_notice(doc, update, events)
-        if written and events:
-            self.deps.relay.notify()
         return int(written and bool(events))
 
     @staticmethod

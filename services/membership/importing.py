@@ -320,8 +320,6 @@ class BatchWrite:
         if retry:
             await self._match_stored(plan, retry)
         updated = await self._update(plan)
-        if self.created or updated:
-            self.deps.relay.notify()
         errors = [(e, row) for row in batch for e in row.errors] + plan.errors
         await self._record_errors(errors)
         return {

@@ -209,7 +209,6 @@ class Organizations:
 
     def _written(self) -> None:
         self.deps.changed()
-        self.deps.relay.notify()
 
     # --- from a spreadsheet -----------------------------------------------------------
 

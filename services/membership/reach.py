@@ -16,7 +16,6 @@ from services.membership.store import ImportJobDoc, ImportStore, MemberDoc, Memb
 from shared.access import OrganizationTree, Reach
 from shared.errors import NotFound
 from shared.identity import Identity
-from shared.outbox import OutboxRelay
 
 
 @dataclass
@@ -24,7 +23,6 @@ class Deps:
     orgs: OrganizationStore
     members: MemberStore
     imports: ImportStore
-    relay: OutboxRelay
     tree: OrganizationTree
     term_years: int = 1
 

@@ -57,7 +57,6 @@ def create_app(settings: Settings) -> web.Application:
                 endpoint_store,
                 deliveries,
                 transport,
-                rt.relay,
                 secret_key=secret_key,
                 schedule=schedule,
                 disable_after_hours=settings.webhooks_disable_after_hours,

@@ -34,7 +34,6 @@ from shared.clock import epoch, now_utc
 from shared.contracts import WebhookEndpointDisabled, new_event
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
-from shared.outbox import OutboxRelay
 
 log = get_logger(__name__)
 PRODUCER = "webhooks"
@@ -83,7 +82,6 @@ class Dispatcher:
         endpoints: EndpointStore,
         deliveries: DeliveryStore,
         transport: Transport,
-        relay: OutboxRelay,
         *,
         secret_key: bytes,
         schedule: RetrySchedule,
@@ -95,7 +93,6 @@ class Dispatcher:
         self.endpoints = endpoints
         self.deliveries = deliveries
         self.transport = transport
-        self.relay = relay
         self.secret_key = secret_key
         self.schedule = schedule
         self.disable_after_hours = disable_after_hours
@@ -307,7 +304,6 @@ class Dispatcher:
         )
         if done is None:
             return False
-        self.relay.notify()
         cancelled = await self.deliveries.cancel_pending(endpoint["_id"], f"endpoint disabled ({reason})")
         log.warning("webhooks.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason, cancelled=cancelled)
         return True

@@ -189,12 +189,10 @@ async def test_reminders_fire_once_per_registration_with_two_schedulers(svc):
     for i in range(7):
         await svc.guest(event["id"], i)
     items = deps.events.collection.database[store.REMINDERS]
-    reminders = Reminders(deps.events, deps.regs, DueItems(items, deps.relay), deps.links, [1.0])
+    reminders = Reminders(deps.events, deps.regs, DueItems(items), deps.links, [1.0])
     assert await reminders.plan(await deps.events.get(event["id"]))
 
-    replicas = [
-        Scheduler(DueItems(items, deps.relay), reminders.job, name=f"r{i}", poll_seconds=0.05) for i in range(2)
-    ]
+    replicas = [Scheduler(DueItems(items), reminders.job, name=f"r{i}", poll_seconds=0.05) for i in range(2)]
     for replica in replicas:
         replica.start()
     try:
