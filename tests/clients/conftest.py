@@ -19,7 +19,7 @@ import pytest
 from clients.api import ApiClient
 from deploy.local.services import ServiceProcesses
 from tests.smtp_server import SmtpServer
-from tests.support.platform import READY_TIMEOUT, platform_env
+from tests.support.platform import platform_env
 
 T = TypeVar("T")
 ADMIN_PASSWORD = "console-bootstrap-admin-password"
@@ -54,7 +54,7 @@ def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) 
     processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("console-logs"))
     processes.start()
     try:
-        processes.wait_ready(timeout=READY_TIMEOUT)
+        processes.wait_ready()
         yield processes
     finally:
         processes.stop()

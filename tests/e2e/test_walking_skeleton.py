@@ -4,8 +4,6 @@ email over SMTP."""
 
 from __future__ import annotations
 
-import uuid
-
 import aiohttp
 import pytest
 
@@ -13,6 +11,7 @@ from deploy.local.embedded_store import free_port
 from deploy.local.services import READY_TIMEOUT, ServiceProcesses
 from tests.smtp_server import SmtpServer
 from tests.support import eventually
+from tests.support.platform import platform_env
 
 # Six Python services start slowly on a loaded 2-core machine: the wait names the slow one
 # (deploy/local/services.py READY_TIMEOUT), and the test's own limit covers that wait.
@@ -28,27 +27,16 @@ def smtp():
 
 @pytest.fixture(scope="module")
 def platform(mongo_url, amqp_url, smtp, tmp_path_factory):
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "MONGO_URL": mongo_url,
-        "MONGO_DB_PREFIX": f"e2e{run}",
-        "AMQP_URL": amqp_url,
-        "BUS_EXCHANGE": f"lienhiep.events.{run}",
-        "BUS_QUEUE_PREFIX": f"{run}.",
-        "BUS_RETRY_DELAYS": "0.2,0.5",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "GATEWAY_PORT": str(free_port()),
-        "GATEWAY_METRICS_PORT": str(free_port()),
-        "MEMBERSHIP_PORT": str(free_port()),
-        "EVENTS_PORT": str(free_port()),
-        "NOTIFICATIONS_PORT": str(free_port()),
-        "CONTESTS_PORT": str(free_port()),
-        "WEBHOOKS_PORT": str(free_port()),
-        "INTERNAL_IDENTITY_SECRET": f"e2e-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-        "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LOG_LEVEL": "INFO",
-    }
+    env = platform_env(
+        "e2e",
+        mongo_url,
+        amqp_url,
+        smtp.port,
+        BUS_RETRY_DELAYS="0.2,0.5",
+        GATEWAY_METRICS_PORT=str(free_port()),
+        LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        LOG_LEVEL="INFO",
+    )
     processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("logs"))
     processes.start()
     try:

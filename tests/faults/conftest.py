@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import pytest
 from deploy.local.embedded_store import EmbeddedStore
 from tests.fakes.sms_provider import FakeSmsProvider
 from tests.smtp_server import Recorder, SmtpServer
+from tests.support.platform import SERVICES, platform_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "faults-bootstrap-admin-password"
@@ -200,44 +200,35 @@ class Platform:
 
 
 def _platform_env(store: EmbeddedStore, amqp_url: str, smtp_port: int, sms_url: str) -> dict[str, str]:
-    run = uuid.uuid4().hex[:8]
-    gateway, membership, events, notifications, contests, webhooks = spaced_ports(6)
-    return {
-        "MONGO_URL": store.url,
-        "MONGO_DB_PREFIX": f"faults{run}",
-        "AMQP_URL": amqp_url,
-        "BUS_EXCHANGE": f"lienhiep.events.{run}",
-        "BUS_QUEUE_PREFIX": f"{run}.",
-        "BUS_QUEUE_TYPE": "classic",
-        "BUS_RETRY_DELAYS": "0.2,0.5,1",
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "SMS_PROVIDER_URL": sms_url,
-        "SMS_PROVIDER_TOKEN": "sms-test-token",
-        "SMS_QUIET_START_HOUR": "0",  # equal hours: no quiet hours, whatever the hour CI runs at
-        "SMS_QUIET_END_HOUR": "0",
-        "SMS_ANNOUNCEMENTS_PER_DAY": "100",
-        "NOTIFY_POLL_SECONDS": "0.2",
-        "NOTIFY_RETRY_SECONDS": "1,2",
-        "EMAIL_RATE_PER_SECOND": "40",
-        "SMS_RATE_PER_SECOND": "40",
-        "GATEWAY_PORT": str(gateway),
-        "MEMBERSHIP_PORT": str(membership),
-        "EVENTS_PORT": str(events),
-        "NOTIFICATIONS_PORT": str(notifications),
-        "CONTESTS_PORT": str(contests),
-        "WEBHOOKS_PORT": str(webhooks),
-        "GATEWAY_PROBE_SECONDS": "1",
-        "GATEWAY_RATE_PER_SECOND": "100000",
-        "GATEWAY_RATE_BURST": "100000",
-        "GATEWAY_LOGIN_RATE_PER_MINUTE": "10000",
-        "GATEWAY_ARGON2_TIME_COST": "1",
-        "GATEWAY_ARGON2_MEMORY_KIB": "8192",
-        "INTERNAL_IDENTITY_SECRET": f"faults-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-        "LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LOG_LEVEL": "INFO",
-    }
+    # Replica k of a service listens 10 ports above replica 1: the ports are spaced for that.
+    ports = dict(zip(SERVICES, spaced_ports(len(SERVICES)), strict=True))
+    return platform_env(
+        "faults",
+        store.url,
+        amqp_url,
+        smtp_port,
+        **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()},
+        BUS_QUEUE_TYPE="classic",
+        BUS_RETRY_DELAYS="0.2,0.5,1",
+        OUTBOX_POLL_SECONDS="0.5",
+        SMS_PROVIDER_URL=sms_url,
+        SMS_PROVIDER_TOKEN="sms-test-token",
+        SMS_QUIET_START_HOUR="0",  # equal hours: no quiet hours, whatever the hour CI runs at
+        SMS_QUIET_END_HOUR="0",
+        SMS_ANNOUNCEMENTS_PER_DAY="100",
+        NOTIFY_POLL_SECONDS="0.2",
+        NOTIFY_RETRY_SECONDS="1,2",
+        EMAIL_RATE_PER_SECOND="40",
+        SMS_RATE_PER_SECOND="40",
+        GATEWAY_PROBE_SECONDS="1",
+        GATEWAY_RATE_PER_SECOND="100000",
+        GATEWAY_RATE_BURST="100000",
+        GATEWAY_LOGIN_RATE_PER_MINUTE="10000",
+        GATEWAY_ARGON2_TIME_COST="1",
+        GATEWAY_ARGON2_MEMORY_KIB="8192",
+        LIENHIEP_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        LOG_LEVEL="INFO",
+    )
 
 
 @pytest.fixture(scope="package")

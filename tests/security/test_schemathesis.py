@@ -27,7 +27,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance,
 
 from deploy.local.services import ServiceProcesses
 from tests.smtp_server import SmtpServer
-from tests.support.platform import READY_TIMEOUT, platform_env
+from tests.support.platform import platform_env
 
 pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "schemathesis-admin-password"
@@ -50,7 +50,7 @@ def running(mongo_url, amqp_url, tmp_path_factory):
         processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("schemathesis-logs"))
         processes.start()
         try:
-            processes.wait_ready(timeout=READY_TIMEOUT)
+            processes.wait_ready()
             yield processes.url("gateway")
         finally:
             processes.stop()

@@ -8,9 +8,6 @@ import uuid
 
 from deploy.local.embedded_store import free_port
 
-# Six services starting at once on a loaded two-core machine may take minutes; a start
-# slower than this fails naming the services that were not ready.
-READY_TIMEOUT = 300.0
 SERVICES = ("gateway", "membership", "events", "notifications", "contests", "webhooks")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,22 @@ async def relay(request: web.Request, download: Download) -> web.StreamResponse:
         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def safely(work: Awaitable[Any]) -> Any:
+    """What a page shows beside its main content: the answer, or the API's problem (shown
+    as "not available" in its place). An ended session still goes to the login page."""
+    try:
+        return await work
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return problem
+
+
+async def nothing() -> None:
+    """Stands in for a panel the signed-in role does not see."""
+    return None
 
 
 def setup(app: web.Application, console: Any) -> None:

@@ -14,18 +14,12 @@ from aiohttp import web
 from clients.api import ApiProblem
 from clients.console.app import api, redirect, render, session_of, url
 from clients.console.formatting import local, today_local
+from clients.console.views import nothing, safely
 from clients.console.views.notifications import parked_overview
 
 
 def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", home, name="home")
-
-
-async def _safe(work: Any) -> Any:
-    try:
-        return await work
-    except ApiProblem as problem:
-        return problem
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -34,11 +28,11 @@ async def home(request: web.Request) -> web.StreamResponse:
     client = api(request)
     admin = session_of(request).admin
     events, applied, imports, failed, parked = await asyncio.gather(
-        _safe(client.events(upcoming=True, limit=200)),
-        _safe(client.members(status="applied", limit=200)),
-        _safe(client.imports(limit=20)),
-        _safe(client.deliveries(status="failed", limit=500)) if admin else _none(),
-        _safe(parked_overview(client)) if admin else _none(),
+        safely(client.events(upcoming=True, limit=200)),
+        safely(client.members(status="applied", limit=200)),
+        safely(client.imports(limit=20)),
+        safely(client.deliveries(status="failed", limit=500)) if admin else nothing(),
+        safely(parked_overview(client)) if admin else nothing(),
     )
     panels: dict[str, Any] = {
         **_event_panels(events),
@@ -76,7 +70,3 @@ def _local_day(moment: datetime) -> Any:
     when = local(moment)
     assert when is not None
     return when.date()
-
-
-async def _none() -> None:
-    return None

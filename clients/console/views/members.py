@@ -13,7 +13,7 @@ from clients.api import ApiClient, ApiProblem, Event, Member, MemberPage, Organi
 from clients.console.app import api, lang_of, redirect, render, session_of, url
 from clients.console.formatting import day, parse_day
 from clients.console.i18n import translate
-from clients.console.views import Form, failed, fields, relay
+from clients.console.views import Form, failed, fields, nothing, relay, safely
 
 STATUSES = ("applied", "active", "suspended", "lapsed", "resigned", "rejected", "erased")
 MEMBER_REGISTRATIONS_SHOWN = 20  # on the member's page; the events' own pages list the rest
@@ -249,10 +249,10 @@ async def _member_page(
     admin = session_of(request).admin
     member = member or await client.member(member_id)
     history, orgs, messages, registrations = await asyncio.gather(
-        _safe(client.member_history(member_id)),
-        _safe(client.organizations()),
-        _safe(client.deliveries(member_id=member_id, limit=50)) if admin else _nothing(),
-        _safe(_registrations_with_events(client, member_id)),
+        safely(client.member_history(member_id)),
+        safely(client.organizations()),
+        safely(client.deliveries(member_id=member_id, limit=50)) if admin else nothing(),
+        safely(_registrations_with_events(client, member_id)),
     )
     names = {o.id: o.name for o in orgs} if isinstance(orgs, list) else {}
     actions = [a for a, allowed in TRANSITIONS.items() if member.status in allowed]
@@ -272,24 +272,11 @@ async def _member_page(
     )
 
 
-async def _safe(work: Any) -> Any:
-    try:
-        return await work
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return problem
-
-
-async def _nothing() -> None:
-    return None
-
-
 async def _registrations_with_events(client: ApiClient, member_id: str) -> list[tuple[Registration, Event | None]]:
     """The member's latest registrations, each with its event (for the title and date)."""
     page = await client.member_registrations(member_id, limit=MEMBER_REGISTRATIONS_SHOWN)
     ids = sorted({r.event_id for r in page.items})
-    found = await asyncio.gather(*(_safe(client.event(i)) for i in ids))
+    found = await asyncio.gather(*(safely(client.event(i)) for i in ids))
     events = {i: e for i, e in zip(ids, found, strict=True) if isinstance(e, Event)}
     return [(r, events.get(r.event_id)) for r in page.items]
 
