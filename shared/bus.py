@@ -22,7 +22,9 @@ Guarantees:
   parked at once, so a poison message never blocks a queue;
 - with an inbox, an event id already processed by a handler is acknowledged
   without running the handler again, and two copies of one event racing in two
-  workers run the handler once (see inbox.py).
+  workers run the handler once (see inbox.py); a subscription declared
+  `idempotent` (its handler's own write decides duplicates: shared/projection.py,
+  or records keyed by the event) takes no inbox claim.
 
 A *broadcast* subscription is the other shape: every replica gets every message
 (e.g. "forget this revoked key" for each gateway's cache). Each process has its own
@@ -95,6 +97,7 @@ class Subscription:
     retried: int = 0
     parked: int = 0
     broadcast: bool = False  # every replica gets every message, on a queue of its own
+    idempotent: bool = False  # the handler's own write decides duplicates: no inbox claim
 
     @property
     def dead_queue_name(self) -> str:
@@ -158,19 +161,36 @@ class EventBus:
     # --- set-up -----------------------------------------------------------------
 
     def subscribe(
-        self, name: str, event_types: Sequence[str], handler: Handler, *, broadcast: bool = False
+        self,
+        name: str,
+        event_types: Sequence[str],
+        handler: Handler,
+        *,
+        broadcast: bool = False,
+        idempotent: bool = False,
     ) -> Subscription:
         """Register `handler` for `event_types`, with its own durable queue
         `<prefix><service>.<name>` that the service's replicas share (each message is
         handled once), or with `broadcast` a queue per process (every replica handles
-        every message). Call before `start`."""
+        every message). Call before `start`.
+
+        `idempotent`: the handler's own write already decides duplicates — a projection
+        whose write is filtered on the event's time (shared/projection.py), or records
+        keyed by the event id or a deterministic key — so running it twice has one
+        effect and the bus takes no inbox claim for it (two store commands per event
+        saved). Anything else (an email sent, a counter moved) keeps the inbox."""
         if self._connection is not None:
             raise RuntimeError("subscribe before the bus starts")
         queue_name = f"{self.queue_prefix}{self.service}.{name}"
         if broadcast:
             queue_name = f"{queue_name}.{self.instance}"
         sub = Subscription(
-            name=name, event_types=list(event_types), handler=handler, queue_name=queue_name, broadcast=broadcast
+            name=name,
+            event_types=list(event_types),
+            handler=handler,
+            queue_name=queue_name,
+            broadcast=broadcast,
+            idempotent=idempotent,
         )
         self.subscriptions.append(sub)
         return sub
@@ -373,7 +393,7 @@ class EventBus:
         started = time.perf_counter()
         claimed = False
         try:
-            if self.inbox is not None and not sub.broadcast:
+            if self.inbox is not None and not (sub.broadcast or sub.idempotent):
                 claim = await self.inbox.claim(consumer, envelope.id)
                 if claim == "done":
                     log.info("bus.duplicate_skipped", event_type=envelope.type, event_id=envelope.id, queue=consumer)

@@ -24,16 +24,15 @@ instead of two per event, which is what bounds throughput on a busy store.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from shared.batching import GroupWrite
 from shared.loops import BackgroundLoop
 from shared.mongo import IndexSpec, epoch
 
@@ -41,7 +40,6 @@ COLLECTION = "inbox"
 INDEXES = [IndexSpec(COLLECTION, [("at", 1)])]
 DUPLICATE_KEY = 11000
 Claim = Literal["claimed", "done", "busy"]
-T = TypeVar("T")
 
 
 class MongoInbox:
@@ -50,8 +48,8 @@ class MongoInbox:
         self.lease_seconds = lease_seconds
         self.owner = uuid.uuid4().hex  # this process's claims
         self._active: set[str] = set()  # claims a handler of this process is working on
-        self._claims = _GroupWrite(self._insert_claims, on_abandoned=self._drop_abandoned)
-        self._completions: _GroupWrite[None] = _GroupWrite(self._mark_done)
+        self._claims: GroupWrite[str, bool] = GroupWrite(self._insert_claims, on_abandoned=self._drop_abandoned)
+        self._completions: GroupWrite[str, None] = GroupWrite(self._mark_done)
         self._renewer = BackgroundLoop(
             "inbox-lease-renewal", self._renew, idle_seconds=renew_seconds or lease_seconds / 3
         )
@@ -147,46 +145,3 @@ class MongoInbox:
             ordered=False,
         )
         return [None] * len(keys)
-
-
-class _GroupWrite(Generic[T]):
-    """Collects the requests made in one turn of the event loop and writes them
-    with one call; each caller gets its own result (or the shared error)."""
-
-    def __init__(
-        self,
-        write: Callable[[list[str]], Awaitable[list[T]]],
-        on_abandoned: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
-        self._write = write
-        self._on_abandoned = on_abandoned  # for a True result nobody awaits any more
-        self._pending: list[tuple[str, asyncio.Future[T]]] = []
-        self._tasks: set[asyncio.Task] = set()
-
-    def submit(self, key: str) -> asyncio.Future[T]:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((key, future))
-        if len(self._pending) == 1:
-            task = asyncio.create_task(self._flush())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return future
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the other handlers of this turn join the batch
-        batch, self._pending = self._pending, []
-        try:
-            results = await self._write([key for key, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (key, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-            elif future.cancelled() and result is True and self._on_abandoned is not None:
-                try:
-                    await self._on_abandoned(key)
-                except Exception:  # its lease lapses on its own
-                    pass

@@ -1,0 +1,82 @@
+"""Projections kept from events: one document per entity, the newest event wins.
+
+Services keep local copies of what other services announce (members, organisations)
+so they never call them. Such a copy is idempotent on its own: its write is filtered
+on the time of the event it came from, so a redelivered copy writes the same values
+again and an older event that arrives late matches nothing — its upsert then collides
+on `_id` and is reported `stale`. That write *is* the consumer's claim: subscriptions
+whose handlers only do this are `idempotent` on the bus and take no inbox claim
+(shared/bus.py), one store command per event instead of three.
+
+Writes asked for in the same turn of the event loop (a consumer holds up to `prefetch`
+messages) go to the store as one bulk write (shared/batching.py).
+
+The event's time is compared as a number (`as_of_ts`, seconds since 1970, to the
+microsecond): nx-27017 compares a datetime written by `$set` as text to the second
+(tests/integration/test_store_shapes.py). `as_of` keeps the datetime for people.
+The filter puts its `$or` inside `$and`: the embedded store ignores conditions beside
+a top-level `$or` in writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from shared.batching import GroupWrite
+from shared.mongo import epoch
+
+Applied = Literal["new", "updated", "stale"]
+DUPLICATE_KEY = 11000
+AS_OF = "as_of"
+AS_OF_TS = "as_of_ts"
+
+
+@dataclass(frozen=True)
+class _Write:
+    key: str
+    update: Mapping[str, Any]
+    at: datetime
+
+
+def newest_wins_filter(key: str, at: datetime) -> dict[str, Any]:
+    """The document `key`, if what it holds is not newer than `at`."""
+    ts = epoch(at)
+    return {"$and": [{"_id": key}, {"$or": [{AS_OF_TS: {"$lte": ts}}, {AS_OF_TS: {"$exists": False}}]}]}
+
+
+class NewestWins:
+    """A collection of projected documents keyed by the entity's id."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+        self._writes: GroupWrite[_Write, Applied] = GroupWrite(self._write)
+
+    async def apply(self, key: str, update: Mapping[str, Any], at: datetime) -> Applied:
+        """Apply `update` (`$set`/`$unset`…) to document `key` as of the event time `at`:
+        `new` (the document was made), `updated`, or `stale` (it knows something newer)."""
+        return await self._writes.submit(_Write(key, update, at))
+
+    async def _write(self, writes: list[_Write]) -> list[Applied]:
+        ops = [UpdateOne(newest_wins_filter(w.key, w.at), _stamped(w), upsert=True) for w in writes]
+        try:
+            result = (await self.collection.bulk_write(ops, ordered=False)).bulk_api_result
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            result = exc.details
+        stale = {e["index"] for e in result.get("writeErrors", [])}
+        made = {u["index"] for u in result.get("upserted", [])}
+        return ["stale" if i in stale else "new" if i in made else "updated" for i in range(len(writes))]
+
+
+def _stamped(write: _Write) -> dict[str, Any]:
+    update = {op: dict(fields) for op, fields in write.update.items()}
+    update.setdefault("$set", {}).update({AS_OF: write.at, AS_OF_TS: epoch(write.at)})
+    return update
