@@ -65,6 +65,7 @@ class NewestWins:
 
     async def _write(self, writes: list[_Write]) -> list[Applied]:
         ops = [UpdateOne(newest_wins_filter(w.key, w.at), _stamped(w), upsert=True) for w in writes]
+        result: Mapping[str, Any]
         try:
             result = (await self.collection.bulk_write(ops, ordered=False)).bulk_api_result
         except BulkWriteError as exc:
