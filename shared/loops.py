@@ -4,8 +4,10 @@ dispatcher, campaign runners, healers and flushers all run on `BackgroundLoop`.
 A loop calls its `step` over and over. A step returns True when it did some work
 (the loop goes round again at once) and False when there was nothing to do (the
 loop waits); a step that knows when its next work is due (a scheduler) returns that
-as a number of seconds, and the loop waits no longer than that. Waiting backs off from `idle_seconds` to `max_idle_seconds` while the
-loop stays idle, so an idle platform hardly touches the store; whoever creates work
+as a number of seconds, and the loop sleeps until then (never longer than
+`max_idle_seconds`, the safety net for work another process adds). A step that does
+not know backs off from `idle_seconds` to `max_idle_seconds` while the loop stays
+idle, so an idle platform hardly touches the store; whoever creates work
 calls `notify()` (an outbox write, a bus message), which wakes the loop at once and
 resets the back-off. A step that raises is logged and retried after a growing pause.
 
@@ -100,8 +102,10 @@ class BackgroundLoop:
                 raise_if_cancelling()
                 await asyncio.sleep(0)  # let others run between busy steps
                 continue
+            # A step that knows when its next work is due sleeps until then (at most the
+            # longest idle wait, the safety net); one that does not know backs off.
             due_in = None if worked is False else max(0.0, float(worked))
-            woken = await self._wait(idle if due_in is None else min(idle, due_in))
+            woken = await self._wait(idle if due_in is None else min(self.max_idle_seconds, due_in))
             idle = self.idle_seconds if woken else min(self.max_idle_seconds, idle * 2)
 
     async def _wait(self, seconds: float) -> bool:

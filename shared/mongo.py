@@ -10,7 +10,9 @@ start-up. Duplicate-key errors are turned into domain errors with `duplicate_key
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +67,33 @@ async def ensure_indexes(db: AsyncDatabase, specs: Iterable[IndexSpec]) -> None:
         await db[spec.collection].create_index(
             spec.keys, unique=spec.unique, sparse=spec.sparse, name=spec.index_name, **spec.options
         )
+
+
+class StoreAnswers(monitoring.CommandListener):
+    """When the store last answered this client (a store client's command listener), so a
+    readiness check need not send a ping of its own while the service is at work: an
+    idle platform is probed every few seconds, and every ping is a round trip.
+    A command that failed without an answer from the store (a network error, a
+    timeout) makes the next check ask the store again."""
+
+    def __init__(self) -> None:
+        self._last = -math.inf
+
+    def answered_within(self, seconds: float) -> bool:
+        return time.monotonic() - self._last <= seconds
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._last = time.monotonic()
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        failure = event.failure if isinstance(event.failure, dict) else {}
+        if "code" in failure:  # the store answered, with an error of the command's own
+            self._last = time.monotonic()
+        else:
+            self._last = -math.inf
 
 
 async def ping(db: AsyncDatabase) -> bool:

@@ -10,15 +10,17 @@ conditional `$pull` removes too much; see tests/integration/test_store_shapes.py
 
 `OutboxRelay` publishes pending events with publisher confirms and then removes
 them from their document. It runs until none are pending; it is woken right after
-a write (`notify`) and also polls, so events left behind by a crash between write
-and publish are sent when the service comes back. A crash after publish and before
-removal publishes an event twice: consumers are idempotent (see inbox.py).
+a write (`notify`) and also looks every `poll_seconds`, so events left behind by a
+crash between write and publish are sent when the service comes back. A crash after
+publish and before removal publishes an event twice: consumers are idempotent (see
+inbox.py).
 
 Nobody has to remember to wake it: `OutboxWrites` watches the service's own store
 client and wakes the relay after every acknowledged write to an outbox collection.
-So the relay's poll is only the safety net for what another process left behind,
-and it backs off to `max_idle_seconds` while there is nothing (an idle platform
-hardly touches the store).
+So the relay's look is only the safety net for what another process left behind
+(30 s by default: one read per outbox collection, an idle platform hardly touches
+the store), and an event refused by the broker is tried again when its back-off
+ends, not at the next look.
 
 A document's events go out in the order they happened. One event that the broker
 keeps refusing while the connection is healthy (it cannot be routed, or is refused)
@@ -108,8 +110,7 @@ class OutboxRelay:
         bus: EventBus,
         collections: Sequence[AsyncCollection],
         *,
-        poll_seconds: float = 1.0,
-        max_idle_seconds: float | None = None,
+        poll_seconds: float = 30.0,
         batch: int = 200,
         max_tries: int = MAX_TRIES,
     ) -> None:
@@ -119,9 +120,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.published = 0
-        self._loop = BackgroundLoop(
-            "outbox-relay", self._step, idle_seconds=poll_seconds, max_idle_seconds=max_idle_seconds
-        )
+        self._retry_at: float | None = None  # the earliest back-off end of a refused event
+        self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
 
     def notify(self) -> None:
         """Tell the relay new events were written (it would find them anyway)."""
@@ -138,9 +138,12 @@ class OutboxRelay:
         except Exception:
             log.warning("outbox.final_drain_failed")
 
-    async def _step(self) -> bool:
+    async def _step(self) -> bool | float:
+        """Publish everything due; then wait for a write's wake-up, the next look, or the
+        end of a refused event's back-off, whichever comes first."""
+        self._retry_at = None
         await self.drain()
-        return False  # drain() publishes everything due; then wait for a notify or the poll
+        return False if self._retry_at is None else max(0.0, self._retry_at - epoch())
 
     async def drain(self) -> int:
         """Publish every due event; return how many were published."""
@@ -194,7 +197,9 @@ class OutboxRelay:
         """Back off; an event refused `max_tries` times while the broker was up is set aside."""
         event_id, raw, error = outcome.refused  # type: ignore[misc]
         tries = int(doc.get(TRIES) or 0) + (1 if outcome.counts else 0)
-        update: dict[str, Any] = {"$set": {DUE: now + min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries), TRIES: tries}}
+        due = now + min(MAX_BACKOFF_SECONDS, 0.5 * 2**tries)
+        self._retry_at = due if self._retry_at is None else min(self._retry_at, due)
+        update: dict[str, Any] = {"$set": {DUE: due, TRIES: tries}}
         if outcome.counts and (tries >= self.max_tries or outcome.hopeless):
             event_type = outcome.refused_type or "unknown"
             log.error(

@@ -141,6 +141,7 @@ class Scheduler:
         self.job = job
         self.name = name
         self.poll_seconds = poll_seconds
+        self.max_idle_seconds = max_idle_seconds
         self.retry_seconds = retry_seconds
         self._loop = BackgroundLoop(
             f"scheduler-{name}", self._step, idle_seconds=poll_seconds, max_idle_seconds=max_idle_seconds
@@ -162,7 +163,7 @@ class Scheduler:
         await self.run_due()
         # Everything due ran: sleep until the next item falls due (or a wake, or the poll).
         due = await self.items.next_due()
-        return False if due is None else max(0.0, due - epoch())
+        return self.max_idle_seconds if due is None else max(0.0, due - epoch())
 
     async def run_due(self) -> int:
         """Run every item due now; returns how many this replica finished."""

@@ -27,7 +27,7 @@ from shared.http import add_ready_check
 from shared.inbox import INDEXES as INBOX_INDEXES
 from shared.inbox import MongoInbox
 from shared.logging import configure_logging, get_logger
-from shared.mongo import IndexSpec, connect, ensure_indexes, ping
+from shared.mongo import IndexSpec, StoreAnswers, connect, ensure_indexes, ping
 from shared.outbox import OutboxRelay, OutboxWrites, outbox_indexes
 from shared.settings import Settings
 
@@ -75,12 +75,13 @@ class ServiceRuntime:
         self.db: AsyncDatabase
         self.bus: EventBus
         self.relay: OutboxRelay
+        self.store_answers = StoreAnswers()
 
     async def __aenter__(self) -> ServiceRuntime:
         s = self.settings
         s.check_secret()
         outbox_writes = OutboxWrites(s.database(self.service), self.outbox_collections)
-        self.client = connect(s.mongo_url, listeners=[outbox_writes])
+        self.client = connect(s.mongo_url, listeners=[outbox_writes, self.store_answers])
         self.db = self.client[s.database(self.service)]
         specs = [*self.indexes, *INBOX_INDEXES]
         for name in self.outbox_collections:
@@ -105,7 +106,6 @@ class ServiceRuntime:
             self.bus,
             [self.db[name] for name in self.outbox_collections],
             poll_seconds=s.outbox_poll_seconds,
-            max_idle_seconds=s.outbox_max_idle_seconds,
         )
         outbox_writes.wake = self.relay.notify
         if self.app is not None:
@@ -130,6 +130,8 @@ class ServiceRuntime:
         log.info("service.stopped", service=self.service)
 
     async def _store_ready(self) -> tuple[bool, str]:
+        if self.store_answers.answered_within(STORE_ANSWER_FRESH_SECONDS):
+            return True, "ok"  # the service's own work just heard from the store
         ok = await ping(self.db)
         return ok, "ok" if ok else "store unreachable"
 
@@ -138,6 +140,9 @@ class ServiceRuntime:
 
 
 RUNTIME = web.AppKey("service_runtime", ServiceRuntime)
+# A store that answered a command this recently counts as reachable without a ping
+# (a command failing without an answer makes the next check ping at once).
+STORE_ANSWER_FRESH_SECONDS = 30.0
 
 
 def run_service(

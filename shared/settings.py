@@ -53,12 +53,12 @@ class Settings(BaseSettings):
         description="Quorum queues: redeliveries of one message (consumer crashes) before the broker parks it.",
     )
     outbox_poll_seconds: float = Field(
-        1.0, gt=0, description="How often the outbox relay looks for unsent events it was not told about."
-    )
-    outbox_max_idle_seconds: float = Field(
         30.0,
         gt=0,
-        description="While nothing is written, the relay's look backs off up to this (every outbox write wakes it at once).",
+        description=(
+            "How often the outbox relay looks for events nobody told it about (left by a process that died between"
+            " its write and the publish); every outbox write wakes it at once."
+        ),
     )
 
     smtp_host: str = Field(

@@ -18,3 +18,18 @@ def test_from_store_restores_timestamps_written_as_text():
     doc = from_store({"sent_at": "2026-11-27 09:29:49.606000", "name": "An", "n": {"at": "2026-11-27 09:29:49"}})
     assert doc["sent_at"].isoformat() == "2026-11-27T09:29:49.606000+00:00"
     assert doc["n"]["at"].tzinfo is not None and doc["name"] == "An"
+
+
+def test_a_store_that_answered_lately_needs_no_ping_and_a_failure_without_answer_asks_again():
+    from types import SimpleNamespace
+
+    from shared.mongo import StoreAnswers
+
+    answers = StoreAnswers()
+    assert not answers.answered_within(30)  # never heard from: ping
+    answers.succeeded(SimpleNamespace())  # type: ignore[arg-type]
+    assert answers.answered_within(30)
+    answers.failed(SimpleNamespace(failure={"ok": 0, "code": 2, "errmsg": "bad query"}))  # type: ignore[arg-type]
+    assert answers.answered_within(30)  # the store answered, with an error of the command's own
+    answers.failed(SimpleNamespace(failure={"errmsg": "connection refused", "errtype": "AutoReconnect"}))  # type: ignore[arg-type]
+    assert not answers.answered_within(30)
