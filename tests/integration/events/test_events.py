@@ -233,15 +233,16 @@ async def test_projections_update_their_own_document_and_keep_the_newest(db):
     members, orgs = MemberProjection(db), OrganizationProjection(db)
     at = datetime.now(UTC)
     for member_id, name in (("m-a", "An"), ("m-b", "Bình")):
-        assert await members.apply(MemberUpdated(member_id=member_id, full_name=name, status="active"), at)
-    assert await members.apply(MemberUpdated(member_id="m-b", full_name="Bình 2", status="active"), at + timedelta(1))
-    assert not await members.apply(MemberUpdated(member_id="m-b", full_name="old", status="active"), at)
+        assert await members.apply(MemberUpdated(member_id=member_id, full_name=name, status="active"), at) == "new"
+    renamed_member = MemberUpdated(member_id="m-b", full_name="Bình 2", status="active")
+    assert await members.apply(renamed_member, at + timedelta(1)) == "updated"
+    assert await members.apply(MemberUpdated(member_id="m-b", full_name="old", status="active"), at) == "stale"
     assert (await members.get("m-a"))["full_name"] == "An"
     assert (await members.get("m-b"))["full_name"] == "Bình 2"
 
     for org_id, code in (("o-a", "A"), ("o-b", "B")):
         await orgs.apply(OrganizationCreated(organization_id=org_id, code=code, name=code, kind="association"), at)
     renamed = OrganizationCreated(organization_id="o-b", code="B", name="B mới", kind="association")
-    assert await orgs.apply(renamed, at + timedelta(1))
-    assert not await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at)
+    assert await orgs.apply(renamed, at + timedelta(1)) == "updated"
+    assert await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at) == "stale"
     assert (await orgs.resolve("o-a"))["name"] == "A" and (await orgs.resolve("b"))["name"] == "B mới"
