@@ -53,6 +53,7 @@ async def test_endpoints_listening_to_a_type_and_conditional_changes(stores):
     await endpoints.add(endpoint("e3", types=("member.approved",), state="paused"))
     assert [e["_id"] for e in await endpoints.listening("member.approved")] == ["e1"]
     assert sorted(e["_id"] for e in await endpoints.listening("member.updated")) == ["e1", "e2"]
+    assert sorted(e["_id"] for e in await endpoints.active()) == ["e1", "e2"]  # what fan-out keeps
 
     await endpoints.mark_failing("e1", 1000.0)
     await endpoints.mark_failing("e1", 2000.0)  # only the first failure since the last success counts
