@@ -10,6 +10,7 @@ so running it again changes nothing more."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from shared.bus import EventBus
 from shared.contracts import Envelope, EventData, MemberContact, MemberErased, OrganizationChanged
 
 MEMBER_EVENTS = ["member.approved", "member.updated", "member.erased"]
+REGISTRATION_EVENTS = ["registration.confirmed", "registration.waitlisted"]
 ORGANIZATION_EVENTS = ["organization.created", "organization.updated"]
 CONTACT = ("email", "phone", "holder_email", "holder_phone", "first_answer.email", "first_answer.phone")
 
@@ -70,6 +72,17 @@ class EventHandlers:
         assert isinstance(data, OrganizationChanged)
         if await self.deps.orgs.apply(data, envelope.occurred_at) != "stale":
             self.deps.tree.invalidate()
+
+
+def subscribe_registration_news(bus: EventBus, heard: Callable[[], None]) -> None:
+    """Every replica hears of every registration (a broadcast: no store command, no inbox):
+    another replica may have batches in hand, and the healer watches while it does
+    (seating.py). Losing one is harmless: the healer's safety net looks anyway."""
+
+    async def on_registration(envelope: Envelope, data: EventData) -> None:
+        heard()
+
+    bus.subscribe("registration_news", REGISTRATION_EVENTS, on_registration, broadcast=True)
 
 
 def _contact(data: MemberContact) -> dict[str, Any]:

@@ -4,16 +4,26 @@
 counters) and then flips exactly one waitlisted registration (another conditional
 update), so racing cancellations and several replicas promote one person per seat.
 
-`heal`, run every few seconds by every replica, does two things:
-- renews the lease of every registration batch this process is writing, and gives
-  back what batches whose lease lapsed (their process died between taking seats and
-  writing the registrations) never wrote — seconds after the death, not minutes (a
-  batch written in full is forgotten by its event's next ledger update, or here);
-- moves any seat left free while people wait.
+The lease of every registration batch this process is writing is renewed while it
+is written (`renew_due`: no store command for the usual batch, written within
+milliseconds; one per lease third for a batch that takes longer).
+
+`heal`, run by every replica's healer, gives back what batches whose lease lapsed
+(their process died between taking seats and writing the registrations) never wrote
+— seconds after their lease lapses, not minutes (a batch written in full is
+forgotten by its event's next ledger update, or here) — and moves any seat left free
+while people wait. The healer does not poll fast (`next_look_in`): it looks again
+when a batch it saw of another process would lapse; every few seconds while
+registrations are heard of on the bus (`registering_elsewhere`: another replica's
+batches may be in hand, and one that dies leaves work only a look finds); and else
+every SAFETY_NET_SECONDS — the bound for a replica that died in its very first batch
+since the last look.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from services.events.announcements import registrant, summary
@@ -28,13 +38,39 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 LEASE_SECONDS = 15.0  # a batch whose process stopped renewing for this long is given back
 OLD_INTENT_SECONDS = 300.0  # intents written before leases existed
+SAFETY_NET_SECONDS = 30.0  # the healer's look when nothing tells it to look sooner
+LAPSE_MARGIN_SECONDS = 0.2  # look this long after a lease should have lapsed
+
+
+class InFlight(dict[str, str]):
+    """Batch key → event id, for the batches this process is writing; remembers when each
+    began, and tells `on_added` (the lease renewer) of each new one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.since: dict[str, float] = {}
+        self.on_added: Callable[[], None] | None = None
+
+    def __setitem__(self, key: str, event_id: str) -> None:
+        super().__setitem__(key, event_id)
+        self.since[key] = time.monotonic()
+        if self.on_added is not None:
+            self.on_added()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.since.pop(key, None)
+        return super().pop(key, *default)
 
 
 class Seating:
-    def __init__(self, deps: Deps, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(self, deps: Deps, lease_seconds: float = LEASE_SECONDS, look_seconds: float = 5.0) -> None:
         self.deps = deps
         self.lease_seconds = lease_seconds
-        self.in_flight: dict[str, str] = {}  # batch key → event id, for batches this process writes
+        self.look_seconds = look_seconds  # the healer's pace while registrations are heard of
+        self.in_flight = InFlight()  # batch key → event id, for batches this process writes
+        self._next_lapse: float | None = None  # epoch: the soonest lease of another process's batch seen
+        self._watch_until = 0.0  # monotonic: registrations were heard of elsewhere until about then
+        self._left_waiting = False  # the last look left a seat free while people wait
 
     def lease(self) -> float:
         return epoch() + self.lease_seconds
@@ -91,24 +127,63 @@ class Seating:
         people wait; returns how many were promoted."""
         await self.renew()
         promoted = 0
+        self._next_lapse, self._left_waiting = None, False
         for doc in await self.deps.ledger.to_heal(list(ACTIVE)):
             freed = await self._release_lapsed(doc["_id"], doc.get("pending") or {})
             if freed or (doc.get("seats_free", 0) > 0 and doc.get("waiting", 0) > 0):
-                promoted += len(await self.fill(doc["_id"], None))
+                moved = len(await self.fill(doc["_id"], None))
+                # Nobody to move yet (a place counted, its registration not written): look again soon.
+                self._left_waiting = self._left_waiting or (moved == 0 and doc.get("waiting", 0) > 0)
+                promoted += moved
         return promoted
 
+    def registering_elsewhere(self) -> bool:
+        """A registration was heard of (on the bus): another replica may be writing batches.
+        True if the healer should look now (it was not watching already)."""
+        watching = self._watch_until > time.monotonic()
+        self._watch_until = time.monotonic() + self.lease_seconds + self.look_seconds
+        return not watching
+
+    def next_look_in(self) -> float | None:
+        """Seconds until the healer should look again; None: only the safety net."""
+        waits = []
+        if self._watch_until > time.monotonic() or self._left_waiting:
+            waits.append(self.look_seconds)
+        if self._next_lapse is not None:
+            waits.append(max(0.0, self._next_lapse - epoch()) + LAPSE_MARGIN_SECONDS)
+        return min(waits) if waits else None
+
     async def _release_lapsed(self, event_id: str, pending: dict[str, Any]) -> bool:
-        """Release the event's lapsed batches that are not ours; True if seats came back."""
+        """Release the event's lapsed batches that are not ours; True if seats came back.
+        Notes when the soonest of the others will lapse (look again then)."""
         now, freed = epoch(), False
         for key, intent in pending.items():
-            if isinstance(intent, dict) and key not in self.in_flight and _lapsed(intent, now):
+            if not isinstance(intent, dict) or key in self.in_flight:
+                continue
+            if _lapsed(intent, now):
                 freed = await self.release(event_id, key, cast(BatchIntent, intent)) or freed
+            else:
+                lapse = _lapses_at(intent)
+                self._next_lapse = lapse if self._next_lapse is None else min(self._next_lapse, lapse)
         return freed
 
     async def renew(self) -> None:
         until = self.lease()
         for key, event_id in list(self.in_flight.items()):
             await self.deps.ledger.renew(event_id, key, until)
+
+    async def renew_due(self) -> float | None:
+        """Renew the leases of our batches written for a third of a lease already (the usual
+        batch is done long before: no store command); seconds until the next is due, None
+        when no batch is in hand."""
+        every = self.lease_seconds / 3
+        now = time.monotonic()
+        for key, since in list(self.in_flight.since.items()):
+            if now - since >= every and key in self.in_flight:
+                await self.deps.ledger.renew(self.in_flight[key], key, self.lease())
+                self.in_flight.since[key] = now
+        starts = list(self.in_flight.since.values())
+        return max(0.0, min(starts) + every - time.monotonic()) if starts else None
 
     async def release(self, event_id: str, key: str, intent: BatchIntent) -> bool:
         """Give back the seats and places of a dead batch's registrations that were never written;
@@ -137,7 +212,9 @@ def _lost(intent: BatchIntent, ids: list[str], written: set[str]) -> tuple[int, 
 
 
 def _lapsed(intent: Any, now: float) -> bool:
+    return _lapses_at(intent) < now
+
+
+def _lapses_at(intent: Any) -> float:
     lease = intent.get("lease")
-    if lease is None:
-        return float(intent.get("at") or 0) < now - OLD_INTENT_SECONDS
-    return float(lease) < now
+    return float(intent.get("at") or 0) + OLD_INTENT_SECONDS if lease is None else float(lease)

@@ -10,10 +10,11 @@ in one query and kept; they are read again
 - otherwise at most every FRESH_SECONDS, when an event needs them (never when idle).
 
 So an endpoint registered, changed or removed on *another* replica is heard by this
-one from at most FRESH_SECONDS later. That is harmless either way: a delivery made
-for an endpoint disabled or removed meanwhile is cancelled by the dispatcher, which
-reads the endpoint itself before sending; a revoked key's grant is read afresh for
-every fan-out, so it never hears another event. Concurrent events share one read.
+one from at most FRESH_SECONDS later (README, "Subscribing"). The other direction is
+harmless: a delivery made for an endpoint paused or removed meanwhile is cancelled
+once the dispatcher, which reads the endpoint itself before sending, finds it so; a
+revoked key's grant is read afresh for every fan-out, so it never hears another
+event. Concurrent events share one read.
 """
 
 from __future__ import annotations
