@@ -76,8 +76,8 @@ class EventHandlers:
 
 def subscribe_registration_news(bus: EventBus, heard: Callable[[], None]) -> None:
     """Every replica hears of every registration (a broadcast: no store command, no inbox):
-    another replica may have batches in hand, and the healer watches while it does
-    (seating.py). Losing one is harmless: the healer's safety net looks anyway."""
+    another replica may have batches in hand, and the healer looks a lease later for any
+    it left when it died (seating.py). Losing one is harmless: the safety net looks anyway."""
 
     async def on_registration(envelope: Envelope, data: EventData) -> None:
         heard()

@@ -13,11 +13,12 @@ milliseconds; one per lease third for a batch that takes longer).
 — seconds after their lease lapses, not minutes (a batch written in full is
 forgotten by its event's next ledger update, or here) — and moves any seat left free
 while people wait. The healer does not poll fast (`next_look_in`): it looks again
-when a batch it saw of another process would lapse; every few seconds while
-registrations are heard of on the bus (`registering_elsewhere`: another replica's
-batches may be in hand, and one that dies leaves work only a look finds); and else
-every SAFETY_NET_SECONDS — the bound for a replica that died in its very first batch
-since the last look.
+when a batch it saw of another process would lapse; a lease after registrations are
+heard of on the bus (`registrations_heard`: another replica had batches in hand, and
+one that died leaves work only a look finds — at most one such look per lease while
+registrations keep coming); soon again while a seat it could not move waits; and
+else every SAFETY_NET_SECONDS — the bound for a replica that died in the very first
+batch it wrote since the others last heard of it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Seating:
         self.look_seconds = look_seconds  # the healer's pace while registrations are heard of
         self.in_flight = InFlight()  # batch key → event id, for batches this process writes
         self._next_lapse: float | None = None  # epoch: the soonest lease of another process's batch seen
-        self._watch_until = 0.0  # monotonic: registrations were heard of elsewhere until about then
+        self._look_at: float | None = None  # monotonic: a look promised after registrations were heard of
         self._left_waiting = False  # the last look left a seat free while people wait
 
     def lease(self) -> float:
@@ -137,17 +138,22 @@ class Seating:
                 promoted += moved
         return promoted
 
-    def registering_elsewhere(self) -> bool:
-        """A registration was heard of (on the bus): another replica may be writing batches.
-        True if the healer should look now (it was not watching already)."""
-        watching = self._watch_until > time.monotonic()
-        self._watch_until = time.monotonic() + self.lease_seconds + self.look_seconds
-        return not watching
+    def registrations_heard(self) -> float | None:
+        """A registration was heard of (on the bus): the replica that wrote it may have more
+        batches in hand, and if it dies their leases lapse within a lease. Seconds until the
+        healer should look for that, or None when such a look is promised already."""
+        now = time.monotonic()
+        if self._look_at is not None and self._look_at > now:
+            return None
+        self._look_at = now + self.lease_seconds + LAPSE_MARGIN_SECONDS
+        return self._look_at - now
 
     def next_look_in(self) -> float | None:
         """Seconds until the healer should look again; None: only the safety net."""
         waits = []
-        if self._watch_until > time.monotonic() or self._left_waiting:
+        if self._look_at is not None and self._look_at > time.monotonic():
+            waits.append(self._look_at - time.monotonic())
+        if self._left_waiting:
             waits.append(self.look_seconds)
         if self._next_lapse is not None:
             waits.append(max(0.0, self._next_lapse - epoch()) + LAPSE_MARGIN_SECONDS)
