@@ -67,7 +67,7 @@ class Seating:
     def __init__(self, deps: Deps, lease_seconds: float = LEASE_SECONDS, look_seconds: float = 5.0) -> None:
         self.deps = deps
         self.lease_seconds = lease_seconds
-        self.look_seconds = look_seconds  # the healer's pace while registrations are heard of
+        self.look_seconds = look_seconds  # how soon the healer looks again at a seat it could not move
         self.in_flight = InFlight()  # batch key → event id, for batches this process writes
         self._next_lapse: float | None = None  # epoch: the soonest lease of another process's batch seen
         self._look_at: float | None = None  # monotonic: a look promised after registrations were heard of
@@ -187,7 +187,8 @@ class Seating:
         for key, since in list(self.in_flight.since.items()):
             if now - since >= every and key in self.in_flight:
                 await self.deps.ledger.renew(self.in_flight[key], key, self.lease())
-                self.in_flight.since[key] = now
+                if key in self.in_flight:  # not written and forgotten meanwhile
+                    self.in_flight.since[key] = now
         starts = list(self.in_flight.since.values())
         return max(0.0, min(starts) + every - time.monotonic()) if starts else None
 
