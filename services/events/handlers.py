@@ -75,14 +75,17 @@ class EventHandlers:
 
 
 def subscribe_registration_news(bus: EventBus, heard: Callable[[], None]) -> None:
-    """Every replica hears of every registration (a broadcast: no store command, no inbox):
-    another replica may have batches in hand, and the healer looks a lease later for any
-    it left when it died (seating.py). Losing one is harmless: the safety net looks anyway."""
+    """The replicas hear of registrations (their share of them: one durable queue the
+    replicas share, like every consumer's, so one message per registration, not one per
+    replica): the replica that wrote one may have batches in hand, and the healer looks a
+    lease later for any it left when it died (seating.py). Idempotent: it only sets a
+    timer, no store command, no inbox claim. A message missed is harmless: the healer's
+    safety net looks anyway."""
 
     async def on_registration(envelope: Envelope, data: EventData) -> None:
         heard()
 
-    bus.subscribe("registration_news", REGISTRATION_EVENTS, on_registration, broadcast=True)
+    bus.subscribe("registration_news", REGISTRATION_EVENTS, on_registration, idempotent=True)
 
 
 def _contact(data: MemberContact) -> dict[str, Any]:

@@ -14,11 +14,12 @@ milliseconds; one per lease third for a batch that takes longer).
 forgotten by its event's next ledger update, or here) — and moves any seat left free
 while people wait. The healer does not poll fast (`next_look_in`): it looks again
 when a batch it saw of another process would lapse; a lease after registrations are
-heard of on the bus (`registrations_heard`: another replica had batches in hand, and
-one that died leaves work only a look finds — at most one such look per lease while
-registrations keep coming); soon again while a seat it could not move waits; and
-else every SAFETY_NET_SECONDS — the bound for a replica that died in the very first
-batch it wrote since the others last heard of it.
+heard of on the bus (`registrations_heard`: the replica that wrote them had batches
+in hand, and one that died leaves work only a look finds — at most one such look per
+lease while registrations keep coming); soon again while a seat it could not move
+waits; and else every SAFETY_NET_SECONDS — the bound for a replica that died before
+the others heard of any registration it wrote since their last look (each replica
+hears its share of them).
 """
 
 from __future__ import annotations
