@@ -1,7 +1,11 @@
 """Contests consumers: the projections of members and organisations (for reach,
 conflicts of interest and names), the authors' contact data that follows a
 member's changes, and erasure of a member's personal data wherever it is kept
-(entries and published results; scores and prizes stay, with no name)."""
+(entries and published results; scores and prizes stay, with no name).
+
+Both subscriptions are `idempotent` (no inbox claim, shared/bus.py): the projections
+are newest-wins (shared/projection.py) and everything that follows sets values from
+the event (authors' contact, an erased name), so a second run changes nothing more."""
 
 from __future__ import annotations
 
@@ -26,16 +30,20 @@ class ContestHandlers:
 
     def subscribe(self, bus: EventBus) -> None:
         """Each consumer, its durable queue and the events it takes."""
-        bus.subscribe("member_projection", MEMBER_EVENTS, self.on_member)
-        bus.subscribe("organization_projection", ORGANIZATION_EVENTS, self.on_organization)
+        bus.subscribe("member_projection", MEMBER_EVENTS, self.on_member, idempotent=True)
+        bus.subscribe("organization_projection", ORGANIZATION_EVENTS, self.on_organization, idempotent=True)
 
     async def on_member(self, envelope: Envelope, data: EventData) -> None:
+        """Idempotent: a newest-wins projection, then the authors' contact and the entries'
+        organisations set (not added to) from what is now known."""
         if isinstance(data, MemberErased):
             await self._erase(data.member_id, envelope)
             return
         assert isinstance(data, MemberContact)
-        if not await self.deps.projections.apply_member(data, envelope.occurred_at):
-            return  # an older copy of what we know
+        if await self.deps.projections.apply_member(data, envelope.occurred_at) != "updated":
+            # `stale`: an older copy of what we know. `new`: contests never knew this member,
+            # and an entry names a member author only once known (entrants.authors), so none does.
+            return
         contact = {"full_name": data.full_name, "email": data.email, "phone": data.phone, "language": data.language}
         for entry in await self.deps.entries.with_member(data.member_id):
             authors, changed = entrants.refresh(list(entry["entrant"]["authors"]), data.member_id, contact)
@@ -52,11 +60,14 @@ class ContestHandlers:
                 )
 
     async def on_organization(self, envelope: Envelope, data: EventData) -> None:
+        """Idempotent: a newest-wins projection, and forgetting the cached tree twice is harmless."""
         assert isinstance(data, OrganizationChanged)
-        if await self.deps.projections.apply_organization(data, envelope.occurred_at):
+        if await self.deps.projections.apply_organization(data, envelope.occurred_at) != "stale":
             self.deps.tree.invalidate()
 
     async def _erase(self, member_id: str, envelope: Envelope) -> None:
+        """Safe to run twice: entries and results are found by member id and their names
+        replaced by the erased name, which a second run finds already done."""
         await self.deps.projections.erase_member(member_id, envelope.occurred_at)
         for entry in await self.deps.entries.with_member(member_id):
             authors, changed = entrants.erase(list(entry["entrant"]["authors"]), member_id)

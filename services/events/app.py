@@ -8,10 +8,17 @@ certificates. Every change is announced through the outbox. Membership's members
 organisations are kept as projections from its events; reminders fall due before
 each event; a healer on every replica moves seats left free while people wait and
 gives back seats of registration batches whose process died.
+
+None of the loops polls fast while nothing happens: the reminders scheduler sleeps
+until its next item is due (publishing an event here wakes it), the batch-lease
+renewer only works while a batch is being written, and the healer looks when told
+to by what it saw or heard (seating.py); each has a safety-net look every
+SAFETY_NET_SECONDS for work another replica left.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -21,7 +28,7 @@ from services.events.announcements import Links
 from services.events.certificates import Certificates
 from services.events.checking_in import Door
 from services.events.exports import Exports
-from services.events.handlers import EventHandlers
+from services.events.handlers import EventHandlers, subscribe_registration_news
 from services.events.lifecycle import Lifecycle
 from services.events.organising import EventDesk
 from services.events.projections import MemberProjection, OrganizationProjection
@@ -29,7 +36,7 @@ from services.events.reach import Deps
 from services.events.registering import Registering
 from services.events.registrations import Registrations
 from services.events.reminders import Reminders, parse_hours
-from services.events.seating import Seating
+from services.events.seating import SAFETY_NET_SECONDS, Seating
 from shared.access import OrganizationTree
 from shared.http import make_app
 from shared.logging import get_logger
@@ -64,7 +71,8 @@ def create_app(settings: Settings) -> web.Application:
             )
             hours = parse_hours(settings.events_reminder_hours)
             reminders = Reminders(deps.events, deps.regs, DueItems(rt.db[store.REMINDERS]), deps.links, hours)
-            seating = Seating(deps)
+            every = settings.events_scheduler_poll_seconds
+            seating = Seating(deps, look_seconds=every)
             registrations = Registrations(deps, seating)
             desk = EventDesk(deps, reminders)
             app[DEPS], app[SEATING] = deps, seating
@@ -77,32 +85,59 @@ def create_app(settings: Settings) -> web.Application:
             app[api.EXPORTS] = Exports(deps)
             app[HANDLERS] = handlers = EventHandlers(deps)
             handlers.subscribe(rt.bus)
+            healer = BackgroundLoop("events-heal-waitlists", _healing(seating), idle_seconds=SAFETY_NET_SECONDS)
+            promised: list[asyncio.TimerHandle] = []  # the healer's look promised after registrations heard of
+
+            def registration_heard() -> None:
+                delay = seating.registrations_heard()
+                if delay is not None:  # the one promised before has been kept already
+                    promised[:] = [asyncio.get_running_loop().call_later(delay, healer.notify)]
+
+            subscribe_registration_news(rt.bus, registration_heard)
             await desk.index_titles()
             await rt.start()
-            every = settings.events_scheduler_poll_seconds
-            scheduler = Scheduler(reminders.items, reminders.job, name="event-reminders", poll_seconds=every)
+            scheduler = Scheduler(
+                reminders.items,
+                reminders.job,
+                name="event-reminders",
+                poll_seconds=SAFETY_NET_SECONDS,
+                max_idle_seconds=SAFETY_NET_SECONDS,
+            )
             app[SCHEDULER] = scheduler
             scheduler.start()
-            # Renews this replica's batch leases well inside their lifetime, and heals.
-            healer = BackgroundLoop(
-                "events-heal-waitlists", _healing(seating), idle_seconds=min(every, seating.lease_seconds / 3)
-            )
+            # Renews this replica's batch leases well inside their lifetime (nothing to do between batches).
+            leases = BackgroundLoop("events-batch-leases", _renewing(seating), idle_seconds=SAFETY_NET_SECONDS)
+            seating.in_flight.on_added = leases.notify
+            leases.start()
             healer.start()
             try:
                 yield
             finally:
+                seating.in_flight.on_added = None
+                for handle in promised:
+                    handle.cancel()
                 await healer.stop()
+                await leases.stop()
                 await scheduler.stop()
 
     app.cleanup_ctx.append(runtime)
     return app
 
 
-def _healing(seating: Seating) -> Callable[[], Awaitable[bool]]:
-    async def step() -> bool:
+def _healing(seating: Seating) -> Callable[[], Awaitable[bool | float]]:
+    async def step() -> bool | float:
         promoted = await seating.heal()
         if promoted:
             log.info("waitlists.healed", promoted=promoted)
-        return False  # every few seconds, whatever it found
+        wait = seating.next_look_in()  # when what it saw or heard calls for a look; else the safety net
+        return False if wait is None else wait
+
+    return step
+
+
+def _renewing(seating: Seating) -> Callable[[], Awaitable[bool | float]]:
+    async def step() -> bool | float:
+        wait = await seating.renew_due()
+        return False if wait is None else wait
 
     return step

@@ -2,9 +2,9 @@
 call to membership): who may come to members-only events, who organises, and the
 organisation tree that decides every caller's reach.
 
-Newest wins: a late, older event matches nothing and its upsert collides on `_id`.
-The filters put their `$or` inside `$and` (the embedded store ignores conditions
-beside a top-level `$or` in writes; tests/integration/test_store_shapes.py).
+Newest wins (shared/projection.py, the platform's one implementation): a late, older
+event changes nothing and is answered `stale`; a redelivered one writes the same
+values again. So the write is its own claim and the subscriptions need no inbox.
 """
 
 from __future__ import annotations
@@ -14,24 +14,21 @@ from datetime import datetime
 from typing import Any, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.events.records import MemberDoc, OrganizationDoc
 from services.events.store import MEMBERS, ORGANIZATIONS
 from shared.clock import now_utc
 from shared.contracts import MemberContact, OrganizationChanged
-
-
-def _not_newer_than(key: str, moment: datetime) -> dict[str, Any]:
-    return {"$and": [{"_id": key}, {"$or": [{"as_of": {"$lte": moment}}, {"as_of": {"$exists": False}}]}]}
+from shared.projection import Applied, NewestWins
 
 
 class MemberProjection:
     def __init__(self, db: AsyncDatabase) -> None:
         self.members = db[MEMBERS]
+        self._newest = NewestWins(self.members)
 
-    async def apply(self, member: MemberContact, event_time: datetime) -> bool:
-        """True if applied (false for an older copy of what is known)."""
+    async def apply(self, member: MemberContact, event_time: datetime) -> Applied:
+        """`new` (a member events never knew), `updated`, or `stale` (an older copy of what is known)."""
         fields = {
             "status": member.status,
             "organization_ids": member.organization_ids,
@@ -39,21 +36,16 @@ class MemberProjection:
             "email": member.email,
             "phone": member.phone,
             "language": member.language,
-            "as_of": event_time,
         }
-        try:
-            result = await self.members.update_one(
-                _not_newer_than(member.member_id, event_time), {"$set": fields}, upsert=True
-            )
-        except DuplicateKeyError:
-            return False
-        return result.matched_count == 1 or result.upserted_id is not None
+        return await self._newest.apply(member.member_id, {"$set": fields}, event_time)
 
-    async def erase(self, member_id: str) -> None:
-        await self.members.update_one(
-            {"_id": member_id},
-            {"$set": {"status": "erased", "as_of": now_utc()}, "$unset": {"full_name": "", "email": "", "phone": ""}},
-            upsert=True,
+    async def erase(self, member_id: str, event_time: datetime) -> None:
+        """Forget their name and contact. As of now (not only the erasure's own time): every
+        copy of an older event still on its way then finds something newer and is stale."""
+        await self._newest.apply(
+            member_id,
+            {"$set": {"status": "erased"}, "$unset": {"full_name": "", "email": "", "phone": ""}},
+            max(event_time, now_utc()),
         )
 
     async def get(self, member_id: str) -> MemberDoc | None:
@@ -63,8 +55,9 @@ class MemberProjection:
 class OrganizationProjection:
     def __init__(self, db: AsyncDatabase) -> None:
         self.orgs = db[ORGANIZATIONS]
+        self._newest = NewestWins(self.orgs)
 
-    async def apply(self, org: OrganizationChanged, event_time: datetime) -> bool:
+    async def apply(self, org: OrganizationChanged, event_time: datetime) -> Applied:
         fields = {
             "code": org.code,
             "code_key": org.code.strip().lower(),
@@ -72,15 +65,8 @@ class OrganizationProjection:
             "kind": org.kind,
             "parent_id": org.parent_id,
             "status": org.status,
-            "as_of": event_time,
         }
-        try:
-            result = await self.orgs.update_one(
-                _not_newer_than(org.organization_id, event_time), {"$set": fields}, upsert=True
-            )
-        except DuplicateKeyError:
-            return False
-        return result.matched_count == 1 or result.upserted_id is not None
+        return await self._newest.apply(org.organization_id, {"$set": fields}, event_time)
 
     async def federation_name(self) -> str | None:
         """The name of the tree's root (the federation), once membership has announced it."""

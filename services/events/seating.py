@@ -4,16 +4,28 @@
 counters) and then flips exactly one waitlisted registration (another conditional
 update), so racing cancellations and several replicas promote one person per seat.
 
-`heal`, run every few seconds by every replica, does two things:
-- renews the lease of every registration batch this process is writing, and gives
-  back what batches whose lease lapsed (their process died between taking seats and
-  writing the registrations) never wrote — seconds after the death, not minutes (a
-  batch written in full is forgotten by its event's next ledger update, or here);
-- moves any seat left free while people wait.
+The lease of every registration batch this process is writing is renewed while it
+is written (`renew_due`: no store command for the usual batch, written within
+milliseconds; one per lease third for a batch that takes longer).
+
+`heal`, run by every replica's healer, gives back what batches whose lease lapsed
+(their process died between taking seats and writing the registrations) never wrote
+— seconds after their lease lapses, not minutes (a batch written in full is
+forgotten by its event's next ledger update, or here) — and moves any seat left free
+while people wait. The healer does not poll fast (`next_look_in`): it looks again
+when a batch it saw of another process would lapse; a lease after registrations are
+heard of on the bus (`registrations_heard`: the replica that wrote them had batches
+in hand, and one that died leaves work only a look finds — at most one such look per
+lease while registrations keep coming); soon again while a seat it could not move
+waits; and else every SAFETY_NET_SECONDS — the bound for a replica that died before
+the others heard of any registration it wrote since their last look (each replica
+hears its share of them).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from services.events.announcements import registrant, summary
@@ -28,13 +40,39 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 LEASE_SECONDS = 15.0  # a batch whose process stopped renewing for this long is given back
 OLD_INTENT_SECONDS = 300.0  # intents written before leases existed
+SAFETY_NET_SECONDS = 30.0  # the healer's look when nothing tells it to look sooner
+LAPSE_MARGIN_SECONDS = 0.2  # look this long after a lease should have lapsed
+
+
+class InFlight(dict[str, str]):
+    """Batch key → event id, for the batches this process is writing; remembers when each
+    began, and tells `on_added` (the lease renewer) of each new one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.since: dict[str, float] = {}
+        self.on_added: Callable[[], None] | None = None
+
+    def __setitem__(self, key: str, event_id: str) -> None:
+        super().__setitem__(key, event_id)
+        self.since[key] = time.monotonic()
+        if self.on_added is not None:
+            self.on_added()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.since.pop(key, None)
+        return super().pop(key, *default)
 
 
 class Seating:
-    def __init__(self, deps: Deps, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(self, deps: Deps, lease_seconds: float = LEASE_SECONDS, look_seconds: float = 5.0) -> None:
         self.deps = deps
         self.lease_seconds = lease_seconds
-        self.in_flight: dict[str, str] = {}  # batch key → event id, for batches this process writes
+        self.look_seconds = look_seconds  # how soon the healer looks again at a seat it could not move
+        self.in_flight = InFlight()  # batch key → event id, for batches this process writes
+        self._next_lapse: float | None = None  # epoch: the soonest lease of another process's batch seen
+        self._look_at: float | None = None  # monotonic: a look promised after registrations were heard of
+        self._left_waiting = False  # the last look left a seat free while people wait
 
     def lease(self) -> float:
         return epoch() + self.lease_seconds
@@ -91,24 +129,69 @@ class Seating:
         people wait; returns how many were promoted."""
         await self.renew()
         promoted = 0
+        self._next_lapse, self._left_waiting = None, False
         for doc in await self.deps.ledger.to_heal(list(ACTIVE)):
             freed = await self._release_lapsed(doc["_id"], doc.get("pending") or {})
             if freed or (doc.get("seats_free", 0) > 0 and doc.get("waiting", 0) > 0):
-                promoted += len(await self.fill(doc["_id"], None))
+                moved = len(await self.fill(doc["_id"], None))
+                # Nobody to move yet (a place counted, its registration not written): look again soon.
+                self._left_waiting = self._left_waiting or (moved == 0 and doc.get("waiting", 0) > 0)
+                promoted += moved
         return promoted
 
+    def registrations_heard(self) -> float | None:
+        """A registration was heard of (on the bus): the replica that wrote it may have more
+        batches in hand, and if it dies their leases lapse within a lease. Seconds until the
+        healer should look for that, or None when such a look is promised already."""
+        now = time.monotonic()
+        if self._look_at is not None and self._look_at > now:
+            return None
+        self._look_at = now + self.lease_seconds + LAPSE_MARGIN_SECONDS
+        return self._look_at - now
+
+    def next_look_in(self) -> float | None:
+        """Seconds until the healer should look again; None: only the safety net."""
+        waits = []
+        if self._look_at is not None and self._look_at > time.monotonic():
+            waits.append(self._look_at - time.monotonic())
+        if self._left_waiting:
+            waits.append(self.look_seconds)
+        if self._next_lapse is not None:
+            waits.append(max(0.0, self._next_lapse - epoch()) + LAPSE_MARGIN_SECONDS)
+        return min(waits) if waits else None
+
     async def _release_lapsed(self, event_id: str, pending: dict[str, Any]) -> bool:
-        """Release the event's lapsed batches that are not ours; True if seats came back."""
+        """Release the event's lapsed batches that are not ours; True if seats came back.
+        Notes when the soonest of the others will lapse (look again then)."""
         now, freed = epoch(), False
         for key, intent in pending.items():
-            if isinstance(intent, dict) and key not in self.in_flight and _lapsed(intent, now):
+            if not isinstance(intent, dict) or key in self.in_flight:
+                continue
+            if _lapsed(intent, now):
                 freed = await self.release(event_id, key, cast(BatchIntent, intent)) or freed
+            else:
+                lapse = _lapses_at(intent)
+                self._next_lapse = lapse if self._next_lapse is None else min(self._next_lapse, lapse)
         return freed
 
     async def renew(self) -> None:
         until = self.lease()
         for key, event_id in list(self.in_flight.items()):
             await self.deps.ledger.renew(event_id, key, until)
+
+    async def renew_due(self) -> float | None:
+        """Renew the leases of our batches written for a third of a lease already (the usual
+        batch is done long before: no store command); seconds until the next is due, None
+        when no batch is in hand."""
+        every = self.lease_seconds / 3
+        now = time.monotonic()
+        for key, since in list(self.in_flight.since.items()):
+            if now - since >= every and key in self.in_flight:
+                await self.deps.ledger.renew(self.in_flight[key], key, self.lease())
+                if key in self.in_flight:  # not written and forgotten meanwhile
+                    self.in_flight.since[key] = now
+        starts = list(self.in_flight.since.values())
+        return max(0.0, min(starts) + every - time.monotonic()) if starts else None
 
     async def release(self, event_id: str, key: str, intent: BatchIntent) -> bool:
         """Give back the seats and places of a dead batch's registrations that were never written;
@@ -137,7 +220,9 @@ def _lost(intent: BatchIntent, ids: list[str], written: set[str]) -> tuple[int, 
 
 
 def _lapsed(intent: Any, now: float) -> bool:
+    return _lapses_at(intent) < now
+
+
+def _lapses_at(intent: Any) -> float:
     lease = intent.get("lease")
-    if lease is None:
-        return float(intent.get("at") or 0) < now - OLD_INTENT_SECONDS
-    return float(lease) < now
+    return float(intent.get("at") or 0) + OLD_INTENT_SECONDS if lease is None else float(lease)

@@ -33,6 +33,7 @@ from shared.settings import Settings
 
 SERVICE = "webhooks"
 DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)
+FANOUT = web.AppKey("webhook_fanout", FanOut)
 PURGE_EVERY_SECONDS = 3600.0
 
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> web.Application:
             app[api.SUBSCRIPTIONS], app[api.DELIVERY_LOG], app[DISPATCHER] = subscriptions, delivery_log, dispatcher
 
             tree = OrganizationTree(projections.parents)
-            fanout = FanOut(endpoint_store, projections, deliveries, tree, dispatcher.wake)
+            app[FANOUT] = fanout = FanOut(endpoint_store, projections, deliveries, tree, dispatcher.wake)
             subscribe(rt.bus, WebhookHandlers(fanout, subscriptions))
             await rt.start()
             dispatcher.start()

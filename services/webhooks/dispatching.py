@@ -14,12 +14,19 @@ to any one endpoint, each bounded by the delivery timeout; and since this servic
 has its own queues and store, member notifications and the gateway never wait on a
 partner. Deliveries to one endpoint are not ordered: a retry may arrive after a
 later event.
+
+An idle dispatcher does not poll: new deliveries wake it (fan-out, a redelivery), and
+it sleeps until the soonest retry this replica scheduled falls due. Only a retry
+another replica scheduled and then died with is found by the slow safety-net look,
+every SAFETY_NET_SECONDS (at most that late: the lease of a dead replica's tries is
+longer anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import random
 import time
 from collections import Counter
@@ -38,6 +45,7 @@ from shared.loops import BackgroundLoop
 log = get_logger(__name__)
 PRODUCER = "webhooks"
 ENDPOINT_FRESH_SECONDS = 1.0
+SAFETY_NET_SECONDS = 30.0  # an idle dispatcher's look for deliveries nobody here knows of
 
 
 def delivery_id(event_id: str, endpoint_id: str) -> str:
@@ -102,8 +110,12 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._endpoints: dict[str, tuple[float, EndpointDoc | None]] = {}  # id → (read at, endpoint)
+        self._retries: list[float] = []  # epochs of the retries this replica scheduled (a heap)
+        self.poll_seconds = poll_seconds  # how often to look while every slot is busy
         self._loop = BackgroundLoop(
-            "webhook-dispatcher", self._step, idle_seconds=poll_seconds, max_idle_seconds=poll_seconds * 5
+            "webhook-dispatcher",
+            self._step,
+            idle_seconds=max(SAFETY_NET_SECONDS, poll_seconds),
         )
 
     def start(self) -> None:
@@ -126,21 +138,34 @@ class Dispatcher:
 
     # --- the loop ---------------------------------------------------------------------
 
-    async def _step(self) -> bool:
+    async def _step(self) -> bool | float:
         """Lease as many due deliveries as there are free slots (three store calls however
-        many), keeping to each endpoint's limit, and send each in its own task."""
+        many), keeping to each endpoint's limit, and send each in its own task. With
+        nothing due: sleep until the soonest retry scheduled here (or the safety net)."""
         free = self.concurrency - sum(self._inflight.values())
         if free <= 0:
-            return False
+            return self.poll_seconds  # the senders take the next due ones themselves as they finish
         now = epoch()
         busy = [e for e, n in self._inflight.items() if n >= self.per_endpoint]
         picked = self._pick(await self.deliveries.due(busy, free * 2, now), free)
-        if not picked:
-            return False
-        leased = await self.deliveries.lease(picked, now)
+        leased = await self.deliveries.lease(picked, now) if picked else []
         for delivery in leased:
             self._spawn(delivery)
-        return bool(leased)
+        if leased:
+            return True
+        return self._next_retry_in(now)
+
+    def _retry_at(self, due: float) -> None:
+        """A retry this replica scheduled: the loop wakes for it (if it sleeps longer)."""
+        heapq.heappush(self._retries, due)
+        if len(self._retries) > 10_000:  # forget the farthest; the safety net finds them
+            self._retries = heapq.nsmallest(5_000, self._retries)
+        self._loop.notify()
+
+    def _next_retry_in(self, now: float) -> bool | float:
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)  # due now or passed: the look just made covered it
+        return self._retries[0] - now if self._retries else False
 
     async def _endpoint(self, endpoint_id: str) -> EndpointDoc | None:
         """An active endpoint as read at most a second ago: a busy endpoint costs one read a
@@ -265,7 +290,8 @@ class Dispatcher:
                 first, delivery["attempts"] + 1, now, jitter=random.random(), retry_after=answer.retry_after
             )
             later = {"due": due, "trigger": "retry", "last_error": _why(answer)} if due else self._give_up(answer)
-            await self.deliveries.settle(delivery, {**fields, **later}, attempt)
+            if await self.deliveries.settle(delivery, {**fields, **later}, attempt) and due:
+                self._retry_at(due)
             await self._still_failing(endpoint, now)
 
     @staticmethod

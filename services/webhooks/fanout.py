@@ -3,9 +3,10 @@
 The projections reach needs are kept first (the organisation tree from
 `organization.*`, each member's organisations from `member.*`), then every active
 endpoint subscribed to the event's type is judged with its key's scopes and reach
-(public_forms.py) and gets the event's public form as that key may see it. Delivery
-ids are deterministic, so an event handled twice makes nothing twice; the bus's
-inbox already makes that rare.
+(public_forms.py) and gets the event's public form as that key may see it. Which
+endpoints listen is kept in memory (listeners.py): an event no endpoint listens to
+costs no read. Delivery ids are deterministic and the projections newest-wins, so an
+event handled twice makes nothing twice: the subscription needs no inbox claim.
 
 A member's erasure also blanks the bodies this service still keeps of that member
 (the delivery log) and stops unsent ones, then is announced like any event.
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from services.webhooks.dispatching import new_delivery
 from services.webhooks.endpoints import OFFERED
+from services.webhooks.listeners import Listeners
 from services.webhooks.public_forms import Viewer, body, may_hear, organisations_of, public_form
 from services.webhooks.store import DeliveryDoc, DeliveryStore, EndpointStore, KeyDoc, ProjectionStore
 from shared.access import OrganizationTree
@@ -39,17 +41,27 @@ class FanOut:
         wake: Callable[[], None],
     ) -> None:
         self.endpoints = endpoints
+        self.listeners = Listeners(endpoints)
         self.projections = projections
         self.deliveries = deliveries
         self.tree = tree
         self.wake = wake
 
     async def on_event(self, envelope: Envelope, data: EventData) -> int:
-        """Keep the projections, then store the event's deliveries; returns how many were new."""
-        member_organisations = await self._project(data)
+        """Keep the projections, then store the event's deliveries; returns how many were new.
+
+        An erased member is forgotten last, once the erasure's own deliveries are stored:
+        handled again after a failure, it is judged with the same organisations."""
+        member_organisations = await self._project(envelope, data)
+        added = await self._fan_out(envelope, data, member_organisations)
+        if isinstance(data, MemberErased):
+            await self.projections.forget_member(data.member_id)
+        return added
+
+    async def _fan_out(self, envelope: Envelope, data: EventData, member_organisations: list[str]) -> int:
         if envelope.type not in OFFERED:
             return 0
-        listening = await self.endpoints.listening(envelope.type)
+        listening = await self.listeners.of(envelope.type)
         if not listening:
             return 0
         grants = await self.endpoints.grants([e["key_prefix"] for e in listening])
@@ -85,19 +97,23 @@ class FanOut:
         )
         return Viewer(grant["_id"], frozenset(grant["scopes"]), await self.tree.reach(who))
 
-    async def _project(self, data: EventData) -> list[str]:
-        """Keep what reach needs; for an erasure, the member's organisations as they were."""
+    async def _project(self, envelope: Envelope, data: EventData) -> list[str]:
+        """Keep what reach needs; for an erasure, the member's organisations as they were
+        (and what this service kept of them scrubbed)."""
+        at = envelope.occurred_at
         if isinstance(data, OrganizationChanged):
-            await self.projections.keep_organization(data.organization_id, data.parent_id, data.status)
-            self.tree.invalidate()
+            if (
+                await self.projections.keep_organization(data.organization_id, data.parent_id, data.status, at)
+                != "stale"
+            ):
+                self.tree.invalidate()
         elif isinstance(data, MemberErased):
             organisations = await self.projections.member_organizations(data.member_id)
             scrubbed = await self.deliveries.erase_member(data.member_id, ERASED_BODY)
-            await self.projections.forget_member(data.member_id)
             log.info("webhooks.member_erased", member_id=data.member_id, deliveries_scrubbed=scrubbed)
             return organisations
         elif isinstance(data, MemberContact):
-            await self.projections.keep_member(data.member_id, data.organization_ids)
+            await self.projections.keep_member(data.member_id, data.organization_ids, at)
         return []
 
 

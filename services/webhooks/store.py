@@ -24,6 +24,7 @@ from shared.clock import now_utc
 from shared.contracts import Envelope
 from shared.mongo import IndexSpec, from_store
 from shared.outbox import push_events, strip_outbox
+from shared.projection import Applied, NewestWins
 
 DUPLICATE_KEY = 11000
 INDEXES = [
@@ -122,9 +123,13 @@ class EndpointStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.endpoints = db["endpoints"]
         self.keys = db["keys"]
+        self.writes = 0  # endpoint writes by this process: what remembers endpoints reads again (listeners.py)
 
     async def add(self, doc: EndpointDoc) -> None:
-        await self.endpoints.insert_one(dict(doc))
+        try:
+            await self.endpoints.insert_one(dict(doc))
+        finally:
+            self.writes += 1  # after the write: a read begun before it is not trusted (listeners.py)
 
     async def get(self, endpoint_id: str) -> EndpointDoc | None:
         found = await self.endpoints.find_one({"_id": endpoint_id})
@@ -147,6 +152,10 @@ class EndpointStore:
         found = self.endpoints.find({"state": "active", "event_types": {"$in": [event_type]}})
         return [_endpoint(d) async for d in found]
 
+    async def active(self) -> list[EndpointDoc]:
+        """Every active endpoint (what fan-out keeps in memory: listeners.py)."""
+        return [_endpoint(d) async for d in self.endpoints.find({"state": "active"})]
+
     async def change(self, endpoint_id: str, fields: dict[str, Any], *events: Envelope) -> EndpointDoc | None:
         return await self.change_if({"_id": endpoint_id}, fields, *events)
 
@@ -155,11 +164,17 @@ class EndpointStore:
     ) -> EndpointDoc | None:
         """Change the endpoint only if `condition` still holds (one replica wins); None otherwise."""
         update = push_events({"$set": {**fields, "updated_at": now_utc()}}, *events)
-        found = await self.endpoints.find_one_and_update(condition, update, return_document=ReturnDocument.AFTER)
+        try:
+            found = await self.endpoints.find_one_and_update(condition, update, return_document=ReturnDocument.AFTER)
+        finally:
+            self.writes += 1
         return _endpoint(found) if found else None
 
     async def remove(self, endpoint_id: str) -> bool:
-        return (await self.endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
+        try:
+            return (await self.endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
+        finally:
+            self.writes += 1
 
     async def mark_failing(self, endpoint_id: str, since: float) -> None:
         await self.endpoints.update_one({"_id": endpoint_id, "failing_since": 0}, {"$set": {"failing_since": since}})
@@ -199,30 +214,35 @@ class EndpointStore:
 
 
 class ProjectionStore:
-    """Organisations (child → parent) and members' organisations, for reach."""
+    """Organisations (child → parent) and members' organisations, for reach. Newest wins
+    (shared/projection.py): a late, older event changes nothing, a copy handled twice
+    writes the same values again."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.organizations = db["organizations"]
         self.members = db["members"]
+        self._organizations = NewestWins(self.organizations)
+        self._members = NewestWins(self.members)
 
     async def parents(self) -> dict[str, str | None]:
         return {d["_id"]: d.get("parent_id") async for d in self.organizations.find({}, {"parent_id": 1})}
 
-    async def keep_organization(self, organization_id: str, parent_id: str | None, status: str) -> None:
-        await self.organizations.update_one(
-            {"_id": organization_id}, {"$set": {"parent_id": parent_id, "status": status}}, upsert=True
+    async def keep_organization(
+        self, organization_id: str, parent_id: str | None, status: str, at: datetime
+    ) -> Applied:
+        return await self._organizations.apply(
+            organization_id, {"$set": {"parent_id": parent_id, "status": status}}, at
         )
 
-    async def keep_member(self, member_id: str, organization_ids: Sequence[str]) -> None:
-        await self.members.update_one(
-            {"_id": member_id}, {"$set": {"organization_ids": list(organization_ids)}}, upsert=True
-        )
+    async def keep_member(self, member_id: str, organization_ids: Sequence[str], at: datetime) -> Applied:
+        return await self._members.apply(member_id, {"$set": {"organization_ids": list(organization_ids)}}, at)
 
     async def member_organizations(self, member_id: str) -> list[str]:
         doc = await self.members.find_one({"_id": member_id})
         return list(doc.get("organization_ids") or []) if doc else []
 
     async def forget_member(self, member_id: str) -> None:
+        """The member was erased: nothing of them is kept here."""
         await self.members.delete_one({"_id": member_id})
 
 

@@ -4,17 +4,20 @@ events, cancellation that tells every registrant, and reminders that fire once."
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.events import store
+from services.events.app import create_app
 from services.events.projections import MemberProjection, OrganizationProjection
 from services.events.reminders import Reminders
+from services.events.seating import SAFETY_NET_SECONDS
 from shared.contracts import MemberErased, MemberUpdated, OrganizationCreated, new_event
 from shared.mongo import from_store
 from shared.scheduler import DueItems, Scheduler
-from tests.integration.events.conftest import heard
+from tests.integration.events.conftest import Listener, Service, heard
 from tests.support import eventually
 from tests.support.bus import make_bus
 
@@ -209,6 +212,26 @@ async def test_reminders_fire_once_per_registration_with_two_schedulers(svc):
     assert len(svc.heard.of("event.reminder_due")) == 5, "nothing fires twice"
 
 
+async def test_the_services_own_scheduler_sends_a_reminder_when_due_not_at_its_next_look(aiohttp_client, settings):
+    """The reminders scheduler does not poll (its look is a 30 s safety net): publishing
+    wakes it, and it sleeps exactly until the next reminder falls due."""
+    settings = settings.model_copy(update={"events_reminder_hours": "1"})
+    listener = Listener(settings, ["event.reminder_due"])
+    await listener.bus.start()
+    try:
+        svc = Service(await aiohttp_client(create_app(settings)), settings)
+        await svc.org("org-lhh", "LHH")
+        started = time.monotonic()
+        event = await svc.event(capacity=5, starts_in=timedelta(hours=1, seconds=3))  # due in 3 s
+        for i in range(2):
+            await svc.guest(event["id"], i)
+        due = await heard(listener, "event.reminder_due", 2)
+        assert time.monotonic() - started < SAFETY_NET_SECONDS / 2
+        assert {d.reminder for d in due} == {"1h"}
+    finally:
+        await listener.bus.close()
+
+
 async def test_moving_an_event_reschedules_its_reminders(svc):
     event = await svc.event(starts_in=timedelta(days=3))
     items = svc.deps.events.collection.database[store.REMINDERS]
@@ -233,15 +256,16 @@ async def test_projections_update_their_own_document_and_keep_the_newest(db):
     members, orgs = MemberProjection(db), OrganizationProjection(db)
     at = datetime.now(UTC)
     for member_id, name in (("m-a", "An"), ("m-b", "Bình")):
-        assert await members.apply(MemberUpdated(member_id=member_id, full_name=name, status="active"), at)
-    assert await members.apply(MemberUpdated(member_id="m-b", full_name="Bình 2", status="active"), at + timedelta(1))
-    assert not await members.apply(MemberUpdated(member_id="m-b", full_name="old", status="active"), at)
+        assert await members.apply(MemberUpdated(member_id=member_id, full_name=name, status="active"), at) == "new"
+    renamed_member = MemberUpdated(member_id="m-b", full_name="Bình 2", status="active")
+    assert await members.apply(renamed_member, at + timedelta(1)) == "updated"
+    assert await members.apply(MemberUpdated(member_id="m-b", full_name="old", status="active"), at) == "stale"
     assert (await members.get("m-a"))["full_name"] == "An"
     assert (await members.get("m-b"))["full_name"] == "Bình 2"
 
     for org_id, code in (("o-a", "A"), ("o-b", "B")):
         await orgs.apply(OrganizationCreated(organization_id=org_id, code=code, name=code, kind="association"), at)
     renamed = OrganizationCreated(organization_id="o-b", code="B", name="B mới", kind="association")
-    assert await orgs.apply(renamed, at + timedelta(1))
-    assert not await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at)
+    assert await orgs.apply(renamed, at + timedelta(1)) == "updated"
+    assert await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at) == "stale"
     assert (await orgs.resolve("o-a"))["name"] == "A" and (await orgs.resolve("b"))["name"] == "B mới"

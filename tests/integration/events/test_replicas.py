@@ -12,6 +12,7 @@ import pytest
 from services.events.app import SEATING, create_app
 from shared.mongo import epoch
 from tests.integration.events.conftest import gather_limited, heard
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +99,25 @@ async def test_a_live_batch_renews_its_lease_and_keeps_its_seats(svc):
     assert stored["lease"] > epoch() + seating.lease_seconds / 2, "renewed while it lives"
     assert (await svc.counters(event["id"]))["confirmed"] == 1
     seating.in_flight.pop("slow-batch")
+
+
+async def test_the_service_renews_a_slow_batch_lease_while_it_is_written_and_not_otherwise(svc):
+    """Between batches the lease renewer costs nothing; a batch still written a third of a
+    lease after it began is renewed by the service's own loop, long before it could lapse."""
+    event = await svc.event(capacity=3)
+    seating, deps = svc.app[SEATING], svc.deps
+    began = epoch()
+    intent = {"key": "slow-batch", "at": began, "lease": began + seating.lease_seconds, "ids": ["s-1"]}
+    assert await deps.ledger.take_seat(event["id"], 1, batch=intent)
+    seating.in_flight["slow-batch"] = event["id"]  # this process is writing it (and tells the renewer)
+    try:
+
+        async def renewed() -> bool:
+            stored = (await deps.events.get(event["id"]))["pending"]["slow-batch"]
+            return stored["lease"] > began + seating.lease_seconds
+
+        await eventually(renewed, timeout=seating.lease_seconds / 3 + 5, what="the slow batch's lease renewed")
+        assert epoch() - began < seating.lease_seconds, "renewed before it could lapse"
+    finally:
+        seating.in_flight.pop("slow-batch")
+    assert await seating.renew_due() is None, "no batch in hand: nothing to renew"

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from services.webhooks.app import create_app
+from services.webhooks.app import FANOUT, create_app
 from shared.contracts import EventData, new_event
 from shared.service import RUNTIME
 from shared.settings import Settings
@@ -98,6 +98,7 @@ class Webhooks:
         self.client = client
         self.settings = settings
         self.bus = bus
+        self.published = 0
 
     @property
     def db(self) -> Any:
@@ -122,6 +123,7 @@ class Webhooks:
     async def publish(self, data: EventData, producer: str = "membership") -> str:
         envelope = new_event(data, producer=producer)
         await self.bus.publish(envelope)
+        self.published += 1
         return envelope.id
 
     async def log(self, endpoint_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -130,13 +132,23 @@ class Webhooks:
         return (await resp.json())["items"]
 
     async def handled(self, event_id: str) -> None:
-        """Wait until the service has fully handled an event (its inbox says done)."""
-        key = f"{self.settings.bus_queue_prefix}webhooks.deliveries:{event_id}"
+        """Wait until the service has fully handled an event: its consumers have settled
+        every event published so far (they take no inbox claim to look at: idempotent)."""
+        subscriptions = self.client.server.app[RUNTIME].bus.subscriptions
 
         async def done() -> bool:
-            return await self.db["inbox"].find_one({"_id": key, "status": "done"}) is not None
+            return sum(s.handled + s.parked for s in subscriptions) >= self.published
 
         await eventually(done, what=f"event {event_id} handled")
+
+    async def knows(self, endpoint_id: str, event_type: str, timeout: float = 10.0) -> None:
+        """Wait until this replica's fan-out counts the endpoint among those listening."""
+        listeners = self.client.server.app[FANOUT].listeners
+
+        async def listed() -> bool:
+            return endpoint_id in [e["_id"] for e in await listeners.of(event_type)]
+
+        await eventually(listed, timeout=timeout, interval=0.05, what=f"endpoint {endpoint_id} known")
 
     async def seed_tree(self) -> None:
         """The organisation tree, as membership announced it (the projection reach needs)."""

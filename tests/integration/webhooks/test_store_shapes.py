@@ -3,6 +3,8 @@ tests/integration/test_store_shapes.py for the embedded store's quirks)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from services.webhooks.dispatching import new_delivery
@@ -51,6 +53,7 @@ async def test_endpoints_listening_to_a_type_and_conditional_changes(stores):
     await endpoints.add(endpoint("e3", types=("member.approved",), state="paused"))
     assert [e["_id"] for e in await endpoints.listening("member.approved")] == ["e1"]
     assert sorted(e["_id"] for e in await endpoints.listening("member.updated")) == ["e1", "e2"]
+    assert sorted(e["_id"] for e in await endpoints.active()) == ["e1", "e2"]  # what fan-out keeps
 
     await endpoints.mark_failing("e1", 1000.0)
     await endpoints.mark_failing("e1", 2000.0)  # only the first failure since the last success counts
@@ -177,12 +180,14 @@ async def test_erasure_blanks_bodies_and_stops_unsent_ones(stores):
     assert gone["state"] == "cancelled" and "member_id" not in gone
     assert (await deliveries.get(other["_id"]))["body"] == '{"email":"z@y.vn"}'
 
-    await projections.keep_member("m-1", ["org-a", "org-b"])
-    await projections.keep_member("m-1", ["org-b"])
+    t0 = now_utc()
+    assert await projections.keep_member("m-1", ["org-a", "org-b"], t0) == "new"
+    assert await projections.keep_member("m-1", ["org-b"], t0 + timedelta(seconds=1)) == "updated"
+    assert await projections.keep_member("m-1", ["org-c"], t0) == "stale"  # late, older
     assert await projections.member_organizations("m-1") == ["org-b"]
     await projections.forget_member("m-1")
     assert await projections.member_organizations("m-1") == []
-    await projections.keep_organization("org-a", None, "active")
-    await projections.keep_organization("org-b", "org-a", "active")
-    await projections.keep_organization("org-b", "org-a", "dissolved")
+    await projections.keep_organization("org-a", None, "active", t0)
+    await projections.keep_organization("org-b", "org-a", "active", t0)
+    await projections.keep_organization("org-b", "org-a", "dissolved", t0 + timedelta(seconds=1))
     assert await projections.parents() == {"org-a": None, "org-b": "org-a"}
