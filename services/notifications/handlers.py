@@ -6,8 +6,8 @@
 - `deliveries`: every routed event (catalogue.ROUTES) → the deliveries its routing
   table entry asks for.
 
-The bus's inbox gives one run per event id; the delivery keys make even a second run
-(after a lease expired) plan nothing new.
+All three are idempotent on the bus (no inbox claim, shared/bus.py): their own
+writes decide duplicates, as each handler's docstring says.
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ class NotificationHandlers:
     dispatcher: Dispatcher
 
     async def on_member_contact(self, envelope: Envelope, data: EventData) -> None:
-        """member.* and membership.* → keep the contact projection current, so sending never asks membership."""
+        """member.* and membership.* → keep the contact projection current, so sending never asks membership.
+
+        Idempotent: the contact write is newest-wins on the event's time (a second run
+        writes the same values, an older event changes nothing) and erasure only
+        removes data; nothing else happens here."""
         if isinstance(data, MemberErased):
             await self.projecting.erase(data.member_id)
             return
@@ -52,15 +56,24 @@ class NotificationHandlers:
         await self.projecting.contact(data, envelope.occurred_at, envelope.data.get("expertise"))
 
     async def on_directory(self, envelope: Envelope, data: EventData) -> None:
-        """organization.* and registration.* → the projections campaign segments are chosen from."""
+        """organization.* and registration.* → the projections campaign segments are chosen from.
+
+        Idempotent: both writes are newest-wins on the event's time; the federation's
+        name kept in memory is set again to the same value."""
         if isinstance(data, OrganizationChanged):
-            await self.projecting.organization(data)
+            await self.projecting.organization(data, envelope.occurred_at)
             return
         assert isinstance(data, RegistrationEvent)
-        await self.projecting.registration(envelope.type, data)
+        await self.projecting.registration(envelope.type, data, envelope.occurred_at)
 
     async def on_notify(self, envelope: Envelope, data: EventData) -> None:
-        """Any routed event → the deliveries its routing table entry asks for."""
+        """Any routed event → the deliveries its routing table entry asks for.
+
+        Idempotent: the only write is inserting deliveries under deterministic keys
+        (event id, recipient, channel, template; planner.delivery_key), skipped ones
+        included, so a second run inserts nothing and sends nothing; reading the
+        registrants and waking the dispatcher change nothing. Nothing is sent here:
+        the dispatcher claims each delivery once."""
         planned = 0
         for route in ROUTES.get(envelope.type, []):
             event_id = needs_registrants(route, data)
@@ -78,6 +91,6 @@ class NotificationHandlers:
 
 
 def subscribe(bus: EventBus, handlers: NotificationHandlers) -> None:
-    bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact)
-    bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory)
-    bus.subscribe("deliveries", sorted(ROUTES), handlers.on_notify)
+    bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact, idempotent=True)
+    bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory, idempotent=True)
+    bus.subscribe("deliveries", sorted(ROUTES), handlers.on_notify, idempotent=True)

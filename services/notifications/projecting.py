@@ -1,7 +1,12 @@
 """Keeping what notifications knows of other services current, from their events:
 contacts (so sending never asks membership), the organisation tree and event
 registrations (campaign segments), and erasure (a member's personal data leaves
-every notifications collection)."""
+every notifications collection).
+
+Each of these is idempotent on its own: the projections are newest-wins writes
+filtered on the event's time (projections.py, shared/projection.py), and erasure
+only removes (running it again removes nothing more). So their subscriptions take
+no inbox claim (handlers.py)."""
 
 from __future__ import annotations
 
@@ -64,12 +69,13 @@ class Projecting:
         found |= set(await self.deliveries.addresses_of(member_id))
         return {a for a in found if a}
 
-    async def organization(self, data: OrganizationChanged) -> None:
-        await self.directory.upsert_organization(
+    async def organization(self, data: OrganizationChanged, occurred_at: datetime) -> None:
+        newest = await self.directory.upsert_organization(
             data.organization_id,
             {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
+            occurred_at,
         )
-        if data.parent_id is None and data.kind == "federation":
+        if newest and data.parent_id is None and data.kind == "federation":
             self.on_federation(data.name)  # messages sign with the tree's root from now on
 
     async def registrants(self, event_id: str) -> list[Registrant]:
@@ -88,7 +94,7 @@ class Projecting:
             if d.get("full_name")
         ]
 
-    async def registration(self, event_type: str, data: RegistrationEvent) -> None:
+    async def registration(self, event_type: str, data: RegistrationEvent, occurred_at: datetime) -> None:
         r = data.registrant
         await self.directory.upsert_registration(
             r.registration_id,
@@ -101,4 +107,5 @@ class Projecting:
                 "language": r.language,
                 "status": registration_status(event_type, data),  # type: ignore[typeddict-item]
             },
+            occurred_at,
         )

@@ -157,6 +157,11 @@ class DeliveryStore:
         )
         return result.modified_count
 
+    async def next_due(self) -> float | None:
+        """When the earliest queued delivery falls due (epoch seconds), or None if none is queued."""
+        first = await self.deliveries.find_one({"status": "queued"}, {"due": 1}, sort=[("due", 1)])
+        return None if first is None else float(first.get("due") or 0.0)
+
     async def settle(self, outcomes: list[tuple[DeliveryDoc, dict[str, Any]]]) -> None:
         """Write what happened to claimed deliveries: (delivery, update) pairs; each
         update applies only while this worker's claim still holds."""
