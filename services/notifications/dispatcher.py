@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,12 +118,16 @@ class Dispatcher:
         # Idle, it sleeps until its next due delivery (run_once says when); wake() ends the sleep.
         self._loop = BackgroundLoop("notifications-dispatcher", self.run_once, idle_seconds=SAFETY_NET_SECONDS)
         self._last_sweep = -float("inf")
-        self._next_due = 0.0  # epoch seconds when a delivery may be due next (0: look now)
+        self._next_due = 0.0  # epoch seconds when a delivery on any channel may be due next (0: now)
+        self._look: set[str] = set()  # channels with deliveries due now (planned here)
         self.sent = 0
 
-    def wake(self) -> None:
-        """There may be deliveries due now: look at once."""
-        self._next_due = 0.0
+    def wake(self, channels: Collection[str] | None = None) -> None:
+        """There may be deliveries due now (on these channels, or any): look at once."""
+        if channels is None:
+            self._next_due = 0.0
+        else:
+            self._look.update(channels)
         self._loop.notify()
 
     def start(self) -> None:
@@ -147,12 +151,17 @@ class Dispatcher:
                 self._next_due = 0.0
             else:
                 self._due_by(await self.deliveries.next_due())
-        if self._next_due > epoch():
+        if self._next_due <= epoch():
+            self._next_due, look = float("inf"), set(self.channels)
+        else:
+            look = self._look & set(self.channels)
+        self._look = set()
+        if not look:
             return self._seconds_to_wait()
-        self._next_due = float("inf")
-        full = await asyncio.gather(*(self._run_channel(channel) for channel in self.channels))
+        channels = [c for c in self.channels if c in look]
+        full = await asyncio.gather(*(self._run_channel(channel) for channel in channels))
         if any(full):
-            self._next_due = 0.0
+            self._look.update(c for c, more in zip(channels, full, strict=True) if more)
             return True
         return self._seconds_to_wait()
 
@@ -264,7 +273,7 @@ class Dispatcher:
             # Not the message's fault: it waits for a provider without using up its attempts.
             return outcomes.held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
         if isinstance(exc, ZnsRefused) or (isinstance(exc, ZnsDeferred) and self._last_attempt(d)):
-            self.wake()  # the SMS is due now
+            self.wake(["sms"])  # the SMS is due now
             return outcomes.fall_back_to_sms(d, str(exc), done)
         if isinstance(exc, EmailOutcomeUnknown):
             UNKNOWN_OUTCOMES.labels(d["channel"]).inc()

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from jinja2 import TemplateError
 
 from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES, needs_registrants, recipients
-from services.notifications.dispatcher import Dispatcher
 from services.notifications.planner import Planner, TemplateMissing
 from services.notifications.projecting import Projecting
 from shared.bus import EventBus, PermanentError
@@ -39,7 +38,6 @@ DIRECTORY_EVENTS = (
 class NotificationHandlers:
     projecting: Projecting
     planner: Planner
-    dispatcher: Dispatcher
 
     async def on_member_contact(self, envelope: Envelope, data: EventData) -> None:
         """member.* and membership.* → keep the contact projection current, so sending never asks membership.
@@ -72,7 +70,7 @@ class NotificationHandlers:
         Idempotent: the only write is inserting deliveries under deterministic keys
         (event id, recipient, channel, template; planner.delivery_key), skipped ones
         included, so a second run inserts nothing and sends nothing; reading the
-        registrants and waking the dispatcher change nothing. Nothing is sent here:
+        registrants and waking the dispatcher (the planner does) change nothing. Nothing is sent here:
         the dispatcher claims each delivery once."""
         planned = 0
         for route in ROUTES.get(envelope.type, []):
@@ -85,8 +83,6 @@ class NotificationHandlers:
                 # A template that cannot render this event will not render it on retry
                 # either: park the event; staff fix the template and replay it.
                 raise PermanentError(f"cannot render {route.notification}: {type(exc).__name__}: {exc}") from None
-        if planned:
-            self.dispatcher.wake()
         log.info("notify.planned", event_type=envelope.type, deliveries=planned)
 
 

@@ -19,6 +19,7 @@ before it is sent, is also checked right after its insert (one read per page).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,8 @@ class Planner:
     # The root of the organisation tree, as membership last announced it (the setting is
     # only the fallback before a tree exists).
     federation: str | None = None
+    # Told the channels of new deliveries waiting to be sent (the dispatcher's wake).
+    on_queued: Callable[[Collection[str]], None] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -171,6 +174,10 @@ class Planner:
             stored = dict(preferences_of(contacts.get(person.recipient_id)) or {})
             docs.extend(await self._plan_person(plan, person, contacts.get(person.member_id or ""), stored))
         added = await self.deliveries.plan(docs)
+        new = set(added)
+        queued = {d["channel"] for d in docs if d["_id"] in new and d["status"] == "queued"}
+        if queued and self.on_queued is not None:
+            self.on_queued(queued)
         if campaign_id is not None:
             await self._scrub_erased_meanwhile(member_ids)
         return added
