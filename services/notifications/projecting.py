@@ -25,6 +25,7 @@ from shared.contracts import (
     RegistrationEvent,
 )
 from shared.logging import get_logger
+from shared.projection import Applied
 
 log = get_logger(__name__)
 ACTIVE_REGISTRATION = ("registration.confirmed", "registration.promoted")
@@ -44,9 +45,9 @@ class Projecting:
     suppressions: SuppressionStore
     on_federation: Callable[[str], None] = lambda name: None
 
-    async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> None:
+    async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> Applied:
         values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
-        await self.contacts.upsert(data, occurred_at, {"expertise": [expertise_key(v) for v in values]})
+        return await self.contacts.upsert(data, occurred_at, {"expertise": [expertise_key(v) for v in values]})
 
     async def erase(self, member_id: str) -> None:
         """The member's contact data, preferences, registrations' copies, message bodies

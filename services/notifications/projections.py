@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.records import ContactDoc, OrganizationDoc, PreferencesDoc, RegistrationDoc
 from shared.contracts import MemberContact
-from shared.projection import AS_OF_TS, NewestWins
+from shared.projection import AS_OF_TS, Applied, NewestWins
 
 CONTACTS = "contacts"
 ORGANIZATIONS = "organizations"
@@ -66,16 +66,19 @@ class ContactStore:
             await self.set_preferences(doc["_id"], {k: v for k, v in doc.items() if k in PREFERENCE_KEYS})
             await self.legacy_preferences.delete_one({"_id": doc["_id"]})
 
-    async def upsert(self, contact: MemberContact, event_time: datetime, extra: dict[str, Any] | None = None) -> None:
+    async def upsert(
+        self, contact: MemberContact, event_time: datetime, extra: dict[str, Any] | None = None
+    ) -> Applied:
         """Keep the newest contact data: an older event arriving late changes nothing, nor
-        does any event after an erasure (shared/projection.py)."""
+        does any event after an erasure (shared/projection.py). `new`: nothing was kept
+        of this person before (no preferences, no erasure)."""
         doc = contact.model_dump(mode="json", exclude={"member_id", "reviewer_emails", "expertise"})
         doc["consents"] = {
             "email": "yes" if contact.consents.email else "no",
             "sms": "yes" if contact.consents.sms else "no",
         }
         doc.update(extra or {})
-        await self.projection.apply(contact.member_id, {"$set": doc}, event_time)
+        return await self.projection.apply(contact.member_id, {"$set": doc}, event_time)
 
     async def get(self, member_id: str) -> ContactDoc | None:
         return cast(ContactDoc | None, await self.contacts.find_one({"_id": member_id}))
