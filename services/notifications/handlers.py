@@ -81,8 +81,8 @@ class NotificationHandlers:
         included, so a second run inserts nothing and sends nothing; reading the
         registrants and waking the dispatcher (the planner does) change nothing. Nothing
         is sent here: the dispatcher claims each delivery once."""
-        if envelope.type in PROJECTION_EVENTS:
-            return  # planned by on_member_contact (a binding an earlier version made)
+        # A member event here came through a binding an earlier version made, or is a
+        # replay of one it parked: planned again, it inserts nothing twice and loses nothing.
         await self._plan(envelope, data)
 
     async def _plan(self, envelope: Envelope, data: EventData, known: dict[str, ContactDoc] | None = None) -> None:
