@@ -169,3 +169,19 @@ async def test_an_erased_members_registrations_take_no_later_event(db):
     await store.upsert_registration("r-1", {**fields, "status": "cancelled"}, t0 + timedelta(hours=1))
     kept = await db.registrations.find_one({"_id": "r-1"})
     assert "full_name" not in kept and "email" not in kept
+
+
+async def test_plans_of_one_turn_go_as_one_insert_and_a_key_is_new_to_one_of_them(db):
+    """Concurrent plans (a consumer's events) are inserted together; two copies of one
+    event planned at once: each key is new to exactly one of them."""
+    store = DeliveryStore(db)
+    await store.plan([{"_id": "old", "channel": "email"}])
+
+    def docs(*keys):
+        return [{"_id": k, "channel": "email"} for k in keys]
+
+    first, second, third = await asyncio.gather(
+        store.plan(docs("a", "b")), store.plan(docs("a", "b")), store.plan(docs("c", "old"))
+    )
+    assert sorted(first + second) == ["a", "b"] and third == ["c"]
+    assert await db.deliveries.count_documents({}) == 4
