@@ -168,7 +168,7 @@ class Planner:
         member_ids = [p.member_id for p in people if p.member_id]
         if contacts is None:
             ids = sorted({p.recipient_id for p in people} | set(member_ids))
-            contacts = await self.contacts.many(ids)
+            contacts = await self.contacts.people(ids)
         docs: list[dict[str, Any]] = []
         for person in people:
             stored = dict(preferences_of(contacts.get(person.recipient_id)) or {})

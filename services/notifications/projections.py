@@ -23,6 +23,7 @@ from typing import Any, cast
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.records import ContactDoc, OrganizationDoc, PreferencesDoc, RegistrationDoc
+from shared.batching import GroupWrite
 from shared.contracts import MemberContact
 from shared.projection import AS_OF_TS, Applied, NewestWins
 
@@ -54,6 +55,7 @@ class ContactStore:
         self.contacts = db[CONTACTS]
         self.legacy_preferences = db[LEGACY_PREFERENCES]
         self.projection = NewestWins(self.contacts)
+        self._people: GroupWrite[list[str], dict[str, ContactDoc]] = GroupWrite(self._read_people)
 
     async def prepare(self) -> None:
         """Bring documents kept by an earlier version up to date (at start-up; cheap once
@@ -87,6 +89,15 @@ class ContactStore:
         if not member_ids:
             return {}
         return {d["_id"]: cast(ContactDoc, d) async for d in self.contacts.find({"_id": {"$in": member_ids}}, fields)}
+
+    async def people(self, ids: list[str]) -> dict[str, ContactDoc]:
+        """The documents of these people (contact, preferences), whole. The reads of one
+        turn of the event loop (a consumer's concurrent events) go as one query."""
+        return await self._people.submit(ids) if ids else {}
+
+    async def _read_people(self, requests: list[list[str]]) -> list[dict[str, ContactDoc]]:
+        found = await self.many(sorted({i for ids in requests for i in ids}))
+        return [{i: found[i] for i in ids if i in found} for ids in requests]
 
     async def erased_among(self, member_ids: list[str]) -> list[str]:
         if not member_ids:

@@ -185,3 +185,17 @@ async def test_plans_of_one_turn_go_as_one_insert_and_a_key_is_new_to_one_of_the
     )
     assert sorted(first + second) == ["a", "b"] and third == ["c"]
     assert await db.deliveries.count_documents({}) == 4
+
+
+async def test_concurrent_reads_of_people_each_get_their_own(db):
+    """The planner's reads of one turn go as one query; each caller gets only the people
+    it asked for."""
+    from services.notifications.projections import ContactStore
+
+    await db.contacts.insert_many([{"_id": "m-1", "full_name": "An"}, {"_id": "m-2", "full_name": "Bình"}])
+    store = ContactStore(db)
+    first, second, none = await asyncio.gather(
+        store.people(["m-1", "guest-x"]), store.people(["m-2", "m-1"]), store.people([])
+    )
+    assert set(first) == {"m-1"} and set(second) == {"m-1", "m-2"} and none == {}
+    assert second["m-2"]["full_name"] == "Bình"
