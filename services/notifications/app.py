@@ -50,13 +50,16 @@ def create_app(settings: Settings) -> web.Application:
         async with ServiceRuntime(settings, SERVICE, indexes=INDEXES, app=app) as rt:
             renderer = Renderer()
             contacts, directory = ContactStore(rt.db), DirectoryStore(rt.db)
+            await contacts.prepare()
             deliveries, suppressions = store.DeliveryStore(rt.db), store.SuppressionStore(rt.db)
             template_store = templates.TemplateStore(rt.db, renderer)
             smtp = SmtpSender(settings)
             sms = make_provider(settings, callback_url=links.receipt_url(settings.sms_provider))
             zns = ZnsClient(settings, ZnsTokenStore(rt.db))
-            dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms, zns=zns)
-            planner = Planner(settings, contacts, deliveries, template_store, renderer, links)
+            dispatcher = Dispatcher(settings, deliveries, suppressions, smtp, sms, zns=zns, contacts=contacts)
+            planner = Planner(
+                settings, contacts, deliveries, template_store, renderer, links, on_queued=dispatcher.wake
+            )
             campaigns = campaign_store.CampaignStore(rt.db)
             runner = CampaignRunner(campaigns, directory, planner, dispatcher.wake, sender=dispatcher)
             app[DISPATCHER] = dispatcher
@@ -72,7 +75,7 @@ def create_app(settings: Settings) -> web.Application:
                 planner.federation = name
 
             projecting = Projecting(contacts, directory, deliveries, suppressions, on_federation=federation_named)
-            subscribe(rt.bus, NotificationHandlers(projecting, planner, dispatcher))
+            subscribe(rt.bus, NotificationHandlers(projecting, planner))
             await rt.start()
             dispatcher.start()
             runner.start()

@@ -29,7 +29,8 @@ from shared.mongo import epoch
 
 log = get_logger(__name__)
 PAGE = 500
-CONTACT_FIELDS = {"full_name": 1, "email": 1, "phone": 1, "consents": 1, "erased": 1}
+SAFETY_NET_SECONDS = 30.0
+CONTACT_FIELDS = {"full_name": 1, "email": 1, "phone": 1, "consents": 1, "erased": 1, "preferences": 1}
 
 
 class CampaignRunner:
@@ -55,9 +56,9 @@ class CampaignRunner:
         self.wake_dispatcher = wake
         self.owner = uuid.uuid4().hex
         self._stopping = False
-        # Starting a campaign wakes the runner; idle, it looks for a campaign whose
-        # replica died less and less often (every 2 s, up to every 30 s).
-        self._loop = BackgroundLoop("campaign-runner", self._step, idle_seconds=2.0, max_idle_seconds=30.0)
+        # Starting or resuming a campaign wakes the runner; idle, it only looks every
+        # SAFETY_NET_SECONDS for a campaign whose replica died (its lease ran out).
+        self._loop = BackgroundLoop("campaign-runner", self._step, idle_seconds=SAFETY_NET_SECONDS)
 
     def wake(self) -> None:
         self._loop.notify()
@@ -118,7 +119,7 @@ class CampaignRunner:
 
     async def _plan_page(self, campaign: CampaignDoc, page: int, total: int, token: str) -> list[str]:
         """Plan one page's deliveries; with a sender, stored as claimed by `token`."""
-        people = await self._page(campaign, page) if page < total else []
+        people, contacts = await self._page(campaign, page) if page < total else ([], {})
         return await self.planner.plan(
             ANNOUNCEMENT,
             people,
@@ -131,7 +132,7 @@ class CampaignRunner:
                 "body": campaign.get("body") or "",
                 "sms_text": campaign.get("sms_text") or "",
             },
-            from_contacts=campaign["segment"]["kind"] != "event",
+            contacts=contacts,
             claim=self._claim(token),
         )
 
@@ -168,6 +169,7 @@ class CampaignRunner:
         the campaign's status (paused, cancelled, or running for another dispatcher)."""
         await self.deliveries.hand_back(token)
         await self.store.sweep(cid, await self.store.status(cid))
+        self.wake_dispatcher()  # what is queued again is due now
 
     async def _send_page(self, cid: str, token: str) -> bool:
         """Send what this page claimed, a few seconds' worth at a time, looking between
@@ -201,16 +203,21 @@ class CampaignRunner:
         # everyone who consented to one of the campaign's channels
         return await self.contacts.segment({"$or": [{f"consents.{c}": "yes"} for c in campaign["channels"]]})
 
-    async def _page(self, campaign: CampaignDoc, page: int) -> list[Recipient]:
+    async def _page(self, campaign: CampaignDoc, page: int) -> tuple[list[Recipient], dict[str, ContactDoc] | None]:
+        """The people of a page, and their contacts documents when they were read here
+        (members; an event's registrants' are read by the planner)."""
         ids = await self.store.page_ids(campaign["_id"], page)
         if not ids:
-            return []
+            return [], {}
         if campaign["segment"]["kind"] == "event":
             registrations = await self.directory.registrations_in(ids)
             ordered = sorted(registrations, key=lambda d: d["_id"])
-            return [_registrant(d, campaign["language"]) for d in ordered if d.get("full_name")]
+            return [_registrant(d, campaign["language"]) for d in ordered if d.get("full_name")], None
         contacts = await self.contacts.many(ids, CONTACT_FIELDS)
-        return [_member(contacts[i], campaign["language"]) for i in sorted(contacts) if not contacts[i].get("erased")]
+        members = [
+            _member(contacts[i], campaign["language"]) for i in sorted(contacts) if not contacts[i].get("erased")
+        ]
+        return members, contacts
 
 
 def _registrant(d: RegistrationDoc, language: str) -> Recipient:

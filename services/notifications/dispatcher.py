@@ -9,13 +9,24 @@ limiters, and settles each outcome in one bulk write:
 - transient failure (SMTP 4xx, provider 429/5xx, timeouts) → `queued` again after a
   growing delay; after NOTIFY_MAX_ATTEMPTS → `dead`, listed for staff to replay;
 - permanent failure → `failed`; an email hard bounce also suppresses the address.
+
+Before sending a batch it also asks which of its members were erased (one read per
+batch): a delivery planned while its member was being erased is scrubbed, not sent
+(planner.py says why this check lives here).
+
+An idle dispatcher does not poll. It sleeps until the next delivery it knows to be
+due (a retry's back-off, an SMS held for the morning: the due times it wrote
+itself), and whoever plans work wakes it at once (`wake()`: planning, replays,
+campaigns resumed). A slow safety net (every SAFETY_NET_SECONDS) releases leases a
+dead replica left and reads when the next queued delivery falls due, for work
+another replica planned or left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +34,7 @@ from prometheus_client import Counter
 
 from services.notifications import outcomes
 from services.notifications.email import EmailDeferred, EmailOutcomeUnknown, EmailRejected, SmtpSender
+from services.notifications.projections import ContactStore
 from services.notifications.records import DeliveryDoc
 from services.notifications.rendering import RenderedEmail
 from services.notifications.rules import next_sms_window
@@ -35,7 +47,7 @@ from shared.mongo import epoch
 from shared.settings import Settings
 
 log = get_logger(__name__)
-MAX_IDLE_SECONDS = 5.0  # the longest an idle dispatcher waits before looking for due retries
+SAFETY_NET_SECONDS = 30.0  # the longest an idle dispatcher waits before looking at the store
 SETTLE_GROUP = 10  # outcomes recorded together, at most
 SETTLE_SECONDS = 0.2  # ... or what came in this long
 UNKNOWN_OUTCOMES = Counter(
@@ -83,11 +95,13 @@ class Dispatcher:
         sms: SmsProvider,
         clock: Callable[[], datetime] | None = None,
         zns: ZnsClient | None = None,
+        contacts: ContactStore | None = None,
     ) -> None:
         self.settings = settings
+        self.contacts = contacts or ContactStore(deliveries.deliveries.database)
         self.zns = zns if zns is not None and zns.configured else None
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.sweep_seconds = 5.0
+        self.sweep_seconds = SAFETY_NET_SECONDS  # how often the store is looked at for others' work
         self.deliveries = deliveries
         self.suppressions = suppressions
         self.smtp = smtp
@@ -101,18 +115,19 @@ class Dispatcher:
         self.delays = [float(x) for x in settings.notify_retry_seconds.split(",") if x.strip()] or [30.0]
         self.concurrency = asyncio.Semaphore(max(8, settings.smtp_connections * 2, 64))
         self._quota_lock = asyncio.Lock()
-        # Idle, it looks for due deliveries less and less often (up to MAX_IDLE_SECONDS);
-        # planning wakes it at once (wake()).
-        self._loop = BackgroundLoop(
-            "notifications-dispatcher",
-            self.run_once,
-            idle_seconds=settings.notify_poll_seconds,
-            max_idle_seconds=max(settings.notify_poll_seconds, MAX_IDLE_SECONDS),
-        )
-        self._last_sweep = 0.0
+        # Idle, it sleeps until its next due delivery (run_once says when); wake() ends the sleep.
+        self._loop = BackgroundLoop("notifications-dispatcher", self.run_once, idle_seconds=SAFETY_NET_SECONDS)
+        self._last_sweep = -float("inf")
+        self._next_due = 0.0  # epoch seconds when a delivery on any channel may be due next (0: now)
+        self._look: set[str] = set()  # channels with deliveries due now (planned here)
         self.sent = 0
 
-    def wake(self) -> None:
+    def wake(self, channels: Collection[str] | None = None) -> None:
+        """There may be deliveries due now (on these channels, or any): look at once."""
+        if channels is None:
+            self._next_due = 0.0
+        else:
+            self._look.update(channels)
         self._loop.notify()
 
     def start(self) -> None:
@@ -124,15 +139,42 @@ class Dispatcher:
         if not await self._loop.stop(grace_seconds=grace_seconds):
             log.warning("dispatch.stop_timeout")
 
-    async def run_once(self) -> bool:
-        """Claim a batch per channel and send them. True if a batch was full (more may be due)."""
-        if time.monotonic() - self._last_sweep > self.sweep_seconds:
+    async def run_once(self) -> bool | float:
+        """Claim a batch per channel and send them, when something may be due. True if a
+        batch was full (more may be due), else the seconds until a delivery may be due
+        or the safety net's next look, whichever comes first."""
+        if time.monotonic() - self._last_sweep >= self.sweep_seconds:
             self._last_sweep = time.monotonic()
             released = await self.deliveries.release_expired()
             if released:
                 log.warning("dispatch.leases_expired", count=released)
-        full = await asyncio.gather(*(self._run_channel(channel) for channel in self.channels))
-        return any(full)
+                self._next_due = 0.0
+            else:
+                self._due_by(await self.deliveries.next_due())
+        if self._next_due <= epoch():
+            self._next_due, look = float("inf"), set(self.channels)
+        else:
+            look = self._look & set(self.channels)
+        self._look = set()
+        if not look:
+            return self._seconds_to_wait()
+        channels = [c for c in self.channels if c in look]
+        full = await asyncio.gather(*(self._run_channel(channel) for channel in channels))
+        if any(full):
+            self._look.update(c for c, more in zip(channels, full, strict=True) if more)
+            return True
+        return self._seconds_to_wait()
+
+    def _due_by(self, due: float | None) -> None:
+        """Remember that a delivery falls due at `due` (epoch seconds); a sleeping loop
+        recomputes how long to sleep (no store command)."""
+        if due is not None and due < self._next_due:
+            self._next_due = due
+            self._loop.notify()
+
+    def _seconds_to_wait(self) -> float:
+        until_sweep = self._last_sweep + self.sweep_seconds - time.monotonic()
+        return max(0.0, min(self._next_due - epoch(), until_sweep))
 
     async def _run_channel(self, channel: str) -> bool:
         # A batch is at most a few seconds of sending at the channel's rate: progress
@@ -155,13 +197,26 @@ class Dispatcher:
                 await self._process(channel, docs[start : start + limit])
 
     async def _process(self, channel: str, batch: list[DeliveryDoc]) -> None:
-        suppressed = await self.suppressions.suppressed([d["to"] for d in batch if d.get("to")])
-        held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
+        suppressed, erased = await asyncio.gather(
+            self.suppressions.suppressed([d["to"] for d in batch if d.get("to")]), self._scrub_erased(batch)
+        )
         now = self.clock()  # one time per batch, so equal outcomes are written as one update
-        sends: dict[asyncio.Future[Any], DeliveryDoc] = {
-            asyncio.ensure_future(held.get(d["_id"]) or self._deliver(d, suppressed, now)): d for d in batch
-        }
+        gone = {"$set": {"status": "skipped", "reason": "erased", "updated_at": now}, "$unset": {"claim": ""}}
+        sends: dict[asyncio.Future[Any], DeliveryDoc] = {_ready(gone): d for d in erased.values()}
+        batch = [d for d in batch if d["_id"] not in erased]
+        held = await self._hold_announcement_sms(batch, suppressed) if channel == "sms" else {}
+        for d in batch:
+            sends[asyncio.ensure_future(held.get(d["_id"]) or self._deliver(d, suppressed, now))] = d
         await self._settle_as_they_come(sends)
+
+    async def _scrub_erased(self, batch: list[DeliveryDoc]) -> dict[str, DeliveryDoc]:
+        """The deliveries of the batch whose member was erased (planned while the erasure
+        ran): their personal data is removed now and they are not sent."""
+        members = sorted({m for d in batch if (m := d.get("member_id")) and d.get("to")})
+        erased = set(await self.contacts.erased_among(members)) if members else set()
+        for member_id in sorted(erased):
+            await self.deliveries.erase_member(member_id)
+        return {d["_id"]: d for d in batch if d.get("member_id") in erased}
 
     async def _settle_as_they_come(self, sends: dict[asyncio.Future[Any], DeliveryDoc]) -> None:
         """Record outcomes as the providers give them, in small groups (SETTLE_GROUP, or
@@ -178,6 +233,8 @@ class Dispatcher:
                 if done and not outcomes:
                     oldest = time.monotonic()
                 outcomes.extend((sends[f], f.result()) for f in done)
+                for f in done:
+                    self._due_by(f.result().get("$set", {}).get("due"))
                 if outcomes and (
                     not remaining or len(outcomes) >= SETTLE_GROUP or time.monotonic() - oldest >= SETTLE_SECONDS
                 ):
@@ -216,7 +273,7 @@ class Dispatcher:
             # Not the message's fault: it waits for a provider without using up its attempts.
             return outcomes.held(done, "no-provider", str(exc), epoch(plus_seconds=300), count_attempt=False)
         if isinstance(exc, ZnsRefused) or (isinstance(exc, ZnsDeferred) and self._last_attempt(d)):
-            self.wake()  # the SMS is due now
+            self.wake(["sms"])  # the SMS is due now
             return outcomes.fall_back_to_sms(d, str(exc), done)
         if isinstance(exc, EmailOutcomeUnknown):
             UNKNOWN_OUTCOMES.labels(d["channel"]).inc()

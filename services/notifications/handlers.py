@@ -1,13 +1,14 @@
 """The notifications service's bus subscriptions, each next to its handler.
 
-- `contacts`: member.* and membership.* → the contact projection (and erasure).
+- `contacts`: member.* and membership.* → the contact projection (and erasure), then
+  the deliveries these events route.
 - `directory`: organization.* and registration.* → the projections campaign
   segments are chosen from.
-- `deliveries`: every routed event (catalogue.ROUTES) → the deliveries its routing
-  table entry asks for.
+- `deliveries`: every other routed event (catalogue.ROUTES) → the deliveries its
+  routing table entry asks for.
 
-The bus's inbox gives one run per event id; the delivery keys make even a second run
-(after a lease expired) plan nothing new.
+All three are idempotent on the bus (no inbox claim, shared/bus.py): their own
+writes decide duplicates, as each handler's docstring says.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from jinja2 import TemplateError
 
 from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES, needs_registrants, recipients
-from services.notifications.dispatcher import Dispatcher
 from services.notifications.planner import Planner, TemplateMissing
 from services.notifications.projecting import Projecting
+from services.notifications.records import ContactDoc
 from shared.bus import EventBus, PermanentError
 from shared.contracts import Envelope, EventData, MemberContact, MemberErased, OrganizationChanged, RegistrationEvent
 from shared.logging import get_logger
@@ -39,45 +40,71 @@ DIRECTORY_EVENTS = (
 class NotificationHandlers:
     projecting: Projecting
     planner: Planner
-    dispatcher: Dispatcher
 
     async def on_member_contact(self, envelope: Envelope, data: EventData) -> None:
-        """member.* and membership.* → keep the contact projection current, so sending never asks membership."""
+        """member.* and membership.* → keep the contact projection current, so sending never
+        asks membership, then plan the messages these events route (welcome, membership
+        terms, reviewers of an application). Planned here, after the projection write: a
+        member that write just made (nothing was kept of them: no preferences, no
+        erasure) is planned without reading their contact again.
+
+        Idempotent: the contact write is newest-wins on the event's time (a second run
+        writes the same values, an older event changes nothing), erasure only removes
+        data, and planning inserts deliveries under deterministic keys (on_notify)."""
         if isinstance(data, MemberErased):
             await self.projecting.erase(data.member_id)
             return
         assert isinstance(data, MemberContact)
-        if envelope.type == "member.applied":
-            return  # an applicant is not a member yet: nothing to keep
-        await self.projecting.contact(data, envelope.occurred_at, envelope.data.get("expertise"))
+        known: dict[str, ContactDoc] | None = None
+        if envelope.type != "member.applied":  # an applicant is not a member yet: nothing to keep
+            applied = await self.projecting.contact(data, envelope.occurred_at, envelope.data.get("expertise"))
+            if applied == "new":
+                known = {data.member_id: {"_id": data.member_id}}
+        await self._plan(envelope, data, known)
 
     async def on_directory(self, envelope: Envelope, data: EventData) -> None:
-        """organization.* and registration.* → the projections campaign segments are chosen from."""
+        """organization.* and registration.* → the projections campaign segments are chosen from.
+
+        Idempotent: both writes are newest-wins on the event's time; the federation's
+        name kept in memory is set again to the same value."""
         if isinstance(data, OrganizationChanged):
-            await self.projecting.organization(data)
+            await self.projecting.organization(data, envelope.occurred_at)
             return
         assert isinstance(data, RegistrationEvent)
-        await self.projecting.registration(envelope.type, data)
+        await self.projecting.registration(envelope.type, data, envelope.occurred_at)
 
     async def on_notify(self, envelope: Envelope, data: EventData) -> None:
-        """Any routed event → the deliveries its routing table entry asks for."""
+        """Any other routed event → the deliveries its routing table entry asks for.
+
+        Idempotent: the only write is inserting deliveries under deterministic keys
+        (event id, recipient, channel, template; planner.delivery_key), skipped ones
+        included, so a second run inserts nothing and sends nothing; reading the
+        registrants and waking the dispatcher (the planner does) change nothing. Nothing
+        is sent here: the dispatcher claims each delivery once."""
+        # A member event here came through a binding an earlier version made, or is a
+        # replay of one it parked: planned again, it inserts nothing twice and loses nothing.
+        await self._plan(envelope, data)
+
+    async def _plan(self, envelope: Envelope, data: EventData, known: dict[str, ContactDoc] | None = None) -> None:
+        """The deliveries of every route of this event; `known`: contacts already known."""
         planned = 0
         for route in ROUTES.get(envelope.type, []):
             event_id = needs_registrants(route, data)
-            known = await self.projecting.registrants(event_id) if event_id else None
-            people = recipients(route, data, envelope.data, known)
+            registrants = await self.projecting.registrants(event_id) if event_id else None
+            people = recipients(route, data, envelope.data, registrants)
             try:
-                planned += len(await self.planner.plan(route, people, source_id=envelope.id, source_type=envelope.type))
+                added = await self.planner.plan(
+                    route, people, source_id=envelope.id, source_type=envelope.type, contacts=known
+                )
             except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:
                 # A template that cannot render this event will not render it on retry
                 # either: park the event; staff fix the template and replay it.
                 raise PermanentError(f"cannot render {route.notification}: {type(exc).__name__}: {exc}") from None
-        if planned:
-            self.dispatcher.wake()
+            planned += len(added)
         log.info("notify.planned", event_type=envelope.type, deliveries=planned)
 
 
 def subscribe(bus: EventBus, handlers: NotificationHandlers) -> None:
-    bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact)
-    bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory)
-    bus.subscribe("deliveries", sorted(ROUTES), handlers.on_notify)
+    bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact, idempotent=True)
+    bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory, idempotent=True)
+    bus.subscribe("deliveries", sorted(set(ROUTES) - set(PROJECTION_EVENTS)), handlers.on_notify, idempotent=True)

@@ -5,16 +5,27 @@ category), renders each message with the active template, and inserts one delive
 per person and channel under its deterministic key: planning the same event or the
 same campaign page twice inserts nothing new. Skipped channels are recorded too,
 with the reason, so the log answers "why did she get no SMS?".
+
+What it knows of the people (contact, consents, erasure, preferences) comes from one
+read of the contacts collection, where preferences live too (projections.py).
+
+Erasure racing with planning: erasure marks the contact first, then scrubs the
+log, so a delivery inserted after that scrub by a planner that read the contact
+before the mark would keep the address. Every delivery with a member is checked
+against erased contacts by the dispatcher before it is sent (one read per batch,
+dispatcher.py), which scrubs it instead; a campaign page, which may be paused
+before it is sent, is also checked right after its insert (one read per page).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from services.notifications.catalogue import Recipient, Route
 from services.notifications.links import Links
-from services.notifications.projections import ContactStore
+from services.notifications.projections import ContactStore, preferences_of
 from services.notifications.records import ContactDoc
 from services.notifications.rendering import Renderer
 from services.notifications.rules import choose_channels, merged_preferences
@@ -118,6 +129,8 @@ class Planner:
     # The root of the organisation tree, as membership last announced it (the setting is
     # only the fallback before a tree exists).
     federation: str | None = None
+    # Told the channels of new deliveries waiting to be sent (the dispatcher's wake).
+    on_queued: Callable[[Collection[str]], None] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -144,23 +157,29 @@ class Planner:
         campaign_id: str | None = None,
         channels: tuple[str, ...] | None = None,
         extra_context: dict[str, Any] | None = None,
-        from_contacts: bool = False,
+        contacts: dict[str, ContactDoc] | None = None,
         claim: dict[str, Any] | None = None,
     ) -> list[str]:
         """Store the deliveries of `route` to `people`; return the keys that were new.
-        `from_contacts`: the people were just read from the contact projection (a
-        campaign page), so it is not read again. `claim`: fields that store the
+        `contacts`: the people's contacts documents, when the caller just read them (a
+        campaign page), so they are not read again. `claim`: fields that store the
         deliveries to send as already claimed by the caller, who sends them at once."""
         plan = Plan(route, source_id, source_type, _channels(route, channels), campaign_id, extra_context, claim)
         member_ids = [p.member_id for p in people if p.member_id]
-        known = {} if from_contacts else await self.contacts.many(member_ids)
-        stored_prefs = await self.contacts.get_many_preferences([p.recipient_id for p in people])
+        if contacts is None:
+            ids = sorted({p.recipient_id for p in people} | set(member_ids))
+            contacts = await self.contacts.people(ids)
         docs: list[dict[str, Any]] = []
         for person in people:
-            stored = dict(stored_prefs.get(person.recipient_id) or {})
-            docs.extend(await self._plan_person(plan, person, known.get(person.member_id or ""), stored))
+            stored = dict(preferences_of(contacts.get(person.recipient_id)) or {})
+            docs.extend(await self._plan_person(plan, person, contacts.get(person.member_id or ""), stored))
         added = await self.deliveries.plan(docs)
-        await self._scrub_erased_meanwhile(member_ids)
+        new = set(added)
+        queued = {d["channel"] for d in docs if d["_id"] in new and d["status"] == "queued"}
+        if queued and self.on_queued is not None:
+            self.on_queued(queued)
+        if campaign_id is not None:
+            await self._scrub_erased_meanwhile(member_ids)
         return added
 
     async def _plan_person(
@@ -233,8 +252,9 @@ class Planner:
         return doc
 
     async def _scrub_erased_meanwhile(self, member_ids: list[str]) -> None:
-        """Someone erased while we planned: the erasure may have scrubbed the log before
-        our insert, so scrub again. (Erasure marks the contact first, then the log.)"""
+        """Someone erased while we planned a campaign page: the erasure may have scrubbed
+        the log before our insert, so scrub again. (Erasure marks the contact first,
+        then the log.)"""
         if not member_ids:
             return
         for member_id in await self.contacts.erased_among(member_ids):

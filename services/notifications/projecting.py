@@ -1,7 +1,12 @@
 """Keeping what notifications knows of other services current, from their events:
 contacts (so sending never asks membership), the organisation tree and event
 registrations (campaign segments), and erasure (a member's personal data leaves
-every notifications collection)."""
+every notifications collection).
+
+Each of these is idempotent on its own: the projections are newest-wins writes
+filtered on the event's time (projections.py, shared/projection.py), and erasure
+only removes (running it again removes nothing more). So their subscriptions take
+no inbox claim (handlers.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from shared.contracts import (
     RegistrationEvent,
 )
 from shared.logging import get_logger
+from shared.projection import Applied
 
 log = get_logger(__name__)
 ACTIVE_REGISTRATION = ("registration.confirmed", "registration.promoted")
@@ -39,9 +45,9 @@ class Projecting:
     suppressions: SuppressionStore
     on_federation: Callable[[str], None] = lambda name: None
 
-    async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> None:
+    async def contact(self, data: MemberContact, occurred_at: datetime, expertise: object) -> Applied:
         values = expertise if isinstance(expertise, list) else [expertise] if expertise else []
-        await self.contacts.upsert(data, occurred_at, {"expertise": [expertise_key(v) for v in values]})
+        return await self.contacts.upsert(data, occurred_at, {"expertise": [expertise_key(v) for v in values]})
 
     async def erase(self, member_id: str) -> None:
         """The member's contact data, preferences, registrations' copies, message bodies
@@ -64,12 +70,13 @@ class Projecting:
         found |= set(await self.deliveries.addresses_of(member_id))
         return {a for a in found if a}
 
-    async def organization(self, data: OrganizationChanged) -> None:
-        await self.directory.upsert_organization(
+    async def organization(self, data: OrganizationChanged, occurred_at: datetime) -> None:
+        newest = await self.directory.upsert_organization(
             data.organization_id,
             {"parent_id": data.parent_id, "name": data.name, "kind": data.kind, "status": data.status},
+            occurred_at,
         )
-        if data.parent_id is None and data.kind == "federation":
+        if newest and data.parent_id is None and data.kind == "federation":
             self.on_federation(data.name)  # messages sign with the tree's root from now on
 
     async def registrants(self, event_id: str) -> list[Registrant]:
@@ -88,7 +95,7 @@ class Projecting:
             if d.get("full_name")
         ]
 
-    async def registration(self, event_type: str, data: RegistrationEvent) -> None:
+    async def registration(self, event_type: str, data: RegistrationEvent, occurred_at: datetime) -> None:
         r = data.registrant
         await self.directory.upsert_registration(
             r.registration_id,
@@ -101,4 +108,5 @@ class Projecting:
                 "language": r.language,
                 "status": registration_status(event_type, data),  # type: ignore[typeddict-item]
             },
+            occurred_at,
         )

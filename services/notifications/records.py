@@ -15,6 +15,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 YesNo = Literal["yes", "no"]
 
 
+class PreferencesDoc(TypedDict, total=False):
+    """A person's choices, kept on their contacts document (`preferences`)."""
+
+    service: dict[str, bool]
+    announcement: dict[str, bool]
+    zalo: bool
+    updated_at: datetime
+
+
 class ContactDoc(TypedDict):
     """A member as notifications needs them (projected from membership's events)."""
 
@@ -28,15 +37,10 @@ class ContactDoc(TypedDict):
     expertise: NotRequired[list[str]]
     consents: NotRequired[dict[str, YesNo]]
     date_of_birth: NotRequired[str | None]
+    preferences: NotRequired[PreferencesDoc]
     as_of: NotRequired[datetime]
+    as_of_ts: NotRequired[float]
     erased: NotRequired[YesNo]
-
-
-class PreferencesDoc(TypedDict, total=False):
-    _id: str  # the recipient id
-    service: dict[str, bool]
-    announcement: dict[str, bool]
-    updated_at: datetime
 
 
 class OrganizationDoc(TypedDict, total=False):

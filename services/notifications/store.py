@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError
 
 from services.notifications.projections import CONTACTS, REGISTRATIONS
 from services.notifications.records import DeliveryDoc, QuotaDoc
+from shared.batching import GroupWrite
 from shared.mongo import IndexSpec, epoch, from_store
 
 SUPPRESSIONS = "suppressions"
@@ -51,17 +52,22 @@ PERSONAL = ("to", "to_name", "content", "attachments", "fallback")
 async def insert_new(collection, docs: list[dict[str, Any]]) -> list[str]:
     """Insert documents whose `_id` is a deterministic key; return the ids that were
     new (a duplicate means the work was planned before, so it is skipped)."""
+    taken = await _taken(collection, docs)
+    return [d["_id"] for i, d in enumerate(docs) if i not in taken]
+
+
+async def _taken(collection, docs: list[dict[str, Any]]) -> set[int]:
+    """Insert `docs`; the positions of those whose key was taken already."""
     if not docs:
-        return []
+        return set()
     try:
         await collection.insert_many(docs, ordered=False)
-        return [d["_id"] for d in docs]
+        return set()
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors", [])
         if any(e.get("code") != DUPLICATE_KEY for e in errors):
             raise
-        taken = {e["index"] for e in errors}
-        return [d["_id"] for i, d in enumerate(docs) if i not in taken]
+        return {e["index"] for e in errors}
 
 
 class SuppressionStore:
@@ -99,9 +105,14 @@ class DeliveryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.deliveries = db[DELIVERIES]
         self.quotas = QuotaStore(db)
+        self._inserts: GroupWrite[list[dict[str, Any]], list[str]] = GroupWrite(self._insert_groups)
 
     async def plan(self, docs: list[dict[str, Any]]) -> list[str]:
-        """Insert new deliveries (queued or skipped); return the keys that were new."""
+        """Insert new deliveries (queued or skipped); return the keys that were new. The
+        plans of one turn of the event loop (a consumer's concurrent events) go to the
+        store as one insert (shared/batching.py)."""
+        if not docs:
+            return []
         now = datetime.now(UTC)
         for doc in docs:
             doc.setdefault("status", "queued")
@@ -109,7 +120,16 @@ class DeliveryStore:
             doc.setdefault("due", epoch(now))
             doc.setdefault("created_at", now)
             doc["updated_at"] = now
-        return await insert_new(self.deliveries, docs)
+        return await self._inserts.submit(docs)
+
+    async def _insert_groups(self, groups: list[list[dict[str, Any]]]) -> list[list[str]]:
+        taken = await _taken(self.deliveries, [doc for docs in groups for doc in docs])
+        new: list[list[str]] = []
+        start = 0
+        for docs in groups:
+            new.append([d["_id"] for i, d in enumerate(docs, start) if i not in taken])
+            start += len(docs)
+        return new
 
     async def claim_due(
         self, limit: int, lease_seconds: float = LEASE_SECONDS, channel: str | None = None
@@ -156,6 +176,11 @@ class DeliveryStore:
             {"$set": {"status": "queued", "due": epoch()}, "$unset": {"claim": ""}},
         )
         return result.modified_count
+
+    async def next_due(self) -> float | None:
+        """When the earliest queued delivery falls due (epoch seconds), or None if none is queued."""
+        first = await self.deliveries.find_one({"status": "queued"}, {"due": 1}, sort=[("due", 1)])
+        return None if first is None else float(first.get("due") or 0.0)
 
     async def settle(self, outcomes: list[tuple[DeliveryDoc, dict[str, Any]]]) -> None:
         """Write what happened to claimed deliveries: (delivery, update) pairs; each

@@ -3,7 +3,8 @@
 The defaults ship with the service (rendering.default_sources, version 0). Saving a
 template checks it first (syntax, variables, SMS length with sample data), then
 stores version n+1 as the active one and keeps every earlier version. The active
-version is read at most every few seconds per replica.
+version is read at most every CACHE_SECONDS per replica: the replica a template is
+saved on uses it at once, the others within that time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shared.mongo import IndexSpec, from_store
 TEMPLATES = "templates"
 VERSIONS = "template_versions"
 INDEXES = [IndexSpec(VERSIONS, [("template", 1), ("version", -1)])]
-CACHE_SECONDS = 2.0
+CACHE_SECONDS = 10.0
 
 
 class VersionConflict(Exception):

@@ -219,3 +219,67 @@ async def test_provider_answers_are_read_within_a_limit_and_odd_ids_are_not_kept
     assert len(too_big.get("provider_id") or "") < 200
     odd_id = sms_of(await notify.settled(events[1].id, 2))
     assert odd_id["status"] == "sent" and odd_id.get("provider_id") is None
+
+
+async def test_an_idle_dispatcher_sleeps_until_its_next_due_delivery(notify, sms):
+    """Issue 14: an idle dispatcher does not poll the store. It looks once when it starts,
+    then sleeps; a message planned in this process wakes it, and a retry it deferred
+    itself goes out when due without anyone waking it."""
+    import asyncio
+
+    from services.notifications.app import DISPATCHER
+    from services.notifications.dispatcher import Dispatcher
+    from services.notifications.email import SmtpSender
+    from services.notifications.sms import HttpJsonProvider
+    from services.notifications.store import DeliveryStore, SuppressionStore
+
+    class Counting(DeliveryStore):
+        looks = 0
+
+        async def claim_due(self, *args, **kwargs):
+            Counting.looks += 1
+            return await super().claim_due(*args, **kwargs)
+
+    s = notify.settings
+    await notify.client.app[DISPATCHER].stop()  # only our dispatcher runs in this test
+    deliveries = Counting(notify.db)
+    provider = HttpJsonProvider(sms.url, sms.token, "LIENHIEP")
+    dispatcher = Dispatcher(s, deliveries, SuppressionStore(notify.db), SmtpSender(s), provider)
+    dispatcher.start()
+    try:
+        await eventually(lambda: _async(Counting.looks >= 2), what="the first look (email and SMS)")
+        await asyncio.sleep(1.0)
+        assert Counting.looks == 2  # idle: not one query since
+
+        phone = "+84987000222"
+        sms.scripted[phone] = [503]  # the provider is busy once: retried after 0.2 s
+        await deliveries.plan(
+            [
+                {
+                    "_id": "idle:1:sms",
+                    "channel": "sms",
+                    "category": "service",
+                    "notification": "event_reminder",
+                    "to": phone,
+                    "content": {"text": "Nhac lich: hoi thao ngay mai"},
+                    "source_event_id": "idle",
+                    "source_event_type": "test",
+                }
+            ]
+        )
+        dispatcher.wake(["sms"])
+
+        async def sent():
+            d = await notify.db.deliveries.find_one({"_id": "idle:1:sms"})
+            return d if d["status"] == "sent" else None
+
+        done = await eventually(sent, what="sent on the retry, when due")
+        assert done["attempts"] == 2 and len(sms.to(phone)) == 1  # refused once, then taken
+        assert Counting.looks <= 5  # the first look, the wake-up (SMS only), the retry when due
+    finally:
+        await dispatcher.stop()
+        await provider.close()
+
+
+async def _async(value):
+    return value

@@ -274,3 +274,49 @@ async def test_a_template_that_renders_too_much_is_refused_when_saved(notify):
     )
     assert resp.status == 422 and "too long" in (await resp.json())["errors"][0]["message"]
     assert (await notify.client.get("/healthz")).status == 200
+
+
+async def test_a_message_planned_while_its_member_was_erased_is_scrubbed_not_sent(notify):
+    """Erasure marks the contact, then scrubs the log; a planner that read the contact
+    just before the mark inserts its delivery after the scrub. The dispatcher asks
+    which members of its batch were erased before sending: that delivery loses its
+    address and body and is never sent."""
+    from services.notifications.app import DISPATCHER
+    from services.notifications.store import DeliveryStore
+    from shared.contracts import MemberErased, new_event
+
+    m = member()
+    await notify.publisher.publish(new_event(MemberErased(member_id=m["member_id"]), producer="membership"))
+
+    async def erased():
+        contact = await notify.db.contacts.find_one({"_id": m["member_id"]})
+        return contact if contact and contact.get("erased") else None
+
+    await eventually(erased, what="contact erased")
+    late = f"late:{m['member_id']}:email:welcome"
+    await DeliveryStore(notify.db).plan(  # what the racing planner inserts after the scrub
+        [
+            {
+                "_id": late,
+                "channel": "email",
+                "category": "service",
+                "notification": "welcome",
+                "member_id": m["member_id"],
+                "recipient_id": m["member_id"],
+                "to": m["email"],
+                "to_name": m["full_name"],
+                "content": {"subject": "Chào", "text": "Chào mừng", "html": "<p>Chào mừng</p>"},
+                "source_event_id": "late",
+                "source_event_type": "member.approved",
+            }
+        ]
+    )
+    notify.client.app[DISPATCHER].wake(["email"])
+
+    async def scrubbed():
+        d = await notify.db.deliveries.find_one({"_id": late})
+        return d if d["status"] == "skipped" else None
+
+    d = await eventually(scrubbed, what="the late delivery scrubbed")
+    assert d["reason"] == "erased" and not {"to", "to_name", "content"} & set(d)
+    assert notify.smtp.recorder.to(m["email"]) == []

@@ -81,3 +81,121 @@ async def test_a_contact_upsert_touches_only_its_own_member(db):
     await store.upsert(MemberApproved(**second), t0 + timedelta(days=1))
     assert "full_name" not in await store.get(second["member_id"])
     assert (await store.get(first["member_id"]))["full_name"] == "Nguyễn Văn An"
+
+
+async def test_the_next_due_delivery_is_read_by_one_sorted_query(db):
+    """What an idle dispatcher reads at its safety-net look: when the earliest queued
+    delivery falls due (sent ones and those being sent do not count)."""
+    await ensure_indexes(db, INDEXES)
+    store = DeliveryStore(db)
+    assert await store.next_due() is None
+    now = epoch()
+    await db.deliveries.insert_many(
+        [
+            {"_id": "a", "status": "queued", "channel": "sms", "due": now + 600},
+            {"_id": "b", "status": "queued", "channel": "email", "due": now + 30},
+            {"_id": "c", "status": "sent", "channel": "email", "due": now - 60},
+            {"_id": "d", "status": "sending", "channel": "email", "due": now - 30},
+        ]
+    )
+    assert await store.next_due() == now + 30
+
+
+async def test_preferences_live_on_the_contact_and_survive_its_projection_but_not_erasure(db):
+    """Preferences are a `preferences` field of the person's contacts document, written
+    with dotted paths (a bare document for a guest or before the member's first event);
+    the newest-wins contact write keeps them; erasure removes them; and an event after
+    the erasure writes nothing back."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.notifications.projections import ContactStore
+    from shared.contracts import MemberApproved
+    from tests.fakes.notification_events import member
+
+    store = ContactStore(db)
+    m = member()
+    await store.set_preferences(m["member_id"], {"service": {"sms": False}, "zalo": False})
+    await store.set_preferences(m["member_id"], {"announcement": {"email": False}})
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert await store.upsert(MemberApproved(**m), t0) == "updated"  # the bare document was there
+    contact = await store.get(m["member_id"])
+    assert contact["full_name"] == m["full_name"]
+    assert await store.get_preferences(m["member_id"]) == {
+        "service": {"sms": False},
+        "announcement": {"email": False},
+        "zalo": False,
+    }
+    assert (await store.segment({})) == [m["member_id"]]  # the bare guest documents below are no segment's
+    await store.set_preferences("guest-abc", {"announcement": {"sms": False}})
+    assert (await store.segment({})) == [m["member_id"]]
+
+    await store.erase(m["member_id"])
+    assert await store.get_preferences(m["member_id"]) is None
+    assert await store.upsert(MemberApproved(**m), t0 + timedelta(days=1)) == "stale"
+    assert "full_name" not in await store.get(m["member_id"])
+
+
+async def test_what_an_earlier_version_kept_is_brought_up_to_date_at_start(db):
+    """Preferences kept in their own collection move onto the contact, and a contact
+    erased before erasures claimed the end of time still takes no later event."""
+    from datetime import UTC, datetime
+
+    from services.notifications.projections import ContactStore
+    from shared.contracts import MemberApproved
+    from tests.fakes.notification_events import member
+
+    m = member()
+    await db.preferences.insert_one({"_id": "m-kept", "service": {"email": True, "sms": False}, "zalo": False})
+    await db.contacts.insert_one({"_id": m["member_id"], "erased": "yes", "as_of": datetime(2026, 1, 1, tzinfo=UTC)})
+    store = ContactStore(db)
+    await store.prepare()
+    await store.prepare()  # twice: nothing more
+    assert await store.get_preferences("m-kept") == {"service": {"email": True, "sms": False}, "zalo": False}
+    assert await db.preferences.count_documents({}) == 0
+    assert await store.upsert(MemberApproved(**m), datetime(2026, 11, 27, tzinfo=UTC)) == "stale"
+    assert "full_name" not in await store.get(m["member_id"])
+
+
+async def test_an_erased_members_registrations_take_no_later_event(db):
+    from datetime import UTC, datetime, timedelta
+
+    from services.notifications.projections import DirectoryStore
+
+    store = DirectoryStore(db)
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    fields = {"event_id": "ev", "member_id": "m-1", "full_name": "An", "email": "an@x.vn", "status": "active"}
+    await store.upsert_registration("r-1", fields, t0)
+    await store.erase_member("m-1")
+    await store.upsert_registration("r-1", {**fields, "status": "cancelled"}, t0 + timedelta(hours=1))
+    kept = await db.registrations.find_one({"_id": "r-1"})
+    assert "full_name" not in kept and "email" not in kept
+
+
+async def test_plans_of_one_turn_go_as_one_insert_and_a_key_is_new_to_one_of_them(db):
+    """Concurrent plans (a consumer's events) are inserted together; two copies of one
+    event planned at once: each key is new to exactly one of them."""
+    store = DeliveryStore(db)
+    await store.plan([{"_id": "old", "channel": "email"}])
+
+    def docs(*keys):
+        return [{"_id": k, "channel": "email"} for k in keys]
+
+    first, second, third = await asyncio.gather(
+        store.plan(docs("a", "b")), store.plan(docs("a", "b")), store.plan(docs("c", "old"))
+    )
+    assert sorted(first + second) == ["a", "b"] and third == ["c"]
+    assert await db.deliveries.count_documents({}) == 4
+
+
+async def test_concurrent_reads_of_people_each_get_their_own(db):
+    """The planner's reads of one turn go as one query; each caller gets only the people
+    it asked for."""
+    from services.notifications.projections import ContactStore
+
+    await db.contacts.insert_many([{"_id": "m-1", "full_name": "An"}, {"_id": "m-2", "full_name": "Bình"}])
+    store = ContactStore(db)
+    first, second, none = await asyncio.gather(
+        store.people(["m-1", "guest-x"]), store.people(["m-2", "m-1"]), store.people([])
+    )
+    assert set(first) == {"m-1"} and set(second) == {"m-1", "m-2"} and none == {}
+    assert second["m-2"]["full_name"] == "Bình"
