@@ -228,9 +228,6 @@ class Settings(BaseSettings):
         "30,120,600,1800,3600", description="Delay before each retry of a delivery, comma-separated; the last repeats."
     )
     notify_batch: int = Field(200, ge=1, le=2000, description="Deliveries one dispatcher claims at a time.")
-    notify_poll_seconds: float = Field(
-        0.5, gt=0, description="How often the dispatcher looks for due deliveries when idle."
-    )
     notify_unknown_outcome_seconds: float = Field(
         900.0,
         gt=0,

@@ -48,7 +48,6 @@ def platform(mongo_url: str, amqp_url: str, smtp: SmtpServer, tmp_path_factory) 
         GATEWAY_LOGIN_BURST="1000",
         GATEWAY_ARGON2_TIME_COST="1",
         GATEWAY_ARGON2_MEMORY_KIB="8192",
-        NOTIFY_POLL_SECONDS="0.2",
         LOG_LEVEL="INFO",
     )
     processes = ServiceProcesses(env=env, log_folder=tmp_path_factory.mktemp("console-logs"))

@@ -216,7 +216,6 @@ def _platform_env(store: EmbeddedStore, amqp_url: str, smtp_port: int, sms_url: 
         SMS_QUIET_START_HOUR="0",  # equal hours: no quiet hours, whatever the hour CI runs at
         SMS_QUIET_END_HOUR="0",
         SMS_ANNOUNCEMENTS_PER_DAY="100",
-        NOTIFY_POLL_SECONDS="0.2",
         NOTIFY_RETRY_SECONDS="1,2",
         EMAIL_RATE_PER_SECOND="40",
         SMS_RATE_PER_SECOND="40",

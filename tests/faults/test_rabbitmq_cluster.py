@@ -103,7 +103,6 @@ async def services(cluster, mongo_url) -> AsyncIterator[tuple[InProcess, SmtpSer
             internal_identity_secret=f"cluster-{run}-{uuid.uuid4().hex}{uuid.uuid4().hex}",
             smtp_host="127.0.0.1",
             smtp_port=smtp.port,
-            notify_poll_seconds=0.2,
             email_rate_per_second=50,
             **{f"{name}_port": free_port() for name in SERVICES},  # type: ignore[arg-type]
         )

@@ -24,9 +24,7 @@ def smtp():
 
 @pytest.fixture
 async def service(aiohttp_client, settings, smtp):
-    settings = settings.model_copy(
-        update={"smtp_port": smtp.port, "notify_retry_seconds": "0.2", "notify_poll_seconds": 0.05}
-    )
+    settings = settings.model_copy(update={"smtp_port": smtp.port, "notify_retry_seconds": "0.2"})
     client = await aiohttp_client(create_app(settings))
     publisher = make_bus(settings, "membership")
     await publisher.start()

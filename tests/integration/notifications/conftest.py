@@ -66,7 +66,6 @@ def notify_settings(settings: Settings, smtp: SmtpServer, sms: FakeSmsProvider, 
             "esms_secret_key": "secret",
             "notify_retry_seconds": "0.2,0.4",
             "notify_max_attempts": 3,
-            "notify_poll_seconds": 0.05,
             "sms_quiet_start_hour": 0,
             "sms_quiet_end_hour": 0,  # no quiet hours unless a test sets them
             **extra,
