@@ -21,7 +21,8 @@ stale term can only cost time, never show a wrong result) and asks for more whil
 walk has more and the page is not full.
 
 Terms are derived data, written beside the owner: a term's `_id` is its key and a
-digest of its scope, so the terms of a changed owner are the ones whose ids differ.
+digest of what it is filtered on (all the owner's words, its scope), so when an owner
+changes, its terms to write and to drop are the ones whose ids differ.
 Writers add the new terms *before* the owner's write and drop the old ones after it
 succeeds (a crash in between leaves extra terms, which the exact filter discards, never
 an owner missing from search); an owner's erasure forgets all its terms.
@@ -63,7 +64,7 @@ def terms(owner: str, text: str, order: str, scope: Iterable[str] = ()) -> list[
     owner's id), `scope` the ids a caller's reach is matched against."""
     words = word_prefixes(text, LONGEST)
     reach = sorted(set(scope))
-    digest = hashlib.blake2b("\x1f".join(reach).encode(), digest_size=6).hexdigest()
+    digest = hashlib.blake2b("\x1f".join([*words, "", *reach]).encode(), digest_size=6).hexdigest()
     return [
         {"_id": f"{w} {order} {digest}", "owner": owner, "key": f"{w} {order}", "words": words, "scope": reach}
         for w in words

@@ -31,6 +31,9 @@ def test_only_the_terms_that_differ_are_written_or_dropped():
     renamed = terms("m1", "Lê Văn B", "K2 m1", ["o1"])
     added, dropped = changed(before, renamed)
     assert added == renamed and dropped == sorted(t["_id"] for t in before)
+    retitled = terms("m1", "Lê Văn Ba", "K1 m1", ["o1"])  # same order: the kept words' terms change too
+    added, dropped = changed(before, retitled)
+    assert added == retitled and dropped == sorted(t["_id"] for t in before)
     moved = terms("m1", "Lê Văn A", "K1 m1", ["o2"])  # same words, other reach: other ids
     added, dropped = changed(before, moved)
     assert len(added) == len(moved) and len(dropped) == len(before)
