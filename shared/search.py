@@ -157,7 +157,8 @@ class TermIndex:
     ) -> list[T]:
         """Up to `limit` owners whose words begin with the query's words, in list order after
         the order key `after`. `fetch(ids)` reads those owners (ids in list order) with the
-        caller's exact filters and returns the ones that pass, in the same order."""
+        caller's exact filters and returns the ones that pass, in the order of `ids` (no sort
+        in the store: a sort on two keys costs the embedded store more than the read)."""
         words = search_words(query)
         reach = sorted(set(scope)) if scope is not None else None
         if not words or limit <= 0 or reach == []:

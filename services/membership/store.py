@@ -160,9 +160,9 @@ class MemberStore:
         name exactly) is applied to the members the terms name; `scope`: organisations a
         member must belong to (None: any)."""
 
-        async def fetch(ids: list[str]) -> list[MemberDoc]:
-            found = self.members.find({**query, "_id": {"$in": ids}}, NO_BULK).sort("sort_key", 1)
-            return await found.to_list()
+        async def fetch(ids: list[str]) -> list[MemberDoc]:  # in the terms' order: no sort in the store
+            found = {d["_id"]: d async for d in self.members.find({**query, "_id": {"$in": ids}}, NO_BULK)}
+            return [found[i] for i in ids if i in found]
 
         return await self.terms.search(text, fetch, limit=limit, after=after, scope=scope)
 
