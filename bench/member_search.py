@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pymongo import AsyncMongoClient, monitoring
 
 from deploy.local.embedded_store import EmbeddedStore
-from services.membership.finding import MemberFilter, is_name_search, member_query
+from services.membership.finding import MemberFilter, is_name_search, member_query, word_prefix_pattern
 from services.membership.members import new_member
 from services.membership.store import INDEXES, MEMBER_TERMS, MEMBERS, TERMS_SCHEME, MemberStore, member_terms
 from shared.mongo import ensure_indexes
@@ -97,7 +98,13 @@ def members(n: int) -> list[Any]:
         }
         out.append(
             new_member(
-                str(uuid.uuid4()), fields, status="active", by="staff:bench", now=now, consent_source="bench", years=1
+                str(uuid.UUID(int=rng.getrandbits(128))),
+                fields,
+                status="active",
+                by="staff:bench",
+                now=now,
+                consent_source="bench",
+                years=1,
             )
         )
     return out
@@ -108,14 +115,27 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def measure(url: str, count: int, rounds: int, scan_rounds: int) -> None:
+async def measure(url: str, count: int, rounds: int, scan_rounds: int, keep: bool) -> None:
     counter = Counter()
     client: AsyncMongoClient = AsyncMongoClient(url, event_listeners=[counter])
     db = client["bench_member_search"]
+    docs = members(count)
+    if keep and await db[MEMBERS].estimated_document_count() == count:
+        print(f"{count:,} members and their terms kept from an earlier run")
+    else:
+        await store_members(db, docs)
+    await measure_searches(db, counter, docs, rounds, scan_rounds)
+    if not keep:
+        for name in (MEMBERS, MEMBER_TERMS):
+            await db.drop_collection(name)
+    await client.close()
+
+
+async def store_members(db: Any, docs: list[Any]) -> None:
     for name in (MEMBERS, MEMBER_TERMS):
         await db.drop_collection(name)
     await ensure_indexes(db, [s for s in INDEXES if s.collection in (MEMBERS, MEMBER_TERMS)])
-    docs = members(count)
+    count = len(docs)
     began = time.perf_counter()
     for i in range(0, len(docs), 1000):
         await db[MEMBERS].insert_many([{**d, "name_terms": TERMS_SCHEME} for d in docs[i : i + 1000]], ordered=False)
@@ -129,8 +149,10 @@ async def measure(url: str, count: int, rounds: int, scan_rounds: int) -> None:
         f"({len(terms) / count:.1f} a member) in {time.perf_counter() - began:.1f} s"
     )
 
+
+async def measure_searches(db: Any, counter: Counter, docs: list[Any], rounds: int, scan_rounds: int) -> None:
     store = MemberStore(db)
-    ids = [d["_id"] for d in random.Random(1).sample(docs, min(200, count))]
+    ids = [d["_id"] for d in random.Random(1).sample(docs, min(200, len(docs)))]
     raw: list[float] = []
     for member_id in ids:
         t = time.perf_counter()
@@ -185,16 +207,14 @@ async def measure(url: str, count: int, rounds: int, scan_rounds: int) -> None:
         f"raw store read (one member by id), same run: p50 {statistics.median(raw):.2f} ms, "
         f"p95 {percentile(raw, 95):.2f} ms"
     )
-    for name in (MEMBERS, MEMBER_TERMS):
-        await db.drop_collection(name)
-    await client.close()
 
 
 async def search(store: MemberStore, f: MemberFilter, today: date) -> list[Any]:
     """The first page (50 and one more) as finding.Finding._page asks for it."""
     query = member_query(f, today)
     if f.q and is_name_search(f.q):
-        return await store.search(f.q, query, limit=51, after=None, scope=f.organization_ids)
+        pattern = word_prefix_pattern(f.q)
+        return await store.search(f.q, query, limit=51, after=None, scope=f.organization_ids, pattern=pattern)
     return await store.page(query, limit=51, after=None)
 
 
@@ -203,9 +223,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=20, help="Times each query is run")
     parser.add_argument("--scan-rounds", type=int, default=3, help="Times the previous path (a scan) is run; 0: not")
+    parser.add_argument("--keep", type=Path, help="A folder for the store's data, kept and reused by the next run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as folder, EmbeddedStore(Path(folder)) as embedded:
-        asyncio.run(measure(embedded.url, args.members, args.rounds, args.scan_rounds))
+    with contextlib.ExitStack() as stack:
+        folder = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-search-")))
+        embedded = stack.enter_context(EmbeddedStore(folder))
+        asyncio.run(measure(embedded.url, args.members, args.rounds, args.scan_rounds, keep=args.keep is not None))
 
 
 if __name__ == "__main__":

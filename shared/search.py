@@ -16,7 +16,9 @@ range on `key` yields the owners having a word that begins with the prefix, alre
 list order, a page at a time. The walk is driven by the query word with the fewest
 terms (counted from the index alone) and filtered on the term itself by the other
 words (`words`: every prefix of the owner's text, `$all`) and by the caller's reach
-(`scope`); the caller then reads the owners found by id with its exact filters (so a
+(`scope`), and, if the caller asks, by a regular expression on the folded text the term
+carries (`text`; in Python, on the terms the walk returns: the store's `$regex` is a
+Python call per row it reads); the caller then reads the owners found by id with its exact filters (so a
 stale term can only cost time, never show a wrong result) and asks for more while the
 walk has more and the page is not full.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,7 +43,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from shared.mongo import IndexSpec
-from shared.text import query_words, word_prefixes
+from shared.text import fold, query_words, word_prefixes
 
 LONGEST = 12  # letters of a word kept as a prefix (longer query words are cut, then checked exactly)
 FIRST_BATCH_MIN, BATCH_MAX, BATCH_GROWTH = 20, 1000, 4
@@ -63,10 +66,18 @@ def terms(owner: str, text: str, order: str, scope: Iterable[str] = ()) -> list[
     """The term documents of an owner: `order` places it in lists (unique: end it with the
     owner's id), `scope` the ids a caller's reach is matched against."""
     words = word_prefixes(text, LONGEST)
+    folded = fold(text)
     reach = sorted(set(scope))
-    digest = hashlib.blake2b("\x1f".join([*words, "", *reach]).encode(), digest_size=6).hexdigest()
+    digest = hashlib.blake2b("\x1f".join([folded, *reach]).encode(), digest_size=6).hexdigest()
     return [
-        {"_id": f"{w} {order} {digest}", "owner": owner, "key": f"{w} {order}", "words": words, "scope": reach}
+        {
+            "_id": f"{w} {order} {digest}",
+            "owner": owner,
+            "key": f"{w} {order}",
+            "words": words,
+            "scope": reach,
+            "text": folded,
+        }
         for w in words
     ]
 
@@ -76,6 +87,12 @@ def changed(before: Sequence[Term], after: Sequence[Term]) -> tuple[list[Term], 
     old = {t["_id"] for t in before}
     new = {t["_id"] for t in after}
     return [t for t in after if t["_id"] not in old], sorted(old - new)
+
+
+def worth_counting(words: Sequence[str]) -> list[str]:
+    """The words that may drive a search: one letter begins too many words to be the rarest
+    beside a longer word (each count is a command)."""
+    return [w for w in words if len(w) > 1] or list(words)
 
 
 def driving_word(words: Sequence[str], counts: Mapping[str, int]) -> str:
@@ -106,6 +123,7 @@ def walk_filter(word: str, others: Sequence[str], after: str | None, scope: Sequ
 class Hit:
     owner: str
     order: str
+    text: str
 
 
 class TermIndex:
@@ -143,8 +161,8 @@ class TermIndex:
         self, word: str, others: Sequence[str], *, after: str | None, scope: Sequence[str] | None, limit: int
     ) -> list[Hit]:
         query = walk_filter(word, others, after, scope)
-        cursor = self.collection.find(query, {"owner": 1, "key": 1}).sort("key", 1).limit(limit)
-        return [Hit(t["owner"], t["key"][len(word) + 1 :]) async for t in cursor]
+        cursor = self.collection.find(query, {"owner": 1, "key": 1, "text": 1}).sort("key", 1).limit(limit)
+        return [Hit(t["owner"], t["key"][len(word) + 1 :], t.get("text", "")) async for t in cursor]
 
     async def search(
         self,
@@ -154,23 +172,29 @@ class TermIndex:
         limit: int,
         after: str | None = None,
         scope: Iterable[str] | None = None,
+        pattern: str | None = None,
     ) -> list[T]:
         """Up to `limit` owners whose words begin with the query's words, in list order after
         the order key `after`. `fetch(ids)` reads those owners (ids in list order) with the
         caller's exact filters and returns the ones that pass, in the order of `ids` (no sort
-        in the store: a sort on two keys costs the embedded store more than the read)."""
+        in the store: a sort on two keys costs the embedded store more than the read).
+        `pattern`: a regular expression the owner's folded text must match (word order, say),
+        checked on the terms found before any owner is read."""
         words = search_words(query)
         reach = sorted(set(scope)) if scope is not None else None
         if not words or limit <= 0 or reach == []:
             return []
-        word = words[0] if len(words) == 1 else driving_word(words, await self.counts(words))
+        candidates = worth_counting(words)
+        word = candidates[0] if len(candidates) == 1 else driving_word(candidates, await self.counts(candidates))
         others = [w for w in words if w != word]
+        check = re.compile(pattern).search if pattern else None
         found: list[T] = []
         seen: set[str] = set()  # an owner's stale terms may place it twice
         batch = max(limit, FIRST_BATCH_MIN)
         while True:
             hits = await self.walk(word, others, after=after, scope=reach, limit=batch)
-            owners = [o for o in dict.fromkeys(h.owner for h in hits) if o not in seen]
+            passed = [h.owner for h in hits if check is None or check(h.text)]
+            owners = [o for o in dict.fromkeys(passed) if o not in seen]
             seen.update(owners)
             if owners:
                 found += await fetch(owners)

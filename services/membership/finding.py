@@ -153,7 +153,9 @@ class Finding:
         today = lifecycle.local_today(now_utc())
         query, start = member_query(f, today), uncursor(after)
         if f.q and is_name_search(f.q):  # through the name terms, then checked exactly (shared/search.py)
-            docs = await self.deps.members.search(f.q, query, limit=limit + 1, after=start, scope=f.organization_ids)
+            docs = await self.deps.members.search(
+                f.q, query, limit=limit + 1, after=start, scope=f.organization_ids, pattern=word_prefix_pattern(f.q)
+            )
         else:
             docs = await self.deps.members.page(query, limit=limit + 1, after=start)
         more = len(docs) > limit

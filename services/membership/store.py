@@ -153,18 +153,26 @@ class MemberStore:
         return await cursor.to_list()
 
     async def search(
-        self, text: str, query: dict[str, Any], *, limit: int, after: str | None, scope: Iterable[str] | None
+        self,
+        text: str,
+        query: dict[str, Any],
+        *,
+        limit: int,
+        after: str | None,
+        scope: Iterable[str] | None,
+        pattern: str | None = None,
     ) -> list[MemberDoc]:
         """Up to `limit` members whose name has words beginning with `text`'s words, in name
         order after the sort key `after`, through the name terms; `query` (which checks the
         name exactly) is applied to the members the terms name; `scope`: organisations a
-        member must belong to (None: any)."""
+        member must belong to (None: any); `pattern`: what the folded name must match (checked on
+        the terms, so members the words find out of order are never read)."""
 
         async def fetch(ids: list[str]) -> list[MemberDoc]:  # in the terms' order: no sort in the store
             found = {d["_id"]: d async for d in self.members.find({**query, "_id": {"$in": ids}}, NO_BULK)}
             return [found[i] for i in ids if i in found]
 
-        return await self.terms.search(text, fetch, limit=limit, after=after, scope=scope)
+        return await self.terms.search(text, fetch, limit=limit, after=after, scope=scope, pattern=pattern)
 
     async def every(self, query: dict[str, Any], batch: int = 500) -> AsyncIterator[MemberDoc]:
         """Every member matching `query`, in name order, a page at a time (for exports)."""

@@ -351,6 +351,11 @@ async def test_word_prefix_terms_are_walked_by_one_key_range_in_list_order(db):
     assert [d["_id"] for d in found] == ["m2", "m1"]
     found = await index.search("ng", fetch, limit=1, after="A m2", scope=["o2"])
     assert [d["_id"] for d in found] == ["m3"]
+    found = await index.search("an ng", fetch, limit=5)  # words in any order (event titles)
+    assert [d["_id"] for d in found] == ["m2", "m1"]
+    assert await index.search("an ng", fetch, limit=5, pattern=r"(^| )an[^ ]*( [^ ]+)*? ng") == []  # in order
+    found = await index.search("ng a", fetch, limit=5, pattern=r"(^| )ng[^ ]*( [^ ]+)*? a")
+    assert [d["_id"] for d in found] == ["m2", "m1"]
 
     await index.drop([t["_id"] for t in terms("m2", "Ngô Thị Ánh", "A m2", ["o2"])])
     await index.forget("m3")

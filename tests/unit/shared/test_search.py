@@ -4,7 +4,7 @@ walk sends (only shapes the embedded store serves from an index)."""
 
 from __future__ import annotations
 
-from shared.search import changed, driving_word, key_range, search_words, terms, walk_filter
+from shared.search import changed, driving_word, key_range, search_words, terms, walk_filter, worth_counting
 
 
 def test_an_owner_has_one_term_per_folded_word_prefix_keyed_in_list_order():
@@ -17,6 +17,7 @@ def test_an_owner_has_one_term_per_folded_word_prefix_keyed_in_list_order():
     ]
     assert {t["owner"] for t in found} == {"m1"} and len({t["_id"] for t in found}) == len(found)
     assert all(t["scope"] == ["org-a", "org-b"] and "ng" in t["words"] and "guyen" not in t["words"] for t in found)
+    assert {t["text"] for t in found} == {"nguyen van an"}
 
 
 def test_a_search_keeps_distinct_folded_words_in_order():
@@ -45,6 +46,8 @@ def test_the_rarest_word_drives_a_search_ties_to_the_longer_then_the_later():
     assert driving_word(["ng", "van", "a"], {"ng": 900, "van": 900, "a": 5000}) == "van"
     assert driving_word(["le", "an"], {"le": 10, "an": 10}) == "an"
     assert driving_word(["zzz", "a"], {"a": 9}) == "zzz", "no terms at all: nothing to walk"
+    assert worth_counting(["ng", "van", "a"]) == ["ng", "van"], "a letter begins too many words"
+    assert worth_counting(["t", "a"]) == ["t", "a"]
 
 
 def test_a_walk_is_one_range_on_the_key_with_filters_on_the_term_itself():
