@@ -47,6 +47,7 @@ from shared.text import fold, query_words, word_prefixes
 
 LONGEST = 12  # letters of a word kept as a prefix (longer query words are cut, then checked exactly)
 FIRST_BATCH_MIN, BATCH_MAX, BATCH_GROWTH = 20, 1000, 4
+COUNTED = 3  # query words counted at most, to choose the one that drives a search
 DUPLICATE_KEY = 11000
 T = TypeVar("T")
 Term = dict[str, Any]
@@ -89,10 +90,13 @@ def changed(before: Sequence[Term], after: Sequence[Term]) -> tuple[list[Term], 
     return [t for t in after if t["_id"] not in old], sorted(old - new)
 
 
-def worth_counting(words: Sequence[str]) -> list[str]:
-    """The words that may drive a search: one letter begins too many words to be the rarest
-    beside a longer word (each count is a command)."""
-    return [w for w in words if len(w) > 1] or list(words)
+def worth_counting(words: Sequence[str], most: int = COUNTED) -> list[str]:
+    """The words that may drive a search (each is counted: a command): not one letter beside a
+    longer word (a letter begins too many words to be the rarest), and of a long query only
+    the `most` longest words (the longer a prefix, the fewer words it begins), in query order."""
+    candidates = [w for w in words if len(w) > 1] or list(words)
+    longest = set(sorted(candidates, key=len, reverse=True)[:most])
+    return [w for w in candidates if w in longest][:most]
 
 
 def driving_word(words: Sequence[str], counts: Mapping[str, int]) -> str:

@@ -48,6 +48,7 @@ def test_the_rarest_word_drives_a_search_ties_to_the_longer_then_the_later():
     assert driving_word(["zzz", "a"], {"a": 9}) == "zzz", "no terms at all: nothing to walk"
     assert worth_counting(["ng", "van", "a"]) == ["ng", "van"], "a letter begins too many words"
     assert worth_counting(["t", "a"]) == ["t", "a"]
+    assert worth_counting(["hoi", "thao", "khoi", "nghiep", "loc", "ninh"]) == ["thao", "khoi", "nghiep"]
 
 
 def test_a_walk_is_one_range_on_the_key_with_filters_on_the_term_itself():
