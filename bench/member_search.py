@@ -1,21 +1,28 @@
 """Member name search benchmark: how long a search by name takes at 50,000 members on
 the embedded store, beside a raw store read (one member by id) of the same run.
 
-    .venv/bin/python bench/member_search.py               # 50,000 members
+    .venv/bin/python bench/member_search.py                              # 50,000 members
     .venv/bin/python bench/member_search.py --members 5000
+    .venv/bin/python bench/member_search.py --keep /tmp/search-50k       # store kept for the next run
 
-Members are stored as the service stores them (services/membership/members.py:
-folded name, word prefixes, sort key) with the members collection's indexes, then
-each query is run as the service runs it (finding.member_query → MemberStore.page,
-first page of 50 in name order) and timed; p50 and p95 are printed per query and
-overall, with the store commands each search costs (PyMongo command monitoring).
+Members are stored as the service stores them (services/membership/members.py, with
+their name terms: store.member_terms) with the members' and member_terms' indexes, then
+each query is run as the service runs it (finding.member_query → MemberStore.search,
+first page of 50 and one in name order; as an admin and as a manager reaching 2
+organisations of 20) and timed; p50 and p95 are printed per query and overall, with the
+store commands each search costs (PyMongo command monitoring), and the previous path
+(MemberStore.page: the same filter on members alone, a walk of the `sort_key` index
+testing each member) timed on the same data, which must give the same page.
 
-What the embedded store serves (measured with this data, 2026-12-03): a search walks
-the `sort_key` index and tests each member, so a search matching many members stops
-early (15-40 ms) and one matching few reads every member (0.5-1.5 s at 50,000). An
-index on an array of word prefixes does not help (nx-27017 indexes an array as one
-value: `$in` on it is a scan), and neither does a collection of one document per
-prefix keyed `"<prefix> <sort key>"` (a range on `_id` is a scan too: 6-17 s).
+Measured 2026-12-03 on the shared 2-core machine while other work ran (load average
+5-11; the raw read by id took 1.5-1.8 ms p50): building 50,000 members' 512,000 terms
+(10.2 a member) takes ~6 minutes; a search costs 1-6 commands (3.4 on average) and
+p50 ~27-33 ms, p95 ~63-70 ms (target 50: not met under that load), against the previous
+path's p50 ~330-390 ms, p95 ~535-745 ms. Every query is under 50 ms p50 except words out
+of name order ("an nguyen": 60-72 ms, the first word's 3,600 terms walked); the other
+slow tails are two common words that never meet ("thi van": each term of the rarer
+word read, ~4,100) and a manager's search filtered by words and reach on each term.
+What the embedded store serves from an index, and what it scans: shared/search.py.
 """
 
 from __future__ import annotations
