@@ -4,8 +4,9 @@ Collections: `organizations` and `members` (outbox collections: a change and the
 it causes are one write; every change to a member carries its history entry in the same
 write), `member_terms` (name search: one document per folded word prefix of a member's
 name, shared/search.py; written here with every member write that changes them, new
-terms before the member, old ones after), `member_imports` (jobs), `member_import_errors` (rejected rows, with the row's
-cells so staff can download, fix and re-upload them), `membership_schedule` (due items).
+terms before the member, old ones after; erasure forgets them all), `member_imports`
+(jobs), `member_import_errors` (rejected rows, with the row's cells so staff can
+download, fix and re-upload them), `membership_schedule` (due items).
 
 Shapes chosen for the embedded store: history and dues are maps of JSON strings keyed by
 sortable ids (never sub-documents pushed into arrays); folded search keys,
