@@ -3,31 +3,34 @@ real MongoDB and the embedded store serve: one small *term* document per (folded
 prefix, owner), in a collection of its own.
 
 Why this shape — measured on nx-27017 (neosqlite turns a query into SQL over a JSON
-column; an index is an expression index on one field; bench/member_search.py):
+column; an index is an SQLite expression index on one field; bench/member_search.py):
 - served from an index: equality, and `$gt`/`$gte`/`$lt` ranges, on a scalar field
   that has an index of its own, with `sort` on that same field (no sorting step, so
-  `limit` stops the walk early), and `_id: {$in: …}`;
-- a scan: `count_documents` (an aggregation), `$in` on any other field (translated to `json_each`), any array field, a
-  field that is only the first key of a compound index, a top-level `$and` (the whole
-  collection is read), and `$regex` is a Python call per row (~9 µs).
+  `limit` stops the walk early); `_id: {$in: …}`; `count` commands on such a range;
+- not served: `$in`/`$all` on any field (`json_each` on each row: fine as a filter
+  beside an indexed range, a scan alone), a field that is only the first key of a
+  compound index (equality becomes an array-aware `OR`), a top-level `$and`, or a `$or`
+  beside other conditions (the whole collection is read and filtered in Python),
+  `count_documents` (an aggregation: every document read), and `$regex` (a Python call
+  per row, ~9 µs).
 
 So a term's `key` is "<prefix> <order>" (the owner's sort key after the prefix): one
 range on `key` yields the owners having a word that begins with the prefix, already in
 list order, a page at a time. The walk is driven by the query word with the fewest
 terms (counted from the index alone) and filtered on the term itself by the other
 words (`words`: every prefix of the owner's text, `$all`) and by the caller's reach
-(`scope`), and, if the caller asks, by a regular expression on the folded text the term
-carries (`text`; in Python, on the terms the walk returns: the store's `$regex` is a
-Python call per row it reads); the caller then reads the owners found by id with its exact filters (so a
-stale term can only cost time, never show a wrong result) and asks for more while the
-walk has more and the page is not full.
+(`scope`, `$in`); if the caller asks, the terms returned are checked in Python against
+a regular expression on the folded text they carry (`text`: word order, say). The
+caller then reads the owners found by id with its exact filters (so a stale term can
+only cost time, never show a wrong result) and asks for more while the walk has more
+and the page is not full.
 
 Terms are derived data, written beside the owner: a term's `_id` is its key and a
-digest of what it is filtered on (all the owner's words, its scope), so when an owner
-changes, its terms to write and to drop are the ones whose ids differ.
-Writers add the new terms *before* the owner's write and drop the old ones after it
-succeeds (a crash in between leaves extra terms, which the exact filter discards, never
-an owner missing from search); an owner's erasure forgets all its terms.
+digest of what it is filtered on (the owner's folded text, its scope), so when an owner
+changes, its terms to write and to drop are the ones whose ids differ. Writers add the
+new terms *before* the owner's write and drop the old ones after it succeeds (a crash in
+between leaves extra terms, which the exact filter discards, never an owner missing
+from search); an owner's erasure forgets all its terms.
 """
 
 from __future__ import annotations
