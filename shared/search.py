@@ -25,8 +25,8 @@ caller then reads the owners found by id with its exact filters (so a stale term
 only cost time, never show a wrong result) and asks for more while the walk has more
 and the page is not full.
 
-Terms are derived data, written beside the owner: a term's `_id` is its key and a
-digest of what it is filtered on (the owner's folded text, its scope), so when an owner
+Terms are derived data, written beside the owner: a term's `_id` is a digest of its key
+and of what it is filtered on (the owner's folded text, its scope), so when an owner
 changes, its terms to write and to drop are the ones whose ids differ. Writers add the
 new terms *before* the owner's write and drop the old ones after it succeeds (a crash in
 between leaves extra terms, which the exact filter discards, never an owner missing
@@ -75,7 +75,7 @@ def terms(owner: str, text: str, order: str, scope: Iterable[str] = ()) -> list[
     digest = hashlib.blake2b("\x1f".join([folded, *reach]).encode(), digest_size=6).hexdigest()
     return [
         {
-            "_id": f"{w} {order} {digest}",
+            "_id": _short_id(f"{w} {order} {digest}"),
             "owner": owner,
             "key": f"{w} {order}",
             "words": words,
@@ -84,6 +84,11 @@ def terms(owner: str, text: str, order: str, scope: Iterable[str] = ()) -> list[
         }
         for w in words
     ]
+
+
+def _short_id(text: str) -> str:
+    """A term's id: short, since the embedded store parses every term it walks past whole."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def changed(before: Sequence[Term], after: Sequence[Term]) -> tuple[list[Term], list[str]]:
@@ -208,4 +213,5 @@ class TermIndex:
             if len(found) >= limit or len(hits) < batch:
                 return found[:limit]
             after = hits[-1].order
-            batch = min(batch * BATCH_GROWTH, BATCH_MAX)
+            # Nothing yet: what the words find, the rest of the query refuses; read on in big steps.
+            batch = BATCH_MAX if not found else min(batch * BATCH_GROWTH, BATCH_MAX)
