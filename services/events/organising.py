@@ -31,6 +31,7 @@ from shared.clock import epoch, now_utc
 from shared.contracts import EventUpdated, new_event
 from shared.errors import DomainError
 from shared.identity import Identity
+from shared.search import search_words
 from shared.text import query_words, word_prefixes
 
 # Fields a patch sets as given (the rest need the organisation tree or the stored event).
@@ -118,7 +119,8 @@ class EventDesk:
             return await self.view(doc)
         changes["updated_at"] = stamp(now_utc())
         announcement = await self._announcement(doc, merged, changes, correlation_id)
-        done = await self.deps.events.change(event_id, doc["status"], _update_of(doc, changes), *announcement)
+        update = _update_of(doc, changes)
+        done = await self.deps.events.change(event_id, doc["status"], update, *announcement, before=doc)
         self.deps.cache.forget(event_id)
         if done is None:
             raise ChangedMeanwhile()
@@ -159,11 +161,11 @@ class EventDesk:
         return [new_event(data, producer=PRODUCER, correlation_id=correlation_id)]
 
     async def index_titles(self) -> int:
-        """Give events stored before title search their folded title words (at start)."""
+        """Give events stored before title search their folded title words and terms (at start)."""
         done = 0
         while batch := await self.deps.events.titles_unindexed():
             for doc in batch:
-                await self.deps.events.set_fields(doc["_id"], {"title_words": word_prefixes(doc["title"]["vi"])})
+                await self.deps.events.index_title(doc, word_prefixes(doc["title"]["vi"]))
             done += len(batch)
         return done
 
@@ -178,9 +180,13 @@ class EventDesk:
         if query.organizer:
             found = await self.deps.orgs.resolve(query.organizer)
             organizers = reach.within([found["_id"]] if found else [])
-        docs = await self.deps.events.page(
-            listing_match(who, query, organizers), offset=query.offset, limit=query.limit
-        )
+        match = listing_match(who, query, organizers)
+        if query.q and search_words(query.q):  # through the title terms, then checked exactly (shared/search.py)
+            docs = await self.deps.events.search(
+                query.q, match, offset=query.offset, limit=query.limit, scope=organizers
+            )
+        else:
+            docs = await self.deps.events.page(match, offset=query.offset, limit=query.limit)
         names = await self.deps.names([o for d in docs for o in organizer_ids(d)])
         return page_of([event_view(d, names) for d in docs], query.offset, query.limit)
 

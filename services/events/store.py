@@ -1,7 +1,9 @@
 """Events data in MongoDB: queries and writes on typed documents, nothing decided here.
 
-Collections: events (with their seat counters), registrations, reminders (due items,
-shared.scheduler), and the projections of members and organisations kept from
+Collections: events (with their seat counters), event_terms (title search: one document
+per folded word prefix of an event's title, shared/search.py, written here with each
+event write that changes them, new ones before the event, old ones after), registrations,
+reminders (due items, shared.scheduler), and the projections of members and organisations kept from
 membership's events (projections.py).
 
 The seat ledger is the heart: every seat moves with ONE atomic conditional update of
@@ -12,7 +14,7 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -24,14 +26,16 @@ from shared.contracts import Envelope
 from shared.mongo import IndexSpec, from_store
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
+from shared.search import Term, TermIndex, changed, term_indexes, terms
 
-EVENTS, REGISTRATIONS = "events", "registrations"
+EVENTS, REGISTRATIONS, EVENT_TERMS = "events", "registrations", "event_terms"
 MEMBERS, ORGANIZATIONS = "members", "organizations"  # projections.py
 REMINDERS = "reminders"  # due items (shared.scheduler)
 INDEXES = [
     IndexSpec(EVENTS, [("first_start", 1)]),
     IndexSpec(EVENTS, [("organizer_id", 1)]),
     IndexSpec(EVENTS, [("title_words", 1)]),
+    *term_indexes(EVENT_TERMS),
     IndexSpec(REGISTRATIONS, [("event_id", 1), ("status", 1), ("wait_seq", 1)], name="event_status_seq"),
     IndexSpec(REGISTRATIONS, [("holder_member", 1)], unique=True, sparse=True),
     IndexSpec(REGISTRATIONS, [("holder_email", 1)], unique=True, sparse=True),
@@ -49,6 +53,18 @@ OUTBOX = [EVENTS, REGISTRATIONS, REMINDERS]
 COUNTERS = {"seats_free": 1, "confirmed": 1, "waiting": 1, "waitlist_seq": 1, "capacity": 1, "status": 1}
 DUPLICATE_KEY = 11000
 Filter = Mapping[str, Any]
+TITLE_TERMS = 1  # stored on an event as `title_terms` once its terms are written (start-up backfill)
+TERM_FIELDS = ("title", "first_start", "organizer_id")
+
+
+def event_terms(doc: Mapping[str, Any]) -> list[Term]:
+    """The title search terms of an event: in listing order (first start, then id), reached
+    through its organiser."""
+    title = (doc.get("title") or {}).get("vi")
+    if not title or doc.get("first_start") is None:
+        return []
+    order = f"{float(doc['first_start']):016.3f} {doc['_id']}"
+    return terms(doc["_id"], title, order, [doc["organizer_id"]] if doc.get("organizer_id") else [])
 
 
 def _doc(raw: Any) -> Any:
@@ -59,9 +75,11 @@ def _doc(raw: Any) -> Any:
 class Events:
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db[EVENTS]
+        self.terms = TermIndex(db[EVENT_TERMS])
 
     async def insert(self, doc: EventDoc) -> None:
-        await self.collection.insert_one(dict(doc))
+        await self.terms.add(event_terms(doc))
+        await self.collection.insert_one({**doc, "title_terms": TITLE_TERMS})
 
     async def get(self, event_id: str) -> EventDoc | None:
         return _doc(await self.collection.find_one({"_id": event_id}, {"_outbox": 0}))
@@ -70,12 +88,37 @@ class Events:
         cursor = self.collection.find(dict(match), {"_outbox": 0}).sort("first_start", 1).skip(offset).limit(limit)
         return [_doc(d) async for d in cursor]
 
+    async def search(
+        self, text: str, match: Filter, *, offset: int, limit: int, scope: Iterable[str] | None
+    ) -> list[EventDoc]:
+        """Events whose title has words beginning with `text`'s words, in listing order, through
+        the title terms; `match` (which checks the title words exactly) is applied to the events
+        the terms name; `scope`: organisers an event must have (None: any)."""
+
+        async def fetch(ids: list[str]) -> list[EventDoc]:  # in the terms' order: no sort in the store
+            found = {d["_id"]: d async for d in self.collection.find({**match, "_id": {"$in": ids}}, {"_outbox": 0})}
+            return [_doc(found[i]) for i in ids if i in found]
+
+        found = await self.terms.search(text, fetch, limit=offset + limit, scope=scope)
+        return found[offset:]
+
     async def by_ids(self, ids: list[str]) -> list[EventDoc]:
         return [_doc(d) async for d in self.collection.find({"_id": {"$in": ids}}, {"_outbox": 0})] if ids else []
 
-    async def change(self, event_id: str, status: str, update: dict[str, Any], *envelopes: Envelope) -> EventDoc | None:
-        """Apply `update` if the event is still in `status` (compare-and-set); the events go with it."""
-        return _doc(
+    async def change(
+        self, event_id: str, status: str, update: dict[str, Any], *envelopes: Envelope, before: EventDoc | None = None
+    ) -> EventDoc | None:
+        """Apply `update` if the event is still in `status` (compare-and-set); the events go with it.
+        An update that may change the title, the first start or the organiser names the event as
+        read (`before`), so its title terms follow."""
+        added: list[Term] = []
+        dropped: list[str] = []
+        if before is not None:
+            set_ = update.get("$set") or {}
+            after = {**before, **{k: set_[k] for k in TERM_FIELDS if k in set_}}
+            added, dropped = changed(event_terms(before), event_terms(after))
+        await self.terms.add(added)
+        done = _doc(
             await self.collection.find_one_and_update(
                 {"_id": event_id, "status": status},
                 push_events(update, *envelopes) if envelopes else update,
@@ -83,6 +126,8 @@ class Events:
                 return_document=ReturnDocument.AFTER,
             )
         )
+        await self.terms.drop([t["_id"] for t in added] if done is None else dropped)
+        return done
 
     async def announce(self, event_id: str, fields: dict[str, Any], *envelopes: Envelope) -> None:
         await self.collection.update_one({"_id": event_id}, push_events({"$set": fields}, *envelopes))
@@ -91,9 +136,15 @@ class Events:
         await self.collection.update_one({"_id": event_id}, {"$set": fields})
 
     async def titles_unindexed(self, limit: int = 1000) -> list[EventDoc]:
-        """Events stored before titles were indexed for search."""
-        cursor = self.collection.find({"title_words": {"$exists": False}}, {"title": 1}).limit(limit)
-        return [_doc(d) async for d in cursor]
+        """Events stored before titles were indexed for search (their words or their terms)."""
+        query = {"$or": [{"title_words": {"$exists": False}}, {"title_terms": {"$exists": False}}]}
+        fields = {"title": 1, "first_start": 1, "organizer_id": 1}
+        return [_doc(d) async for d in self.collection.find(query, fields).limit(limit)]
+
+    async def index_title(self, doc: EventDoc, title_words: list[str]) -> None:
+        """Write the title terms of an event stored before them, then its words and mark."""
+        await self.terms.add(event_terms(doc))
+        await self.set_fields(doc["_id"], {"title_words": title_words, "title_terms": TITLE_TERMS})
 
 
 class SeatLedger:

@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
                 term_years=settings.membership_term_years,
             )
             cases = app[api.USE_CASES] = use_cases(deps, settings)
+            await cases.finding.index_names()  # members stored before name search had terms
             # Membership publishes; it consumes nothing.
             await rt.start()
             every = settings.membership_expiry_sweep_seconds

@@ -23,6 +23,7 @@ from shared.access import Reach
 from shared.clock import now_utc
 from shared.errors import invalid_field
 from shared.identity import Identity
+from shared.search import search_words
 from shared.text import InvalidPhone, fold, normalise_phone
 
 
@@ -37,11 +38,27 @@ class MemberFilter:
     dues_state: str | None = None
 
 
+def _is_email(text: str) -> bool:
+    return "@" in text
+
+
+def _is_phone(text: str) -> bool:
+    return sum(c.isdigit() for c in text) >= 6 and not any(c.isalpha() for c in text)
+
+
+def is_name_search(text: str | None) -> bool:
+    """A search by name (not email or phone) with at least one word: served by name terms."""
+    if not text:
+        return False
+    text = text.strip()
+    return not _is_email(text) and not _is_phone(text) and bool(search_words(text))
+
+
 def _text_query(text: str) -> dict[str, Any]:
     text = text.strip()
-    if "@" in text:
+    if _is_email(text):
         return {"email": text.lower()}
-    if sum(c.isdigit() for c in text) >= 6 and not any(c.isalpha() for c in text):
+    if _is_phone(text):
         try:
             return {"phone": normalise_phone(text)}
         except InvalidPhone:
@@ -134,11 +151,25 @@ class Finding:
 
     async def _page(self, who: Identity, f: MemberFilter, limit: int, after: str | None) -> dict[str, Any]:
         today = lifecycle.local_today(now_utc())
-        docs = await self.deps.members.page(member_query(f, today), limit=limit + 1, after=uncursor(after))
+        query, start = member_query(f, today), uncursor(after)
+        if f.q and is_name_search(f.q):  # through the name terms, then checked exactly (shared/search.py)
+            docs = await self.deps.members.search(
+                f.q, query, limit=limit + 1, after=start, scope=f.organization_ids, pattern=word_prefix_pattern(f.q)
+            )
+        else:
+            docs = await self.deps.members.page(query, limit=limit + 1, after=start)
         more = len(docs) > limit
         docs = docs[:limit]
         next_key = docs[-1]["sort_key"] if more and docs else None
         return {"items": [public_member(d, who, today) for d in docs], "next_after": cursor(next_key)}
+
+    async def index_names(self, batch: int = 1000) -> int:
+        """Give members stored before name search its terms (at start); how many."""
+        done = 0
+        while docs := await self.deps.members.without_terms(batch):
+            await self.deps.members.index_terms(docs)
+            done += len(docs)
+        return done
 
     async def every(self, f: MemberFilter) -> AsyncIterator[MemberDoc]:
         async for doc in self.deps.members.every(member_query(f, lifecycle.local_today(now_utc()))):

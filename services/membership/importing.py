@@ -399,7 +399,7 @@ class BatchWrite:
             envelope = event(
                 MemberUpdated(**contact(merged), changed_fields=changed_fields(change)), self.correlation_id
             )
-            writes.append((member_id, {"$set": set_}, envelope))
+            writes.append((doc, {"$set": set_}, envelope))
         return await self.deps.members.change_many(writes)
 
     async def _record_errors(self, errors: list[tuple[RowError, ParsedRow | None]]) -> None:

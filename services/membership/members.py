@@ -47,6 +47,7 @@ INTERNAL = frozenset(
     {
         "version",
         "name_key",
+        "name_terms",
         "sort_key",
         "dup_key",
         "expertise_key",

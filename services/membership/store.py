@@ -2,8 +2,11 @@
 
 Collections: `organizations` and `members` (outbox collections: a change and the events
 it causes are one write; every change to a member carries its history entry in the same
-write), `member_imports` (jobs), `member_import_errors` (rejected rows, with the row's
-cells so staff can download, fix and re-upload them), `membership_schedule` (due items).
+write), `member_terms` (name search: one document per folded word prefix of a member's
+name, shared/search.py; written here with every member write that changes them, new
+terms before the member, old ones after; erasure forgets them all), `member_imports`
+(jobs), `member_import_errors` (rejected rows, with the row's cells so staff can
+download, fix and re-upload them), `membership_schedule` (due items).
 
 Shapes chosen for the embedded store: history and dues are maps of JSON strings keyed by
 sortable ids (never sub-documents pushed into arrays); folded search keys,
@@ -13,7 +16,7 @@ sort keys and due times (epoch numbers) are stored and indexed.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo import UpdateOne
@@ -25,24 +28,40 @@ from shared.contracts import Envelope
 from shared.mongo import IndexSpec, duplicate_key
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
+from shared.search import Term, TermIndex, changed, term_indexes, terms
 
 ORGS, MEMBERS, IMPORTS, IMPORT_ERRORS = "organizations", "members", "member_imports", "member_import_errors"
-SCHEDULE = "membership_schedule"
+SCHEDULE, MEMBER_TERMS = "membership_schedule", "member_terms"
 OUTBOX = [ORGS, MEMBERS, SCHEDULE]
 INDEXES = [
     IndexSpec(ORGS, [("code", 1)], unique=True),
     IndexSpec(MEMBERS, [("email", 1)], unique=True, sparse=True),
     IndexSpec(MEMBERS, [("phone", 1)], unique=True, sparse=True),
     IndexSpec(MEMBERS, [("sort_key", 1)]),  # name order, unique by the id it ends with
-    # No index on name_key (searched by a regular expression of word beginnings, which no index of the
-    # embedded store serves: see bench/member_search.py) or dup_key (read only for import rows with neither
-    # email nor phone): each index slows every insert.
+    # No index on name_key (a name search walks member_terms, then checks name_key on the members found)
+    # or dup_key (read only for import rows with neither email nor phone): each index slows every insert.
     IndexSpec(MEMBERS, [("organization_ids", 1)]),
     IndexSpec(MEMBERS, [("next_notice_epoch", 1)]),
     IndexSpec(IMPORT_ERRORS, [("job_id", 1), ("line", 1)]),
     *due_item_indexes(SCHEDULE),
+    *term_indexes(MEMBER_TERMS),
 ]
 NO_BULK = {"_outbox": 0, "history": 0}
+TERMS_SCHEME = 1  # stored on a member as `name_terms` once its terms are written (start-up backfill)
+TERM_FIELDS = ("full_name", "sort_key", "organization_ids", "status")
+
+
+def member_terms(doc: Mapping[str, Any]) -> list[Term]:
+    """The search terms of a member as stored (none once erased)."""
+    if doc.get("status") == "erased" or not doc.get("full_name") or not doc.get("sort_key"):
+        return []
+    return terms(doc["_id"], doc["full_name"], doc["sort_key"], doc.get("organization_ids") or [])
+
+
+def _after(doc: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields terms derive from, as `update` leaves them."""
+    set_ = update.get("$set") or {}
+    return {"_id": doc["_id"], **{k: set_[k] if k in set_ else doc.get(k) for k in TERM_FIELDS}}
 
 
 class Taken(Exception):
@@ -117,6 +136,7 @@ class OrganizationStore:
 class MemberStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.members = db[MEMBERS]
+        self.terms = TermIndex(db[MEMBER_TERMS])
 
     async def get(self, member_id: str) -> MemberDoc | None:
         return await self.members.find_one({"_id": member_id}, {"_outbox": 0})
@@ -132,6 +152,28 @@ class MemberStore:
             query = {**query, "sort_key": {"$gt": after}}
         cursor = self.members.find(query, NO_BULK).sort("sort_key", 1).limit(limit)
         return await cursor.to_list()
+
+    async def search(
+        self,
+        text: str,
+        query: dict[str, Any],
+        *,
+        limit: int,
+        after: str | None,
+        scope: Iterable[str] | None,
+        pattern: str | None = None,
+    ) -> list[MemberDoc]:
+        """Up to `limit` members whose name has words beginning with `text`'s words, in name
+        order after the sort key `after`, through the name terms; `query` (which checks the
+        name exactly) is applied to the members the terms name; `scope`: organisations a
+        member must belong to (None: any); `pattern`: what the folded name must match (checked on
+        the terms, so members the words find out of order are never read)."""
+
+        async def fetch(ids: list[str]) -> list[MemberDoc]:  # in the terms' order: no sort in the store
+            found = {d["_id"]: d async for d in self.members.find({**query, "_id": {"$in": ids}}, NO_BULK)}
+            return [found[i] for i in ids if i in found]
+
+        return await self.terms.search(text, fetch, limit=limit, after=after, scope=scope, pattern=pattern)
 
     async def every(self, query: dict[str, Any], batch: int = 500) -> AsyncIterator[MemberDoc]:
         """Every member matching `query`, in name order, a page at a time (for exports)."""
@@ -166,9 +208,12 @@ class MemberStore:
         return {g["_id"]: g["count"] async for g in await self.members.aggregate(pipeline)}
 
     async def add(self, doc: MemberDoc, event: Envelope) -> None:
+        new = member_terms(doc)
+        await self.terms.add(new)
         try:
-            await self.members.insert_one(with_events(dict(doc), event))
+            await self.members.insert_one(with_events({**doc, "name_terms": TERMS_SCHEME}, event))
         except DuplicateKeyError as exc:
+            await self.terms.drop([t["_id"] for t in new])
             raise Taken(duplicate_key(exc)) from None
 
     async def apply(
@@ -177,11 +222,22 @@ class MemberStore:
         """Write `update` (with its events) if the member is still as read (its version and
         `expect`); the new state, or None if it changed meanwhile."""
         condition = {"_id": doc["_id"], "version": doc.get("version", 1), **expect}
+        after = _after(doc, update)
+        added, dropped = changed(member_terms(doc), member_terms(after))
+        await self.terms.add(added)
         try:
             result = await self.members.update_one(condition, push_events({**update, "$inc": {"version": 1}}, *events))
         except DuplicateKeyError as exc:
+            await self.terms.drop([t["_id"] for t in added])
             raise Taken(duplicate_key(exc)) from None
-        return await self.get(doc["_id"]) if result.matched_count == 1 else None
+        if result.matched_count != 1:
+            await self.terms.drop([t["_id"] for t in added])
+            return None
+        if after["status"] == "erased":
+            await self.terms.forget(doc["_id"])
+        else:
+            await self.terms.drop(dropped)
+        return await self.get(doc["_id"])
 
     async def due_notices(self, now: float, batch: int) -> list[MemberDoc]:
         query = {"next_notice_epoch": {"$lte": now}}
@@ -210,20 +266,47 @@ class MemberStore:
         """Insert new members with their events; the ids the unique indexes refused."""
         if not docs:
             return set()
+        new = {d["_id"]: member_terms(d) for d, _ in docs}
+        await self.terms.add([t for ts in new.values() for t in ts])
         try:
-            await self.members.insert_many([with_events(dict(d), e) for d, e in docs], ordered=False)
+            await self.members.insert_many(
+                [with_events({**d, "name_terms": TERMS_SCHEME}, e) for d, e in docs], ordered=False
+            )
             return set()
         except BulkWriteError as exc:
-            return {docs[e["index"]][0]["_id"] for e in exc.details.get("writeErrors", [])}
+            refused = {docs[e["index"]][0]["_id"] for e in exc.details.get("writeErrors", [])}
+            await self.terms.drop([t["_id"] for i in sorted(refused) for t in new[i]])
+            return refused
 
-    async def change_many(self, changes: Sequence[tuple[str, dict[str, Any], Envelope]]) -> int:
+    async def change_many(self, changes: Sequence[tuple[Mapping[str, Any], dict[str, Any], Envelope]]) -> int:
+        """Apply each update to its member (as read) with its event; how many changed."""
         if not changes:
             return 0
-        ops = [UpdateOne({"_id": i}, push_events({**u, "$inc": {"version": 1}}, e)) for i, u, e in changes]
+        terms = [changed(member_terms(d), member_terms(_after(d, u))) for d, u, _ in changes]
+        await self.terms.add([t for added, _ in terms for t in added])
+        ops = [UpdateOne({"_id": d["_id"]}, push_events({**u, "$inc": {"version": 1}}, e)) for d, u, e in changes]
+        failed: set[int] = set()
         try:
-            return (await self.members.bulk_write(ops, ordered=False)).modified_count
+            modified = (await self.members.bulk_write(ops, ordered=False)).modified_count
         except BulkWriteError as exc:
-            return int(exc.details.get("nModified", 0))
+            modified = int(exc.details.get("nModified", 0))
+            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
+        gone = [t["_id"] for i, (added, _) in enumerate(terms) if i in failed for t in added]
+        stale = [i for n, (_, dropped) in enumerate(terms) if n not in failed for i in dropped]
+        await self.terms.drop(gone + stale)
+        return modified
+
+    async def without_terms(self, batch: int) -> list[MemberDoc]:
+        """Members stored before name terms (not erased), for the start-up backfill."""
+        query = {"name_terms": {"$exists": False}, "status": {"$ne": "erased"}}
+        fields = {k: 1 for k in TERM_FIELDS}
+        return await self.members.find(query, fields).limit(batch).to_list()
+
+    async def index_terms(self, docs: Sequence[MemberDoc]) -> None:
+        """Write the terms of members stored before them, then mark them (not a change of the member)."""
+        await self.terms.add([t for d in docs for t in member_terms(d)])
+        ids = [d["_id"] for d in docs]
+        await self.members.update_many({"_id": {"$in": ids}}, {"$set": {"name_terms": TERMS_SCHEME}})
 
 
 class ImportStore:

@@ -33,6 +33,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
+from shared.search import TermIndex, term_indexes, terms, walk_filter
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -318,6 +319,47 @@ async def test_events_title_words_all_match_through_an_indexed_list(db):
     assert [d["_id"] async for d in db.evs.find(match, {"_outbox": 0}).sort("first_start", 1)] == ["a"]
     match["title_words"] = {"$all": ["ch", "d"]}
     assert [d["_id"] async for d in db.evs.find(match)] == []
+
+
+async def test_word_prefix_terms_are_walked_by_one_key_range_in_list_order(db):
+    """Name and title search (shared/search.py): one range on an indexed scalar `key`, sorted
+    on it (the embedded store walks its index and stops at the limit), filtered on the term
+    by `$all` on a list of strings and `$in` on another; a `count` command per word (not
+    count_documents, an aggregation that reads everything there); the owners then read by
+    `_id: {$in}` with their own filters; terms dropped by `_id: {$in}` and by owner."""
+    await ensure_indexes(db, term_indexes("terms"))
+    index = TermIndex(db.terms)
+    people = {"m1": ("Nguyễn Văn An", "B m1", ["o1"]), "m2": ("Ngô Thị Ánh", "A m2", ["o2"])}
+    people["m3"] = ("Nguyễn Thị Ba", "C m3", ["o1", "o2"])
+    for owner, (name, order, scope) in people.items():
+        await index.add(terms(owner, name, order, scope))
+    await index.add(terms("m1", "Nguyễn Văn An", "B m1", ["o1"]))  # written twice: kept once
+    assert await db.terms.count_documents({"owner": "m1"}) == 11
+
+    walk = walk_filter("ng", ["a"], None, None)
+    assert [t["owner"] async for t in db.terms.find(walk, {"owner": 1}).sort("key", 1).limit(5)] == ["m2", "m1"]
+    walk = walk_filter("ng", [], "A m2", ["o1"])
+    assert [t["owner"] async for t in db.terms.find(walk, {"owner": 1}).sort("key", 1).limit(5)] == ["m1", "m3"]
+    assert await index.counts(["ng", "thi", "x"]) == {"ng": 3, "thi": 2, "x": 0}
+
+    await db.people.insert_many([{"_id": o, "status": "active", "sort_key": people[o][1]} for o in people])
+
+    async def fetch(ids):
+        return await db.people.find({"_id": {"$in": ids}, "status": {"$ne": "erased"}}).sort("sort_key", 1).to_list()
+
+    found = await index.search("ng a", fetch, limit=5)
+    assert [d["_id"] for d in found] == ["m2", "m1"]
+    found = await index.search("ng", fetch, limit=1, after="A m2", scope=["o2"])
+    assert [d["_id"] for d in found] == ["m3"]
+    found = await index.search("an ng", fetch, limit=5)  # words in any order (event titles)
+    assert [d["_id"] for d in found] == ["m2", "m1"]
+    assert await index.search("an ng", fetch, limit=5, pattern=r"(^| )an[^ ]*( [^ ]+)*? ng") == []  # in order
+    found = await index.search("ng a", fetch, limit=5, pattern=r"(^| )ng[^ ]*( [^ ]+)*? a")
+    assert [d["_id"] for d in found] == ["m2", "m1"]
+
+    await index.drop([t["_id"] for t in terms("m2", "Ngô Thị Ánh", "A m2", ["o2"])])
+    await index.forget("m3")
+    assert sorted({t["owner"] async for t in db.terms.find({})}) == ["m1"]
 
 
 async def test_a_lease_inside_a_map_entry_is_renewed_only_while_the_entry_exists(db):

@@ -80,3 +80,49 @@ async def test_events_stored_before_title_search_are_indexed_at_start(svc):
     assert await svc.app[DESK].index_titles() == 1
     found = await (await svc.client.get("/events?q=khoa", headers=svc.admin)).json()
     assert [e["id"] for e in found["items"]] == [event["id"]]
+
+
+async def test_title_search_follows_renames_and_moves_and_keeps_to_reach(svc):
+    """Title search through its index (issue 14): found under the title and date as they are
+    now, in listing order, a page at a time, within the caller's reach, drafts for staff only."""
+    await svc.org("org-nn", "NONGNGHIEP", parent="org-lhh")
+    await svc.org("org-yt", "YTE", parent="org-lhh")
+    farm = await svc.event(
+        title={"vi": "Hội thảo nông nghiệp sạch"}, organizer="NONGNGHIEP", starts_in=timedelta(days=5)
+    )
+    health = await svc.event(title={"vi": "Hội thảo y tế cơ sở"}, organizer="YTE", starts_in=timedelta(days=3))
+    draft = await svc.event(title={"vi": "Hội thảo bản nháp"}, publish=False, starts_in=timedelta(days=7))
+
+    async def found(q: str, headers=None, **params) -> list[str]:
+        resp = await svc.client.get("/events", params={"q": q, **params}, headers=headers or svc.admin)
+        assert resp.status == 200, await resp.text()
+        return [e["id"] for e in (await resp.json())["items"]]
+
+    assert await found("hoi thao") == [health["id"], farm["id"], draft["id"]]
+    assert await found("hoi thao", svc.as_("staff:nn", roles=("manager",), org="org-nn")) == [farm["id"]]
+    assert await found("hoi thao", svc.partner) == [health["id"], farm["id"]], "drafts are staff's"
+    assert await found("hoi", limit=1, offset=1) == [farm["id"]]
+
+    renamed = await svc.client.patch(
+        f"/events/{farm['id']}", json={"title": {"vi": "Tập huấn nông nghiệp"}}, headers=svc.admin
+    )
+    assert renamed.status == 200, await renamed.text()
+    assert await found("hoi thao") == [health["id"], draft["id"]]
+    assert await found("tap huan nong") == [farm["id"]]
+
+    later = datetime.now(UTC) + timedelta(days=10)
+    sessions = [{"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()}]
+    moved = await svc.client.patch(f"/events/{health['id']}", json={"sessions": sessions}, headers=svc.admin)
+    assert moved.status == 200, await moved.text()
+    assert await found("hoi thao") == [draft["id"], health["id"]]
+    assert await found("zzz") == []
+
+
+async def test_events_stored_before_title_terms_are_found_after_a_start(svc):
+    event = await svc.event(title={"vi": "Hội nghị Tổng kết"})
+    await svc.deps.events.terms.forget(event["id"])  # as stored before title terms existed
+    await svc.deps.events.collection.update_one({"_id": event["id"]}, {"$unset": {"title_terms": ""}})
+    assert (await (await svc.client.get("/events?q=tong", headers=svc.admin)).json())["items"] == []
+    assert await svc.app[DESK].index_titles() == 1
+    found = await (await svc.client.get("/events?q=tong ket", headers=svc.admin)).json()
+    assert [e["id"] for e in found["items"]] == [event["id"]]
