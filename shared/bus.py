@@ -519,6 +519,7 @@ class EventBus:
                 )
             for message in held:
                 await message.nack(requeue=True)
+            await _until_ready(channel, sub.dead_queue_name, len(held))
             return found
         finally:
             await channel.close()
@@ -536,25 +537,29 @@ class EventBus:
     async def replay_dead(self, name: str, limit: int = 1000) -> int:
         """Move parked messages of one handler back to its work queue, attempts reset.
 
-        Only the messages parked when the call starts move: one that fails again and
-        is parked meanwhile waits for the next replay instead of going round again."""
+        Each message moves once per call: one that fails again and is parked meanwhile
+        waits for the next replay instead of going round again. (Not bounded by the
+        queue's message count: a quorum queue may not count a message just put back
+        by a listing yet.)"""
         sub = self.subscription(name)
         assert self._connection is not None
         channel = await self._connection.channel()
-        moved = 0
+        moved: set[str | None] = set()
         try:
             queue = await channel.declare_queue(sub.dead_queue_name, durable=True, passive=True)
-            parked = queue.declaration_result.message_count or 0
-            while moved < min(limit, parked):
+            while len(moved) < limit:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
                     break
+                if message.message_id in moved:  # parked again since we moved it
+                    await message.nack(requeue=True)
+                    break
                 await self._send_to_queue(sub.queue_name, message, {ATTEMPT_HEADER: 1})
                 await message.ack()
-                moved += 1
+                moved.add(message.message_id)
         finally:
             await channel.close()
-        return moved
+        return len(moved)
 
     # --- health and shutdown ------------------------------------------------------
 
@@ -604,6 +609,18 @@ class EventBus:
         except Exception:
             log.warning("bus.connection_close_failed")
         log.info("bus.closed")
+
+
+async def _until_ready(channel: Any, queue_name: str, count: int, timeout: float = 2.0) -> None:
+    """Wait (up to `timeout`) until the queue counts `count` ready messages again: a quorum
+    queue takes back the messages a listing put back a moment after the nack, and a replay
+    right after the listing must find them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queue = await channel.declare_queue(queue_name, durable=True, passive=True)
+        if (queue.declaration_result.message_count or 0) >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 def _message(envelope: Envelope) -> aio_pika.Message:
