@@ -33,6 +33,7 @@ outage sets nothing aside: those failures are waited out with back-off.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,10 +122,16 @@ class OutboxRelay:
         self.batch = batch
         self.published = 0
         self._retry_at: float | None = None  # the earliest back-off end of a refused event
+        # Collections written since the last drain: a wake-up reads only those; the
+        # look every `poll_seconds` (and a retry) reads them all.
+        self._written: set[str] = set()
+        self._last_full_look = 0.0
         self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
 
-    def notify(self) -> None:
-        """Tell the relay new events were written (it would find them anyway)."""
+    def notify(self, collection: str | None = None) -> None:
+        """Tell the relay new events were written, to `collection` (its name) or to any
+        (it would find them anyway, at its next look)."""
+        self._written.update([collection] if collection else (c.name for c in self.collections))
         self._loop.notify()
 
     def start(self) -> None:
@@ -141,14 +148,20 @@ class OutboxRelay:
     async def _step(self) -> bool | float:
         """Publish everything due; then wait for a write's wake-up, the next look, or the
         end of a refused event's back-off, whichever comes first."""
+        everywhere = self._retry_at is not None or time.monotonic() - self._last_full_look >= self.poll_seconds
+        written, self._written = self._written, set()
         self._retry_at = None
-        await self.drain()
+        if everywhere:
+            self._last_full_look = time.monotonic()
+            await self.drain()
+        else:
+            await self.drain([c for c in self.collections if c.name in written])
         return False if self._retry_at is None else max(0.0, self._retry_at - epoch())
 
-    async def drain(self) -> int:
-        """Publish every due event; return how many were published."""
+    async def drain(self, collections: Sequence[AsyncCollection] | None = None) -> int:
+        """Publish every due event (of `collections`, or of all); return how many were published."""
         total = 0
-        for collection in self.collections:
+        for collection in self.collections if collections is None else collections:
             while True:
                 sent, fetched = await self._drain_batch(collection)
                 total += sent
@@ -325,8 +338,8 @@ class OutboxWrites(monitoring.CommandListener):
     def __init__(self, database: str, collections: Sequence[str]) -> None:
         self.database = database
         self.collections = frozenset(collections)
-        self.wake: Callable[[], None] = lambda: None  # the relay's notify, once it exists
-        self._writes: set[int] = set()  # request ids of outbox writes under way
+        self.wake: Callable[[str], None] = lambda collection: None  # the relay's notify, once it exists
+        self._writes: dict[int, str] = {}  # request id → collection, of outbox writes under way
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -336,23 +349,23 @@ class OutboxWrites(monitoring.CommandListener):
             and event.command.get(event.command_name) in self.collections
             and _carries_events(event.command)
         ):
-            self._writes.add(event.request_id)
+            self._writes[event.request_id] = event.command[event.command_name]
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        if event.request_id in self._writes:
-            self._writes.discard(event.request_id)
-            self._wake_in_loop()
+        collection = self._writes.pop(event.request_id, None)
+        if collection is not None:
+            self._wake_in_loop(collection)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        self._writes.discard(event.request_id)
+        self._writes.pop(event.request_id, None)
 
-    def _wake_in_loop(self) -> None:
+    def _wake_in_loop(self, collection: str) -> None:
         try:
             self._loop = asyncio.get_running_loop()
-            self.wake()
+            self.wake(collection)
         except RuntimeError:  # called outside the loop's thread
             if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.wake)
+                self._loop.call_soon_threadsafe(self.wake, collection)
 
 
 def _carries_events(command: Any) -> bool:

@@ -217,3 +217,46 @@ async def test_a_broker_outage_sets_nothing_aside(settings, db):
     assert await relay.set_aside() == []
     doc = await members.find_one({"_id": member_id})
     assert len(doc[EVENTS]) == 1 and doc[PENDING]
+
+
+async def test_a_write_wakes_the_relay_for_its_own_collection_only(settings, monkeypatch):
+    """A service's relay watches several outbox collections; the wake-up after a write
+    reads only the collection written (the half-minute look reads them all)."""
+    from pymongo import monitoring
+
+    class Finds(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.collections: list[str] = []
+
+        def started(self, event):
+            if event.command_name == "find":
+                self.collections.append(event.command["find"])
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    finds = Finds()
+    import shared.service
+
+    connect = shared.service.connect
+    monkeypatch.setattr(shared.service, "connect", lambda url, listeners: connect(url, [*listeners, finds]))
+    quiet = settings.model_copy(update={"outbox_poll_seconds": 60.0})
+    received: list[str] = []
+    async with ServiceRuntime(quiet, "membership", outbox=["members", "organizations", "schedule"]) as rt:
+        listener = await consumer(quiet, rt.db, received)
+        await rt.start()
+        try:
+            await eventually(lambda: _async(finds.collections), what="the relay's first look")
+            first_look = sorted(finds.collections)
+            finds.collections.clear()
+            event = approved(str(uuid.uuid4()))
+            await rt.db["members"].insert_one(with_events({"_id": "m", "name": "x"}, event))
+            await eventually(lambda: _async(received == [event.id]), timeout=5, what="published")
+            assert first_look == ["members", "organizations", "schedule"]
+            assert set(finds.collections) == {"members"}
+        finally:
+            await listener.close()
+            await rt.db.client.drop_database(rt.db.name)
