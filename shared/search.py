@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
+from shared.batching import GroupWrite
 from shared.mongo import IndexSpec
 from shared.text import fold, query_words, word_prefixes
 
@@ -143,16 +144,21 @@ class TermIndex:
 
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
+        # The terms of owners written in the same loop turn (requests in flight) go as one insert.
+        self._adds: GroupWrite[Sequence[Term], None] = GroupWrite(self._insert)
 
     async def add(self, new: Sequence[Term]) -> None:
         """Insert terms; ones already there (same id, so same content) are fine."""
-        if not new:
-            return
+        if new:
+            await self._adds.submit(new)
+
+    async def _insert(self, batches: list[Sequence[Term]]) -> list[None]:
         try:
-            await self.collection.insert_many([dict(t) for t in new], ordered=False)
+            await self.collection.insert_many([dict(t) for batch in batches for t in batch], ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise
+        return [None] * len(batches)
 
     async def drop(self, ids: Sequence[str]) -> None:
         if ids:
