@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from measuring import percentile
 from pymongo import ReturnDocument, monitoring
 
 from deploy.local.broker import ensure_broker
@@ -77,11 +78,6 @@ class Commands(monitoring.CommandListener):
     def take(self) -> Counter[str]:
         counts, self.counts = self.counts, Counter()
         return counts
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def timeline() -> dict[str, dict[str, str]]:

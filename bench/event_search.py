@@ -38,7 +38,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pymongo import AsyncMongoClient, monitoring
+from measuring import CommandTally, percentile
+from pymongo import AsyncMongoClient
 
 from deploy.local.embedded_store import EmbeddedStore
 from services.events.endpoints import EventQuery
@@ -60,20 +61,6 @@ QUERIES += ["zzz", "hoi thao khoi nghiep loc ninh", "tri tue", "stem"]
 SCOPED = ["hoi thao", "chuyen doi so", "h"]
 TARGET_P95_MS = 50.0
 STAFF = Identity(sub="staff:bench", roles=("admin",))
-
-
-class Counter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def events(n: int) -> list[dict[str, Any]]:
@@ -99,13 +86,8 @@ def events(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 async def measure(url: str, count: int, rounds: int, scan_rounds: int) -> None:
-    counter = Counter()
+    counter = CommandTally()
     client: AsyncMongoClient = AsyncMongoClient(url, event_listeners=[counter])
     db = client["bench_event_search"]
     for name in (EVENTS, EVENT_TERMS):

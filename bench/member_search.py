@@ -44,7 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pymongo import AsyncMongoClient, monitoring
+from measuring import CommandTally, percentile
+from pymongo import AsyncMongoClient
 
 from deploy.local.embedded_store import EmbeddedStore
 from services.membership.finding import MemberFilter, is_name_search, member_query, word_prefix_pattern
@@ -80,20 +81,6 @@ SCOPED = ["ng van a", "nguyen yen", "t"]  # a manager reaching 2 organisations o
 TARGET_P95_MS = 50.0
 
 
-class Counter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 def members(n: int) -> list[Any]:
     rng = random.Random(14)
     now = datetime.now(UTC)
@@ -119,13 +106,8 @@ def members(n: int) -> list[Any]:
     return out
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 async def measure(url: str, count: int, rounds: int, scan_rounds: int, keep: bool) -> None:
-    counter = Counter()
+    counter = CommandTally()
     client: AsyncMongoClient = AsyncMongoClient(url, event_listeners=[counter])
     db = client["bench_member_search"]
     docs = members(count)
@@ -159,7 +141,7 @@ async def store_members(db: Any, docs: list[Any]) -> None:
     )
 
 
-async def measure_searches(db: Any, counter: Counter, docs: list[Any], rounds: int, scan_rounds: int) -> None:
+async def measure_searches(db: Any, counter: CommandTally, docs: list[Any], rounds: int, scan_rounds: int) -> None:
     store = MemberStore(db)
     ids = [d["_id"] for d in random.Random(1).sample(docs, min(200, len(docs)))]
     raw: list[float] = []

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from measuring import percentile
 from pymongo import ReturnDocument, monitoring
 
 from deploy.local.broker import ensure_broker
@@ -75,11 +76,6 @@ class Commands(monitoring.CommandListener):
 
 
 COMMANDS = Commands()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, connections: int) -> float:
