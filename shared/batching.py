@@ -21,14 +21,18 @@ class GroupWrite(Generic[R, T]):
 
     `write` gets the requests of one turn in order and returns one result per request.
     `on_abandoned` is called for a request whose caller was cancelled meanwhile and whose
-    result was truthy (e.g. an inbox claim nobody will work on: delete it again)."""
+    result was truthy (e.g. an inbox claim nobody will work on: delete it again).
+    `linger_seconds`: how long a batch waits for more after its first request (0: the
+    rest of this turn of the event loop); for writes nobody waits on but a consumer."""
 
     def __init__(
         self,
         write: Callable[[list[R]], Awaitable[list[T]]],
         on_abandoned: Callable[[R], Awaitable[None]] | None = None,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._write = write
+        self._linger = linger_seconds
         self._on_abandoned = on_abandoned
         self._pending: list[tuple[R, asyncio.Future[T]]] = []
         self._tasks: set[asyncio.Task] = set()
@@ -43,7 +47,7 @@ class GroupWrite(Generic[R, T]):
         return future
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the other handlers of this turn join the batch
+        await asyncio.sleep(self._linger)  # let the other handlers of this turn (or moment) join the batch
         batch, self._pending = self._pending, []
         try:
             results = await self._write([request for request, _ in batch])

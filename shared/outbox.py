@@ -33,6 +33,7 @@ outage sets nothing aside: those failures are waited out with back-off.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ TRIES = "_outbox_tries"
 ASIDE = "_outbox_aside"  # event id → {"event": envelope JSON, "error": text, "at": epoch}
 HAS_ASIDE = "_outbox_has_aside"
 MAX_BACKOFF_SECONDS = 60.0
+# At most one drain per this while writes keep coming: the first event after a quiet
+# spell leaves at once, those of a burst wait at most this and go out together (one read
+# and one clean-up for them all, and their consumers get them together to write them
+# together: shared/projection.py).
+PACE_SECONDS = 0.05
 MAX_TRIES = 8  # with the back-off: about four minutes of refusals before an event is set aside
 
 SET_ASIDE = Counter(
@@ -114,8 +120,11 @@ class OutboxRelay:
         poll_seconds: float = 30.0,
         batch: int = 200,
         max_tries: int = MAX_TRIES,
+        pace_seconds: float = PACE_SECONDS,
     ) -> None:
         self.bus = bus
+        self.pace_seconds = pace_seconds
+        self._last_drain = -math.inf
         self.max_tries = max_tries
         self.collections = list(collections)
         self.poll_seconds = poll_seconds
@@ -148,6 +157,10 @@ class OutboxRelay:
     async def _step(self) -> bool | float:
         """Publish everything due; then wait for a write's wake-up, the next look, or the
         end of a refused event's back-off, whichever comes first."""
+        wait = self._last_drain + self.pace_seconds - time.monotonic()
+        if wait > 0:  # in a burst: the writes of the next moment join this drain
+            await asyncio.sleep(wait)
+        self._last_drain = time.monotonic()
         everywhere = self._retry_at is not None or time.monotonic() - self._last_full_look >= self.poll_seconds
         written, self._written = self._written, set()
         self._retry_at = None

@@ -36,6 +36,7 @@ Applied = Literal["new", "updated", "stale"]
 DUPLICATE_KEY = 11000
 AS_OF = "as_of"
 AS_OF_TS = "as_of_ts"
+LINGER_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class NewestWins:
 
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
-        self._writes: GroupWrite[_Write, Applied] = GroupWrite(self._write)
+        # Messages of a burst arrive a moment apart: their writes wait that moment to go together.
+        self._writes: GroupWrite[_Write, Applied] = GroupWrite(self._write, linger_seconds=LINGER_SECONDS)
 
     async def apply(self, key: str, update: Mapping[str, Any], at: datetime) -> Applied:
         """Apply `update` (`$set`/`$unset`…) to document `key` as of the event time `at`:
