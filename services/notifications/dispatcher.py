@@ -212,7 +212,7 @@ class Dispatcher:
     async def _scrub_erased(self, batch: list[DeliveryDoc]) -> dict[str, DeliveryDoc]:
         """The deliveries of the batch whose member was erased (planned while the erasure
         ran): their personal data is removed now and they are not sent."""
-        members = sorted({m for d in batch if (m := d.get("member_id")) and d.get("to")})
+        members = sorted({m for d in batch if (m := d.get("member_id"))})
         erased = set(await self.contacts.erased_among(members)) if members else set()
         for member_id in sorted(erased):
             await self.deliveries.erase_member(member_id)

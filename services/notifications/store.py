@@ -232,13 +232,16 @@ class DeliveryStore:
         return [d["to"] async for d in cursor if d.get("to")]
 
     async def erase_member(self, member_id: str) -> None:
-        await self.deliveries.update_many(
-            {"member_id": member_id}, {"$unset": {field: "" for field in PERSONAL}, "$set": {"erased": "yes"}}
-        )
-        # Anything not yet sent to them never will be.
+        # Anything not yet sent to them never will be; then their data goes from every record.
+        # In this order, a delivery a racing planner inserts between the two writes is still
+        # queued when it loses its data, so the dispatcher's erased check skips it (in the
+        # other order it stayed skipped with its data).
         await self.deliveries.update_many(
             {"member_id": member_id, "status": {"$in": ["queued", "paused"]}},
             {"$set": {"status": "skipped", "reason": "erased"}},
+        )
+        await self.deliveries.update_many(
+            {"member_id": member_id}, {"$unset": {field: "" for field in PERSONAL}, "$set": {"erased": "yes"}}
         )
 
     async def list(
