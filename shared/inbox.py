@@ -34,11 +34,10 @@ from pymongo.errors import BulkWriteError
 
 from shared.batching import GroupWrite
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, epoch
+from shared.mongo import IndexSpec, duplicates_refused, epoch
 
 COLLECTION = "inbox"
 INDEXES = [IndexSpec(COLLECTION, [("at", 1)])]
-DUPLICATE_KEY = 11000
 Claim = Literal["claimed", "done", "busy"]
 
 
@@ -129,10 +128,7 @@ class MongoInbox:
             await self.collection.bulk_write(ops, ordered=False)
             return [True] * len(keys)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            taken = {e["index"] for e in errors}
+            taken = duplicates_refused(exc)
             return [i not in taken for i in range(len(keys))]
 
     async def _mark_done(self, keys: list[str]) -> list[None]:

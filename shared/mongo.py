@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.logging import get_logger
 
@@ -102,6 +102,29 @@ async def ping(db: AsyncDatabase) -> bool:
         return True
     except Exception:
         return False
+
+
+DUPLICATE_KEY = 11000  # the server's code for a write refused because its key is taken
+
+
+def duplicates_refused(exc: BulkWriteError) -> set[int]:
+    """The positions an unordered bulk write refused because their key was taken
+    (the same document written twice, a race lost); any other refusal is raised again."""
+    errors = exc.details.get("writeErrors") or []
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return {e["index"] for e in errors}
+
+
+async def insert_unless_taken(collection: Any, docs: Sequence[Mapping[str, Any]]) -> set[int]:
+    """Insert `docs` (unordered); the positions refused because their key was taken."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many([dict(d) for d in docs], ordered=False)
+    except BulkWriteError as exc:
+        return duplicates_refused(exc)
+    return set()
 
 
 # MongoDB: "... index: email_1 dup key: { email: ... }"; nx-27017: "... index 'idx_members_email'"

@@ -30,10 +30,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from shared.batching import GroupWrite
-from shared.mongo import epoch
+from shared.mongo import duplicates_refused, epoch
 
 Applied = Literal["new", "updated", "stale"]
-DUPLICATE_KEY = 11000
 AS_OF = "as_of"
 AS_OF_TS = "as_of_ts"
 LINGER_SECONDS = 0.005
@@ -71,8 +70,7 @@ class NewestWins:
         try:
             result = (await self.collection.bulk_write(ops, ordered=False)).bulk_api_result
         except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+            duplicates_refused(exc)  # a late, older event; anything else is raised
             result = exc.details
         stale = {e["index"] for e in result.get("writeErrors", [])}
         made = {u["index"] for u in result.get("upserted", [])}

@@ -43,16 +43,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
 
 from shared.batching import GroupWrite
-from shared.mongo import IndexSpec
+from shared.mongo import IndexSpec, insert_unless_taken
 from shared.text import fold, query_words, word_prefixes
 
 LONGEST = 12  # letters of a word kept as a prefix (longer query words are cut, then checked exactly)
 FIRST_BATCH_MIN, BATCH_MAX, BATCH_GROWTH = 20, 1000, 4
 COUNTED = 3  # query words counted at most, to choose the one that drives a search
-DUPLICATE_KEY = 11000
 T = TypeVar("T")
 Term = dict[str, Any]
 
@@ -153,11 +151,7 @@ class TermIndex:
             await self._adds.submit(new)
 
     async def _insert(self, batches: list[Sequence[Term]]) -> list[None]:
-        try:
-            await self.collection.insert_many([dict(t) for batch in batches for t in batch], ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        await insert_unless_taken(self.collection, [t for batch in batches for t in batch])  # taken: same content
         return [None] * len(batches)
 
     async def drop(self, ids: Sequence[str]) -> None:

@@ -18,7 +18,7 @@ from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridOut
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.contests.records import (
     EditionDoc,
@@ -29,7 +29,7 @@ from services.contests.records import (
     SheetDoc,
 )
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec, from_store
+from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, with_events
 
 EDITIONS, ENTRIES, SHEETS, JUDGES = "editions", "entries", "sheets", "judges"
@@ -53,7 +53,6 @@ INDEXES = [
     IndexSpec(ORGANIZATIONS, [("parent_id", 1)]),
 ]
 OUTBOX = [EDITIONS, ENTRIES]
-DUPLICATE_KEY = 11000
 
 
 def loaded(raw: Mapping[str, Any] | None) -> Any:
@@ -202,15 +201,7 @@ class Sheets:
 
     async def add(self, docs: list[SheetDoc]) -> int:
         """Insert assignments; ones already there are left as they are. How many were new."""
-        if not docs:
-            return 0
-        try:
-            return len((await self.collection.insert_many([dict(d) for d in docs], ordered=False)).inserted_ids)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(docs) - len(errors)
+        return len(docs) - len(await insert_unless_taken(self.collection, docs))
 
     async def get(self, entry_id: str, judge: str) -> SheetDoc | None:
         return loaded(await self.collection.find_one({"_id": f"{entry_id}:{judge}"}))

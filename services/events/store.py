@@ -19,11 +19,10 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from services.events.records import BatchIntent, EventDoc, RegistrationDoc
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec, from_store
+from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
 from shared.search import Term, TermIndex, changed, term_indexes, terms
@@ -51,7 +50,6 @@ INDEXES = [
 ]
 OUTBOX = [EVENTS, REGISTRATIONS, REMINDERS]
 COUNTERS = {"seats_free": 1, "confirmed": 1, "waiting": 1, "waitlist_seq": 1, "capacity": 1, "status": 1}
-DUPLICATE_KEY = 11000
 Filter = Mapping[str, Any]
 TITLE_TERMS = 1  # stored on an event as `title_terms` once its terms are written (start-up backfill)
 TERM_FIELDS = ("title", "first_start", "organizer_id")
@@ -261,16 +259,9 @@ class Registrations:
 
     async def insert_all(self, docs: list[RegistrationDoc], envelopes: list[Envelope]) -> set[int]:
         """Write every registration with its announcement; the indexes refused as duplicates."""
-        try:
-            await self.collection.insert_many(
-                [with_events(dict(d), e) for d, e in zip(docs, envelopes, strict=True)], ordered=False
-            )
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors") or []
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return {e["index"] for e in errors}
-        return set()
+        return await insert_unless_taken(
+            self.collection, [with_events(dict(d), e) for d, e in zip(docs, envelopes, strict=True)]
+        )
 
     async def get(self, registration_id: str) -> RegistrationDoc | None:
         return _doc(await self.collection.find_one({"_id": registration_id}, {"_outbox": 0}))

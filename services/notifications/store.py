@@ -19,12 +19,11 @@ from typing import Any, cast
 
 from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from services.notifications.projections import CONTACTS, REGISTRATIONS
 from services.notifications.records import DeliveryDoc, QuotaDoc
 from shared.batching import GroupWrite
-from shared.mongo import IndexSpec, epoch, from_store
+from shared.mongo import IndexSpec, epoch, from_store, insert_unless_taken
 
 SUPPRESSIONS = "suppressions"
 DELIVERIES = "deliveries"
@@ -43,7 +42,6 @@ INDEXES = [
     IndexSpec(REGISTRATIONS, [("member_id", 1)]),
     IndexSpec(SMS_QUOTA, [("phone", 1), ("at", 1)]),
 ]
-DUPLICATE_KEY = 11000
 LEASE_SECONDS = 120.0
 # Fields of a delivery that hold personal data: gone when the person is erased.
 PERSONAL = ("to", "to_name", "content", "attachments", "fallback")
@@ -52,22 +50,8 @@ PERSONAL = ("to", "to_name", "content", "attachments", "fallback")
 async def insert_new(collection, docs: list[dict[str, Any]]) -> list[str]:
     """Insert documents whose `_id` is a deterministic key; return the ids that were
     new (a duplicate means the work was planned before, so it is skipped)."""
-    taken = await _taken(collection, docs)
+    taken = await insert_unless_taken(collection, docs)
     return [d["_id"] for i, d in enumerate(docs) if i not in taken]
-
-
-async def _taken(collection, docs: list[dict[str, Any]]) -> set[int]:
-    """Insert `docs`; the positions of those whose key was taken already."""
-    if not docs:
-        return set()
-    try:
-        await collection.insert_many(docs, ordered=False)
-        return set()
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return {e["index"] for e in errors}
 
 
 class SuppressionStore:
@@ -123,7 +107,7 @@ class DeliveryStore:
         return await self._inserts.submit(docs)
 
     async def _insert_groups(self, groups: list[list[dict[str, Any]]]) -> list[list[str]]:
-        taken = await _taken(self.deliveries, [doc for docs in groups for doc in docs])
+        taken = await insert_unless_taken(self.deliveries, [doc for docs in groups for doc in docs])
         new: list[list[str]] = []
         start = 0
         for docs in groups:

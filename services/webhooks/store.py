@@ -18,15 +18,14 @@ from typing import Any, NotRequired, TypedDict
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from shared.clock import now_utc
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec, from_store
+from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, strip_outbox
 from shared.projection import Applied, NewestWins
 
-DUPLICATE_KEY = 11000
 INDEXES = [
     IndexSpec("endpoints", [("key_prefix", 1), ("created_epoch", 1)]),
     IndexSpec("endpoints", [("state", 1)]),
@@ -253,16 +252,7 @@ class DeliveryStore:
 
     async def add(self, docs: Sequence[DeliveryDoc]) -> int:
         """Store new deliveries; ones already there (the same event twice) are left alone."""
-        if not docs:
-            return 0
-        try:
-            await self.deliveries.insert_many([dict(d) for d in docs], ordered=False)
-            return len(docs)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(docs) - len(errors)
+        return len(docs) - len(await insert_unless_taken(self.deliveries, docs))
 
     async def get(self, delivery_id: str) -> DeliveryDoc | None:
         doc = await self.deliveries.find_one({"_id": delivery_id})
