@@ -161,14 +161,16 @@ class Planner:
         claim: dict[str, Any] | None = None,
     ) -> list[str]:
         """Store the deliveries of `route` to `people`; return the keys that were new.
-        `contacts`: the people's contacts documents, when the caller just read them (a
-        campaign page), so they are not read again. `claim`: fields that store the
-        deliveries to send as already claimed by the caller, who sends them at once."""
+        `contacts`: contacts documents the caller already has (a campaign page just read,
+        a contact just made), so they are not read again; the others are read. `claim`:
+        fields that store the deliveries to send as already claimed by the caller, who
+        sends them at once."""
         plan = Plan(route, source_id, source_type, _channels(route, channels), campaign_id, extra_context, claim)
         member_ids = [p.member_id for p in people if p.member_id]
-        if contacts is None:
-            ids = sorted({p.recipient_id for p in people} | set(member_ids))
-            contacts = await self.contacts.people(ids)
+        contacts = dict(contacts or {})
+        missing = sorted(({p.recipient_id for p in people} | set(member_ids)) - set(contacts))
+        if missing:
+            contacts.update(await self.contacts.people(missing))
         docs: list[dict[str, Any]] = []
         for person in people:
             stored = dict(preferences_of(contacts.get(person.recipient_id)) or {})
