@@ -98,6 +98,7 @@ class Subscription:
     parked: int = 0
     broadcast: bool = False  # every replica gets every message, on a queue of its own
     idempotent: bool = False  # the handler's own write decides duplicates: no inbox claim
+    retired: Sequence[str] = ()  # event types an earlier version bound this queue to: unbound at start
 
     @property
     def dead_queue_name(self) -> str:
@@ -168,6 +169,7 @@ class EventBus:
         *,
         broadcast: bool = False,
         idempotent: bool = False,
+        retired: Sequence[str] = (),
     ) -> Subscription:
         """Register `handler` for `event_types`, with its own durable queue
         `<prefix><service>.<name>` that the service's replicas share (each message is
@@ -178,7 +180,12 @@ class EventBus:
         whose write is filtered on the event's time (shared/projection.py), or records
         keyed by the event id or a deterministic key — so running it twice has one
         effect and the bus takes no inbox claim for it (two store commands per event
-        saved). Anything else (an email sent, a counter moved) keeps the inbox."""
+        saved). Anything else (an email sent, a counter moved) keeps the inbox.
+
+        `retired`: event types an earlier version bound this queue to and this one no
+        longer wants. A broker keeps a durable queue's bindings across restarts and a
+        queue cannot be asked what it is bound to, so they are named here and unbound
+        at start; unbinding one that is not there is fine."""
         if self._connection is not None:
             raise RuntimeError("subscribe before the bus starts")
         queue_name = f"{self.queue_prefix}{self.service}.{name}"
@@ -191,6 +198,7 @@ class EventBus:
             queue_name=queue_name,
             broadcast=broadcast,
             idempotent=idempotent,
+            retired=[t for t in retired if t not in event_types],
         )
         self.subscriptions.append(sub)
         return sub
@@ -331,6 +339,8 @@ class EventBus:
         sub.queue = await channel.declare_queue(sub.queue_name, passive=True)
         for event_type in sub.event_types:
             await sub.queue.bind(exchange, routing_key=event_type)
+        for event_type in sub.retired:
+            await sub.queue.unbind(exchange, routing_key=event_type)
 
     # --- publishing ---------------------------------------------------------------
 

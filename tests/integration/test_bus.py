@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from shared.bus import EventBus, PermanentError, Unroutable
-from shared.contracts import Envelope, MemberApproved, new_event
+from shared.contracts import Envelope, MemberApproved, MemberErased, new_event
 from shared.inbox import MongoInbox
 from tests.support import PrivateVhost, eventually, rabbitmqctl
 from tests.support.bus import make_bus
@@ -239,6 +239,32 @@ async def test_close_waits_for_in_flight_handlers(settings):
 
 async def _async(value):
     return value
+
+
+async def test_an_event_type_a_subscription_retired_stops_reaching_its_queue_after_an_upgrade(settings):
+    """The broker keeps a durable queue's bindings: the upgraded version unbinds what it dropped."""
+    seen: list[str] = []
+
+    async def handler(envelope, data):
+        seen.append(envelope.type)
+
+    before = make_bus(settings)
+    before.subscribe("contacts", ["member.approved", "member.erased"], handler)
+    await before.start()
+    await before.close()
+
+    after = make_bus(settings)
+    after.subscribe("contacts", ["member.approved"], handler, retired=["member.erased"])
+    await after.start()
+    try:
+        # Published in this order on one channel: had member.erased still been routed to the
+        # queue, it would be queued, and handled, before member.approved.
+        await after.publish(new_event(MemberErased(member_id=str(uuid.uuid4())), producer="membership"))
+        await after.publish(approved())
+        await eventually(lambda: _async("member.approved" in seen), what="the event still subscribed")
+        assert seen == ["member.approved"]
+    finally:
+        await after.close()
 
 
 async def test_a_broadcast_reaches_every_replica_and_their_queues_go_with_them(settings, db):
