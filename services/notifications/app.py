@@ -23,6 +23,7 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.handlers import NotificationHandlers, subscribe
 from services.notifications.links import Links
+from services.notifications.notices import EventNotices
 from services.notifications.planner import Planner
 from services.notifications.projecting import Projecting
 from services.notifications.projections import ContactStore, DirectoryStore
@@ -75,7 +76,7 @@ def create_app(settings: Settings) -> web.Application:
                 planner.federation = name
 
             projecting = Projecting(contacts, directory, deliveries, suppressions, on_federation=federation_named)
-            subscribe(rt.bus, NotificationHandlers(projecting, planner))
+            subscribe(rt.bus, NotificationHandlers(projecting, EventNotices(projecting, planner)))
             await rt.start()
             dispatcher.start()
             runner.start()

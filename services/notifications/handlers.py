@@ -1,11 +1,11 @@
 """The notifications service's bus subscriptions, each next to its handler.
 
 - `contacts`: member.* and membership.* → the contact projection (and erasure), then
-  the deliveries these events route.
+  the deliveries these events route (notices.py).
 - `directory`: organization.* and registration.* → the projections campaign
   segments are chosen from.
 - `deliveries`: every other routed event (catalogue.ROUTES) → the deliveries its
-  routing table entry asks for.
+  routing table entry asks for (notices.py).
 
 All three are idempotent on the bus (no inbox claim, shared/bus.py): their own
 writes decide duplicates, as each handler's docstring says.
@@ -15,17 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jinja2 import TemplateError
-
-from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES, needs_registrants, recipients
-from services.notifications.planner import Planner, TemplateMissing
+from services.notifications.catalogue import PROJECTION_EVENTS, ROUTES
+from services.notifications.notices import CannotRender, EventNotices
 from services.notifications.projecting import Projecting
 from services.notifications.records import ContactDoc
 from shared.bus import EventBus, PermanentError
 from shared.contracts import Envelope, EventData, MemberContact, MemberErased, OrganizationChanged, RegistrationEvent
-from shared.logging import get_logger
 
-log = get_logger(__name__)
 DIRECTORY_EVENTS = (
     "organization.created",
     "organization.updated",
@@ -39,7 +35,7 @@ DIRECTORY_EVENTS = (
 @dataclass
 class NotificationHandlers:
     projecting: Projecting
-    planner: Planner
+    notices: EventNotices
 
     async def on_member_contact(self, envelope: Envelope, data: EventData) -> None:
         """member.* and membership.* → keep the contact projection current, so sending never
@@ -81,30 +77,22 @@ class NotificationHandlers:
         included, so a second run inserts nothing and sends nothing; reading the
         registrants and waking the dispatcher (the planner does) change nothing. Nothing
         is sent here: the dispatcher claims each delivery once."""
-        # A member event here came through a binding an earlier version made, or is a
-        # replay of one it parked: planned again, it inserts nothing twice and loses nothing.
+        # A member event here is a replay of one an earlier version parked: planned
+        # again, it inserts nothing twice and loses nothing.
         await self._plan(envelope, data)
 
     async def _plan(self, envelope: Envelope, data: EventData, known: dict[str, ContactDoc] | None = None) -> None:
-        """The deliveries of every route of this event; `known`: contacts already known."""
-        planned = 0
-        for route in ROUTES.get(envelope.type, []):
-            event_id = needs_registrants(route, data)
-            registrants = await self.projecting.registrants(event_id) if event_id else None
-            people = recipients(route, data, envelope.data, registrants)
-            try:
-                added = await self.planner.plan(
-                    route, people, source_id=envelope.id, source_type=envelope.type, contacts=known
-                )
-            except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:
-                # A template that cannot render this event will not render it on retry
-                # either: park the event; staff fix the template and replay it.
-                raise PermanentError(f"cannot render {route.notification}: {type(exc).__name__}: {exc}") from None
-            planned += len(added)
-        log.info("notify.planned", event_type=envelope.type, deliveries=planned)
+        try:
+            await self.notices.plan(envelope.id, envelope.type, data, envelope.data, known)
+        except CannotRender as exc:
+            # Staff fix the template and replay the parked event.
+            raise PermanentError(str(exc)) from None
 
 
 def subscribe(bus: EventBus, handlers: NotificationHandlers) -> None:
     bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact, idempotent=True)
     bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory, idempotent=True)
-    bus.subscribe("deliveries", sorted(set(ROUTES) - set(PROJECTION_EVENTS)), handlers.on_notify, idempotent=True)
+    # Member events used to reach `deliveries` too (they are planned by `contacts` now).
+    retired = sorted(set(ROUTES) & set(PROJECTION_EVENTS))
+    deliveries = sorted(set(ROUTES) - set(PROJECTION_EVENTS))
+    bus.subscribe("deliveries", deliveries, handlers.on_notify, idempotent=True, retired=retired)
