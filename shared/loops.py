@@ -9,7 +9,9 @@ as a number of seconds, and the loop sleeps until then (never longer than
 not know backs off from `idle_seconds` to `max_idle_seconds` while the loop stays
 idle, so an idle platform hardly touches the store; whoever creates work
 calls `notify()` (an outbox write, a bus message), which wakes the loop at once and
-resets the back-off. A step that raises is logged and retried after a growing pause.
+resets the back-off, and whoever knows that work will come later (a lease that may
+lapse) calls `notify_in(seconds)`, which runs the step then, however long the loop
+had planned to sleep. A step that raises is logged and retried after a growing pause.
 
 Cancellation is handled here once (see shared/waiting.py for the Python 3.11
 pitfalls): `stop()` cancels and waits, `stop(grace_seconds=…)` first lets the step in
@@ -19,6 +21,7 @@ hand finish.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from shared.logging import get_logger
@@ -48,6 +51,8 @@ class BackgroundLoop:
         self.error_seconds = error_seconds
         self.max_error_seconds = max_error_seconds
         self._wake = asyncio.Event()
+        self._notified = False  # `_wake` was set by notify(), not only to re-plan a wait
+        self._promised: float | None = None  # monotonic time notify_in() asked a step for
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.steps = 0  # steps that did work, for metrics and tests
@@ -65,7 +70,16 @@ class BackgroundLoop:
 
     def notify(self) -> None:
         """There is work: wake the loop now (and forget its idle back-off)."""
+        self._notified = True
         self._wake.set()
+
+    def notify_in(self, seconds: float) -> None:
+        """There will be work in `seconds`: run the step then (or sooner, when notified or
+        when the loop was due anyway). The earliest of several promises is kept."""
+        at = time.monotonic() + max(0.0, seconds)
+        if self._promised is None or at < self._promised:
+            self._promised = at
+            self._wake.set()  # a waiting loop re-plans its sleep
 
     async def stop(self, grace_seconds: float = 0.0) -> bool:
         """Stop the loop; with a grace, let the step in hand finish first. Returns
@@ -85,6 +99,7 @@ class BackgroundLoop:
         failing = 0
         while not self._stopping:
             self._wake.clear()
+            self._notified = False
             try:
                 worked = await self._step()
             except asyncio.CancelledError:
@@ -109,8 +124,17 @@ class BackgroundLoop:
             idle = self.idle_seconds if woken else min(self.max_idle_seconds, idle * 2)
 
     async def _wait(self, seconds: float) -> bool:
-        """Wait for a notify or `seconds`; True if notified."""
-        if self._stopping:
-            return True
-        await wake_or_timeout(self._wake, seconds)
-        return self._wake.is_set()
+        """Wait for a notify, a promised time or `seconds`; True if notified or promised."""
+        until = time.monotonic() + seconds
+        while not (self._stopping or self._notified):
+            promised = self._promised
+            end = until if promised is None else min(until, promised)
+            left = end - time.monotonic()
+            if left <= 0:
+                if promised is not None and promised <= end:
+                    self._promised = None
+                    return True
+                return False
+            self._wake.clear()  # set again by notify(), or by notify_in() to re-plan
+            await wake_or_timeout(self._wake, left)
+        return True

@@ -18,7 +18,6 @@ SAFETY_NET_SECONDS for work another replica left.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -86,12 +85,11 @@ def create_app(settings: Settings) -> web.Application:
             app[HANDLERS] = handlers = EventHandlers(deps)
             handlers.subscribe(rt.bus)
             healer = BackgroundLoop("events-heal-waitlists", _healing(seating), idle_seconds=SAFETY_NET_SECONDS)
-            promised: list[asyncio.TimerHandle] = []  # the healer's look promised after registrations heard of
 
             def registration_heard() -> None:
                 delay = seating.registrations_heard()
-                if delay is not None:  # the one promised before has been kept already
-                    promised[:] = [asyncio.get_running_loop().call_later(delay, healer.notify)]
+                if delay is not None:  # None: the look promised before has not been made yet
+                    healer.notify_in(delay)
 
             subscribe_registration_news(rt.bus, registration_heard)
             await desk.index_titles()
@@ -114,8 +112,6 @@ def create_app(settings: Settings) -> web.Application:
                 yield
             finally:
                 seating.in_flight.on_added = None
-                for handle in promised:
-                    handle.cancel()
                 await healer.stop()
                 await leases.stop()
                 await scheduler.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 from shared.loops import BackgroundLoop
 from tests.support import eventually
@@ -87,5 +88,26 @@ async def test_a_step_that_knows_when_its_next_work_is_due_is_run_again_then_not
     loop.start()
     try:
         await eventually(lambda: _value(len(calls) >= 3), timeout=2.0, what="steps at the due time, not the 30 s poll")
+    finally:
+        await loop.stop()
+
+
+async def test_work_promised_for_later_runs_the_step_then_however_long_the_loop_meant_to_sleep():
+    calls: list[float] = []
+
+    async def step() -> bool:
+        calls.append(time.monotonic())
+        return False  # nothing to do: the loop would sleep 30 s
+
+    loop = BackgroundLoop("test", step, idle_seconds=30.0)
+    loop.start()
+    try:
+        await eventually(lambda: _value(len(calls) == 1), what="first step")
+        promised_at = time.monotonic()
+        loop.notify_in(10.0)
+        loop.notify_in(0.1)  # the earliest promise is kept
+        loop.notify_in(5.0)
+        await eventually(lambda: _value(len(calls) == 2), timeout=2.0, what="the step at the promised time")
+        assert calls[1] - promised_at >= 0.09, "not before the promised time"
     finally:
         await loop.stop()
