@@ -12,14 +12,14 @@ a manager reaching 2 organisers of 20) and timed; p50 and p95 per query and over
 the store commands each listing costs, and the previous path (the same filter on the
 events collection, `title_words` `$all`) timed on the same data.
 
-Measured 2026-12-03 on the shared 2-core machine, other work running beside it (the raw
-read by id took 1.2-1.3 ms p50): 20,000 events hold 555,000 title terms (27.7 an event,
-built in 4-5 minutes); a listing by title costs 1-5 commands (3.8 on average); overall
-p50 16-26 ms, p95 28 ms (load average < 1) to 55 ms (load average ~2.7; target 50),
-against the previous path's p50 19-28 ms, p95 144-285 ms in the same runs (the filter on
-events walks the `first_start` index and tests each event: fast when many match, slow
-when few or none do). The slowest query is the longest ("hoi thao khoi nghiep loc ninh":
-the 1,400 terms of its rarest word walked, each tested for four more words, 35-80 ms).
+Measured 2026-12-03: 20,000 events hold 555,000 title terms (27.7 an event, built in
+1-5 minutes); a listing by title costs 1-5 commands (3.8 on average). On a quiet machine
+(raw read by id 0.52 ms p50) p50 7.2 ms and p95 12.7 ms, against the previous path's p50
+6.7 ms and p95 90 ms in the same run (the filter on events walks the `first_start` index and
+tests each event: fast when many match, slow when few or none do); earlier runs beside other
+work (raw read 1.2-1.3 ms) gave p95 28-55 ms. The slowest query is the longest ("hoi thao
+khoi nghiep loc ninh": the 1,400 terms of its rarest word walked, each tested for four more
+words, 13-22 ms quiet, up to 80 ms loaded).
 """
 
 from __future__ import annotations

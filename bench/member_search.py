@@ -14,16 +14,16 @@ store commands each search costs (PyMongo command monitoring), and the previous 
 (MemberStore.page: the same filter on members alone, a walk of the `sort_key` index
 testing each member) timed on the same data, which must give the same page.
 
-Measured 2026-12-03 on the shared 2-core machine, other work running beside it (load
-average 0.7-11; the raw read by id took 1.2-1.9 ms p50): building 50,000 members' 512,000
-terms (10.2 a member) takes 4-6 minutes; a search costs 1-5 commands (3.4 on average);
-overall p50 22-28 ms and p95 53-56 ms when the machine was quiet (63-70 ms under load;
-target 50: not met), against the previous path's p50 310-390 ms, p95 530-745 ms in the
-same runs. Per query in the quiet runs, p95 is 20-45 ms except the hard cases: words out of name order
-("an nguyen": the 3,600 terms of one word walked, 280 of them read back and refused,
-60-75 ms), two common words that never meet ("thi van": the rarer word's 4,100 terms
-walked, 35-60 ms) and a manager's search whose words are common ("ng van a" in 2
-organisations of 20: 4,200 terms walked, each tested for words and reach, 43-53 ms).
+Measured 2026-12-03 (the raw read by id took 0.66 ms p50 when quiet, 0.83 ms with the test
+suite running beside it): building 50,000 members' 512,000 terms (10.2 a member) takes 1-6
+minutes; a search costs 1-5 commands (3.4 on average); overall p50 8.1 ms, p95 17.0 ms quiet
+and 21.1 ms loaded (target 50: met; an earlier run beside four other engineers' work, raw
+read 1.6 ms, gave 56 ms), against the previous path's p50 173 ms, p95 186 ms in the quiet
+run. The slowest queries: words out of name order ("an nguyen": the 3,600 terms of one word
+walked, 280 of them read back and refused, p95 25-31 ms), two common words that never meet
+("thi van": the rarer word's 4,100 terms walked, 16-21 ms) and a manager's search whose words
+are common ("ng van a" in 2 organisations of 20: 4,200 terms walked, each tested for words
+and reach, 17-26 ms).
 What the embedded store serves from an index, and what it scans: shared/search.py.
 """
 
