@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.i18n import Catalogue, Message, Text, known, render, text_of
+from shared.text import InvalidPhone
 
 # Answers listing field errors stay small however large the request was.
 MAX_FIELD_ERRORS = 50
@@ -283,11 +284,23 @@ def field_errors(exc: ValidationError, location: str = "body") -> list[FieldErro
         kind = err["type"]
         context = dict(err.get("ctx") or {})
         if kind == "value_error":
+            kind = _known_value_error(context.get("error"), err["msg"])
             context["error"] = str(context.get("error", err["msg"]))
         key = f"field.{kind}"
         message: Text = Message(key, context) if known(key) else _bounded(err["msg"])
         out.append(FieldError(".".join(str(p) for p in err["loc"]) or location, message, kind, location))
     return out
+
+
+def _known_value_error(error: object, text: str) -> str:
+    """The code of a value error people meet often, whose message then is ours in either
+    language, not the library's English: a phone number (shared.text), an email address
+    (pydantic's EmailStr, through email-validator)."""
+    if isinstance(error, InvalidPhone):
+        return "phone"
+    if text.startswith("value is not a valid email address"):
+        return "email"
+    return "value_error"
 
 
 def validation_error(exc: ValidationError, location: str = "body") -> Invalid:

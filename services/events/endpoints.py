@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_vali
 from shared import parking
 from shared.api import Api
 from shared.clock import as_utc
-from shared.text import InvalidPhone, normalise_phone
+from shared.text import normalise_phone
 
 api = Api("events")
 Kind = Literal["seminar", "training", "conference"]
@@ -170,10 +170,7 @@ class GuestIn(Strict):
     def _phone(cls, value: str | None) -> str | None:
         if not value:
             return None
-        try:
-            return normalise_phone(value)
-        except InvalidPhone:
-            raise ValueError("not a valid phone number") from None
+        return normalise_phone(value)  # InvalidPhone: a 422 in the caller's language (shared.errors)
 
     @model_validator(mode="after")
     def _reachable(self) -> GuestIn:

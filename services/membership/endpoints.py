@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from shared import parking
 from shared.api import Api
 from shared.contracts import Consents
-from shared.text import InvalidPhone, fold, normalise_name, normalise_phone
+from shared.text import fold, normalise_name, normalise_phone
 
 api = Api("membership", tag="members")
 READ, WRITE = "members:read", "members:write"
@@ -76,10 +76,7 @@ def _clean_name(value: str) -> str:
 def _clean_phone(value: str | None) -> str | None:
     if not value:
         return None
-    try:
-        return normalise_phone(value)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from None
+    return normalise_phone(value)  # InvalidPhone: a 422 in the caller's language (shared.errors)
 
 
 def _clean_titles(value: Any) -> list[str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
 from shared.errors import MAX_FIELD_ERRORS, Conflict, FieldError, Invalid, NotFound, validation_error
 from shared.i18n import Catalogue, Message, negotiate
+from shared.text import normalise_phone
 
 WORDS = Catalogue(
     {
@@ -86,6 +87,25 @@ def test_validation_errors_name_each_field_in_the_readers_language():
     }
     english = {e["field"]: e["message"] for e in validation_error(caught.value).public("en")["errors"]}
     assert english["name"] == "Should have at most 5 characters"
+
+
+class Contact(BaseModel):
+    email: EmailStr | None = None
+    phone: str | None = None
+    _phone = field_validator("phone")(classmethod(lambda cls, v: normalise_phone(v)))
+
+
+@pytest.mark.parametrize("phone", ["12345", "abc", "0912 345 67"])
+def test_a_bad_phone_or_email_is_told_in_the_readers_language_not_the_librarys_english(phone):
+    with pytest.raises(ValidationError) as caught:
+        Contact.model_validate({"email": "an.example.com", "phone": phone})
+    vi = {e["field"]: (e["code"], e["message"]) for e in validation_error(caught.value).public("vi")["errors"]}
+    assert vi == {
+        "email": ("email", "Địa chỉ email không hợp lệ"),
+        "phone": ("phone", "Số điện thoại không hợp lệ"),
+    }
+    en = {e["field"]: e["message"] for e in validation_error(caught.value).public("en")["errors"]}
+    assert en == {"email": "Not a valid email address", "phone": "Not a valid phone number"}
 
 
 def test_a_huge_invalid_request_gets_a_bounded_answer():
