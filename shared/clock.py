@@ -19,8 +19,10 @@ LOCAL = ZoneInfo(LOCAL_ZONE_NAME)
 
 
 def now_utc() -> datetime:
-    """Now, as an aware UTC datetime (what is stored)."""
-    return datetime.now(UTC)
+    """Now, as an aware UTC datetime (what is stored), to the millisecond: a BSON datetime
+    keeps no more, so what a write answers is what a later read gives back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def today_local() -> date:

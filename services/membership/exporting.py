@@ -16,6 +16,7 @@ from services.membership.endpoints import ExportQuery
 from services.membership.finding import Finding
 from services.membership.reach import Deps
 from services.membership.spreadsheets import EXPORT_HEADERS, GENDER_TEXT
+from shared.clock import today_local
 from shared.identity import Identity
 
 
@@ -67,7 +68,7 @@ class Exports:
                 yield export_row(number, member, codes, lang)
 
         return Table(
-            filename=f"members-{date.today().isoformat()}",
+            filename=f"members-{today_local().isoformat()}",
             sheet=MESSAGES.text("membership.sheet.members", lang),
             header=[text for _, text in EXPORT_HEADERS[lang]],
             rows=rows(),
