@@ -44,6 +44,10 @@ FRONT = web.AppKey("front", Front)
 log = get_logger(__name__)
 
 
+async def to_console(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/console/")
+
+
 def create_app(settings: Settings, services: Mapping[str, Api] | None = None) -> web.Application:
     """`services`: the endpoint declarations of the services behind the gateway (by
     default every service's `endpoints.api`; tests may stand other servers there)."""
@@ -68,6 +72,7 @@ def create_app(settings: Settings, services: Mapping[str, Api] | None = None) ->
     app.router.add_get("/metrics", metrics)
     # The staff console: a thin client of the API above, calling it over HTTP like any partner.
     app.add_subapp("/console", create_console(settings))
+    app.router.add_get("/", to_console)  # someone typing the gateway's address in a browser
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         async with (

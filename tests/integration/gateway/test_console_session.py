@@ -113,3 +113,11 @@ async def test_console_pages_carry_a_strict_policy_and_never_the_token(console):
     assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
     token = session_of(http, Cookies(settings.derived_secret("console-session"))).token
     assert token not in await resp.text()
+
+
+async def test_the_gateways_own_address_leads_a_browser_to_the_console(console):
+    http, _ = console
+    resp = await http.get("/", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/console/"
+    page = await http.get("/")  # followed: the console's sign-in page, in Vietnamese
+    assert page.status == 200 and 'lang="vi"' in await page.text()
