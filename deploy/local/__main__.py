@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
 A service that stops is restarted (and said here). Press Ctrl-C to stop.""",
             flush=True,
         )
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        # Set for SIGINT too: started in the background (`make run &`), a shell leaves
+        # SIGINT ignored here while the services still stop on it, and they were restarted.
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, _stop_on_signal)
         while True:
             platform.supervise()
             time.sleep(0.5)
@@ -188,7 +191,7 @@ def _kept_secret(path: Path, size: int) -> str:
     return value
 
 
-def _stop_on_sigterm(*_: object) -> None:
+def _stop_on_signal(*_: object) -> None:
     raise KeyboardInterrupt  # stop the same way as Ctrl-C
 
 
