@@ -22,6 +22,7 @@ its commands are counted with the idle rate of the same window subtracted:
     `idempotent` subscriptions)                   target ≤ 2.5 (the producer's own write aside)
     the same with an inbox claim (for effects that are not idempotent)   for comparison
     nothing happening, the whole platform           target ≤ 2 per second
+    read a member with a partner's API key          for comparison (the issue measured ≈ 1.0)
 
 Each row is printed with its breakdown by service, command and collection.
 """
@@ -297,7 +298,9 @@ async def run(args: argparse.Namespace, mongo_url: str, amqp_url: str) -> list[R
         idle = {k: v / idle_window for k, v in (LISTENER.snapshot() - before).items()}
         rows.append(Row("nothing happening: the whole platform", 2.0, "per second", sum(idle.values()), idle))
 
-        async def measured(label: str, target: float, unit: str, n: int, action: Callable[[], Awaitable[None]]) -> None:
+        async def measured(
+            label: str, target: float | None, unit: str, n: int, action: Callable[[], Awaitable[None]]
+        ) -> None:
             print(f"{label}: {n}…", flush=True)
             before, t0 = LISTENER.snapshot(), time.monotonic()
             await action()
@@ -329,6 +332,21 @@ async def run(args: argparse.Namespace, mongo_url: str, amqp_url: str) -> list[R
             )
 
         await measured("a campaign message (email)", 1.5, "per message", args.ops + 3, campaign)
+
+        # A partner's read of one member with its API key (the issue's "≈ 1.0" row).
+        key = (await call("POST", "/admin/api-keys", json={"name": "roundtrips", "scopes": ["members:read"]}))["key"]
+        listed = await call("GET", "/members", params={"limit": "50"})
+        ids = [m["id"] for m in listed["items"]][: args.ops]
+
+        async def read_members() -> None:
+            for member_id in ids:
+                async with http.get(f"{platform.gateway}/members/{member_id}", headers={"X-API-Key": key}) as resp:
+                    if resp.status != 200:
+                        raise RuntimeError(f"GET /members/{member_id}: {resp.status}")
+                    await resp.read()
+
+        await read_members()  # the key's first use is looked up once, then kept
+        await measured("read a member (partner key)", None, "per read", len(ids), read_members)
     rows.append(await bus_event(args, mongo_url, amqp_url, run_id, claim_in_effect=True))
     rows.append(await bus_event(args, mongo_url, amqp_url, run_id, claim_in_effect=False))
     await observer.close()
