@@ -143,9 +143,9 @@ class Subscriptions:
     async def _tell_removed(self, endpoint_id: str) -> None:
         """Tell every replica's fan-out, straight on the bus: the other writes carry their
         notice through the outbox (store.py), but a deleted document cannot. Losing this
-        one (the broker away, a crash just now) costs nothing a partner sees: a delivery
-        another replica still makes for the endpoint is cancelled unsent by the dispatcher,
-        which reads the endpoint before sending, until that replica's safety-net read."""
+        one (the broker away, a crash just now) costs nothing a partner sees: the
+        deliveries another replica still makes for the endpoint until its safety-net read
+        are cancelled unsent by the dispatcher, which reads the endpoint before sending."""
         try:
             await asyncio.wait_for(self.publish(changed_notice(endpoint_id, "removed")), PUBLISH_SECONDS)
         except Exception as exc:

@@ -69,10 +69,13 @@ async def test_an_endpoint_registered_on_one_replica_is_heard_by_the_other_at_on
     assert time.monotonic() - started < AT_ONCE
     [delivered] = await receiver.wait_for("/new")
     assert delivered.headers["webhook-id"]
-    # One read for the notice; events after it cost none, and events at once share one.
+    # One read for the notice, none for the events after it, one for events at once.
     assert reads[0] == 1
     await asyncio.gather(*(chosen_by(second) for _ in range(5)))
     assert reads[0] == 1
+    second.client.server.app[FANOUT].listeners.stale()
+    await asyncio.gather(*(chosen_by(second) for _ in range(5)))
+    assert reads[0] == 2
 
 
 async def test_a_paused_or_removed_endpoint_stops_being_chosen_by_the_other_replica_at_once(replicas, receiver):
