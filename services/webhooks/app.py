@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> web.Application:
                 per_endpoint=settings.webhooks_endpoint_concurrency,
                 poll_seconds=settings.webhooks_poll_seconds,
             )
-            subscriptions = Subscriptions(endpoint_store, deliveries, owners, policy, secret_key)
+            subscriptions = Subscriptions(endpoint_store, deliveries, owners, policy, secret_key, rt.bus.publish)
             delivery_log = DeliveryLog(deliveries, owners, dispatcher, settings.webhooks_keep_days)
             app[api.SUBSCRIPTIONS], app[api.DELIVERY_LOG], app[DISPATCHER] = subscriptions, delivery_log, dispatcher
 

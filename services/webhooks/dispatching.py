@@ -35,7 +35,7 @@ from typing import Any
 
 from services.webhooks import signing
 from services.webhooks.schedule import RetrySchedule, failing_too_long
-from services.webhooks.store import AttemptDoc, DeliveryDoc, DeliveryStore, EndpointDoc, EndpointStore
+from services.webhooks.store import PRODUCER, AttemptDoc, DeliveryDoc, DeliveryStore, EndpointDoc, EndpointStore
 from services.webhooks.transport import Answer, Transport
 from shared.clock import epoch, now_utc
 from shared.contracts import WebhookEndpointDisabled, new_event
@@ -43,7 +43,6 @@ from shared.logging import get_logger
 from shared.loops import BackgroundLoop
 
 log = get_logger(__name__)
-PRODUCER = "webhooks"
 ENDPOINT_FRESH_SECONDS = 1.0
 SAFETY_NET_SECONDS = 30.0  # an idle dispatcher's look for deliveries nobody here knows of
 

@@ -5,9 +5,14 @@
   (no inbox claim): see `on_event`.
 - `revocations`: `credential.revoked` from the gateway → a revoked partner key's
   endpoints are disabled at once and it hears nothing more.
+- `endpoint_changes`: a broadcast (a queue per replica, shared/bus.py) of
+  `webhook.endpoint_changed`, which any replica publishes when it writes an endpoint →
+  this replica's fan-out reads which endpoints listen again (listeners.py); so does a
+  bus reconnect, since notices sent meanwhile were missed.
 
 Acknowledgement: after the handler returned, that is after the deliveries (or the
 disabling) are stored; a failure is retried with delay, then parked (shared/bus.py).
+A broadcast is neither retried nor parked; marking the kept copy stale cannot fail.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from services.webhooks.endpoints import OFFERED
 from services.webhooks.fanout import FanOut
 from services.webhooks.subscribing import Subscriptions
 from shared.bus import EventBus
-from shared.contracts import CredentialRevoked, Envelope, EventData
+from shared.contracts import CredentialRevoked, Envelope, EventData, WebhookEndpointChanged
 
 
 @dataclass
@@ -47,7 +52,14 @@ class WebhookHandlers:
         if data.kind == "api_key":
             await self.subscriptions.key_revoked(data.id)
 
+    async def on_endpoint_changed(self, envelope: Envelope, data: EventData) -> None:
+        """An endpoint was written (here or on another replica) → read them again before the next fan-out."""
+        assert isinstance(data, WebhookEndpointChanged)
+        self.fanout.listeners.stale()
+
 
 def subscribe(bus: EventBus, handlers: WebhookHandlers) -> None:
     bus.subscribe("deliveries", sorted(OFFERED), handlers.on_event, idempotent=True)
     bus.subscribe("revocations", ["credential.revoked"], handlers.on_credential_revoked, idempotent=True)
+    bus.subscribe("endpoint_changes", ["webhook.endpoint_changed"], handlers.on_endpoint_changed, broadcast=True)
+    bus.on_reconnect(handlers.fanout.listeners.stale)

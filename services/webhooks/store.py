@@ -21,9 +21,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import now_utc
-from shared.contracts import Envelope
+from shared.contracts import Envelope, WebhookEndpointChanged, new_event
 from shared.mongo import IndexSpec, from_store, insert_unless_taken
-from shared.outbox import push_events, strip_outbox
+from shared.outbox import push_events, strip_outbox, with_events
 from shared.projection import Applied, NewestWins
 
 INDEXES = [
@@ -35,6 +35,7 @@ INDEXES = [
     IndexSpec("deliveries", [("created_epoch", 1)]),
 ]
 OUTBOX = ["endpoints"]
+PRODUCER = "webhooks"
 LOG_KEPT = 20  # tries kept per delivery (12 in a full schedule, more after redeliveries)
 
 
@@ -109,6 +110,11 @@ def _endpoint(doc: dict[str, Any]) -> EndpointDoc:
     return from_store(strip_outbox(doc))  # type: ignore[return-value]
 
 
+def changed_notice(endpoint_id: str, change: str) -> Envelope:
+    """What tells every replica's fan-out to read the endpoints again (listeners.py)."""
+    return new_event(WebhookEndpointChanged(endpoint_id=endpoint_id, change=change), producer=PRODUCER)
+
+
 def _due(busy_endpoints: Sequence[str], now: float) -> dict[str, Any]:
     """Due and not leased. Not sorted: every match is due and order is not promised, and a
     sort makes the embedded store read every pending delivery (4x slower at 2,000)."""
@@ -124,9 +130,15 @@ class EndpointStore:
         self.keys = db["keys"]
         self.writes = 0  # endpoint writes by this process: what remembers endpoints reads again (listeners.py)
 
+    # Every write of an endpoint carries `webhook.endpoint_changed` in the same write
+    # (the outbox), so no caller can forget to tell the other replicas, and no crash
+    # between the write and the publish can lose the notice: a registration another
+    # replica did not hear of would miss events for the partner. A removal leaves no
+    # document to carry it: its caller publishes it (subscribing.py).
+
     async def add(self, doc: EndpointDoc) -> None:
         try:
-            await self.endpoints.insert_one(dict(doc))
+            await self.endpoints.insert_one(with_events(doc, changed_notice(doc["_id"], "registered")))
         finally:
             self.writes += 1  # after the write: a read begun before it is not trusted (listeners.py)
 
@@ -161,8 +173,10 @@ class EndpointStore:
     async def change_if(
         self, condition: dict[str, Any], fields: dict[str, Any], *events: Envelope
     ) -> EndpointDoc | None:
-        """Change the endpoint only if `condition` still holds (one replica wins); None otherwise."""
-        update = push_events({"$set": {**fields, "updated_at": now_utc()}}, *events)
+        """Change the endpoint (`condition` names it by `_id`) only if `condition` still holds
+        (one replica wins); None otherwise."""
+        notice = changed_notice(condition["_id"], "changed")
+        update = push_events({"$set": {**fields, "updated_at": now_utc()}}, *events, notice)
         try:
             found = await self.endpoints.find_one_and_update(condition, update, return_document=ReturnDocument.AFTER)
         finally:
@@ -170,6 +184,7 @@ class EndpointStore:
         return _endpoint(found) if found else None
 
     async def remove(self, endpoint_id: str) -> bool:
+        """Delete the endpoint; the caller tells the other replicas (no document is left to carry it)."""
         try:
             return (await self.endpoints.delete_one({"_id": endpoint_id})).deleted_count == 1
         finally:

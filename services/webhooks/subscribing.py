@@ -10,8 +10,10 @@ without losing a delivery.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +22,9 @@ from services.webhooks.addresses import AddressPolicy, AddressRefused
 from services.webhooks.catalogue import MESSAGES
 from services.webhooks.endpoints import OFFERED, EndpointIn, EndpointPatch, EndpointQuery, Offer
 from services.webhooks.ownership import Ownership
-from services.webhooks.store import DeliveryStore, EndpointDoc, EndpointStore
+from services.webhooks.store import DeliveryStore, EndpointDoc, EndpointStore, changed_notice
 from shared.clock import epoch, now_utc
+from shared.contracts import Envelope
 from shared.errors import Conflict, FieldError, Invalid, invalid_field
 from shared.identity import Identity
 from shared.logging import get_logger
@@ -29,6 +32,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 MAX_ENDPOINTS_PER_KEY = 20
 URL_REASONS = {"scheme", "credentials", "non-public-address"}
+PUBLISH_SECONDS = 2.0  # a removal's notice waits no longer for a broker that does not answer
 
 
 class Subscriptions:
@@ -39,8 +43,10 @@ class Subscriptions:
         owners: Ownership,
         policy: AddressPolicy,
         secret_key: bytes,
+        publish: Callable[[Envelope], Awaitable[None]],
     ) -> None:
         self.endpoints = endpoints
+        self.publish = publish
         self.deliveries = deliveries
         self.owners = owners
         self.policy = policy
@@ -130,8 +136,20 @@ class Subscriptions:
     async def remove(self, who: Identity, endpoint_id: str) -> None:
         await self.owners.endpoint(who, endpoint_id)
         await self.endpoints.remove(endpoint_id)
+        await self._tell_removed(endpoint_id)
         await self.deliveries.drop_endpoint(endpoint_id)
         log.info("webhooks.endpoint_removed", endpoint_id=endpoint_id, by=who.sub)
+
+    async def _tell_removed(self, endpoint_id: str) -> None:
+        """Tell every replica's fan-out, straight on the bus: the other writes carry their
+        notice through the outbox (store.py), but a deleted document cannot. Losing this
+        one (the broker away, a crash just now) costs nothing a partner sees: the
+        deliveries another replica still makes for the endpoint until its safety-net read
+        are cancelled unsent by the dispatcher, which reads the endpoint before sending."""
+        try:
+            await asyncio.wait_for(self.publish(changed_notice(endpoint_id, "removed")), PUBLISH_SECONDS)
+        except Exception as exc:
+            log.warning("webhooks.removal_not_announced", endpoint_id=endpoint_id, error=type(exc).__name__)
 
     async def rotate(self, who: Identity, endpoint_id: str, overlap_hours: float) -> dict[str, Any]:
         endpoint = await self.owners.endpoint(who, endpoint_id)

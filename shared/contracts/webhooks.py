@@ -10,7 +10,7 @@ from pydantic import Field
 from shared.contracts.envelope import EventData, contract
 from shared.contracts.types import Language
 
-__all__ = ["WebhookEndpointDisabled"]
+__all__ = ["WebhookEndpointChanged", "WebhookEndpointDisabled"]
 
 
 @contract("webhook.endpoint_disabled")
@@ -29,3 +29,14 @@ class WebhookEndpointDisabled(EventData):
     disabled_at: datetime
     contact_email: str = Field(description="Who is told (the endpoint's technical contact)")
     language: Language = "vi"
+
+
+@contract("webhook.endpoint_changed")
+class WebhookEndpointChanged(EventData):
+    """A webhook endpoint was registered, changed (paused, resumed, disabled, its event
+    types or address…) or removed: every webhooks replica reads which endpoints listen
+    again before its next fan-out (at once: they hear this event, not a timeout). Says
+    which endpoint only; never its URL, secret or contact."""
+
+    endpoint_id: str
+    change: Literal["registered", "changed", "removed"]
