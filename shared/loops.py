@@ -21,6 +21,7 @@ hand finish.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Awaitable, Callable
 
@@ -52,7 +53,7 @@ class BackgroundLoop:
         self.max_error_seconds = max_error_seconds
         self._wake = asyncio.Event()
         self._notified = False  # `_wake` was set by notify(), not only to re-plan a wait
-        self._promised: float | None = None  # monotonic time notify_in() asked a step for
+        self._promises: list[float] = []  # monotonic times notify_in() asked a step for (a heap)
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.steps = 0  # steps that did work, for metrics and tests
@@ -74,12 +75,19 @@ class BackgroundLoop:
         self._wake.set()
 
     def notify_in(self, seconds: float) -> None:
-        """There will be work in `seconds`: run the step then (or sooner, when notified or
-        when the loop was due anyway). The earliest of several promises is kept."""
+        """There will be work in `seconds`: a step begins then, or later if one is in hand
+        (a step that begins sooner, notified or due anyway, counts for it). Every promise
+        is kept."""
         at = time.monotonic() + max(0.0, seconds)
-        if self._promised is None or at < self._promised:
-            self._promised = at
-            self._wake.set()  # a waiting loop re-plans its sleep
+        heapq.heappush(self._promises, at)
+        if self._promises[0] == at:
+            self._wake.set()  # the soonest promise changed: a waiting loop re-plans its sleep
+
+    def _keep_promises_due(self) -> None:
+        """Forget the promises due by now: the step about to begin keeps them."""
+        now = time.monotonic()
+        while self._promises and self._promises[0] <= now:
+            heapq.heappop(self._promises)
 
     async def stop(self, grace_seconds: float = 0.0) -> bool:
         """Stop the loop; with a grace, let the step in hand finish first. Returns
@@ -100,6 +108,7 @@ class BackgroundLoop:
         while not self._stopping:
             self._wake.clear()
             self._notified = False
+            self._keep_promises_due()
             try:
                 worked = await self._step()
             except asyncio.CancelledError:
@@ -127,13 +136,11 @@ class BackgroundLoop:
         """Wait for a notify, a promised time or `seconds`; True if notified or promised."""
         until = time.monotonic() + seconds
         while not (self._stopping or self._notified):
-            promised = self._promised
-            end = until if promised is None else min(until, promised)
+            if self._promises and self._promises[0] <= time.monotonic():
+                return True  # the step that follows keeps it
+            end = min(until, self._promises[0]) if self._promises else until
             left = end - time.monotonic()
             if left <= 0:
-                if promised is not None and promised <= end:
-                    self._promised = None
-                    return True
                 return False
             self._wake.clear()  # set again by notify(), or by notify_in() to re-plan
             await wake_or_timeout(self._wake, left)

@@ -104,10 +104,32 @@ async def test_work_promised_for_later_runs_the_step_then_however_long_the_loop_
     try:
         await eventually(lambda: _value(len(calls) == 1), what="first step")
         promised_at = time.monotonic()
-        loop.notify_in(10.0)
-        loop.notify_in(0.1)  # the earliest promise is kept
-        loop.notify_in(5.0)
-        await eventually(lambda: _value(len(calls) == 2), timeout=2.0, what="the step at the promised time")
-        assert calls[1] - promised_at >= 0.09, "not before the promised time"
+        loop.notify_in(0.4)
+        loop.notify_in(0.1)  # sooner: the loop re-plans its sleep, and keeps the later one too
+        await eventually(lambda: _value(len(calls) == 3), timeout=2.0, what="a step at each promised time")
+        assert 0.09 <= calls[1] - promised_at < 0.35, "the sooner promise, not before its time"
+        assert calls[2] - promised_at >= 0.39, "the later promise, not before its time"
+    finally:
+        await loop.stop()
+
+
+async def test_a_promise_that_falls_due_during_a_slow_step_runs_another_step():
+    calls: list[float] = []
+    release = asyncio.Event()
+
+    async def step() -> bool:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            await release.wait()  # a slow first step
+        return False
+
+    loop = BackgroundLoop("test", step, idle_seconds=30.0)
+    loop.start()
+    try:
+        await eventually(lambda: _value(len(calls) == 1), what="the slow step begun")
+        loop.notify_in(0.05)
+        await asyncio.sleep(0.1)  # the promise falls due while the step is still in hand
+        release.set()
+        await eventually(lambda: _value(len(calls) == 2), timeout=2.0, what="the promised step after the slow one")
     finally:
         await loop.stop()
