@@ -11,6 +11,7 @@ Each change is announced to the entrants.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from services.contests.catalogue import MESSAGES
@@ -55,8 +56,10 @@ def result_status(tier: str | None) -> str:
 
 
 def history_key(at: datetime) -> str:
-    """A map key that sorts in time order (microseconds since 1970)."""
-    return f"{round(at.timestamp() * 1_000_000):017d}"
+    """A map key that sorts in time order (microseconds since 1970), made unique by a random
+    tail: two lines written in the same millisecond (moments are kept to the millisecond,
+    shared.clock) must not overwrite each other."""
+    return f"{round(at.timestamp() * 1_000_000):017d}-{uuid.uuid4().hex[:6]}"
 
 
 def change(status: str, at: datetime, by: str, reason: str | None = None) -> dict[str, object]:

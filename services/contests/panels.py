@@ -11,7 +11,6 @@ with them, and the ranking is computed again from what is left.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -159,7 +158,7 @@ class Panels:
             "declared_by": who.sub,
             "declared_at": self.deps.now(),
         }
-        key = f"{lifecycle.history_key(self.deps.now())}-{uuid.uuid4().hex[:6]}"
+        key = lifecycle.history_key(self.deps.now())
         updated = await self.deps.judges.update(judge["edition_id"], judge["username"], {f"conflicts.{key}": declared})
         assert updated is not None
         await self._recuse(updated)
