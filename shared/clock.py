@@ -21,8 +21,12 @@ LOCAL = ZoneInfo(LOCAL_ZONE_NAME)
 def now_utc() -> datetime:
     """Now, as an aware UTC datetime (what is stored), to the millisecond: a BSON datetime
     keeps no more, so what a write answers is what a later read gives back."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return to_millis(datetime.now(UTC))
+
+
+def to_millis(moment: datetime) -> datetime:
+    """The moment as a BSON datetime keeps it (milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def today_local() -> date:
@@ -31,7 +35,9 @@ def today_local() -> date:
 
 
 def epoch(moment: datetime | None = None, *, plus_seconds: float = 0.0) -> float:
-    """A machine time (seconds since 1970) for leases and due times."""
+    """A machine time (seconds since 1970) for leases and due times: fields compared in
+    range queries after updates hold numbers, which compare alike on every store (see
+    the module's docstring)."""
     return (moment or now_utc()).timestamp() + plus_seconds
 
 

@@ -25,7 +25,6 @@ instead of two per event, which is what bounds throughput on a busy store.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Literal
 
 from pymongo import InsertOne, UpdateOne
@@ -33,8 +32,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from shared.batching import GroupWrite
+from shared.clock import epoch, now_utc
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, duplicates_refused, epoch
+from shared.mongo import IndexSpec, duplicates_refused
 
 COLLECTION = "inbox"
 INDEXES = [IndexSpec(COLLECTION, [("at", 1)])]
@@ -119,7 +119,7 @@ class MongoInbox:
 
     async def _insert_claims(self, keys: list[str]) -> list[bool]:
         """Insert a claim per key; False where the key was already there."""
-        now, lease_until = datetime.now(UTC), epoch(plus_seconds=self.lease_seconds)
+        now, lease_until = now_utc(), epoch(plus_seconds=self.lease_seconds)
         ops = [
             InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "owner": self.owner, "at": now})
             for k in keys
@@ -132,7 +132,7 @@ class MongoInbox:
             return [i not in taken for i in range(len(keys))]
 
     async def _mark_done(self, keys: list[str]) -> list[None]:
-        now = datetime.now(UTC)
+        now = now_utc()
         await self.collection.bulk_write(
             [
                 UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})

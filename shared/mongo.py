@@ -153,17 +153,6 @@ def duplicate_key(exc: DuplicateKeyError) -> str:
     return index or "_id"
 
 
-def epoch(moment: datetime | None = None, *, plus_seconds: float = 0.0) -> float:
-    """A machine timestamp (seconds since 1970) for leases and due times.
-
-    Fields that are compared in range queries after updates hold numbers, not
-    datetimes: nx-27017 compares a datetime written by an update as text, to the
-    second only, and not at all inside count_documents. Numbers compare alike on
-    every store.
-    """
-    return (moment or datetime.now(UTC)).timestamp() + plus_seconds
-
-
 # nx-27017 hands back a datetime written by an update (`$set`) as text such as
 # "2026-11-27 09:29:57.104000"; real MongoDB hands back a datetime.
 _NX_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")

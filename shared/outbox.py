@@ -44,10 +44,11 @@ from pymongo import UpdateOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.bus import EventBus
+from shared.clock import epoch
 from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, epoch
+from shared.mongo import IndexSpec
 
 log = get_logger(__name__)
 

@@ -30,7 +30,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from shared.batching import GroupWrite
-from shared.mongo import duplicates_refused, epoch
+from shared.clock import epoch
+from shared.mongo import duplicates_refused
 
 Applied = Literal["new", "updated", "stale"]
 AS_OF = "as_of"

@@ -20,17 +20,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from shared.clock import epoch, now_utc
 from shared.contracts import Envelope
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, epoch
+from shared.mongo import IndexSpec
 from shared.outbox import push_events
 
 log = get_logger(__name__)
@@ -66,7 +67,7 @@ class DueItems:
                     "due": _as_epoch(due),
                     "lease_until": 0.0,
                     "payload": payload,
-                    "created_at": datetime.now(UTC),
+                    "created_at": now_utc(),
                 }
             )
         except DuplicateKeyError:
@@ -110,7 +111,7 @@ class DueItems:
 
     async def finish(self, item: dict[str, Any], events: Sequence[Envelope] = ()) -> bool:
         """Mark a claimed item done and store its events, in one write; False if the lease was lost."""
-        update = push_events({"$set": {"state": "done", "done_at": datetime.now(UTC)}}, *events)
+        update = push_events({"$set": {"state": "done", "done_at": now_utc()}}, *events)
         result = await self.collection.update_one(
             {"_id": item["_id"], "state": "pending", "lease_owner": item["lease_owner"]}, update
         )

@@ -22,7 +22,7 @@ from services.events.endpoints import (
     check_window,
 )
 from services.events.records import EventDoc, SessionDoc
-from shared.clock import as_utc, epoch, local_time_text, parse_moment
+from shared.clock import as_utc, epoch, local_time_text, parse_moment, to_millis
 from shared.errors import Conflict, DomainError, FieldError, Invalid
 
 __all__ = ["ACTIVE", "EventIn", "EventPatch", "Kind", "SessionIn", "Status"]
@@ -33,8 +33,7 @@ VISIBLE = ("published", "registration_closed", "completed", "cancelled")  # draf
 def stamp(moment: datetime) -> datetime:
     """How events stores a moment: a BSON datetime in UTC (milliseconds, what BSON keeps).
     Documents written before hold ISO text; `parse_moment` reads either."""
-    utc = as_utc(moment)
-    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+    return to_millis(as_utc(moment))
 
 
 def iso(value: Any) -> str | None:

@@ -22,12 +22,12 @@ import hmac
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from services.gateway import credentials
 from services.gateway.catalogue import MESSAGES
 from services.gateway.store import ApiKeyDoc, GatewayStore, SessionDoc, StaffDoc
+from shared.clock import now_utc
 from shared.errors import Unauthenticated
 from shared.identity import Identity
 from shared.logging import get_logger
@@ -147,7 +147,7 @@ class Callers:
         wall = time.time()
         if wall - self._touched.get(prefix, 0.0) >= TOUCH_EVERY_SECONDS:
             self._touched[prefix] = wall
-            self._background(self.store.touch_key(prefix, datetime.now(UTC)))
+            self._background(self.store.touch_key(prefix, now_utc()))
 
     # --- what the bus says ------------------------------------------------------------
 

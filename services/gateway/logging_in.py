@@ -24,6 +24,7 @@ from services.gateway.catalogue import MESSAGES
 from services.gateway.endpoints import LoginOut, StaffUser
 from services.gateway.identifying import Callers, login_lasts, unauthenticated
 from services.gateway.store import GatewayStore, SessionDoc, StaffDoc
+from shared.clock import now_utc
 from shared.contracts import CredentialRevoked, StaffAccountChanged, new_event
 from shared.errors import DomainError, Forbidden, Locked, Problem
 from shared.identity import STAFF_PREFIX, Identity
@@ -84,7 +85,7 @@ class Logins:
             raise unauthenticated("gateway.wrong_login")
         if guard is not None:
             await self.store.clear_guard(key)
-        await self.store.update_staff(username, {"last_login_at": datetime.now(UTC)}, [])
+        await self.store.update_staff(username, {"last_login_at": now_utc()}, [])
         return await self.open(account, started=wall)
 
     async def _failed(self, key: str, wall: float) -> None:

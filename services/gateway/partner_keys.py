@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime
 
 from services.gateway import credentials
 from services.gateway.catalogue import MESSAGES
@@ -17,6 +16,7 @@ from services.gateway.endpoints import ApiKey, ApiKeyCreated, ApiKeyIn, ApiKeyLi
 from services.gateway.identifying import Callers
 from services.gateway.logging_in import PRODUCER
 from services.gateway.store import ApiKeyDoc, GatewayStore, moment
+from shared.clock import now_utc
 from shared.contracts import CredentialRevoked, new_event
 from shared.errors import FieldError, Invalid, NotFound
 
@@ -50,7 +50,7 @@ class PartnerKeys:
             "scopes": sorted(set(body.scopes)),
             "organization_id": body.organization_id,
             "hash": credentials.hash_key(key, self.callers.pepper),
-            "created": datetime.now(UTC),
+            "created": now_utc(),
             "created_by": by,
             "revoked_at": None,
             "last_used_at": None,
@@ -65,7 +65,7 @@ class PartnerKeys:
         if not PREFIX.fullmatch(prefix):
             raise NotFound(MESSAGES("gateway.no_such_key"))
         event = new_event(CredentialRevoked(kind="api_key", id=prefix), producer=PRODUCER)
-        doc = await self.store.revoke_key(prefix, datetime.now(UTC), [event])
+        doc = await self.store.revoke_key(prefix, now_utc(), [event])
         if doc is None:
             raise NotFound(MESSAGES("gateway.no_such_key"))
         self.callers.forget_key(prefix)

@@ -14,7 +14,6 @@ import asyncio
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from services.gateway import passwords
@@ -23,6 +22,7 @@ from services.gateway.endpoints import Staff, StaffIn, StaffList
 from services.gateway.identifying import Callers
 from services.gateway.logging_in import PRODUCER, Logins
 from services.gateway.store import DuplicateUsername, GatewayStore, LoginGuardDoc, StaffDoc, moment
+from shared.clock import now_utc
 from shared.contracts import StaffAccountChanged, new_event
 from shared.errors import Conflict, NotFound
 
@@ -54,7 +54,7 @@ class StaffAccounts:
             "role": body.role,
             "organization_id": body.organization_id if body.role in BOUND_ROLES else None,
             "password_hash": await asyncio.to_thread(self.logins.hasher.hash, body.password),
-            "created": datetime.now(UTC),
+            "created": now_utc(),
             "created_by": by,
             "disabled_at": None,
             "last_login_at": None,
@@ -82,7 +82,7 @@ class StaffAccounts:
         return await self._change(username, {"password_hash": hashed}, "password_reset")
 
     async def disable(self, username: str) -> Staff:
-        return await self._change(username, {"disabled_at": datetime.now(UTC)}, "disabled", demotes=True)
+        return await self._change(username, {"disabled_at": now_utc()}, "disabled", demotes=True)
 
     async def enable(self, username: str) -> Staff:
         await self.store.clear_guard(self.logins.guard_key(username))

@@ -23,9 +23,9 @@ from services.notifications.projections import ContactStore, DirectoryStore
 from services.notifications.records import CampaignDoc, ContactDoc, RegistrationDoc
 from services.notifications.store import DeliveryStore
 from shared.access import OrganizationTree
+from shared.clock import epoch
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
-from shared.mongo import epoch
 
 log = get_logger(__name__)
 PAGE = 500

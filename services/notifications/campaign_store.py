@@ -6,7 +6,6 @@ its deliveries (progress counts, pause/resume/cancel sweeps). Queries and writes
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from pymongo import ReturnDocument
@@ -14,7 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.records import CampaignDoc
 from services.notifications.store import DELIVERIES
-from shared.mongo import IndexSpec, epoch
+from shared.clock import epoch, now_utc
+from shared.mongo import IndexSpec
 
 CAMPAIGNS = "campaigns"
 CAMPAIGN_PAGES = "campaign_pages"
@@ -49,7 +49,7 @@ class CampaignStore:
         self.deliveries = db[DELIVERIES]
 
     async def create(self, fields: dict[str, Any], author: str) -> CampaignDoc:
-        now = datetime.now(UTC)
+        now = now_utc()
         doc = {
             "_id": str(uuid.uuid4()),
             **fields,
@@ -88,7 +88,7 @@ class CampaignStore:
     async def set_status(self, campaign_id: str, status: str, allowed_from: tuple[str, ...]) -> CampaignDoc | None:
         doc = await self.campaigns.find_one_and_update(
             {"_id": campaign_id, "status": {"$in": list(allowed_from)}},
-            {"$set": {"status": status, "updated_at": datetime.now(UTC)}},
+            {"$set": {"status": status, "updated_at": now_utc()}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
@@ -128,7 +128,7 @@ class CampaignStore:
                         "cursor": cursor,
                         "planning_done": "yes" if done else "no",
                         "lease_until": epoch(plus_seconds=self.lease_seconds),
-                        "updated_at": datetime.now(UTC),
+                        "updated_at": now_utc(),
                     },
                     "$inc": {"planned": added},
                 },

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -41,9 +41,9 @@ from services.notifications.rules import next_sms_window
 from services.notifications.sms import SmsDeferred, SmsNotConfigured, SmsProvider, SmsRejected
 from services.notifications.store import DeliveryStore, SuppressionStore
 from services.notifications.zns import ZnsClient, ZnsDeferred, ZnsRefused
+from shared.clock import epoch, now_utc
 from shared.logging import get_logger
 from shared.loops import BackgroundLoop
-from shared.mongo import epoch
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -100,7 +100,7 @@ class Dispatcher:
         self.settings = settings
         self.contacts = contacts or ContactStore(deliveries.deliveries.database)
         self.zns = zns if zns is not None and zns.configured else None
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or (lambda: now_utc())
         self.sweep_seconds = SAFETY_NET_SECONDS  # how often the store is looked at for others' work
         self.deliveries = deliveries
         self.suppressions = suppressions

@@ -15,8 +15,8 @@ from typing import Any
 
 from services.notifications.records import DeliveryDoc
 from services.notifications.rules import retry_delay
+from shared.clock import epoch
 from shared.logging import get_logger
-from shared.mongo import epoch
 from shared.settings import Settings
 
 log = get_logger(__name__)

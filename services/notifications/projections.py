@@ -17,13 +17,14 @@ person's contact, consents and choices with one query. Such a bare document has 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.records import ContactDoc, OrganizationDoc, PreferencesDoc, RegistrationDoc
 from shared.batching import GroupWrite
+from shared.clock import now_utc
 from shared.contracts import MemberContact
 from shared.projection import AS_OF_TS, Applied, NewestWins
 
@@ -114,7 +115,7 @@ class ContactStore:
         await self.contacts.update_one(
             {"_id": member_id},
             {
-                "$set": {"erased": "yes", "as_of": datetime.now(UTC), AS_OF_TS: ERASED_AS_OF_TS},
+                "$set": {"erased": "yes", "as_of": now_utc(), AS_OF_TS: ERASED_AS_OF_TS},
                 "$unset": {field: "" for field in PERSONAL_CONTACT},
             },
             upsert=True,
@@ -134,7 +135,7 @@ class ContactStore:
         }
         fields.update({f"{PREFERENCES}.{k}": v for k, v in prefs.items() if not isinstance(v, Mapping)})
         await self.contacts.update_one(
-            {"_id": recipient_id}, {"$set": fields | {f"{PREFERENCES}.updated_at": datetime.now(UTC)}}, upsert=True
+            {"_id": recipient_id}, {"$set": fields | {f"{PREFERENCES}.updated_at": now_utc()}}, upsert=True
         )
 
 

@@ -14,7 +14,6 @@ repeat).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from pymongo import UpdateMany, UpdateOne
@@ -23,7 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notifications.projections import CONTACTS, REGISTRATIONS
 from services.notifications.records import DeliveryDoc, QuotaDoc
 from shared.batching import GroupWrite
-from shared.mongo import IndexSpec, epoch, from_store, insert_unless_taken
+from shared.clock import epoch, now_utc
+from shared.mongo import IndexSpec, from_store, insert_unless_taken
 
 SUPPRESSIONS = "suppressions"
 DELIVERIES = "deliveries"
@@ -63,7 +63,7 @@ class SuppressionStore:
     async def add(self, address: str, channel: str, reason: str) -> None:
         await self.suppressions.update_one(
             {"_id": address.lower()},
-            {"$set": {"channel": channel, "reason": reason, "at": datetime.now(UTC)}},
+            {"$set": {"channel": channel, "reason": reason, "at": now_utc()}},
             upsert=True,
         )
 
@@ -97,7 +97,7 @@ class DeliveryStore:
         store as one insert (shared/batching.py)."""
         if not docs:
             return []
-        now = datetime.now(UTC)
+        now = now_utc()
         for doc in docs:
             doc.setdefault("status", "queued")
             doc.setdefault("attempts", 0)
@@ -190,7 +190,7 @@ class DeliveryStore:
         return cast(DeliveryDoc | None, await self.deliveries.find_one({"_id": key}))
 
     async def mark_receipt(self, key: str, status: str, error: str | None) -> bool:
-        update: dict[str, Any] = {"receipt": status, "updated_at": datetime.now(UTC)}
+        update: dict[str, Any] = {"receipt": status, "updated_at": now_utc()}
         if status == "delivered":
             update["status"] = "delivered"
         else:
@@ -205,7 +205,7 @@ class DeliveryStore:
         result = await self.deliveries.update_one(
             {"_id": key, "status": {"$in": ["dead", "failed"]}, "content": {"$exists": True}},
             {
-                "$set": {"status": "queued", "due": epoch(), "attempts": 0, "updated_at": datetime.now(UTC)},
+                "$set": {"status": "queued", "due": epoch(), "attempts": 0, "updated_at": now_utc()},
                 "$unset": {"claim": ""},
             },
         )

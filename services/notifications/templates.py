@@ -10,13 +10,13 @@ saved on uses it at once, the others within that time.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.notifications.rendering import Renderer, TemplateSource
+from shared.clock import now_utc
 from shared.mongo import IndexSpec, from_store
 
 TEMPLATES = "templates"
@@ -63,7 +63,7 @@ class TemplateStore:
         if expected_version is not None and expected_version != version_now:
             raise VersionConflict(version_now)
         version = version_now + 1
-        now = datetime.now(UTC)
+        now = now_utc()
         record = {
             "notification": source.notification,
             "channel": source.channel,

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from shared.clock import epoch
 from shared.inbox import MongoInbox
-from shared.mongo import epoch
 
 pytestmark = pytest.mark.integration
 

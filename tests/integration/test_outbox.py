@@ -7,9 +7,10 @@ import uuid
 import pytest
 
 from shared.bus import EventBus
+from shared.clock import epoch
 from shared.contracts import MemberApproved, MemberUpdated, new_event
 from shared.inbox import MongoInbox
-from shared.mongo import ensure_indexes, epoch
+from shared.mongo import ensure_indexes
 from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
 from shared.service import ServiceRuntime
 from tests.support import eventually

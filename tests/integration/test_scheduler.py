@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
+from shared.clock import epoch
 from shared.contracts import MembershipExpiring, new_event
-from shared.mongo import ensure_indexes, epoch
+from shared.mongo import ensure_indexes
 from shared.outbox import EVENTS, outbox_indexes
 from shared.scheduler import DueItems, Scheduler, due_item_indexes
 

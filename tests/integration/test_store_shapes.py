@@ -12,7 +12,7 @@ of sub-documents finds nothing (lift what is searched into a top-level list of
 strings; write lists whole); a datetime written by `$set` comes
 back as text (restored by `shared.mongo.from_store`), compares to the second only
 and not at all in count_documents (so leases and due times are epoch numbers,
-`shared.mongo.epoch`); a bool written by `$set` comes back as 1/0;
+`shared.clock.epoch`); a bool written by `$set` comes back as 1/0;
 `replace_one(..., upsert=True)` ignores the filter's `_id` and stores the document
 under a new ObjectId (use `update_one` with `$set`); with an index on an array field,
 an equality match finds nothing while `$in` works. GridFS (`AsyncGridFSBucket`)
@@ -32,7 +32,8 @@ from gridfs.errors import NoFile
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, epoch, from_store
+from shared.clock import epoch
+from shared.mongo import IndexSpec, duplicate_key, ensure_indexes, from_store
 from shared.search import TermIndex, term_indexes, terms, walk_filter
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from services.events.app import SEATING, create_app
-from shared.mongo import epoch
+from shared.clock import epoch
 from tests.integration.events.conftest import gather_limited, heard
 from tests.support import eventually
 

@@ -13,7 +13,7 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.email import SmtpSender
 from services.notifications.sms import HttpJsonProvider
 from services.notifications.store import DeliveryStore, SuppressionStore
-from shared.mongo import epoch
+from shared.clock import epoch
 from tests.fakes.notification_events import event_of, member
 from tests.support import eventually
 

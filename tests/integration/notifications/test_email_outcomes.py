@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.notifications.app import DISPATCHER
-from shared.mongo import epoch
+from shared.clock import epoch
 from tests.fakes.notification_events import event_of, member, registrant
 from tests.support import eventually
 

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from services.notifications.store import INDEXES, DeliveryStore
-from shared.mongo import ensure_indexes, epoch
+from shared.clock import epoch
+from shared.mongo import ensure_indexes
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from services.events.programme import (
     timing_fields,
     window_fields,
 )
-from shared.mongo import epoch
+from shared.clock import epoch
 
 START = datetime(2027, 3, 8, 1, 0, tzinfo=UTC)
 
