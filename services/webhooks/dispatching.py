@@ -34,8 +34,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.webhooks import signing
+from services.webhooks.announcements import PRODUCER
 from services.webhooks.schedule import RetrySchedule, failing_too_long
-from services.webhooks.store import PRODUCER, AttemptDoc, DeliveryDoc, DeliveryStore, EndpointDoc, EndpointStore
+from services.webhooks.store import AttemptDoc, DeliveryDoc, DeliveryStore, EndpointDoc, EndpointStore
 from services.webhooks.transport import Answer, Transport
 from shared.clock import epoch, now_utc
 from shared.contracts import WebhookEndpointDisabled, new_event

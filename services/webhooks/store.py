@@ -20,8 +20,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.webhooks.announcements import changed_notice
 from shared.clock import now_utc
-from shared.contracts import Envelope, WebhookEndpointChanged, new_event
+from shared.contracts import Envelope
 from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, strip_outbox, with_events
 from shared.projection import Applied, NewestWins
@@ -35,7 +36,6 @@ INDEXES = [
     IndexSpec("deliveries", [("created_epoch", 1)]),
 ]
 OUTBOX = ["endpoints"]
-PRODUCER = "webhooks"
 LOG_KEPT = 20  # tries kept per delivery (12 in a full schedule, more after redeliveries)
 
 
@@ -110,11 +110,6 @@ def _endpoint(doc: dict[str, Any]) -> EndpointDoc:
     return from_store(strip_outbox(doc))  # type: ignore[return-value]
 
 
-def changed_notice(endpoint_id: str, change: str) -> Envelope:
-    """What tells every replica's fan-out to read the endpoints again (listeners.py)."""
-    return new_event(WebhookEndpointChanged(endpoint_id=endpoint_id, change=change), producer=PRODUCER)
-
-
 def _due(busy_endpoints: Sequence[str], now: float) -> dict[str, Any]:
     """Due and not leased. Not sorted: every match is due and order is not promised, and a
     sort makes the embedded store read every pending delivery (4x slower at 2,000)."""
@@ -130,8 +125,10 @@ class EndpointStore:
         self.keys = db["keys"]
         self.writes = 0  # endpoint writes by this process: what remembers endpoints reads again (listeners.py)
 
-    # Every write of an endpoint carries `webhook.endpoint_changed` in the same write
-    # (the outbox), so no caller can forget to tell the other replicas, and no crash
+    # Every write that changes what fan-out chooses (registering, changing, pausing,
+    # disabling; not the dispatcher's failing/healthy marks) carries
+    # `webhook.endpoint_changed` in the same write (the outbox), so no caller can
+    # forget to tell the other replicas, and no crash
     # between the write and the publish can lose the notice: a registration another
     # replica did not hear of would miss events for the partner. A removal leaves no
     # document to carry it: its caller publishes it (subscribing.py).

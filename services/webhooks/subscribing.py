@@ -19,10 +19,11 @@ from typing import Any
 
 from services.webhooks import signing
 from services.webhooks.addresses import AddressPolicy, AddressRefused
+from services.webhooks.announcements import changed_notice
 from services.webhooks.catalogue import MESSAGES
 from services.webhooks.endpoints import OFFERED, EndpointIn, EndpointPatch, EndpointQuery, Offer
 from services.webhooks.ownership import Ownership
-from services.webhooks.store import DeliveryStore, EndpointDoc, EndpointStore, changed_notice
+from services.webhooks.store import DeliveryStore, EndpointDoc, EndpointStore
 from shared.clock import epoch, now_utc
 from shared.contracts import Envelope
 from shared.errors import Conflict, FieldError, Invalid, invalid_field
@@ -147,7 +148,8 @@ class Subscriptions:
         deliveries another replica still makes for the endpoint until its safety-net read
         are cancelled unsent by the dispatcher, which reads the endpoint before sending."""
         try:
-            await asyncio.wait_for(self.publish(changed_notice(endpoint_id, "removed")), PUBLISH_SECONDS)
+            async with asyncio.timeout(PUBLISH_SECONDS):
+                await self.publish(changed_notice(endpoint_id, "removed"))
         except Exception as exc:
             log.warning("webhooks.removal_not_announced", endpoint_id=endpoint_id, error=type(exc).__name__)
 

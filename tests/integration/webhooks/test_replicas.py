@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
@@ -59,7 +58,6 @@ async def test_an_endpoint_registered_on_one_replica_is_heard_by_the_other_at_on
     first, second = replicas
     assert await chosen_by(second) == set()  # read now, and kept
     reads = count_reads(second, monkeypatch)
-    started = time.monotonic()
     made = await first.register(first.key("a1b2c3d4"), receiver.url + "/new", ["member.approved"])
     await first.knows(made["id"], "member.approved", timeout=0.1)  # the replica that wrote it: at once
 
@@ -67,16 +65,17 @@ async def test_an_endpoint_registered_on_one_replica_is_heard_by_the_other_at_on
         return made["id"] in await chosen_by(second)
 
     await eventually(heard, timeout=AT_ONCE, interval=0.02, what="the other replica fans out to the new endpoint")
-    assert time.monotonic() - started < AT_ONCE
     [delivered] = await receiver.wait_for("/new")
     assert json.loads(delivered.body)["type"] == "member.approved"
-    # One read for the notice, none for the events after it, one for events at once.
-    assert reads[0] == 1
+    # A read for the notice (two, should a second relay publish it too), none for the events
+    # after it, and one for events that find the kept copy stale at once.
+    assert reads[0] >= 1
+    settled = reads[0]
     await asyncio.gather(*(chosen_by(second) for _ in range(5)))
-    assert reads[0] == 1
+    assert reads[0] == settled
     second.client.server.app[FANOUT].listeners.stale()
     await asyncio.gather(*(chosen_by(second) for _ in range(5)))
-    assert reads[0] == 2
+    assert reads[0] == settled + 1
 
 
 async def test_a_paused_or_removed_endpoint_stops_being_chosen_by_the_other_replica_at_once(replicas, receiver):
@@ -94,15 +93,11 @@ async def test_a_paused_or_removed_endpoint_stops_being_chosen_by_the_other_repl
 
     await eventually(chosen, timeout=AT_ONCE, interval=0.02, what="registered: heard")
     for change, expected in ((False, not_chosen), (True, chosen)):  # paused, then resumed
-        started = time.monotonic()
         assert (await first.client.patch(path, json={"enabled": change}, headers=key)).status == 200
         await eventually(expected, timeout=AT_ONCE, interval=0.02, what=f"enabled={change}: heard")
-        assert time.monotonic() - started < AT_ONCE
 
-    started = time.monotonic()
     assert (await first.client.delete(path, headers=key)).status == 204
     await eventually(not_chosen, timeout=AT_ONCE, interval=0.02, what="removed: heard")
-    assert time.monotonic() - started < AT_ONCE
 
 
 async def test_a_replica_whose_bus_came_back_reads_the_endpoints_again(replicas, receiver, vhost: PrivateVhost):
