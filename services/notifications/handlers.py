@@ -92,7 +92,9 @@ class NotificationHandlers:
 def subscribe(bus: EventBus, handlers: NotificationHandlers) -> None:
     bus.subscribe("contacts", list(PROJECTION_EVENTS), handlers.on_member_contact, idempotent=True)
     bus.subscribe("directory", DIRECTORY_EVENTS, handlers.on_directory, idempotent=True)
-    # Member events used to reach `deliveries` too (they are planned by `contacts` now).
+    # Member events used to reach `deliveries` too (they are planned by `contacts` now). From a
+    # version before that move, stop the old replicas before these start: an old `contacts`
+    # consumer does not plan them, and `deliveries` no longer receives them.
     retired = sorted(set(ROUTES) & set(PROJECTION_EVENTS))
     deliveries = sorted(set(ROUTES) - set(PROJECTION_EVENTS))
     bus.subscribe("deliveries", deliveries, handlers.on_notify, idempotent=True, retired=retired)

@@ -50,7 +50,10 @@ class EventNotices:
                     route, people, source_id=event_id, source_type=event_type, contacts=known
                 )
             except (TemplateError, TemplateMissing, TypeError, ValueError) as exc:
-                raise CannotRender(f"cannot render {route.notification}: {type(exc).__name__}: {exc}") from None
+                # The template's own error names what in the template failed; a TypeError or
+                # ValueError may quote the event's data (a name, an address): its type only.
+                said = f": {exc}" if isinstance(exc, TemplateError | TemplateMissing) else ""
+                raise CannotRender(f"cannot render {route.notification}: {type(exc).__name__}{said}") from None
             planned += len(added)
         log.info("notify.planned", event_type=event_type, deliveries=planned)
         return planned
