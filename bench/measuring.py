@@ -4,7 +4,8 @@ Store commands are counted on the wire by a `pymongo.monitoring.CommandListener`
 (`CommandTally`): give it to one client (`connect(url, listeners=[tally])`), or
 `monitoring.register(tally)` before the services in this process make theirs. A
 service run as its own process is counted by `bench/counted_service.py` (the same
-tally inside it, read on a signal: `counts_of`).
+tally inside it, read on a signal): give ServiceProcesses `command=counted_command`
+and `COMMANDS_DIR` in its env, and read a process's count with `counts_of`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import json
 import os
 import signal
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -86,6 +88,13 @@ def breakdown(per_op: dict[Key, float], top: int = 6, floor: float = 0.01) -> st
 
 # --- a service in its own process (bench/counted_service.py) ----------------------------
 
+COMMANDS_DIR = "BENCH_COMMANDS_DIR"  # the folder each counted process writes <service>.json into
+
+
+def counted_command(service: str) -> list[str]:
+    """What ServiceProcesses runs for `service` to have its store commands counted."""
+    return [sys.executable, str(Path(__file__).with_name("counted_service.py")), service]
+
 
 def dump_on_signal(tally: CommandTally, path: Path) -> None:
     """On SIGUSR1, write the tally to `path` (whole, then renamed: a reader never sees half)."""
@@ -102,8 +111,9 @@ def dump_on_signal(tally: CommandTally, path: Path) -> None:
     signal.signal(signal.SIGUSR1, write)
 
 
-async def counts_of(pid: int, path: Path, timeout: float = 10.0) -> Counter[Key]:
-    """The commands process `pid` (started through counted_service.py) has sent so far."""
+async def counts_of(pid: int, folder: Path, service: str, timeout: float = 10.0) -> Counter[Key]:
+    """The commands process `pid` (`service`, started by `counted_command`) has sent so far."""
+    path = folder / f"{service}.json"
     seq = json.loads(path.read_text())["seq"] if path.exists() else 0
     os.kill(pid, signal.SIGUSR1)
     deadline = time.monotonic() + timeout
