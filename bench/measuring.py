@@ -17,9 +17,13 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from pymongo import monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.outbox import PENDING
 
 # Connection handshakes, authentication and session clean-up: what a client does to talk
 # at all, not what an operation asks of the store.
@@ -69,6 +73,19 @@ def per_operation(
         if value >= 0.5:  # less than half a command left: what idle polling did meanwhile
             result[key] = value / n
     return result
+
+
+async def outbox_drained(db: AsyncDatabase, collections: Sequence[str], timeout: float = 600.0) -> None:
+    """Wait until the relay has published every event written to `collections` (its part of
+    an operation's cost), then a moment for its clean-up write. Read with a client of the
+    bench's own, made before any tally is registered, so the waiting is not counted."""
+    deadline = time.monotonic() + timeout
+    for name in collections:
+        while await db[name].count_documents({PENDING: True}, limit=1):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: events still unpublished after {timeout:.0f} s")
+            await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
 
 
 def idle_rate(before: Counter[Key], after: Counter[Key], seconds: float) -> dict[Key, float]:
