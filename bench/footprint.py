@@ -19,6 +19,12 @@ For every service it prints RSS (idle, and the largest seen), VmHWM (the kernel'
 and CPU in millicores (mean over the light load, mean over the import, and the busiest
 one-second sample). Beside them: the requests answered per second against the rate asked
 for, the import's rows per second, and the machine's cores.
+
+Store commands per operation are not counted here: the services are `make run`'s
+processes, not this script's, so no command listener is in them, and the embedded store
+keeps no counters to read (its serverStatus has no opcounters). bench/roundtrips.py
+counts them for the same operations (member creation, guest registration) on the real
+services in one process.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
-from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
+from measuring import CommandTally
 
 from deploy.local.embedded_store import EmbeddedStore, free_port, port_open
 from services.notifications import campaign_store as campaigns_mod
@@ -164,28 +164,12 @@ async def raw_store(db, n: int) -> tuple[float, float]:
     return updates, inserts
 
 
-class CommandCounter(CommandListener):
-    """Store commands as pymongo sends them (issue 14: round trips per operation)."""
-
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        pass
-
-
 async def campaign_run(settings: Settings, url: str, db, channel: str, n: int) -> tuple[float, float, Counter[str]]:
     """Plan and send a campaign to n people on one channel; (seconds planning, seconds to
     the last send, the store commands the service's runner and dispatcher sent). The
     service works through a client of its own, so the benchmark's polling is not counted."""
-    counter = CommandCounter()
-    service_client = connect(url, listeners=[counter])
+    tally = CommandTally()  # store commands as pymongo sends them (issue 14: round trips per operation)
+    service_client = connect(url, listeners=[tally])
     service_db = service_client[settings.database("notifications")]
     renderer = Renderer()
     deliveries = store_mod.DeliveryStore(service_db)
@@ -231,7 +215,8 @@ async def campaign_run(settings: Settings, url: str, db, channel: str, n: int) -
     await smtp.close()
     await sms.close()
     await service_client.close()
-    return planned_at or elapsed, elapsed, counter.commands
+    commands = Counter({f"{command} {collection}": n for (_, command, collection), n in tally.counts.items()})
+    return planned_at or elapsed, elapsed, commands
 
 
 async def main(recipients: int) -> None:

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from measuring import percentile
+from measuring import CommandTally, percentile
 from pymongo import ReturnDocument, monitoring
 
 from deploy.local.broker import ensure_broker
@@ -55,27 +55,7 @@ AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TYPES = ["event.published", "registration.confirmed", "registration.waitlisted", "registration.promoted"]
 
 
-class Commands(monitoring.CommandListener):
-    """Store commands sent to one database (the service's, when it runs in this process)."""
-
-    def __init__(self) -> None:
-        self.database = ""
-        self.seen: dict[str, int] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            target = event.command.get(event.command_name)
-            key = f"{event.command_name} {target if isinstance(target, str) else ''}".strip()
-            self.seen[key] = self.seen.get(key, 0) + 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COMMANDS = Commands()
+COMMANDS = CommandTally()  # registered when the service runs in this process (--server inline)
 
 
 async def raw_ledger_rate(mongo_url: str, run: str, attempts: int, seats: int, connections: int) -> float:
@@ -300,8 +280,7 @@ async def rush(args, mongo_url: str, run: str) -> dict:
                 key = answer.get("status") if resp.status == 201 else f"http {resp.status}"
                 statuses[key] = statuses.get(key, 0) + 1
 
-            COMMANDS.database = settings.database("events")
-            COMMANDS.seen.clear()
+            before = COMMANDS.snapshot()
             started = time.perf_counter()
             await asyncio.gather(*(attempt(i) for i in range(args.attempts)))
             elapsed = time.perf_counter() - started
@@ -319,8 +298,12 @@ async def rush(args, mongo_url: str, run: str) -> dict:
             while heard < expected + 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             drained = time.perf_counter() - started
-            COMMANDS.database = ""  # what the bench itself reads next is not counted
-            commands = dict(COMMANDS.seen)
+            # What the bench itself reads next is not counted.
+            commands = {
+                f"{command} {collection}": n
+                for (database, command, collection), n in (COMMANDS.snapshot() - before).items()
+                if database == settings.database("events")
+            }
             return {
                 "elapsed": elapsed,
                 "drained": drained,

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from measuring import percentile
+from measuring import CommandTally, Key, per_operation, percentile
 from pymongo import monitoring
 
 from deploy.local.broker import ensure_broker
@@ -56,35 +56,9 @@ from deploy.local.embedded_store import EmbeddedStore, free_port
 
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PASSWORD = "roundtrips-admin-password"
-NOT_ROUND_TRIPS = frozenset({"hello", "ismaster", "isMaster", "saslStart", "saslContinue", "endSessions"})
 SERVICES = ("membership", "events", "notifications", "contests", "webhooks", "gateway")
-Key = tuple[str, str, str]  # database, command, collection
 
-
-class CommandCount(monitoring.CommandListener):
-    """Every command started by a client made after registration, by database, command, collection."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[Key] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        name = event.command_name
-        if name in NOT_ROUND_TRIPS:
-            return
-        target = event.command.get("collection") if name == "getMore" else event.command.get(name)
-        self.counts[(event.database_name, name, target if isinstance(target, str) else "-")] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    def snapshot(self) -> Counter[Key]:
-        return Counter(self.counts)
-
-
-LISTENER = CommandCount()
+LISTENER = CommandTally()  # every command started by a client made after registration
 
 
 @dataclass
@@ -97,16 +71,6 @@ class Row:
     raw: float = 0.0  # per operation, nothing subtracted
     seconds: float = 0.0  # the window measured
     note: str = ""  # what else was measured of it (latency)
-
-
-def per_operation(before: Counter[Key], after: Counter[Key], idle: dict[Key, float], seconds: float, n: int):
-    """Commands of the window, idle polling of the same length subtracted, per operation."""
-    result: dict[Key, float] = {}
-    for key in set(after) | set(idle):
-        value = after[key] - before[key] - idle.get(key, 0.0) * seconds
-        if value >= 0.5:  # less than half a command left: what idle polling did meanwhile
-            result[key] = value / n
-    return result
 
 
 def show(row: Row, prefix: str) -> None:
