@@ -1,4 +1,4 @@
-"""Bus benchmark: events per second from outbox write to an idempotent consumer,
+"""Bus benchmark: events per second from outbox write to a consumer deduplicating through the inbox,
 beside the raw aio-pika publish-and-consume rate on the same broker, same run.
 
     make bench            # or: .venv/bin/python bench/bus.py --events 5000
@@ -185,7 +185,7 @@ async def main() -> None:
     print(f"store: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'embedded nx-27017'}; events: {args.events}")
     print(f"raw aio-pika publish+consume (confirms, acks):   {raw:8.0f} msg/s")
     print(f"raw store single-document inserts:                {inserts:8.0f} docs/s")
-    print(f"outbox -> relay -> broker -> idempotent consumer: {e2e:8.0f} events/s ({100 * e2e / raw:.0f}% of raw)")
+    print(f"outbox -> relay -> broker -> consumer with the inbox: {e2e:8.0f} events/s ({100 * e2e / raw:.0f}% of raw)")
     print(
         f"store commands per event:                         {sum(commands.values()):8.2f} ({breakdown(commands)}; "
         f"{raw_commands:.2f} before the idle polling, {sum(idle.values()):.0f}/s, is subtracted)"
