@@ -145,8 +145,9 @@ async def test_a_replica_killed_mid_way_and_the_restarted_service_send_once(make
     from services.notifications.rendering import Renderer
     from services.notifications.store import DeliveryStore
     from services.notifications.templates import TemplateStore
+    from shared.clock import epoch
     from shared.contracts import parse_data
-    from shared.mongo import connect, epoch
+    from shared.mongo import connect
     from tests.integration.notifications.conftest import notify_settings
 
     s = notify_settings(settings, smtp, sms)
