@@ -53,19 +53,25 @@ class Projecting:
         """The member's contact data, preferences, registrations' copies, message bodies
         and addresses go, and with them every record keyed by their addresses (SMS
         quota counts, suppressions). The contact is marked first, so a planner racing
-        with the erasure scrubs what it planned (planner._scrub_erased_meanwhile)."""
+        with the erasure scrubs what it planned (planner._scrub_erased_meanwhile), and
+        keeps the addresses found until the end: a run that fails part-way is retried
+        by the bus, and the retry must still know them once the copies are gone."""
         addresses = await self._addresses_of(member_id)
-        await self.contacts.erase(member_id)
+        await self.contacts.mark_erased(member_id, addresses)
         await self.directory.erase_member(member_id)
         await self.deliveries.erase_member(member_id)
         await self.deliveries.quotas.forget(sorted(addresses))
         await self.suppressions.forget(sorted(addresses))
+        await self.contacts.erase(member_id)
         log.info("notify.member_erased", member_id=member_id)
 
     async def _addresses_of(self, member_id: str) -> set[str]:
-        """Every email address and phone number notifications holds for the member."""
+        """Every email address and phone number notifications holds for the member
+        (with those an erasure under way kept on the contact)."""
         contact = await self.contacts.get(member_id)
-        found = {contact.get("email"), contact.get("phone")} if contact else set()
+        found = (
+            {contact.get("email"), contact.get("phone"), *contact.get("erasing_addresses", [])} if contact else set()
+        )
         found |= set(await self.directory.addresses_of(member_id))
         found |= set(await self.deliveries.addresses_of(member_id))
         return {a for a in found if a}

@@ -16,7 +16,7 @@ person's contact, consents and choices with one query. Such a bare document has 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -35,6 +35,7 @@ LEGACY_PREFERENCES = "preferences"  # where preferences were kept before they mo
 PREFERENCES = "preferences"  # the field of a contacts document
 PREFERENCE_KEYS = ("service", "announcement", "zalo")
 # What erasure removes from a contact (the id and the "erased" mark stay).
+ERASING = "erasing_addresses"  # kept by an erasure under way (mark_erased)
 PERSONAL_CONTACT = (
     "full_name",
     "email",
@@ -111,12 +112,24 @@ class ContactStore:
         full = {"erased": {"$exists": False}, "status": "active", **query}
         return sorted([d["_id"] async for d in self.contacts.find(full, {"_id": 1})])
 
+    async def mark_erased(self, member_id: str, addresses: Iterable[str]) -> None:
+        """An erasure's first step: the contact is erased for every reader from now on
+        (planners scrub what they planned), and keeps the addresses found everywhere
+        (`ERASING`) until `erase` ends it, so a retry after a failure part-way still
+        knows which records keyed by an address to forget."""
+        await self.contacts.update_one(
+            {"_id": member_id},
+            {"$set": {"erased": "yes", "as_of": now_utc(), AS_OF_TS: ERASED_AS_OF_TS, ERASING: sorted(addresses)}},
+            upsert=True,
+        )
+
     async def erase(self, member_id: str) -> None:
+        """An erasure's last step: nothing personal is left on the contact."""
         await self.contacts.update_one(
             {"_id": member_id},
             {
                 "$set": {"erased": "yes", "as_of": now_utc(), AS_OF_TS: ERASED_AS_OF_TS},
-                "$unset": {field: "" for field in PERSONAL_CONTACT},
+                "$unset": {field: "" for field in (*PERSONAL_CONTACT, ERASING)},
             },
             upsert=True,
         )

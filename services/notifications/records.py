@@ -41,6 +41,7 @@ class ContactDoc(TypedDict):
     as_of: NotRequired[datetime]
     as_of_ts: NotRequired[float]
     erased: NotRequired[YesNo]
+    erasing_addresses: NotRequired[list[str]]  # kept while an erasure is under way (projections.ERASING)
 
 
 class OrganizationDoc(TypedDict, total=False):

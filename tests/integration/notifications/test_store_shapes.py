@@ -200,3 +200,42 @@ async def test_concurrent_reads_of_people_each_get_their_own(db):
     )
     assert set(first) == {"m-1"} and set(second) == {"m-1", "m-2"} and none == {}
     assert second["m-2"]["full_name"] == "Bình"
+
+
+async def test_an_erasure_that_failed_part_way_still_forgets_every_address_when_retried(db, monkeypatch):
+    """The bus retries an erasure that failed: by then the contact and the log may have lost
+    the addresses, and the records keyed by them (suppressions, SMS quotas) must still go."""
+    import json
+    from datetime import UTC, datetime
+
+    from services.notifications.projecting import Projecting
+    from services.notifications.projections import ContactStore, DirectoryStore
+    from services.notifications.store import SuppressionStore
+    from shared.contracts import MemberApproved
+
+    await ensure_indexes(db, INDEXES)
+    contacts, deliveries, suppressions = ContactStore(db), DeliveryStore(db), SuppressionStore(db)
+    projecting = Projecting(contacts, DirectoryStore(db), deliveries, suppressions)
+    m = {"member_id": "m-9", "full_name": "Đỗ Thu Hằng", "email": "hang@example.vn", "phone": "+84912000999"}
+    await projecting.contact(MemberApproved(**m, status="active"), datetime(2026, 12, 1, tzinfo=UTC), None)
+    await suppressions.add(m["email"], "email", "550 no such user")
+    await deliveries.take_quotas([(m["phone"], "campaign:c1:x:sms:announcement")], per_day=3)
+
+    failing = deliveries.quotas.forget
+
+    async def store_went_away(phones):
+        raise ConnectionError("store went away")
+
+    monkeypatch.setattr(deliveries.quotas, "forget", store_went_away)
+    with pytest.raises(ConnectionError):
+        await projecting.erase(m["member_id"])
+    monkeypatch.setattr(deliveries.quotas, "forget", failing)
+    await projecting.erase(m["member_id"])  # the bus's retry
+
+    left = []
+    for name in await db.list_collection_names():
+        async for doc in db[name].find({}):
+            text = json.dumps(doc, default=str, ensure_ascii=False)
+            if m["email"] in text or m["phone"] in text or m["phone"][3:] in text:
+                left.append(name)
+    assert left == []
