@@ -18,6 +18,7 @@ from typing import Any
 from services.events.catalogue import text
 from services.events.reach import Deps
 from shared.bus import EventBus
+from shared.clock import epoch
 from shared.contracts import Envelope, EventData, MemberContact, MemberErased, OrganizationChanged
 
 MEMBER_EVENTS = ["member.approved", "member.updated", "member.erased"]
@@ -37,7 +38,8 @@ class EventHandlers:
 
     async def on_member_changed(self, envelope: Envelope, data: EventData) -> None:
         """Idempotent: the projection is newest-wins, and registrants' contact is set (not
-        added to) from the event, so a second run writes what the first did."""
+        added to) from the event, newest wins too, so a second run writes what the first did
+        and an older change handled beside a newer one changes nothing."""
         if isinstance(data, MemberErased):
             await self.erase(data.member_id, envelope.occurred_at)
             return
@@ -46,7 +48,7 @@ class EventHandlers:
         # `new`: events never knew this member, and a registration by member id needs the
         # member known first (registering.py), so none can name them: nothing to follow.
         if applied == "updated":
-            await self.deps.regs.change_all({"member_id": data.member_id, "erased": {"$exists": False}}, _contact(data))
+            await self.deps.regs.follow_member(data.member_id, _contact(data), epoch(envelope.occurred_at))
 
     async def erase(self, member_id: str, at: datetime) -> None:
         """Anonymise every registration of theirs; attendance counts and certificates' codes stay.

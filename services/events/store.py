@@ -253,6 +253,9 @@ def _intent(batch: BatchIntent) -> dict[str, Any]:
     }
 
 
+MEMBER_AS_OF_TS = "member_as_of_ts"  # the member event a registration's contact is as of (follow_member)
+
+
 class Registrations:
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db[REGISTRATIONS]
@@ -303,3 +306,14 @@ class Registrations:
 
     async def change_all(self, match: Filter, update: dict[str, Any]) -> int:
         return (await self.collection.update_many(dict(match), update)).modified_count
+
+    async def follow_member(self, member_id: str, update: dict[str, Any], at: float) -> None:
+        """Set a member's contact on their registrations as of the member event's time `at`
+        (epoch), newest wins: two changes of one member handled at once (a consumer holds
+        several messages) would otherwise leave whichever wrote last, maybe the older.
+        Two writes, since a registration made before this was kept has no time yet (and
+        `$or` beside other fields is a collection scan on the embedded store)."""
+        stamped = {**update, "$set": {**update.get("$set", {}), MEMBER_AS_OF_TS: at}}
+        mine = {"member_id": member_id, "erased": {"$exists": False}}
+        await self.collection.update_many({**mine, MEMBER_AS_OF_TS: {"$lte": at}}, stamped)
+        await self.collection.update_many({**mine, MEMBER_AS_OF_TS: {"$exists": False}}, stamped)

@@ -269,3 +269,26 @@ async def test_projections_update_their_own_document_and_keep_the_newest(db):
     assert await orgs.apply(renamed, at + timedelta(1)) == "updated"
     assert await orgs.apply(renamed.model_copy(update={"name": "cũ"}), at) == "stale"
     assert (await orgs.resolve("o-a"))["name"] == "A" and (await orgs.resolve("b"))["name"] == "B mới"
+
+
+async def test_an_older_change_of_a_member_handled_after_a_newer_one_leaves_registrations_as_the_newer(db):
+    """A consumer holds several messages: two changes of one member can both pass the
+    projection (written together) and then update the registrations in either order."""
+    from services.events.store import Registrations
+
+    regs = Registrations(db)
+    await db.registrations.insert_many(
+        [
+            {"_id": "r-old", "member_id": "m-1", "email": "an@old.vn"},  # kept before registrations had a time
+            {"_id": "r-gone", "member_id": "m-1", "erased": 1, "full_name": "(đã xoá)"},
+        ]
+    )
+    newer = {"$set": {"email": "an@new.vn", "full_name": "Lê An"}}
+    older = {"$set": {"email": "an@older.vn", "full_name": "Lê Văn An"}}
+    await regs.follow_member("m-1", newer, 200.0)
+    await regs.follow_member("m-1", older, 100.0)
+    kept = await db.registrations.find_one({"_id": "r-old"})
+    assert (kept["email"], kept["full_name"]) == ("an@new.vn", "Lê An")
+    assert "email" not in await db.registrations.find_one({"_id": "r-gone"})
+    await regs.follow_member("m-1", {"$set": {"email": "an@newest.vn"}}, 300.0)
+    assert (await db.registrations.find_one({"_id": "r-old"}))["email"] == "an@newest.vn"
