@@ -44,10 +44,14 @@ class ContestHandlers:
             # `stale`: an older copy of what we know. `new`: contests never knew this member,
             # and an entry names a member author only once known (entrants.authors), so none does.
             return
-        contact = {"full_name": data.full_name, "email": data.email, "phone": data.phone, "language": data.language}
         for entry in await self.deps.entries.with_member(data.member_id):
-            authors, changed = entrants.refresh(list(entry["entrant"]["authors"]), data.member_id, contact)
             members = await self.deps.projections.members_by_id(entry["member_ids"])
+            # The author's contact as the projection holds it now, not as this event says:
+            # two changes of one member handled at once both pass the newest-wins write,
+            # and the older one must not be the last copied into the entry.
+            held = members.get(data.member_id) or {}
+            contact = {k: held.get(k) for k in ("full_name", "email", "phone", "language")}
+            authors, changed = entrants.refresh(list(entry["entrant"]["authors"]), data.member_id, contact)
             organizations = sorted(
                 {
                     *([entry["entrant"]["organization_id"]] if entry["entrant"].get("organization_id") else []),
