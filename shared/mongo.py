@@ -90,10 +90,15 @@ class StoreAnswers(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         failure = event.failure if isinstance(event.failure, dict) else {}
-        if "code" in failure:  # the store answered, with an error of the command's own
+        if "code" in failure and failure["code"] not in CANNOT_SERVE:  # an error of the command's own
             self._last = time.monotonic()
         else:
             self._last = -math.inf
+
+
+# Answers that say the store cannot serve now (no primary, shutting down, a host away),
+# not that the command was wrong: readiness asks again.
+CANNOT_SERVE = frozenset({6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436})
 
 
 async def ping(db: AsyncDatabase) -> bool:

@@ -33,3 +33,7 @@ def test_a_store_that_answered_lately_needs_no_ping_and_a_failure_without_answer
     assert answers.answered_within(30)  # the store answered, with an error of the command's own
     answers.failed(SimpleNamespace(failure={"errmsg": "connection refused", "errtype": "AutoReconnect"}))  # type: ignore[arg-type]
     assert not answers.answered_within(30)
+    answers.succeeded(SimpleNamespace())  # type: ignore[arg-type]
+    no_primary = {"ok": 0, "code": 10107, "codeName": "NotWritablePrimary", "errmsg": "not primary"}
+    answers.failed(SimpleNamespace(failure=no_primary))  # type: ignore[arg-type]
+    assert not answers.answered_within(30)  # an answer, but one that says it cannot serve
