@@ -131,9 +131,11 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.published = 0
-        self._retry_at: float | None = None  # the earliest back-off end of a refused event
-        # Collections written since the last drain: a wake-up reads only those; the
-        # look every `poll_seconds` (and a retry) reads them all.
+        # The earliest back-off end of a refused event (epoch), kept until a step that
+        # begins after it has read everything: a wake-up before then must not forget it.
+        self._retry_at: float | None = None
+        # Collections written and not yet read by a drain that succeeded: a wake-up
+        # reads only those; the look every `poll_seconds` (and a retry) reads them all.
         self._written: set[str] = set()
         self._last_full_look = 0.0
         self._loop = BackgroundLoop("outbox-relay", self._step, idle_seconds=poll_seconds)
@@ -157,19 +159,30 @@ class OutboxRelay:
 
     async def _step(self) -> bool | float:
         """Publish everything due; then wait for a write's wake-up, the next look, or the
-        end of a refused event's back-off, whichever comes first."""
+        end of a refused event's back-off, whichever comes first. A step that fails (the
+        store did not answer) leaves what it was to read to the next step."""
         wait = self._last_drain + self.pace_seconds - time.monotonic()
         if wait > 0:  # in a burst: the writes of the next moment join this drain
             await asyncio.sleep(wait)
         self._last_drain = time.monotonic()
-        everywhere = self._retry_at is not None or time.monotonic() - self._last_full_look >= self.poll_seconds
+        retry_at, last_full_look = self._retry_at, self._last_full_look
+        retry_due = retry_at is not None and retry_at <= epoch()
+        everywhere = retry_due or time.monotonic() - last_full_look >= self.poll_seconds
         written, self._written = self._written, set()
-        self._retry_at = None
-        if everywhere:
-            self._last_full_look = time.monotonic()
-            await self.drain()
-        else:
-            await self.drain([c for c in self.collections if c.name in written])
+        if retry_due:
+            self._retry_at = None  # this drain tries them again; a new refusal sets it anew
+        try:
+            if everywhere:
+                self._last_full_look = time.monotonic()
+                await self.drain()
+            else:  # a wake-up: only the collections written (a back-off not yet ended is kept)
+                await self.drain([c for c in self.collections if c.name in written])
+        except BaseException:
+            self._written |= written
+            self._last_full_look = last_full_look
+            if retry_at is not None:
+                self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
+            raise
         return False if self._retry_at is None else max(0.0, self._retry_at - epoch())
 
     async def drain(self, collections: Sequence[AsyncCollection] | None = None) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from shared.bus import EventBus
 from shared.clock import epoch
 from shared.contracts import MemberApproved, MemberUpdated, new_event
 from shared.inbox import MongoInbox
-from shared.mongo import ensure_indexes
+from shared.mongo import connect, ensure_indexes
 from shared.outbox import DUE, EVENTS, PENDING, OutboxRelay, outbox_indexes, push_events, with_events
 from shared.service import ServiceRuntime
 from tests.support import eventually
@@ -22,6 +23,13 @@ pytestmark = pytest.mark.integration
 def approved(member_id: str):
     return new_event(
         MemberApproved(member_id=member_id, full_name="Lê Thị Hoa", status="active"), producer="membership"
+    )
+
+
+def updated(member_id: str):
+    return new_event(
+        MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active", changed=["email"]),
+        producer="membership",
     )
 
 
@@ -155,18 +163,21 @@ async def _async(value):
 
 
 class RefusingBus:
-    """The real bus, except that the broker refuses one kind of event while the
-    connection stays healthy (what an unroutable or rejected event looks like)."""
+    """The real bus, except that the broker refuses one kind of event (`times` times,
+    or always) while the connection stays healthy (what an unroutable or rejected
+    event looks like)."""
 
-    def __init__(self, bus: EventBus, refused_type: str) -> None:
-        self.bus, self.refused_type = bus, refused_type
+    def __init__(self, bus: EventBus, refused_type: str, times: int | None = None) -> None:
+        self.bus, self.refused_type, self.times = bus, refused_type, times
+        self.refusals = 0
 
     @property
     def connected(self) -> bool:
         return self.bus.connected
 
     async def publish(self, envelope) -> None:
-        if envelope.type == self.refused_type:
+        if envelope.type == self.refused_type and (self.times is None or self.refusals < self.times):
+            self.refusals += 1
             raise RuntimeError("refused by the broker")
         await self.bus.publish(envelope)
 
@@ -175,13 +186,7 @@ async def test_an_event_the_broker_keeps_refusing_is_set_aside_and_the_rest_of_i
     members = db["members"]
     await ensure_indexes(db, outbox_indexes("members"))
     member_id = str(uuid.uuid4())
-    first, later = (
-        approved(member_id),
-        new_event(
-            MemberUpdated(member_id=member_id, full_name="Lê Thị Hoa", status="active", changed=["email"]),
-            producer="membership",
-        ),
-    )
+    first, later = approved(member_id), updated(member_id)
     await members.insert_one(with_events({"_id": member_id}, first, later))
     received: list[str] = []
     listener = await consumer(settings, db, received)
@@ -258,6 +263,100 @@ async def test_a_write_wakes_the_relay_for_its_own_collection_only(settings, mon
             await eventually(lambda: _async(received == [event.id]), timeout=5, what="published")
             assert first_look == ["members", "organizations", "schedule"]
             assert set(finds.collections) == {"members"}
+        finally:
+            await listener.close()
+            await rt.db.client.drop_database(rt.db.name)
+
+
+async def test_a_refused_event_goes_out_when_its_back_off_ends_though_a_write_woke_the_relay_meanwhile(settings):
+    """The relay looks on its own only every minute here: what brings the refused event
+    back is the end of its back-off, which a wake-up for another write must not forget."""
+    quiet = settings.model_copy(update={"outbox_poll_seconds": 60.0})
+    received: list[str] = []
+    async with ServiceRuntime(quiet, "membership", outbox=["members"]) as rt:
+        refusing = RefusingBus(rt.bus, "member.approved", times=1)
+        rt.relay.bus = refusing
+        listener = await consumer(quiet, rt.db, received)
+        await rt.start()
+        try:
+            refused = approved("refused")
+            await rt.db["members"].insert_one(with_events({"_id": "refused"}, refused))
+            await eventually(lambda: _async(refusing.refusals == 1), timeout=5, what="refused once")
+            back_off_ends = (await rt.db["members"].find_one({"_id": "refused"}))[DUE]
+
+            other = updated("other")  # another write, inside the back-off: it wakes the relay
+            await rt.db["members"].insert_one(with_events({"_id": "other"}, other))
+            await eventually(lambda: _async(other.id in received), timeout=5, what="the other event published")
+            assert epoch() < back_off_ends, "the wake-up came after the back-off: this test tested nothing"
+            assert refused.id not in received, "tried again before its back-off ended"
+
+            await eventually(
+                lambda: _async(refused.id in received),
+                timeout=back_off_ends - epoch() + 5,
+                what="the refused event published when its back-off ended, not at the next look",
+            )
+        finally:
+            await listener.close()
+            await rt.db.client.drop_database(rt.db.name)
+
+
+class FindFailsOnce:
+    """Wraps a collection's `find` (the relay's read of what is pending): after `arm()`,
+    the next read fails as a network blip or a primary stepping down would."""
+
+    def __init__(self, collection) -> None:
+        self.find, self.reads, self.failures, self.armed = collection.find, 0, 0, False
+        collection.find = self._find
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def _find(self, *args, **kwargs):
+        self.reads += 1
+        if self.armed:
+            self.armed, self.failures = False, self.failures + 1
+            raise AutoReconnect("connection closed: the store stepped down")
+        return self.find(*args, **kwargs)
+
+
+async def test_events_written_just_before_a_failed_store_read_go_out_right_after(settings):
+    """A wake-up's read fails once: the relay reads the written collection again at its
+    next step (about a second later), not at the next look a minute later."""
+    quiet = settings.model_copy(update={"outbox_poll_seconds": 60.0})
+    received: list[str] = []
+    async with ServiceRuntime(quiet, "membership", outbox=["members", "organizations"]) as rt:
+        reads = FindFailsOnce(rt.relay.collections[0])
+        listener = await consumer(quiet, rt.db, received)
+        await rt.start()
+        try:
+            await eventually(lambda: _async(reads.reads >= 1), timeout=5, what="the relay's first look")
+            reads.arm()
+            event = approved("m")
+            await rt.db["members"].insert_one(with_events({"_id": "m"}, event))
+            await eventually(lambda: _async(received == [event.id]), timeout=5, what="published after the blip")
+            assert reads.failures == 1
+        finally:
+            await listener.close()
+            await rt.db.client.drop_database(rt.db.name)
+
+
+async def test_events_left_behind_go_out_right_after_the_first_look_fails(settings):
+    """Events a crashed process left behind are found by the look the relay makes when it
+    starts; if that read fails once, the next step looks again instead of waiting a minute."""
+    quiet = settings.model_copy(update={"outbox_poll_seconds": 60.0})
+    received: list[str] = []
+    async with ServiceRuntime(quiet, "membership", outbox=["members"]) as rt:
+        left_behind = approved("m")
+        crashed = connect(quiet.mongo_url)  # another process's write: it wakes nobody here
+        await crashed[rt.db.name]["members"].insert_one(with_events({"_id": "m"}, left_behind))
+        await crashed.close()
+        reads = FindFailsOnce(rt.relay.collections[0])
+        reads.arm()
+        listener = await consumer(quiet, rt.db, received)
+        await rt.start()
+        try:
+            await eventually(lambda: _async(received == [left_behind.id]), timeout=5, what="published after the blip")
+            assert reads.failures == 1
         finally:
             await listener.close()
             await rt.db.client.drop_database(rt.db.name)
