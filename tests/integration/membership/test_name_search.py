@@ -1,7 +1,8 @@
 """Name search through its index (issue 14): a member is found by the words of their name
 as it is now, within the caller's reach, whichever way they were written (entered,
 corrected, moved, imported, stored before search had an index, or by writes that race),
-and never again once erased — the index keeps nothing of an erased name."""
+and never again once erased — the index keeps nothing of an erased name, even when the
+erasure is retried after a failure."""
 
 from __future__ import annotations
 
@@ -213,3 +214,31 @@ async def test_crossing_renames_leave_the_member_found_under_the_name_it_has(cli
     assert members.terms.drop == drop, "the second rename ran"
     assert await names(client, admin, q="vu xuan") == ["Vũ Văn Xuân"]
     assert await names(client, admin, q="yen") == []
+
+
+async def test_an_erasure_retried_after_failing_past_the_members_write_leaves_nothing_of_them(
+    client, admin, store, monkeypatch
+):
+    member = await add(client, admin, full_name="Quách Thị Lỗi", phone="0913555777")
+    sheet = "Họ và tên,Email,Điện thoại,Ngày sinh\nQuách Thị Lỗi,,0913 555 777,31/02/1990\n"  # refused for its date
+    report = await (await post_file(client, "/members/imports", admin, sheet.encode(), wait="true")).json()
+    assert report["rejected"] == 1, report
+    members = member_store(client)
+    forget = members.terms.forget
+
+    async def failing(owner: str) -> None:  # the store goes away just after the member's write
+        monkeypatch.setattr(members.terms, "forget", forget)
+        raise ConnectionError("store unreachable")
+
+    monkeypatch.setattr(members.terms, "forget", failing)
+    path = f"/members/{member['id']}/personal-data"
+    failed = await client.delete(path, headers=admin)
+    assert failed.status == 500, await failed.text()
+    assert (await (await client.get(f"/members/{member['id']}", headers=admin)).json())["status"] == "erased"
+
+    retried = await client.delete(path, headers=admin)
+    assert retried.status == 200, await retried.text()
+    assert await store[MEMBER_TERMS].count_documents({"owner": member["id"]}) == 0
+    assert "quach" not in str(await store[MEMBER_TERMS].find({}).to_list())
+    rows = str(await store["member_import_errors"].find({}).to_list())
+    assert "Quách" not in rows and "quach" not in rows and "0913" not in rows
