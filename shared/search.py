@@ -25,12 +25,24 @@ caller then reads the owners found by id with its exact filters (so a stale term
 only cost time, never show a wrong result) and asks for more while the walk has more
 and the page is not full.
 
-Terms are derived data, written beside the owner: a term's `_id` is a digest of its key
-and of what it is filtered on (the owner's folded text, its scope), so when an owner
-changes, its terms to write and to drop are the ones whose ids differ. Writers add the
-new terms *before* the owner's write and drop the old ones after it succeeds (a crash in
-between leaves extra terms, which the exact filter discards, never an owner missing
-from search); an owner's erasure forgets all its terms.
+Terms are derived data, written beside the owner. A term's `_id` is a digest of its key,
+of what it is filtered on (the owner's folded text, its scope) and of a *stamp*: a random
+token each write that changes an owner's terms draws and stores on the owner with that
+write (`rewrite`), so no two writes ever share a term. A writer adds its new terms *before*
+the owner's write, then (`Rewrite.leftover`):
+- the write is made: it drops the terms of the owner as it read it. No later state of the
+  owner has them: a later write that changes its terms stamps its own, one that does not
+  keeps the stamp this write stored. (Ids from content alone let a late drop remove terms a
+  later write relied on: renames X→Y then Y→X, the first dropping X's terms last.)
+- the write is refused (changed meanwhile, a unique key taken): it drops its own terms,
+  nobody else's. (Ids from content alone let the loser of a double-submitted rename drop
+  the winner's identical terms.)
+- the outcome is unknown (a crash, a cancel): nothing is dropped. An extra term only costs
+  time, the owner's exact filter discards it; an owner is never missing from search.
+An update that changes no term field draws no stamp and writes no term. Terms written
+before stamps (the owner's marker is `UNSTAMPED`; the start-up backfills still write them
+so) have ids from content alone: they keep serving searches and go, by those ids, at the
+owner's next change. An owner's erasure forgets all its terms, however written.
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -53,6 +66,7 @@ FIRST_BATCH_MIN, BATCH_MAX, BATCH_GROWTH = 20, 1000, 4
 COUNTED = 3  # query words counted at most, to choose the one that drives a search
 T = TypeVar("T")
 Term = dict[str, Any]
+UNSTAMPED = 1  # an owner's marker once terms with ids from content alone are written for it
 
 
 def term_indexes(collection: str) -> list[IndexSpec]:
@@ -65,13 +79,15 @@ def search_words(query: str) -> list[str]:
     return list(dict.fromkeys(query_words(query, LONGEST)))
 
 
-def terms(owner: str, text: str, order: str, scope: Iterable[str] = ()) -> list[Term]:
+def terms(owner: str, text: str, order: str, scope: Iterable[str] = (), stamp: str | None = None) -> list[Term]:
     """The term documents of an owner: `order` places it in lists (unique: end it with the
-    owner's id), `scope` the ids a caller's reach is matched against."""
+    owner's id), `scope` the ids a caller's reach is matched against, `stamp` the one its
+    terms were written with (None: ids from content alone)."""
     words = word_prefixes(text, LONGEST)
     folded = fold(text)
     reach = sorted(set(scope))
-    digest = hashlib.blake2b("\x1f".join([folded, *reach]).encode(), digest_size=6).hexdigest()
+    content = "\x1f".join([folded, *reach]) + (f"\x1e{stamp}" if stamp else "")
+    digest = hashlib.blake2b(content.encode(), digest_size=6).hexdigest()
     return [
         {
             "_id": _short_id(f"{w} {order} {digest}"),
@@ -90,11 +106,49 @@ def _short_id(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def changed(before: Sequence[Term], after: Sequence[Term]) -> tuple[list[Term], list[str]]:
-    """(terms to add, ids of terms to drop) to go from `before` to `after`."""
-    old = {t["_id"] for t in before}
-    new = {t["_id"] for t in after}
-    return [t for t in after if t["_id"] not in old], sorted(old - new)
+def stamp_of(marker: Any) -> str | None:
+    """The stamp an owner's marker holds (None: its terms have ids from content alone)."""
+    return marker if isinstance(marker, str) else None
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What one write of an owner does to its terms: `added` go in before the write, `stamp`
+    (None: the write changes no term) is stored on the owner with it."""
+
+    added: list[Term]
+    replaced: list[str]  # ids of the terms of the owner as the writer read it
+    stamp: str | None
+
+    def leftover(self, written: bool) -> list[str]:
+        """Ids to drop once the owner's write is known made (the replaced terms) or refused
+        (this write's own): never terms another write may need (the module's docstring)."""
+        return self.replaced if written else [t["_id"] for t in self.added]
+
+    def stamped(self, update: dict[str, Any], field: str) -> dict[str, Any]:
+        """`update` also storing the stamp in the owner's `field`, if the terms change."""
+        if self.stamp is None:
+            return update
+        return {**update, "$set": {**(update.get("$set") or {}), field: self.stamp}}
+
+
+def rewrite(
+    derive: Callable[[Mapping[str, Any]], list[Term]],
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    field: str,
+) -> Rewrite:
+    """How an owner's terms follow a write taking it from `before` (None: a new owner) to
+    `after`; `derive` gives an owner's terms with the stamp its `field` holds."""
+    old = derive(before) if before is not None else []
+    if before is not None and _ids(derive({**after, field: before.get(field)})) == _ids(old):
+        return Rewrite([], [], None)  # no term field changes: no stamp, no term written
+    stamp = secrets.token_hex(6)
+    return Rewrite(derive({**after, field: stamp}), [t["_id"] for t in old], stamp)
+
+
+def _ids(found: Sequence[Term]) -> set[str]:
+    return {t["_id"] for t in found}
 
 
 def worth_counting(words: Sequence[str], most: int = COUNTED) -> list[str]:

@@ -2,7 +2,9 @@
 
 Collections: events (with their seat counters), event_terms (title search: one document
 per folded word prefix of an event's title, shared/search.py, written here with each
-event write that changes them, new ones before the event, old ones after), registrations,
+event write that changes them, new ones before the event, the replaced ones after it is
+made, its own after it is refused, each write's stamped by the stamp it stores as the
+event's `title_terms`), registrations,
 reminders (due items, shared.scheduler), and the projections of members and organisations kept from
 membership's events (projections.py).
 
@@ -25,7 +27,7 @@ from shared.contracts import Envelope
 from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
-from shared.search import Term, TermIndex, changed, term_indexes, terms
+from shared.search import UNSTAMPED, Term, TermIndex, rewrite, stamp_of, term_indexes, terms
 
 EVENTS, REGISTRATIONS, EVENT_TERMS = "events", "registrations", "event_terms"
 MEMBERS, ORGANIZATIONS = "members", "organizations"  # projections.py
@@ -51,7 +53,9 @@ INDEXES = [
 OUTBOX = [EVENTS, REGISTRATIONS, REMINDERS]
 COUNTERS = {"seats_free": 1, "confirmed": 1, "waiting": 1, "waitlist_seq": 1, "capacity": 1, "status": 1}
 Filter = Mapping[str, Any]
-TITLE_TERMS = 1  # stored on an event as `title_terms` once its terms are written (start-up backfill)
+# An event's `title_terms`: the stamp its title terms were last written with (shared/search.py),
+# or TITLE_TERMS once the start-up backfill wrote them from content alone; absent: none written yet.
+STAMP, TITLE_TERMS = "title_terms", UNSTAMPED
 TERM_FIELDS = ("title", "first_start", "organizer_id")
 
 
@@ -62,7 +66,8 @@ def event_terms(doc: Mapping[str, Any]) -> list[Term]:
     if not title or doc.get("first_start") is None:
         return []
     order = f"{float(doc['first_start']):016.3f} {doc['_id']}"
-    return terms(doc["_id"], title, order, [doc["organizer_id"]] if doc.get("organizer_id") else [])
+    scope = [doc["organizer_id"]] if doc.get("organizer_id") else []
+    return terms(doc["_id"], title, order, scope, stamp_of(doc.get(STAMP)))
 
 
 def _doc(raw: Any) -> Any:
@@ -76,8 +81,9 @@ class Events:
         self.terms = TermIndex(db[EVENT_TERMS])
 
     async def insert(self, doc: EventDoc) -> None:
-        await self.terms.add(event_terms(doc))
-        await self.collection.insert_one({**doc, "title_terms": TITLE_TERMS})
+        change = rewrite(event_terms, None, doc, STAMP)
+        await self.terms.add(change.added)
+        await self.collection.insert_one({**doc, STAMP: change.stamp})
 
     async def get(self, event_id: str) -> EventDoc | None:
         return _doc(await self.collection.find_one({"_id": event_id}, {"_outbox": 0}))
@@ -109,13 +115,12 @@ class Events:
         """Apply `update` if the event is still in `status` (compare-and-set); the events go with it.
         An update that may change the title, the first start or the organiser names the event as
         read (`before`), so its title terms follow."""
-        added: list[Term] = []
-        dropped: list[str] = []
+        change = None
         if before is not None:
             set_ = update.get("$set") or {}
-            after = {**before, **{k: set_[k] for k in TERM_FIELDS if k in set_}}
-            added, dropped = changed(event_terms(before), event_terms(after))
-        await self.terms.add(added)
+            change = rewrite(event_terms, before, {**before, **{k: set_[k] for k in TERM_FIELDS if k in set_}}, STAMP)
+            update = change.stamped(update, STAMP)
+            await self.terms.add(change.added)
         done = _doc(
             await self.collection.find_one_and_update(
                 {"_id": event_id, "status": status},
@@ -124,7 +129,8 @@ class Events:
                 return_document=ReturnDocument.AFTER,
             )
         )
-        await self.terms.drop([t["_id"] for t in added] if done is None else dropped)
+        if change is not None:
+            await self.terms.drop(change.leftover(written=done is not None))
         return done
 
     async def announce(self, event_id: str, fields: dict[str, Any], *envelopes: Envelope) -> None:
@@ -136,13 +142,17 @@ class Events:
     async def titles_unindexed(self, limit: int = 1000) -> list[EventDoc]:
         """Events stored before titles were indexed for search (their words or their terms)."""
         query = {"$or": [{"title_words": {"$exists": False}}, {"title_terms": {"$exists": False}}]}
-        fields = {"title": 1, "first_start": 1, "organizer_id": 1}
+        fields = {"title": 1, "first_start": 1, "organizer_id": 1, STAMP: 1}
         return [_doc(d) async for d in self.collection.find(query, fields).limit(limit)]
 
     async def index_title(self, doc: EventDoc, title_words: list[str]) -> None:
-        """Write the title terms of an event stored before them, then its words and mark."""
+        """Write the title terms of an event stored before them (ids from content alone, unless a
+        write stamped them), then its words and mark (unless a write stamped its terms meanwhile:
+        its terms are the ones to keep)."""
         await self.terms.add(event_terms(doc))
-        await self.set_fields(doc["_id"], {"title_words": title_words, "title_terms": TITLE_TERMS})
+        await self.set_fields(doc["_id"], {"title_words": title_words})
+        unmarked = {"_id": doc["_id"], STAMP: {"$exists": False}}
+        await self.collection.update_one(unmarked, {"$set": {STAMP: TITLE_TERMS}})
 
 
 class SeatLedger:

@@ -54,13 +54,19 @@ class Erasure:
         return out
 
     async def erase(self, who: Identity, member_id: str, correlation_id: str | None) -> dict[str, Any]:
+        """Erase a member; again on an erased member, finish what a run that failed or was
+        cancelled after the member's write may have left (its write forgets the terms last)."""
         doc, reach = await self.deps.member(who, member_id)
         if doc["status"] == "erased":
+            await self.deps.members.forget_terms(member_id)
+            scrubbed = await self.deps.imports.forget_member(member_id, [])
+            log.info("member.erasure_finished", member_id=member_id, import_rows_emptied=scrubbed)
             return shown(doc, who)
+        # Rejected rows first: they are found by the name, email and phone the member's write removes.
+        scrubbed = await self.deps.imports.forget_member(member_id, _held_values(doc))
         update = self._anonymised(doc, who.sub)
         envelope = event(MemberErased(member_id=member_id), correlation_id)
         after = await self.changes.apply(doc, update, [envelope], reach)
-        scrubbed = await self.deps.imports.forget_member(member_id, _held_values(doc))
         log.info("member.erased", member_id=member_id, import_rows_emptied=scrubbed)
         return shown(after, who)
 

@@ -4,7 +4,9 @@ Collections: `organizations` and `members` (outbox collections: a change and the
 it causes are one write; every change to a member carries its history entry in the same
 write), `member_terms` (name search: one document per folded word prefix of a member's
 name, shared/search.py; written here with every member write that changes them, new
-terms before the member, old ones after; erasure forgets them all), `member_imports`
+terms before the member, the replaced ones after it is made, its own after it is refused,
+each write's terms stamped by the stamp it stores as the member's `name_terms`; erasure
+forgets them all), `member_imports`
 (jobs), `member_import_errors` (rejected rows, with the row's cells so staff can
 download, fix and re-upload them), `membership_schedule` (due items).
 
@@ -28,7 +30,7 @@ from shared.contracts import Envelope
 from shared.mongo import IndexSpec, duplicate_key
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
-from shared.search import Term, TermIndex, changed, term_indexes, terms
+from shared.search import UNSTAMPED, Rewrite, Term, TermIndex, rewrite, stamp_of, term_indexes, terms
 
 ORGS, MEMBERS, IMPORTS, IMPORT_ERRORS = "organizations", "members", "member_imports", "member_import_errors"
 SCHEDULE, MEMBER_TERMS = "membership_schedule", "member_terms"
@@ -47,7 +49,9 @@ INDEXES = [
     *term_indexes(MEMBER_TERMS),
 ]
 NO_BULK = {"_outbox": 0, "history": 0}
-TERMS_SCHEME = 1  # stored on a member as `name_terms` once its terms are written (start-up backfill)
+# A member's `name_terms`: the stamp its name terms were last written with (shared/search.py), or
+# TERMS_SCHEME once the start-up backfill wrote them from content alone; absent: none written yet.
+NAME_TERMS, TERMS_SCHEME = "name_terms", UNSTAMPED
 TERM_FIELDS = ("full_name", "sort_key", "organization_ids", "status")
 
 
@@ -55,13 +59,22 @@ def member_terms(doc: Mapping[str, Any]) -> list[Term]:
     """The search terms of a member as stored (none once erased)."""
     if doc.get("status") == "erased" or not doc.get("full_name") or not doc.get("sort_key"):
         return []
-    return terms(doc["_id"], doc["full_name"], doc["sort_key"], doc.get("organization_ids") or [])
+    scope = doc.get("organization_ids") or []
+    return terms(doc["_id"], doc["full_name"], doc["sort_key"], scope, stamp_of(doc.get(NAME_TERMS)))
 
 
-def _after(doc: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields terms derive from, as `update` leaves them."""
+def _rewrite(doc: Mapping[str, Any], update: Mapping[str, Any]) -> Rewrite:
+    """What `update` of the member as read does to its terms."""
     set_ = update.get("$set") or {}
-    return {"_id": doc["_id"], **{k: set_[k] if k in set_ else doc.get(k) for k in TERM_FIELDS}}
+    after = {"_id": doc["_id"], NAME_TERMS: doc.get(NAME_TERMS)}
+    after.update({k: set_[k] if k in set_ else doc.get(k) for k in TERM_FIELDS})
+    return rewrite(member_terms, doc, after, NAME_TERMS)
+
+
+def _new(doc: Mapping[str, Any]) -> tuple[dict[str, Any], Rewrite]:
+    """A new member as stored (with its terms' stamp), and its terms."""
+    change = rewrite(member_terms, None, doc, NAME_TERMS)
+    return {**doc, NAME_TERMS: change.stamp}, change
 
 
 class Taken(Exception):
@@ -208,12 +221,12 @@ class MemberStore:
         return {g["_id"]: g["count"] async for g in await self.members.aggregate(pipeline)}
 
     async def add(self, doc: MemberDoc, event: Envelope) -> None:
-        new = member_terms(doc)
-        await self.terms.add(new)
+        stored, change = _new(doc)
+        await self.terms.add(change.added)
         try:
-            await self.members.insert_one(with_events({**doc, "name_terms": TERMS_SCHEME}, event))
+            await self.members.insert_one(with_events(stored, event))
         except DuplicateKeyError as exc:
-            await self.terms.drop([t["_id"] for t in new])
+            await self.terms.drop(change.leftover(written=False))
             raise Taken(duplicate_key(exc)) from None
 
     async def apply(
@@ -222,22 +235,24 @@ class MemberStore:
         """Write `update` (with its events) if the member is still as read (its version and
         `expect`); the new state, or None if it changed meanwhile."""
         condition = {"_id": doc["_id"], "version": doc.get("version", 1), **expect}
-        after = _after(doc, update)
-        added, dropped = changed(member_terms(doc), member_terms(after))
-        await self.terms.add(added)
+        change = _rewrite(doc, update)
+        update = change.stamped({**update, "$inc": {"version": 1}}, NAME_TERMS)
+        await self.terms.add(change.added)
         try:
-            result = await self.members.update_one(condition, push_events({**update, "$inc": {"version": 1}}, *events))
+            result = await self.members.update_one(condition, push_events(update, *events))
         except DuplicateKeyError as exc:
-            await self.terms.drop([t["_id"] for t in added])
+            await self.terms.drop(change.leftover(written=False))
             raise Taken(duplicate_key(exc)) from None
-        if result.matched_count != 1:
-            await self.terms.drop([t["_id"] for t in added])
-            return None
-        if after["status"] == "erased":
-            await self.terms.forget(doc["_id"])
+        written = result.matched_count == 1
+        if written and (update.get("$set") or {}).get("status", doc.get("status")) == "erased":
+            await self.forget_terms(doc["_id"])
         else:
-            await self.terms.drop(dropped)
-        return await self.get(doc["_id"])
+            await self.terms.drop(change.leftover(written))
+        return await self.get(doc["_id"]) if written else None
+
+    async def forget_terms(self, member_id: str) -> None:
+        """Every name term of a member, however written (erasure, and its retries)."""
+        await self.terms.forget(member_id)
 
     async def due_notices(self, now: float, batch: int) -> list[MemberDoc]:
         query = {"next_notice_epoch": {"$lte": now}}
@@ -266,47 +281,53 @@ class MemberStore:
         """Insert new members with their events; the ids the unique indexes refused."""
         if not docs:
             return set()
-        new = {d["_id"]: member_terms(d) for d, _ in docs}
-        await self.terms.add([t for ts in new.values() for t in ts])
+        new = [_new(d) for d, _ in docs]
+        await self.terms.add([t for _, change in new for t in change.added])
         try:
             await self.members.insert_many(
-                [with_events({**d, "name_terms": TERMS_SCHEME}, e) for d, e in docs], ordered=False
+                [with_events(stored, e) for (stored, _), (_, e) in zip(new, docs, strict=True)], ordered=False
             )
             return set()
         except BulkWriteError as exc:
-            refused = {docs[e["index"]][0]["_id"] for e in exc.details.get("writeErrors", [])}
-            await self.terms.drop([t["_id"] for i in sorted(refused) for t in new[i]])
-            return refused
+            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
+            await self.terms.drop([i for n, (_, change) in enumerate(new) for i in change.leftover(n not in failed)])
+            return {docs[n][0]["_id"] for n in failed}
 
     async def change_many(self, changes: Sequence[tuple[Mapping[str, Any], dict[str, Any], Envelope]]) -> int:
         """Apply each update to its member (as read) with its event; how many changed."""
         if not changes:
             return 0
-        terms = [changed(member_terms(d), member_terms(_after(d, u))) for d, u, _ in changes]
-        await self.terms.add([t for added, _ in terms for t in added])
-        ops = [UpdateOne({"_id": d["_id"]}, push_events({**u, "$inc": {"version": 1}}, e)) for d, u, e in changes]
+        # Their terms as stored: what the caller read may lack the fields they derive from.
+        query, fields = {"_id": {"$in": [d["_id"] for d, _, _ in changes]}}, {k: 1 for k in (*TERM_FIELDS, NAME_TERMS)}
+        stored = {d["_id"]: d async for d in self.members.find(query, fields)}
+        rewrites = [_rewrite(stored.get(d["_id"], d), u) for d, u, _ in changes]
+        await self.terms.add([t for change in rewrites for t in change.added])
+        ops = [
+            UpdateOne({"_id": d["_id"]}, push_events(change.stamped({**u, "$inc": {"version": 1}}, NAME_TERMS), e))
+            for (d, u, e), change in zip(changes, rewrites, strict=True)
+        ]
         failed: set[int] = set()
         try:
             modified = (await self.members.bulk_write(ops, ordered=False)).modified_count
         except BulkWriteError as exc:
             modified = int(exc.details.get("nModified", 0))
             failed = {e["index"] for e in exc.details.get("writeErrors", [])}
-        gone = [t["_id"] for i, (added, _) in enumerate(terms) if i in failed for t in added]
-        stale = [i for n, (_, dropped) in enumerate(terms) if n not in failed for i in dropped]
-        await self.terms.drop(gone + stale)
+        await self.terms.drop([i for n, change in enumerate(rewrites) for i in change.leftover(n not in failed)])
         return modified
 
     async def without_terms(self, batch: int) -> list[MemberDoc]:
         """Members stored before name terms (not erased), for the start-up backfill."""
-        query = {"name_terms": {"$exists": False}, "status": {"$ne": "erased"}}
+        query = {NAME_TERMS: {"$exists": False}, "status": {"$ne": "erased"}}
         fields = {k: 1 for k in TERM_FIELDS}
         return await self.members.find(query, fields).limit(batch).to_list()
 
     async def index_terms(self, docs: Sequence[MemberDoc]) -> None:
-        """Write the terms of members stored before them, then mark them (not a change of the member)."""
+        """Write the terms of members stored before them (ids from content alone: no stamp on
+        the members yet), then mark them (not a change of the member), unless a write stamped
+        them meanwhile: its terms are the ones to keep."""
         await self.terms.add([t for d in docs for t in member_terms(d)])
-        ids = [d["_id"] for d in docs]
-        await self.members.update_many({"_id": {"$in": ids}}, {"$set": {"name_terms": TERMS_SCHEME}})
+        unmarked = {"_id": {"$in": [d["_id"] for d in docs]}, NAME_TERMS: {"$exists": False}}
+        await self.members.update_many(unmarked, {"$set": {NAME_TERMS: TERMS_SCHEME}})
 
 
 class ImportStore:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from services.events.api import DESK
+from shared.text import word_prefixes
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +117,51 @@ async def test_title_search_follows_renames_and_moves_and_keeps_to_reach(svc):
     assert moved.status == 200, await moved.text()
     assert await found("hoi thao") == [draft["id"], health["id"]]
     assert await found("zzz") == []
+
+
+def retitling(doc, title: str) -> dict:
+    """The update a change of title makes (the title and its folded words)."""
+    return {"$set": {"title": {**doc["title"], "vi": title}, "title_words": word_prefixes(title)}}
+
+
+async def titled(svc, q: str) -> list[str]:
+    resp = await svc.client.get("/events", params={"q": q}, headers=svc.admin)
+    assert resp.status == 200, await resp.text()
+    return [e["id"] for e in (await resp.json())["items"]]
+
+
+async def test_a_double_submitted_retitle_leaves_the_event_found_under_the_new_title(svc):
+    event = await svc.event(title={"vi": "Hội nghị Tên Cũ"}, publish=False)
+    events = svc.deps.events
+    read = await events.get(event["id"])  # both submissions read the draft
+    assert await events.change(event["id"], "draft", retitling(read, "Hội nghị Tên Mới"), before=read) is not None
+    published = await svc.client.post(f"/events/{event['id']}/publish", headers=svc.admin)
+    assert published.status == 200, await published.text()
+    # The second submission finds the draft published meanwhile: refused.
+    assert await events.change(event["id"], "draft", retitling(read, "Hội nghị Tên Mới"), before=read) is None
+    assert await titled(svc, "hoi nghi ten moi") == [event["id"]]
+    assert await titled(svc, "cu") == []
+
+
+async def test_crossing_retitles_leave_the_event_found_under_the_title_it_has(svc, monkeypatch):
+    event = await svc.event(title={"vi": "Hội nghị Mùa Xuân"})
+    events = svc.deps.events
+    drop = events.terms.drop
+
+    async def late_drop(ids) -> None:
+        # The first change (Xuân → Thu) is written; before it drops the old title's terms, a
+        # second one (Thu → Xuân, read after it) is made in full.
+        monkeypatch.setattr(events.terms, "drop", drop)
+        back = await events.get(event["id"])
+        assert await events.change(event["id"], "published", retitling(back, "Hội nghị Mùa Xuân"), before=back)
+        await drop(ids)
+
+    monkeypatch.setattr(events.terms, "drop", late_drop)
+    first = await events.get(event["id"])
+    assert await events.change(event["id"], "published", retitling(first, "Hội nghị Mùa Thu"), before=first)
+    assert events.terms.drop == drop, "the second change ran"
+    assert await titled(svc, "hoi nghi mua xuan") == [event["id"]]
+    assert await titled(svc, "thu") == []
 
 
 async def test_events_stored_before_title_terms_are_found_after_a_start(svc):
