@@ -9,17 +9,27 @@ which is what bounds throughput on a busy store (issue 14: store round trips).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 R = TypeVar("R")  # one request
-T = TypeVar("T")  # its result
+T = TypeVar("T")  # its result (never an exception: an exception is a failure)
+
+
+class GroupWriteFailed(Exception):
+    """The group write gave no outcome for this request: it was cancelled, or it answered
+    a different number of outcomes than it was given requests. Whether the request was
+    written is unknown (the caller's retry decides, as for a lost connection)."""
 
 
 class GroupWrite(Generic[R, T]):
-    """`submit(request)` → the request's own result (or the batch's error).
+    """`submit(request)` → the request's own result, or its own error.
 
-    `write` gets the requests of one turn in order and returns one result per request.
+    `write` gets the requests of one turn in order and returns one outcome per request:
+    its result, or the exception that request alone failed with (a bulk write says which
+    of its writes it refused), so one bad request fails only its own caller. An exception
+    raised by `write` (the store unreachable) fails every request of the batch.
     `on_abandoned` is called for a request whose caller was cancelled meanwhile and whose
     result was truthy (e.g. an inbox claim nobody will work on: delete it again).
     `linger_seconds`: how long a batch waits for more after its first request (0: the
@@ -27,7 +37,7 @@ class GroupWrite(Generic[R, T]):
 
     def __init__(
         self,
-        write: Callable[[list[R]], Awaitable[list[T]]],
+        write: Callable[[list[R]], Awaitable[Sequence[T | Exception]]],
         on_abandoned: Callable[[R], Awaitable[None]] | None = None,
         linger_seconds: float = 0.0,
     ) -> None:
@@ -39,28 +49,52 @@ class GroupWrite(Generic[R, T]):
 
     def submit(self, request: R) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((request, future))
-        if len(self._pending) == 1:
-            task = asyncio.create_task(self._flush())
+        if not self._pending:  # the first request of a batch: its writer starts
+            batch = self._pending
+            task = asyncio.create_task(self._flush(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(functools.partial(self._fail_leftovers, batch))
+        self._pending.append((request, future))
         return future
 
-    async def _flush(self) -> None:
+    async def _flush(self, batch: list[tuple[R, asyncio.Future[T]]]) -> None:
         await asyncio.sleep(self._linger)  # let the other handlers of this turn (or moment) join the batch
-        batch, self._pending = self._pending, []
+        self._pending = []  # requests from now on form the next batch
         try:
-            results = await self._write([request for request, _ in batch])
+            outcomes = await self._write([request for request, _ in batch])
         except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            _fail(batch, exc)
             return
-        for (request, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-            elif future.cancelled() and result and self._on_abandoned is not None:
+        if len(outcomes) != len(batch):
+            _fail(batch, GroupWriteFailed(f"the group write answered {len(outcomes)} outcomes for {len(batch)}"))
+            return
+        abandoned: list[R] = []
+        for (request, future), outcome in zip(batch, outcomes, strict=True):
+            if future.cancelled():
+                if outcome and not isinstance(outcome, Exception):
+                    abandoned.append(request)
+            elif isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        # Only once every caller has its outcome: a slow clean-up holds nobody up.
+        if self._on_abandoned is not None:
+            for request in abandoned:
                 try:
                     await self._on_abandoned(request)
                 except Exception:  # e.g. a claim's lease lapses on its own
                     pass
+
+    def _fail_leftovers(self, batch: list[tuple[R, asyncio.Future[T]]], task: asyncio.Task) -> None:
+        """Whatever ended the batch's writer (cancelled, even before it began, or from inside
+        the write): every caller hears back, for a future left pending hangs its caller."""
+        if self._pending is batch:  # it never took its batch: later requests need a writer of their own
+            self._pending = []
+        _fail(batch, GroupWriteFailed("the group write was cancelled"))
+
+
+def _fail(batch: list[tuple[R, asyncio.Future[T]]], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)

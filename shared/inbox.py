@@ -29,12 +29,12 @@ from typing import Literal
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from shared.batching import GroupWrite
 from shared.clock import epoch, now_utc
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, duplicates_refused
+from shared.mongo import IndexSpec, refused_writes
 
 COLLECTION = "inbox"
 INDEXES = [IndexSpec(COLLECTION, [("at", 1)])]
@@ -117,8 +117,9 @@ class MongoInbox:
         self._active.discard(key)
         await self.collection.delete_one({"_id": key, "status": "processing", "owner": self.owner})
 
-    async def _insert_claims(self, keys: list[str]) -> list[bool]:
-        """Insert a claim per key; False where the key was already there."""
+    async def _insert_claims(self, keys: list[str]) -> list[bool | Exception]:
+        """Insert a claim per key; False where the key was already there, its own error
+        where the store refused it otherwise."""
         now, lease_until = now_utc(), epoch(plus_seconds=self.lease_seconds)
         ops = [
             InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "owner": self.owner, "at": now})
@@ -128,16 +129,27 @@ class MongoInbox:
             await self.collection.bulk_write(ops, ordered=False)
             return [True] * len(keys)
         except BulkWriteError as exc:
-            taken = duplicates_refused(exc)
-            return [i not in taken for i in range(len(keys))]
+            refused = refused_writes(exc)
+        return [_taken_or_failed(refused.get(i)) for i in range(len(keys))]
 
-    async def _mark_done(self, keys: list[str]) -> list[None]:
+    async def _mark_done(self, keys: list[str]) -> list[Exception | None]:
         now = now_utc()
-        await self.collection.bulk_write(
-            [
-                UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})
-                for k in keys
-            ],
-            ordered=False,
-        )
-        return [None] * len(keys)
+        try:
+            await self.collection.bulk_write(
+                [
+                    UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})
+                    for k in keys
+                ],
+                ordered=False,
+            )
+            return [None] * len(keys)
+        except BulkWriteError as exc:
+            refused = refused_writes(exc)
+        return [refused.get(i) for i in range(len(keys))]
+
+
+def _taken_or_failed(error: WriteError | None) -> bool | Exception:
+    """A claim's outcome: True (inserted), False (its key was taken) or the store's refusal."""
+    if error is None:
+        return True
+    return False if isinstance(error, DuplicateKeyError) else error

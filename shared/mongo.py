@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from shared.logging import get_logger
 
@@ -112,24 +112,62 @@ async def ping(db: AsyncDatabase) -> bool:
 DUPLICATE_KEY = 11000  # the server's code for a write refused because its key is taken
 
 
+def write_error(error: Mapping[str, Any]) -> WriteError:
+    """One refusal of a bulk write (an entry of `writeErrors`) as the write alone would have
+    raised it: a `DuplicateKeyError` for a taken key, a `WriteError` otherwise."""
+    kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
+    return kind(error.get("errmsg") or "write refused", error.get("code"), dict(error))
+
+
+def refused_writes(exc: BulkWriteError) -> dict[int, WriteError]:
+    """The positions an unordered bulk write refused, each with its own error (the other
+    writes were made). A write concern error (`w: majority` not confirmed in time) is raised
+    again: every write of the batch may yet be rolled back, so none of them is done."""
+    if exc.details.get("writeConcernErrors"):
+        raise exc
+    return {e["index"]: write_error(e) for e in exc.details.get("writeErrors") or []}
+
+
 def duplicates_refused(exc: BulkWriteError) -> set[int]:
     """The positions an unordered bulk write refused because their key was taken
-    (the same document written twice, a race lost); any other refusal is raised again."""
-    errors = exc.details.get("writeErrors") or []
-    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+    (the same document written twice, a race lost); any other refusal, or a write
+    concern error, is raised again."""
+    refused = refused_writes(exc)
+    if any(not isinstance(e, DuplicateKeyError) for e in refused.values()):
         raise exc
-    return {e["index"] for e in errors}
+    return set(refused)
 
 
 async def insert_unless_taken(collection: Any, docs: Sequence[Mapping[str, Any]]) -> set[int]:
-    """Insert `docs` (unordered); the positions refused because their key was taken."""
-    if not docs:
-        return set()
-    try:
-        await collection.insert_many([dict(d) for d in docs], ordered=False)
-    except BulkWriteError as exc:
-        return duplicates_refused(exc)
-    return set()
+    """Insert `docs` (unordered); the positions refused because their key was taken.
+    A document refused otherwise raises its error (the others are inserted)."""
+    [outcome] = await insert_groups_unless_taken(collection, [docs])
+    if isinstance(outcome, WriteError):
+        raise outcome
+    return outcome
+
+
+async def insert_groups_unless_taken(
+    collection: Any, groups: Sequence[Sequence[Mapping[str, Any]]]
+) -> list[set[int] | WriteError]:
+    """Insert the documents of several callers as one unordered insert (shared/batching.py).
+    Per group: the positions in it refused because their key was taken, or the error of
+    one of its documents refused otherwise (the other groups are not affected by it)."""
+    docs = [doc for group in groups for doc in group]
+    refused: dict[int, WriteError] = {}
+    if docs:
+        try:
+            await collection.insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            refused = refused_writes(exc)
+    outcomes: list[set[int] | WriteError] = []
+    start = 0
+    for group in groups:
+        mine = {i - start: refused[i] for i in range(start, start + len(group)) if i in refused}
+        failed = [e for e in mine.values() if not isinstance(e, DuplicateKeyError)]
+        outcomes.append(failed[0] if failed else set(mine))
+        start += len(group)
+    return outcomes
 
 
 # MongoDB: "... index: email_1 dup key: { email: ... }"; nx-27017: "... index 'idx_members_email'"

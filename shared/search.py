@@ -58,7 +58,7 @@ from typing import Any, TypeVar
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.batching import GroupWrite
-from shared.mongo import IndexSpec, insert_unless_taken
+from shared.mongo import IndexSpec, insert_groups_unless_taken
 from shared.text import fold, query_words, word_prefixes
 
 LONGEST = 12  # letters of a word kept as a prefix (longer query words are cut, then checked exactly)
@@ -204,9 +204,9 @@ class TermIndex:
         if new:
             await self._adds.submit(new)
 
-    async def _insert(self, batches: list[Sequence[Term]]) -> list[None]:
-        await insert_unless_taken(self.collection, [t for batch in batches for t in batch])  # taken: same content
-        return [None] * len(batches)
+    async def _insert(self, batches: list[Sequence[Term]]) -> list[Exception | None]:
+        outcomes = await insert_groups_unless_taken(self.collection, batches)  # taken: same content
+        return [outcome if isinstance(outcome, Exception) else None for outcome in outcomes]
 
     async def drop(self, ids: Sequence[str]) -> None:
         if ids:

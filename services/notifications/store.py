@@ -23,7 +23,7 @@ from services.notifications.projections import CONTACTS, REGISTRATIONS
 from services.notifications.records import DeliveryDoc, QuotaDoc
 from shared.batching import GroupWrite
 from shared.clock import epoch, now_utc
-from shared.mongo import IndexSpec, from_store, insert_unless_taken
+from shared.mongo import IndexSpec, from_store, insert_groups_unless_taken, insert_unless_taken
 
 SUPPRESSIONS = "suppressions"
 DELIVERIES = "deliveries"
@@ -106,14 +106,12 @@ class DeliveryStore:
             doc["updated_at"] = now
         return await self._inserts.submit(docs)
 
-    async def _insert_groups(self, groups: list[list[dict[str, Any]]]) -> list[list[str]]:
-        taken = await insert_unless_taken(self.deliveries, [doc for docs in groups for doc in docs])
-        new: list[list[str]] = []
-        start = 0
-        for docs in groups:
-            new.append([d["_id"] for i, d in enumerate(docs, start) if i not in taken])
-            start += len(docs)
-        return new
+    async def _insert_groups(self, groups: list[list[dict[str, Any]]]) -> list[list[str] | Exception]:
+        outcomes = await insert_groups_unless_taken(self.deliveries, groups)
+        return [
+            outcome if isinstance(outcome, Exception) else [d["_id"] for i, d in enumerate(docs) if i not in outcome]
+            for docs, outcome in zip(groups, outcomes, strict=True)
+        ]
 
     async def claim_due(
         self, limit: int, lease_seconds: float = LEASE_SECONDS, channel: str | None = None
