@@ -128,16 +128,6 @@ def refused_writes(exc: BulkWriteError) -> dict[int, WriteError]:
     return {e["index"]: write_error(e) for e in exc.details.get("writeErrors") or []}
 
 
-def duplicates_refused(exc: BulkWriteError) -> set[int]:
-    """The positions an unordered bulk write refused because their key was taken
-    (the same document written twice, a race lost); any other refusal, or a write
-    concern error, is raised again."""
-    refused = refused_writes(exc)
-    if any(not isinstance(e, DuplicateKeyError) for e in refused.values()):
-        raise exc
-    return set(refused)
-
-
 async def insert_unless_taken(collection: Any, docs: Sequence[Mapping[str, Any]]) -> set[int]:
     """Insert `docs` (unordered); the positions refused because their key was taken.
     A document refused otherwise raises its error (the others are inserted)."""

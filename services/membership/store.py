@@ -27,7 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.membership.documents import ImportErrorDoc, ImportJobDoc, MemberDoc, OrgDoc
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec, duplicate_key
+from shared.mongo import IndexSpec, duplicate_key, refused_writes
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
 from shared.search import UNSTAMPED, Rewrite, Term, TermIndex, rewrite, stamp_of, term_indexes, terms
@@ -289,7 +289,7 @@ class MemberStore:
             )
             return set()
         except BulkWriteError as exc:
-            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
+            failed = set(refused_writes(exc))  # a write concern error is raised: nothing is known done
             await self.terms.drop([i for n, (_, change) in enumerate(new) for i in change.leftover(n not in failed)])
             return {docs[n][0]["_id"] for n in failed}
 
@@ -310,8 +310,8 @@ class MemberStore:
         try:
             modified = (await self.members.bulk_write(ops, ordered=False)).modified_count
         except BulkWriteError as exc:
+            failed = set(refused_writes(exc))  # a write concern error is raised: nothing is known done
             modified = int(exc.details.get("nModified", 0))
-            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
         await self.terms.drop([i for n, change in enumerate(rewrites) for i in change.leftover(n not in failed)])
         return modified
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
-from shared.mongo import duplicates_refused, insert_groups_unless_taken, insert_unless_taken
+from shared.mongo import insert_groups_unless_taken, insert_unless_taken, refused_writes
 
 MAJORITY_TIMED_OUT = {"code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out"}
 
@@ -53,24 +53,13 @@ class Refusing:
             raise self.error
 
 
-def test_taken_keys_are_the_positions_refused_as_duplicates():
-    assert duplicates_refused(bulk_error([taken(0), taken(3)])) == {0, 3}
-
-
-def test_any_other_refusal_is_raised():
-    error = bulk_error([taken(0), invalid(1)])
-    with pytest.raises(BulkWriteError) as raised:
-        duplicates_refused(error)
-    assert raised.value is error
-
-
 def test_a_write_concern_error_is_raised_even_with_no_write_refused():
     error = bulk_error([], [MAJORITY_TIMED_OUT])
     with pytest.raises(BulkWriteError) as raised:
-        duplicates_refused(error)
+        refused_writes(error)
     assert raised.value is error
     with pytest.raises(BulkWriteError):
-        duplicates_refused(bulk_error([taken(1)], [MAJORITY_TIMED_OUT]))
+        refused_writes(bulk_error([taken(1)], [MAJORITY_TIMED_OUT]))
 
 
 async def test_an_insert_whose_majority_timed_out_is_not_reported_done():
