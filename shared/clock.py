@@ -38,7 +38,7 @@ def epoch(moment: datetime | None = None, *, plus_seconds: float = 0.0) -> float
     """A machine time (seconds since 1970) for leases and due times: fields compared in
     range queries after updates hold numbers, which compare alike on every store (see
     the module's docstring)."""
-    return (moment or now_utc()).timestamp() + plus_seconds
+    return (moment or datetime.now(UTC)).timestamp() + plus_seconds  # not to the millisecond: a machine time
 
 
 def as_utc(moment: datetime) -> datetime:
