@@ -17,7 +17,7 @@ Counters on the event: `seats_free` (capacity minus confirmed), `confirmed`, `wa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -116,14 +116,20 @@ class Events:
         An update that may change the title, the first start or the organiser names the event as
         read (`before`), so its title terms follow."""
         change = None
+        condition: dict[str, Any] = {"_id": event_id, "status": status}
         if before is not None:
             set_ = update.get("$set") or {}
             change = rewrite(event_terms, before, {**before, **{k: set_[k] for k in TERM_FIELDS if k in set_}}, STAMP)
             update = change.stamped(update, STAMP)
+            if change.stamp is not None:
+                # Its terms are built from `before`: refused if another change of the terms
+                # (a rename, a move of the first start) was made since it was read.
+                held: Mapping[str, Any] = cast(Mapping[str, Any], before)
+                condition[STAMP] = held[STAMP] if STAMP in held else {"$exists": False}
             await self.terms.add(change.added)
         done = _doc(
             await self.collection.find_one_and_update(
-                {"_id": event_id, "status": status},
+                condition,
                 push_events(update, *envelopes) if envelopes else update,
                 projection={"_outbox": 0},
                 return_document=ReturnDocument.AFTER,

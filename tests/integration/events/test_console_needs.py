@@ -172,3 +172,20 @@ async def test_events_stored_before_title_terms_are_found_after_a_start(svc):
     assert await svc.app[DESK].index_titles() == 1
     found = await (await svc.client.get("/events?q=tong ket", headers=svc.admin)).json()
     assert [e["id"] for e in found["items"]] == [event["id"]]
+
+
+async def test_a_retitle_read_before_another_change_of_its_terms_is_refused_not_mixed(svc):
+    """Two organisers: one moves the first session, one renames, both from the same read.
+    The rename's terms would carry the old order: it is refused (changed meanwhile)."""
+    event = await svc.event(title={"vi": "Hội nghị Mùa Hạ"})
+    events = svc.deps.events
+    read = await events.get(event["id"])
+    moved = {"$set": {"first_start": read["first_start"] + 86_400}}
+    assert await events.change(event["id"], "published", moved, before=read) is not None
+    assert await events.change(event["id"], "published", retitling(read, "Hội nghị Mùa Đông"), before=read) is None
+    assert await titled(svc, "mua ha") == [event["id"]]
+    assert await titled(svc, "dong") == []
+    stored = await events.get(event["id"])
+    terms = [t async for t in events.terms.collection.find({"owner": event["id"]})]
+    order = f"{float(stored['first_start']):016.3f} {event['id']}"
+    assert terms and all(t["key"].endswith(order) for t in terms), "every term in the stored order"
