@@ -29,12 +29,12 @@ from typing import Literal
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from shared.batching import GroupWrite
 from shared.clock import epoch, now_utc
 from shared.loops import BackgroundLoop
-from shared.mongo import IndexSpec, refused_writes
+from shared.mongo import IndexSpec, bulk_write_each
 
 COLLECTION = "inbox"
 INDEXES = [IndexSpec(COLLECTION, [("at", 1)])]
@@ -125,26 +125,13 @@ class MongoInbox:
             InsertOne({"_id": k, "status": "processing", "lease_until": lease_until, "owner": self.owner, "at": now})
             for k in keys
         ]
-        try:
-            await self.collection.bulk_write(ops, ordered=False)
-            return [True] * len(keys)
-        except BulkWriteError as exc:
-            refused = refused_writes(exc)
+        _, refused = await bulk_write_each(self.collection, ops)
         return [_taken_or_failed(refused.get(i)) for i in range(len(keys))]
 
     async def _mark_done(self, keys: list[str]) -> list[Exception | None]:
         now = now_utc()
-        try:
-            await self.collection.bulk_write(
-                [
-                    UpdateOne({"_id": k}, {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}})
-                    for k in keys
-                ],
-                ordered=False,
-            )
-            return [None] * len(keys)
-        except BulkWriteError as exc:
-            refused = refused_writes(exc)
+        done = {"$set": {"status": "done", "at": now}, "$unset": {"lease_until": ""}}
+        _, refused = await bulk_write_each(self.collection, [UpdateOne({"_id": k}, done) for k in keys])
         return [refused.get(i) for i in range(len(keys))]
 
 

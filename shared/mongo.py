@@ -128,6 +128,16 @@ def refused_writes(exc: BulkWriteError) -> dict[int, WriteError]:
     return {e["index"]: write_error(e) for e in exc.details.get("writeErrors") or []}
 
 
+async def bulk_write_each(collection: Any, ops: Sequence[Any]) -> tuple[Mapping[str, Any], dict[int, WriteError]]:
+    """One unordered bulk write: what it did (`nModified`, `upserted`… as `bulk_api_result`
+    says) and the positions it refused, each with its own error (`refused_writes`: a write
+    concern error is raised)."""
+    try:
+        return (await collection.bulk_write(list(ops), ordered=False)).bulk_api_result, {}
+    except BulkWriteError as exc:
+        return exc.details, refused_writes(exc)
+
+
 async def insert_unless_taken(collection: Any, docs: Sequence[Mapping[str, Any]]) -> set[int]:
     """Insert `docs` (unordered); the positions refused because their key was taken.
     A document refused otherwise raises its error (the others are inserted)."""

@@ -30,11 +30,11 @@ from typing import Any, Literal
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import DuplicateKeyError
 
 from shared.batching import GroupWrite
 from shared.clock import epoch
-from shared.mongo import refused_writes
+from shared.mongo import bulk_write_each
 
 Applied = Literal["new", "updated", "stale"]
 AS_OF = "as_of"
@@ -89,13 +89,7 @@ class NewestWins:
         """One unordered bulk write: per write `new`, `updated` or its own error (a taken
         `_id` is a DuplicateKeyError). A write concern error is raised (shared/mongo.py)."""
         ops = [UpdateOne(newest_wins_filter(w.key, w.at), _stamped(w), upsert=True) for w in writes]
-        result: Mapping[str, Any]
-        refused: dict[int, WriteError] = {}
-        try:
-            result = (await self.collection.bulk_write(ops, ordered=False)).bulk_api_result
-        except BulkWriteError as exc:
-            refused = refused_writes(exc)
-            result = exc.details
+        result, refused = await bulk_write_each(self.collection, ops)
         made = {u["index"] for u in result.get("upserted", [])}
         return [refused.get(i) or ("new" if i in made else "updated") for i in range(len(writes))]
 
