@@ -147,6 +147,19 @@ def rewrite(
     return Rewrite(derive({**after, field: stamp}), [t["_id"] for t in old], stamp)
 
 
+def rewrite_update(
+    derive: Callable[[Mapping[str, Any]], list[Term]],
+    before: Mapping[str, Any],
+    update: Mapping[str, Any],
+    fields: Sequence[str],
+    field: str,
+) -> Rewrite:
+    """`rewrite` for an update of the owner as read: the term `fields` its `$set` gives,
+    the others as they were."""
+    set_ = update.get("$set") or {}
+    return rewrite(derive, before, {**before, **{k: set_[k] for k in fields if k in set_}}, field)
+
+
 def _ids(found: Sequence[Term]) -> set[str]:
     return {t["_id"] for t in found}
 

@@ -27,7 +27,7 @@ from shared.contracts import Envelope
 from shared.mongo import IndexSpec, from_store, insert_unless_taken
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
-from shared.search import UNSTAMPED, Term, TermIndex, rewrite, stamp_of, term_indexes, terms
+from shared.search import UNSTAMPED, Term, TermIndex, rewrite, rewrite_update, stamp_of, term_indexes, terms
 
 EVENTS, REGISTRATIONS, EVENT_TERMS = "events", "registrations", "event_terms"
 MEMBERS, ORGANIZATIONS = "members", "organizations"  # projections.py
@@ -118,8 +118,7 @@ class Events:
         change = None
         condition: dict[str, Any] = {"_id": event_id, "status": status}
         if before is not None:
-            set_ = update.get("$set") or {}
-            change = rewrite(event_terms, before, {**before, **{k: set_[k] for k in TERM_FIELDS if k in set_}}, STAMP)
+            change = rewrite_update(event_terms, before, update, TERM_FIELDS, STAMP)
             update = change.stamped(update, STAMP)
             if change.stamp is not None:
                 # Its terms are built from `before`: refused if another change of the terms

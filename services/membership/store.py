@@ -21,16 +21,16 @@ import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.membership.documents import ImportErrorDoc, ImportJobDoc, MemberDoc, OrgDoc
 from shared.contracts import Envelope
-from shared.mongo import IndexSpec, duplicate_key, refused_writes
+from shared.mongo import IndexSpec, bulk_write_each, duplicate_key
 from shared.outbox import push_events, with_events
 from shared.scheduler import due_item_indexes
-from shared.search import UNSTAMPED, Rewrite, Term, TermIndex, rewrite, stamp_of, term_indexes, terms
+from shared.search import UNSTAMPED, Rewrite, Term, TermIndex, rewrite, rewrite_update, stamp_of, term_indexes, terms
 
 ORGS, MEMBERS, IMPORTS, IMPORT_ERRORS = "organizations", "members", "member_imports", "member_import_errors"
 SCHEDULE, MEMBER_TERMS = "membership_schedule", "member_terms"
@@ -65,10 +65,7 @@ def member_terms(doc: Mapping[str, Any]) -> list[Term]:
 
 def _rewrite(doc: Mapping[str, Any], update: Mapping[str, Any]) -> Rewrite:
     """What `update` of the member as read does to its terms."""
-    set_ = update.get("$set") or {}
-    after = {"_id": doc["_id"], NAME_TERMS: doc.get(NAME_TERMS)}
-    after.update({k: set_[k] if k in set_ else doc.get(k) for k in TERM_FIELDS})
-    return rewrite(member_terms, doc, after, NAME_TERMS)
+    return rewrite_update(member_terms, doc, update, TERM_FIELDS, NAME_TERMS)
 
 
 def _new(doc: Mapping[str, Any]) -> tuple[dict[str, Any], Rewrite]:
@@ -283,15 +280,10 @@ class MemberStore:
             return set()
         new = [_new(d) for d, _ in docs]
         await self.terms.add([t for _, change in new for t in change.added])
-        try:
-            await self.members.insert_many(
-                [with_events(stored, e) for (stored, _), (_, e) in zip(new, docs, strict=True)], ordered=False
-            )
-            return set()
-        except BulkWriteError as exc:
-            failed = set(refused_writes(exc))  # a write concern error is raised: nothing is known done
-            await self.terms.drop([i for n, (_, change) in enumerate(new) for i in change.leftover(n not in failed)])
-            return {docs[n][0]["_id"] for n in failed}
+        inserts = [InsertOne(with_events(stored, e)) for (stored, _), (_, e) in zip(new, docs, strict=True)]
+        _, refused = await bulk_write_each(self.members, inserts)  # a write concern error is raised
+        await self.terms.drop([i for n, (_, change) in enumerate(new) for i in change.leftover(n not in refused)])
+        return {docs[n][0]["_id"] for n in refused}
 
     async def change_many(self, changes: Sequence[tuple[Mapping[str, Any], dict[str, Any], Envelope]]) -> int:
         """Apply each update to its member (as read) with its event; how many changed."""
@@ -306,14 +298,9 @@ class MemberStore:
             UpdateOne({"_id": d["_id"]}, push_events(change.stamped({**u, "$inc": {"version": 1}}, NAME_TERMS), e))
             for (d, u, e), change in zip(changes, rewrites, strict=True)
         ]
-        failed: set[int] = set()
-        try:
-            modified = (await self.members.bulk_write(ops, ordered=False)).modified_count
-        except BulkWriteError as exc:
-            failed = set(refused_writes(exc))  # a write concern error is raised: nothing is known done
-            modified = int(exc.details.get("nModified", 0))
-        await self.terms.drop([i for n, change in enumerate(rewrites) for i in change.leftover(n not in failed)])
-        return modified
+        result, refused = await bulk_write_each(self.members, ops)  # a write concern error is raised
+        await self.terms.drop([i for n, change in enumerate(rewrites) for i in change.leftover(n not in refused)])
+        return int(result.get("nModified", 0))
 
     async def without_terms(self, batch: int) -> list[MemberDoc]:
         """Members stored before name terms (not erased), for the start-up backfill."""
