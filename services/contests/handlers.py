@@ -50,8 +50,7 @@ class ContestHandlers:
             # two changes of one member handled at once both pass the newest-wins write,
             # and the older one must not be the last copied into the entry.
             held = members.get(data.member_id) or {}
-            contact = {k: held.get(k) for k in ("full_name", "email", "phone", "language")}
-            authors, changed = entrants.refresh(list(entry["entrant"]["authors"]), data.member_id, contact)
+            authors, changed = entrants.refresh(list(entry["entrant"]["authors"]), data.member_id, held)
             organizations = sorted(
                 {
                     *([entry["entrant"]["organization_id"]] if entry["entrant"].get("organization_id") else []),
